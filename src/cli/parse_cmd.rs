@@ -1,0 +1,131 @@
+//! `dsmrd parse`: decode a raw capture and print each telegram, for checking a new meter
+//! model or a capture in CI.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::Format;
+use crate::decoder::{DecodeStats, Decoded, Decoder, DecoderOptions};
+use crate::json::{JsonContext, telegram_json};
+use crate::smarty::Keys;
+use crate::spec::VersionChoice;
+use crate::table::telegram_table;
+use crate::time::{DEFAULT_TIMEZONE, zone};
+
+#[derive(Debug, Args)]
+pub struct ParseArgs {
+    /// The capture to read; `-` or nothing reads stdin.
+    pub file: Option<PathBuf>,
+    /// Telegram format: auto, 2.2, 3, 4, 5, 5B, 5L, 5S, Q3D, EON_HU, ISKRA_IE, T210D_AT.
+    #[arg(long, default_value = "auto", value_parser = parse_version)]
+    pub dsmr_version: VersionChoice,
+    /// Time zone of the meter's clock (IANA name).
+    #[arg(long, default_value = DEFAULT_TIMEZONE)]
+    pub timezone: String,
+    /// Decryption key for encrypted Smarty frames (32 hex digits). Also read from
+    /// DSMRD_KEY.
+    #[arg(long, env = "DSMRD_KEY", hide_env_values = true)]
+    pub key: Option<String>,
+    /// Authentication key, when it is not the Smarty default (32 hex digits). Also read
+    /// from DSMRD_AUTH_KEY.
+    #[arg(long, env = "DSMRD_AUTH_KEY", hide_env_values = true)]
+    pub auth_key: Option<String>,
+    /// Output form.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+    /// Do not reject telegrams whose CRC does not match (diagnosis only).
+    #[arg(long)]
+    pub no_crc: bool,
+    /// Largest telegram accepted, in bytes.
+    #[arg(long, default_value_t = crate::frame::DEFAULT_MAX_TELEGRAM)]
+    pub max_telegram_bytes: usize,
+}
+
+fn parse_version(s: &str) -> Result<VersionChoice, String> {
+    s.parse()
+}
+
+pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
+    let tz = zone(&args.timezone).map_err(anyhow::Error::msg)?;
+    let keys = match &args.key {
+        Some(k) => Some(Keys::from_hex(k, args.auth_key.as_deref())?),
+        None => None,
+    };
+    let opts = DecoderOptions {
+        version: args.dsmr_version,
+        check_crc: !args.no_crc,
+        keys,
+        max_telegram_bytes: args.max_telegram_bytes,
+    };
+    let (mut input, name): (Box<dyn Read>, String) = match &args.file {
+        Some(p) if p.as_os_str() != "-" => {
+            let f = File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
+            (Box::new(f), p.display().to_string())
+        }
+        _ => (Box::new(io::stdin().lock()), "stdin".to_string()),
+    };
+    let cx = JsonContext { tz };
+    let started = Instant::now();
+    let mut decoder = Decoder::new(opts);
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut ordinal = 0u64;
+    let mut write_err: Option<io::Error> = None;
+    {
+        let mut on = |d: Decoded<'_>| match d {
+            Decoded::Telegram(t) => {
+                ordinal += 1;
+                for e in &t.errors {
+                    eprintln!("dsmrd: {name}: telegram {ordinal}, line {}: `{}`: {}", e.line, e.text, e.reason);
+                }
+                let res = match args.format {
+                    Format::Json => serde_json::to_writer(&mut out, &telegram_json(&t, &cx))
+                        .map_err(io::Error::other)
+                        .and_then(|()| out.write_all(b"\n")),
+                    Format::Table => out.write_all(telegram_table(&t, ordinal, &cx).as_bytes()),
+                    Format::None => Ok(()),
+                };
+                if let Err(e) = res {
+                    write_err.get_or_insert(e);
+                }
+            }
+            Decoded::Error { error, offset } => {
+                eprintln!("dsmrd: {name}: rejected at byte {offset}: {error}");
+            }
+        };
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match input.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e).with_context(|| format!("cannot read {name}")),
+            };
+            decoder.feed(&buf[..n], &mut on);
+        }
+        decoder.finish(&mut on);
+    }
+    match write_err {
+        // A closed pipe (`| head`) is not a failure.
+        Some(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        Some(e) => return Err(e).context("cannot write output"),
+        None => out.flush().or_else(|e| if e.kind() == io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e) })?,
+    }
+    let stats = decoder.stats();
+    summary(&name, &stats, started.elapsed().as_secs_f64());
+    Ok(if stats.telegrams == 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn summary(name: &str, s: &DecodeStats, secs: f64) {
+    let rate = if secs > 0.0 { s.telegrams as f64 / secs } else { 0.0 };
+    eprintln!(
+        "dsmrd: {name}: {} telegrams, {} CRC failures, {} other errors, {} line errors, {} bytes skipped, {:.3} s, {:.0} telegrams/s",
+        s.telegrams, s.crc_failures, s.other_errors, s.line_errors, s.skipped_bytes, secs, rate
+    );
+}

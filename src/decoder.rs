@@ -1,0 +1,224 @@
+//! Bytes in, telegrams out: the framer, Smarty decryption and the parser chained, with the
+//! counters every front end (the `parse` command, the daemon) reports.
+
+use crate::frame::{CrcStatus, DEFAULT_MAX_TELEGRAM, Event, Frame, Framer, Reject};
+use crate::parse::{ParseError, parse};
+use crate::smarty::{DecryptError, Keys, decrypt};
+use crate::spec::VersionChoice;
+use crate::telegram::Telegram;
+
+/// How to decode a stream.
+#[derive(Debug, Clone)]
+pub struct DecoderOptions {
+    pub version: VersionChoice,
+    /// Reject telegrams whose CRC does not match (the default). Off is for diagnosis.
+    pub check_crc: bool,
+    pub keys: Option<Keys>,
+    pub max_telegram_bytes: usize,
+}
+
+impl Default for DecoderOptions {
+    fn default() -> Self {
+        DecoderOptions {
+            version: VersionChoice::Auto,
+            check_crc: true,
+            keys: None,
+            max_telegram_bytes: DEFAULT_MAX_TELEGRAM,
+        }
+    }
+}
+
+/// Why bytes did not become a telegram.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("{0}")]
+    Frame(Reject),
+    #[error("{0}")]
+    Decrypt(DecryptError),
+    #[error("{0}")]
+    Parse(ParseError),
+}
+
+impl DecodeError {
+    /// A short stable code for counters and summaries.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DecodeError::Frame(r) => r.code(),
+            DecodeError::Decrypt(DecryptError::TagMismatch { .. }) => "decrypt_auth_failed",
+            DecodeError::Decrypt(DecryptError::NoKey) => "decrypt_no_key",
+            DecodeError::Decrypt(_) => "decrypt_malformed",
+            DecodeError::Parse(_) => "parse",
+        }
+    }
+
+    /// Whether this is a CRC failure (counted apart: the usual sign of a bad cable).
+    pub fn is_crc(&self) -> bool {
+        matches!(self, DecodeError::Frame(Reject::CrcMismatch { .. }))
+    }
+}
+
+/// One outcome of decoding.
+#[derive(Debug)]
+pub enum Decoded<'a> {
+    Telegram(Telegram<'a>),
+    /// Bytes that did not become a telegram; `offset` is the stream position (bytes from
+    /// the start) at which that was found out.
+    Error {
+        error: DecodeError,
+        offset: u64,
+    },
+}
+
+/// Running totals.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeStats {
+    /// Telegrams delivered (each may still carry line errors).
+    pub telegrams: u64,
+    pub crc_failures: u64,
+    /// Every other rejection: truncation, overflow, decryption, unreadable frames.
+    pub other_errors: u64,
+    /// Data lines that could not be read inside delivered telegrams.
+    pub line_errors: u64,
+    /// Bytes skipped between telegrams.
+    pub skipped_bytes: u64,
+}
+
+/// The decoding pipeline for one byte stream.
+#[derive(Debug)]
+pub struct Decoder {
+    framer: Framer,
+    inner: Framer,
+    opts: DecoderOptions,
+    plain: Vec<u8>,
+    stats: DecodeStats,
+    /// Bytes fed so far.
+    offset: u64,
+}
+
+impl Decoder {
+    pub fn new(opts: DecoderOptions) -> Decoder {
+        Decoder {
+            framer: Framer::new(opts.max_telegram_bytes).with_crc_check(opts.check_crc),
+            // Inside an encrypted frame the GCM tag has already proven every byte, so a
+            // CRC that disagrees (seen in published Smarty frames) is shown, not rejected.
+            inner: Framer::new(opts.max_telegram_bytes).with_crc_check(false),
+            opts,
+            plain: Vec::new(),
+            stats: DecodeStats::default(),
+            offset: 0,
+        }
+    }
+
+    pub fn stats(&self) -> DecodeStats {
+        DecodeStats { skipped_bytes: self.framer.stats().skipped_bytes, ..self.stats }
+    }
+
+    /// Whether a partial telegram is buffered (used by sources to tell a mid-telegram
+    /// disconnect from a clean one).
+    pub fn in_telegram(&self) -> bool {
+        self.framer.in_frame()
+    }
+
+    /// Drop any partial telegram without reporting it (after a reconnect, the rest of it
+    /// will never come).
+    pub fn reset(&mut self) {
+        let (opts, stats, offset) = (self.opts.clone(), self.stats, self.offset);
+        *self = Decoder::new(opts);
+        self.stats = stats;
+        self.offset = offset;
+    }
+
+    /// Feed a chunk of the stream; `on` sees every telegram and every error, in order.
+    pub fn feed(&mut self, mut input: &[u8], mut on: impl FnMut(Decoded<'_>)) {
+        let Decoder { framer, inner, opts, plain, stats, offset } = self;
+        while !input.is_empty() {
+            let (n, event) = framer.feed(input);
+            input = &input[n..];
+            *offset += n as u64;
+            if let Some(event) = event {
+                let mut cx = Cx { opts, stats, offset: *offset, on: &mut on };
+                handle(event, inner, plain, &mut cx);
+            }
+        }
+    }
+
+    /// The stream ended: complete or report what is buffered.
+    pub fn finish(&mut self, mut on: impl FnMut(Decoded<'_>)) {
+        let Decoder { framer, inner, opts, plain, stats, offset } = self;
+        if let Some(event) = framer.finish() {
+            let mut cx = Cx { opts, stats, offset: *offset, on: &mut on };
+            handle(event, inner, plain, &mut cx);
+        }
+    }
+}
+
+/// What the event handlers share.
+struct Cx<'o, F> {
+    opts: &'o DecoderOptions,
+    stats: &'o mut DecodeStats,
+    offset: u64,
+    on: &'o mut F,
+}
+
+impl<F: FnMut(Decoded<'_>)> Cx<'_, F> {
+    fn error(&mut self, error: DecodeError) {
+        if error.is_crc() {
+            self.stats.crc_failures += 1;
+        } else {
+            self.stats.other_errors += 1;
+        }
+        (self.on)(Decoded::Error { error, offset: self.offset });
+    }
+
+    fn deliver(&mut self, bytes: &[u8], crc: CrcStatus, encrypted: bool) {
+        match parse(bytes, crc, self.opts.version) {
+            Ok(mut t) => {
+                t.encrypted = encrypted;
+                self.stats.telegrams += 1;
+                self.stats.line_errors += t.errors.len() as u64;
+                (self.on)(Decoded::Telegram(t));
+            }
+            Err(e) => self.error(DecodeError::Parse(e)),
+        }
+    }
+}
+
+fn handle<F: FnMut(Decoded<'_>)>(event: Event<'_>, inner: &mut Framer, plain: &mut Vec<u8>, cx: &mut Cx<'_, F>) {
+    match event {
+        Event::Frame(Frame::Plain { bytes, crc }) => cx.deliver(bytes, crc, false),
+        Event::Frame(Frame::Smarty(bytes)) => match decrypt(bytes, cx.opts.keys.as_ref()) {
+            Ok(d) => {
+                *plain = d.plaintext;
+                let mut rest: &[u8] = plain;
+                let mut seen = false;
+                while !rest.is_empty() {
+                    let (n, ev) = inner.feed(rest);
+                    rest = &rest[n..];
+                    if let Some(ev) = ev {
+                        seen = true;
+                        inner_event(ev, cx);
+                    }
+                }
+                if let Some(ev) = inner.finish() {
+                    seen = true;
+                    inner_event(ev, cx);
+                }
+                if !seen {
+                    cx.error(DecodeError::Parse(ParseError::NoHeader));
+                }
+            }
+            Err(e) => cx.error(DecodeError::Decrypt(e)),
+        },
+        Event::Rejected(r) => cx.error(DecodeError::Frame(r)),
+    }
+}
+
+fn inner_event<F: FnMut(Decoded<'_>)>(ev: Event<'_>, cx: &mut Cx<'_, F>) {
+    match ev {
+        Event::Frame(Frame::Plain { bytes, crc }) => cx.deliver(bytes, crc, true),
+        Event::Frame(Frame::Smarty(_)) => {
+            cx.error(DecodeError::Decrypt(DecryptError::Malformed("nested encrypted frame")))
+        }
+        Event::Rejected(r) => cx.error(DecodeError::Frame(r)),
+    }
+}

@@ -1,0 +1,586 @@
+//! Cuts a raw P1 byte stream into telegram frames, so everything downstream sees whole telegrams.
+//!
+//! The [`Framer`] is a plain state machine: it is fed chunks of any size (one byte or
+//! 64 KiB), performs no I/O and, once its buffer has grown to the largest telegram seen,
+//! allocates nothing per telegram. It yields:
+//!
+//! * plain telegrams, from `/` up to and including `!` plus an optional CRC, with the CRC
+//!   already checked;
+//! * binary Luxembourg Smarty frames (`0xDB` general-glo-ciphering APDUs, sized by their
+//!   length header), left for [`crate::smarty`] to decrypt;
+//! * rejections with a reason: overflow, truncation (a new `/` or EOF before `!`), CRC
+//!   mismatch, a malformed Smarty header.
+//!
+//! Any `/` outside the header line restarts framing (a meter that was cut off and restarts,
+//! a reader that connects mid-telegram), garbage between telegrams is skipped and counted.
+
+use std::fmt;
+
+/// CRC-16/ARC (poly 0x8005 reflected, init 0, no xor-out), as DSMR 4+ and every later
+/// variant use over `/` ..= `!`.
+static CRC16: crc::Crc<u16, crc::Table<16>> = crc::Crc::<u16, crc::Table<16>>::new(&crc::CRC_16_ARC);
+
+/// The CRC-16/ARC of `bytes` (check value: `crc16(b"123456789") == 0xBB3D`).
+pub fn crc16(bytes: &[u8]) -> u16 {
+    CRC16.checksum(bytes)
+}
+
+/// Default bound on one telegram. The largest seen in the field is about 1.5 KB and a 1 s
+/// transfer at 115200 baud can carry about 11.5 KB, so 16 KiB leaves room without letting a
+/// stream without `!` grow memory.
+pub const DEFAULT_MAX_TELEGRAM: usize = 16 * 1024;
+
+/// The tag that opens a DLMS general-glo-ciphering APDU (Smarty, Austria).
+pub const SMARTY_TAG: u8 = 0xDB;
+
+/// How the CRC of a plain telegram turned out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrcStatus {
+    /// The telegram ends in `!` without digits (DSMR 2.2/3.0, EasyMeter Q3D).
+    Absent,
+    /// The CRC was sent and matches.
+    Valid(u16),
+    /// The CRC was sent and does not match; only produced with CRC checking off.
+    Mismatch { sent: u16, computed: u16 },
+}
+
+/// One complete frame from the stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frame<'a> {
+    /// A plain-text telegram: `bytes` runs from `/` through `!` and its CRC digits.
+    Plain { bytes: &'a [u8], crc: CrcStatus },
+    /// A complete encrypted frame (`0xDB` ...), header included.
+    Smarty(&'a [u8]),
+}
+
+/// Why the framer dropped bytes it had started to collect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reject {
+    /// The telegram grew past the size bound before its `!`.
+    Overflow { limit: usize },
+    /// A new `/` (or a Smarty frame, or the end of input) arrived before the `!`.
+    Truncated { len: usize },
+    /// The CRC does not match: the telegram is not trusted.
+    CrcMismatch { sent: u16, computed: u16 },
+    /// A byte `0xDB` was not followed by a sane Smarty header.
+    BadSmartyHeader,
+}
+
+impl Reject {
+    /// A short, stable code for counters and summaries.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Reject::Overflow { .. } => "overflow",
+            Reject::Truncated { .. } => "truncated",
+            Reject::CrcMismatch { .. } => "crc_mismatch",
+            Reject::BadSmartyHeader => "bad_smarty_header",
+        }
+    }
+}
+
+impl fmt::Display for Reject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reject::Overflow { limit } => write!(
+                f,
+                "telegram longer than {limit} bytes without an end marker `!`; dropped (raise max_telegram_bytes if your meter really sends this much)"
+            ),
+            Reject::Truncated { len } => write!(
+                f,
+                "telegram truncated after {len} bytes: a new telegram or the end of input came before its end marker `!`"
+            ),
+            Reject::CrcMismatch { sent, computed } => write!(
+                f,
+                "CRC mismatch: telegram says {sent:04X}, content gives {computed:04X} (bytes lost or changed on the line)"
+            ),
+            Reject::BadSmartyHeader => {
+                write!(f, "byte 0xDB not followed by a valid encrypted-frame header; skipped")
+            }
+        }
+    }
+}
+
+/// What one call to [`Framer::feed`] produced.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Event<'a> {
+    Frame(Frame<'a>),
+    Rejected(Reject),
+}
+
+/// Counters kept by the framer, cheap enough to keep always.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FramerStats {
+    /// Bytes skipped while hunting for the start of a telegram.
+    pub skipped_bytes: u64,
+    /// Frames yielded (plain and Smarty).
+    pub frames: u64,
+    /// Frames rejected, whatever the reason.
+    pub rejected: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Looking for `/` or `0xDB`.
+    Hunt,
+    /// Inside the header line (a `/` here is part of the identification).
+    Header,
+    /// Collecting data lines until `!`.
+    Body,
+    /// After `!`: up to four CRC digits, an optional NUL, then CR LF.
+    Crc { digits: u8, value: u16 },
+    /// After the CRC digits (and optional NUL): waiting for the LF that ends the line.
+    Eol,
+    /// Collecting a Smarty header; `need` is the length known so far.
+    SmartyHead,
+    /// Collecting a Smarty frame of `total` bytes.
+    SmartyBody { total: usize },
+}
+
+/// The byte-stream framer. See the module documentation.
+#[derive(Debug)]
+pub struct Framer {
+    buf: Vec<u8>,
+    state: State,
+    max_len: usize,
+    check_crc: bool,
+    /// Index in `buf` of the `!` of the current telegram.
+    bang: usize,
+    /// A completed frame sits in `buf` and must be cleared on the next call.
+    pending_clear: bool,
+    stats: FramerStats,
+}
+
+impl Default for Framer {
+    fn default() -> Self {
+        Framer::new(DEFAULT_MAX_TELEGRAM)
+    }
+}
+
+impl Framer {
+    /// A framer that rejects telegrams longer than `max_len` bytes.
+    pub fn new(max_len: usize) -> Framer {
+        let max_len = max_len.max(64);
+        Framer {
+            buf: Vec::with_capacity(2048.min(max_len)),
+            state: State::Hunt,
+            max_len,
+            check_crc: true,
+            bang: 0,
+            pending_clear: false,
+            stats: FramerStats::default(),
+        }
+    }
+
+    /// Turn CRC checking off (diagnosis of a bad line): mismatches are then passed on as
+    /// [`CrcStatus::Mismatch`] instead of being rejected.
+    pub fn with_crc_check(mut self, check: bool) -> Framer {
+        self.check_crc = check;
+        self
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> FramerStats {
+        self.stats
+    }
+
+    /// Whether a partial telegram is being collected.
+    pub fn in_frame(&self) -> bool {
+        !matches!(self.state, State::Hunt)
+    }
+
+    /// Feed bytes. Returns how many bytes of `input` were consumed and at most one event;
+    /// call again with the rest of `input` until it is empty.
+    pub fn feed<'a>(&'a mut self, input: &[u8]) -> (usize, Option<Event<'a>>) {
+        if self.pending_clear {
+            self.buf.clear();
+            self.pending_clear = false;
+        }
+        let mut i = 0;
+        while i < input.len() {
+            match self.state {
+                State::Hunt => match memchr::memchr2(b'/', SMARTY_TAG, &input[i..]) {
+                    None => {
+                        self.stats.skipped_bytes += (input.len() - i) as u64;
+                        return (input.len(), None);
+                    }
+                    Some(off) => {
+                        self.stats.skipped_bytes += off as u64;
+                        i += off;
+                        let b = input[i];
+                        self.buf.clear();
+                        self.buf.push(b);
+                        i += 1;
+                        self.state = if b == b'/' { State::Header } else { State::SmartyHead };
+                    }
+                },
+                State::Header | State::Body => {
+                    let rest = &input[i..];
+                    let hit = if self.state == State::Header {
+                        memchr::memchr3(b'\n', b'!', SMARTY_TAG, rest)
+                    } else {
+                        memchr::memchr3(b'/', b'!', SMARTY_TAG, rest)
+                    };
+                    let take = hit.unwrap_or(rest.len());
+                    if self.buf.len() + take > self.max_len {
+                        return self.overflow(i + take.min(self.max_len));
+                    }
+                    self.buf.extend_from_slice(&rest[..take]);
+                    i += take;
+                    let Some(_) = hit else { continue };
+                    let b = input[i];
+                    match b {
+                        b'\n' => {
+                            // Only searched for in the header line.
+                            self.buf.push(b);
+                            i += 1;
+                            self.state = State::Body;
+                        }
+                        b'!' => {
+                            self.bang = self.buf.len();
+                            self.buf.push(b);
+                            i += 1;
+                            self.state = State::Crc { digits: 0, value: 0 };
+                        }
+                        _ => {
+                            // `/` in the body or a Smarty tag: the telegram was cut off.
+                            let len = self.buf.len();
+                            self.state = State::Hunt;
+                            self.stats.rejected += 1;
+                            return (i, Some(Event::Rejected(Reject::Truncated { len })));
+                        }
+                    }
+                }
+                State::Crc { digits, value } => {
+                    let b = input[i];
+                    let nibble = match b {
+                        b'0'..=b'9' => Some(b - b'0'),
+                        b'A'..=b'F' => Some(b - b'A' + 10),
+                        b'a'..=b'f' => Some(b - b'a' + 10),
+                        _ => None,
+                    };
+                    match nibble {
+                        Some(n) if digits < 4 => {
+                            self.buf.push(b);
+                            i += 1;
+                            self.state = State::Crc { digits: digits + 1, value: (value << 4) | u16::from(n) };
+                        }
+                        _ if b == 0 || b == b'\r' => {
+                            // A NUL after the CRC is a known bridge quirk; CR precedes LF.
+                            i += 1;
+                            self.state = State::Eol;
+                        }
+                        _ if b == b'\n' => {
+                            i += 1;
+                            return self.complete_plain(i);
+                        }
+                        // Anything else ends the telegram without consuming the byte
+                        // (a telegram glued to the next one, or trailing gateway bytes).
+                        _ => return self.complete_plain(i),
+                    }
+                }
+                State::Eol => {
+                    let b = input[i];
+                    if b == b'\r' || b == 0 {
+                        i += 1;
+                        continue;
+                    }
+                    if b == b'\n' {
+                        i += 1;
+                    }
+                    return self.complete_plain(i);
+                }
+                State::SmartyHead => {
+                    let b = input[i];
+                    self.buf.push(b);
+                    i += 1;
+                    match smarty_frame_len(&self.buf) {
+                        HeadStatus::Need => {}
+                        HeadStatus::Bad => {
+                            self.state = State::Hunt;
+                            self.stats.rejected += 1;
+                            self.stats.skipped_bytes += self.buf.len() as u64;
+                            // Re-scan the bytes after the 0xDB: they may hold a real start.
+                            let back = self.buf.len() - 1;
+                            return (i - back.min(i), Some(Event::Rejected(Reject::BadSmartyHeader)));
+                        }
+                        HeadStatus::Total(total) => {
+                            if total > self.max_len {
+                                return self.overflow(i);
+                            }
+                            self.state = State::SmartyBody { total };
+                        }
+                    }
+                }
+                State::SmartyBody { total } => {
+                    let want = total - self.buf.len();
+                    let take = want.min(input.len() - i);
+                    self.buf.extend_from_slice(&input[i..i + take]);
+                    i += take;
+                    if self.buf.len() == total {
+                        self.state = State::Hunt;
+                        self.pending_clear = true;
+                        self.stats.frames += 1;
+                        return (i, Some(Event::Frame(Frame::Smarty(&self.buf))));
+                    }
+                }
+            }
+        }
+        (i, None)
+    }
+
+    /// Signal the end of input: a telegram that reached its `!` is completed, anything else
+    /// in progress is reported as truncated.
+    pub fn finish(&mut self) -> Option<Event<'_>> {
+        if self.pending_clear {
+            self.buf.clear();
+            self.pending_clear = false;
+        }
+        match self.state {
+            State::Hunt => None,
+            State::Crc { .. } | State::Eol => self.complete_plain(0).1,
+            _ => {
+                let len = self.buf.len();
+                self.state = State::Hunt;
+                self.buf.clear();
+                self.stats.rejected += 1;
+                Some(Event::Rejected(Reject::Truncated { len }))
+            }
+        }
+    }
+
+    fn overflow(&mut self, consumed: usize) -> (usize, Option<Event<'_>>) {
+        self.state = State::Hunt;
+        self.buf.clear();
+        self.stats.rejected += 1;
+        (consumed, Some(Event::Rejected(Reject::Overflow { limit: self.max_len })))
+    }
+
+    fn complete_plain(&mut self, consumed: usize) -> (usize, Option<Event<'_>>) {
+        self.state = State::Hunt;
+        self.pending_clear = true;
+        let digits = self.buf.len() - self.bang - 1;
+        let crc = if digits == 0 {
+            CrcStatus::Absent
+        } else {
+            let sent = parse_hex_u16(&self.buf[self.bang + 1..]);
+            let computed = crc16(&self.buf[..=self.bang]);
+            if sent == computed || crc16_restoring_cr(&self.buf[..=self.bang]) == Some(sent) {
+                CrcStatus::Valid(sent)
+            } else if self.check_crc {
+                self.stats.rejected += 1;
+                return (consumed, Some(Event::Rejected(Reject::CrcMismatch { sent, computed })));
+            } else {
+                CrcStatus::Mismatch { sent, computed }
+            }
+        };
+        self.stats.frames += 1;
+        (consumed, Some(Event::Frame(Frame::Plain { bytes: &self.buf, crc })))
+    }
+}
+
+/// The CRC a telegram had before its CRs were lost: captures stored or copied with bare LF
+/// line ends (git, editors, terminals) otherwise fail a check the meter's bytes passed.
+/// Computed only after a mismatch, and only for telegrams with no CR at all.
+fn crc16_restoring_cr(bytes: &[u8]) -> Option<u16> {
+    if memchr::memchr(b'\r', bytes).is_some() {
+        return None;
+    }
+    let mut digest = CRC16.digest();
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        match line.split_last() {
+            Some((b'\n', head)) => {
+                digest.update(head);
+                digest.update(b"\r\n");
+            }
+            _ => digest.update(line),
+        }
+    }
+    Some(digest.finalize())
+}
+
+fn parse_hex_u16(digits: &[u8]) -> u16 {
+    digits.iter().fold(0u16, |acc, &b| {
+        let n = match b {
+            b'0'..=b'9' => b - b'0',
+            b'A'..=b'F' => b - b'A' + 10,
+            b'a'..=b'f' => b - b'a' + 10,
+            _ => 0,
+        };
+        (acc << 4) | u16::from(n)
+    })
+}
+
+enum HeadStatus {
+    Need,
+    Bad,
+    Total(usize),
+}
+
+/// Size a Smarty frame from its first bytes: tag, system-title length (8), title, then a
+/// BER length (`< 0x80`, `0x81 n`, `0x82 nn`) of what follows.
+fn smarty_frame_len(head: &[u8]) -> HeadStatus {
+    if head.len() < 2 {
+        return HeadStatus::Need;
+    }
+    if head[1] != 8 {
+        return HeadStatus::Bad;
+    }
+    if head.len() < 11 {
+        return HeadStatus::Need;
+    }
+    let first = head[10];
+    let (len, header) = match first {
+        0x00..=0x7F => (usize::from(first), 11),
+        0x81 | 0x82 => {
+            let n = usize::from(first - 0x80);
+            if head.len() < 11 + n {
+                return HeadStatus::Need;
+            }
+            let len = head[11..11 + n].iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+            (len, 11 + n)
+        }
+        _ => return HeadStatus::Bad,
+    };
+    // Security control byte + frame counter + 12-byte tag at the very least.
+    if len < 1 + 4 + 12 {
+        return HeadStatus::Bad;
+    }
+    HeadStatus::Total(header + len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(framer: &mut Framer, input: &[u8]) -> Vec<Result<Vec<u8>, Reject>> {
+        let mut out = Vec::new();
+        let mut rest = input;
+        while !rest.is_empty() {
+            let (n, ev) = framer.feed(rest);
+            rest = &rest[n..];
+            match ev {
+                Some(Event::Frame(Frame::Plain { bytes, .. })) => out.push(Ok(bytes.to_vec())),
+                Some(Event::Frame(Frame::Smarty(bytes))) => out.push(Ok(bytes.to_vec())),
+                Some(Event::Rejected(r)) => out.push(Err(r)),
+                None => {}
+            }
+        }
+        if let Some(ev) = framer.finish() {
+            match ev {
+                Event::Frame(Frame::Plain { bytes, .. }) => out.push(Ok(bytes.to_vec())),
+                Event::Frame(Frame::Smarty(bytes)) => out.push(Ok(bytes.to_vec())),
+                Event::Rejected(r) => out.push(Err(r)),
+            }
+        }
+        out
+    }
+
+    fn with_crc(body: &str) -> String {
+        let crc = crc16(body.as_bytes());
+        format!("{body}{crc:04X}\r\n")
+    }
+
+    #[test]
+    fn crc_check_value() {
+        assert_eq!(crc16(b"123456789"), 0xBB3D);
+    }
+
+    #[test]
+    fn frames_a_telegram_with_garbage_around() {
+        let t = with_crc("/ABC5 test\r\n\r\n1-0:1.8.1(000001.000*kWh)\r\n!");
+        let input = format!("xx)\r\n!1234\r\n{t}garbage");
+        let got = frames(&mut Framer::default(), input.as_bytes());
+        assert_eq!(got, vec![Ok(t.trim_end().as_bytes().to_vec())]);
+    }
+
+    #[test]
+    fn unpadded_crc_is_accepted() {
+        // Find a body whose CRC has a leading zero nibble and send it with three digits.
+        for n in 0..10_000u32 {
+            let body = format!("/X\r\n\r\n1-0:1.8.1({n:06}.000*kWh)\r\n!");
+            let crc = crc16(body.as_bytes());
+            if crc < 0x1000 {
+                let t = format!("{body}{crc:X}\r\n");
+                let got = frames(&mut Framer::default(), t.as_bytes());
+                assert_eq!(got.len(), 1);
+                assert!(got[0].is_ok(), "{got:?}");
+                return;
+            }
+        }
+        panic!("no body with a short CRC found");
+    }
+
+    #[test]
+    fn restart_on_slash_reports_truncation() {
+        let t = with_crc("/ABC5 x\r\n\r\n1-0:1.8.1(000001.000*kWh)\r\n!");
+        let input = format!("/ABC5 x\r\n\r\n1-0:32.32.0(0\r\n{t}");
+        let got = frames(&mut Framer::default(), input.as_bytes());
+        assert_eq!(got.len(), 2);
+        assert!(matches!(got[0], Err(Reject::Truncated { .. })));
+        assert!(got[1].is_ok());
+    }
+
+    #[test]
+    fn slash_in_header_line_is_kept() {
+        let t = with_crc("/HLY5/D545-METER\r\n\r\n1-0:1.8.1(000001.000*kWh)\r\n!");
+        let got = frames(&mut Framer::default(), t.as_bytes());
+        assert_eq!(got, vec![Ok(t.trim_end().as_bytes().to_vec())]);
+    }
+
+    #[test]
+    fn overflow_is_bounded_and_recovers() {
+        let t = with_crc("/ABC5 x\r\n\r\n1-0:1.8.1(000001.000*kWh)\r\n!");
+        let mut input = b"/ABC5 big\r\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 5000));
+        input.extend_from_slice(t.as_bytes());
+        let got = frames(&mut Framer::new(1024), &input);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0], Err(Reject::Overflow { limit: 1024 }));
+        assert!(got[1].is_ok());
+    }
+
+    #[test]
+    fn bad_crc_is_rejected_or_passed_when_unchecked() {
+        let input = b"/ABC5 x\r\n\r\n1-0:1.8.1(000001.000*kWh)\r\n!1234\r\n";
+        let got = frames(&mut Framer::default(), input);
+        assert!(matches!(got[0], Err(Reject::CrcMismatch { sent: 0x1234, .. })));
+        let mut unchecked = Framer::default().with_crc_check(false);
+        let (_, ev) = unchecked.feed(input);
+        assert!(matches!(ev, Some(Event::Frame(Frame::Plain { crc: CrcStatus::Mismatch { sent: 0x1234, .. }, .. }))));
+    }
+
+    #[test]
+    fn a_capture_that_lost_its_crs_still_checks() {
+        let t = with_crc("/ABC5 x\r\n\r\n1-0:1.8.1(000001.000*kWh)\r\n!");
+        let lf_only = t.replace("\r\n", "\n");
+        let got = frames(&mut Framer::default(), lf_only.as_bytes());
+        assert_eq!(got.len(), 1);
+        assert!(got[0].is_ok(), "{got:?}");
+        // A real corruption in an LF-only capture is still caught.
+        let broken = lf_only.replace("000001", "000002");
+        assert!(matches!(frames(&mut Framer::default(), broken.as_bytes())[0], Err(Reject::CrcMismatch { .. })));
+    }
+
+    #[test]
+    fn no_crc_telegram_and_eof_without_newline() {
+        let input = b"/ISk5\\2MT382-1000\r\n\r\n1-0:1.8.1(00001.001*kWh)\r\n!";
+        let mut framer = Framer::default();
+        let (n, ev) = framer.feed(input);
+        assert_eq!(n, input.len());
+        assert!(ev.is_none());
+        assert!(matches!(framer.finish(), Some(Event::Frame(Frame::Plain { crc: CrcStatus::Absent, .. }))));
+    }
+
+    #[test]
+    fn smarty_frame_is_sized_by_its_header() {
+        let mut frame = vec![0xDB, 0x08];
+        frame.extend_from_slice(b"SYSTEMID");
+        frame.extend_from_slice(&[0x82, 0x00, 0x16]);
+        frame.extend(std::iter::repeat_n(0xAAu8, 0x16));
+        let mut input = b"noise".to_vec();
+        input.extend_from_slice(&frame);
+        input.extend_from_slice(b"more");
+        let got = frames(&mut Framer::default(), &input);
+        assert_eq!(got, vec![Ok(frame)]);
+    }
+}

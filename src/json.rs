@@ -1,0 +1,177 @@
+//! The JSON form of a telegram: the `parse --format json` contract (one object per
+//! telegram, JSON Lines). Every data line becomes an object with `obis` (as written),
+//! `name`, `value` (number, string, or RFC 3339 UTC time) and `unit` when the meter gave
+//! one; timed values carry `timestamp`, logs carry `entries`.
+
+use jiff::tz::TimeZone;
+use serde_json::{Map, Value as J, json};
+
+use crate::frame::CrcStatus;
+use crate::telegram::{Object, Quantity, Stamp, Telegram, Value};
+use crate::time::{rfc3339, to_utc};
+
+/// Settings the JSON form depends on.
+#[derive(Debug, Clone)]
+pub struct JsonContext {
+    pub tz: TimeZone,
+}
+
+/// The telegram as one JSON object.
+pub fn telegram_json(t: &Telegram<'_>, cx: &JsonContext) -> J {
+    let normal = t.version.always_normal_time();
+    let time = |s: &Stamp<'_>| -> J {
+        match s.time.and_then(|m| to_utc(m, &cx.tz, normal)) {
+            Some(ts) => J::String(rfc3339(ts)),
+            None => J::Null,
+        }
+    };
+    let mut out = Map::new();
+    out.insert("header".into(), J::String(format!("/{}", t.header)));
+    out.insert("dsmr_version".into(), J::String(t.version.code().into()));
+    let (crc, crc_ok) = match t.crc {
+        CrcStatus::Absent => (J::Null, J::Null),
+        CrcStatus::Valid(c) => (J::String(format!("{c:04X}")), J::Bool(true)),
+        CrcStatus::Mismatch { sent, .. } => (J::String(format!("{sent:04X}")), J::Bool(false)),
+    };
+    out.insert("crc".into(), crc);
+    out.insert("crc_ok".into(), crc_ok);
+    out.insert("encrypted".into(), J::Bool(t.encrypted));
+    let ts = t.timestamp().and_then(|m| to_utc(m, &cx.tz, normal)).map(rfc3339);
+    out.insert("timestamp".into(), ts.map_or(J::Null, J::String));
+    out.insert("meter_id".into(), t.meter_id().map_or(J::Null, J::String));
+    out.insert("objects".into(), J::Array(t.objects.iter().map(|o| object_json(o, &time)).collect()));
+    let devices: Vec<J> = t
+        .mbus_devices()
+        .iter()
+        .map(|d| {
+            json!({
+                "channel": d.channel,
+                "device_type": d.device_type,
+                "medium": d.medium.map(|m| m.word()),
+                "equipment_id": d.equipment_id,
+                "readings": d.objects.iter()
+                    .filter(|o| matches!(o.value, Value::Timed { .. } | Value::LegacyGas { .. }))
+                    .map(|o| object_json(o, &time))
+                    .collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    out.insert("mbus".into(), J::Array(devices));
+    let errors: Vec<J> = t.errors.iter().map(|e| json!({"line": e.line, "text": e.text, "error": e.reason})).collect();
+    out.insert("errors".into(), J::Array(errors));
+    J::Object(out)
+}
+
+fn number(q: &Quantity<'_>) -> J {
+    match q.value.to_i64() {
+        Some(i) => J::from(i),
+        None => serde_json::Number::from_f64(q.value.to_f64()).map_or(J::Null, J::Number),
+    }
+}
+
+fn put_quantity(m: &mut Map<String, J>, q: &Quantity<'_>) {
+    m.insert("value".into(), number(q));
+    if let Some(u) = q.unit {
+        m.insert("unit".into(), J::String(u.into()));
+    }
+}
+
+fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
+    let mut m = Map::new();
+    m.insert("obis".into(), J::String(o.obis.into()));
+    m.insert("name".into(), o.name.map_or(J::Null, |n| J::String(n.into())));
+    if let Some(ch) = o.channel() {
+        m.insert("channel".into(), J::from(ch));
+    }
+    match &o.value {
+        Value::Empty => {
+            m.insert("value".into(), J::Null);
+        }
+        Value::Number(q) => put_quantity(&mut m, q),
+        Value::Numbers(qs) => {
+            m.insert("value".into(), J::Array(qs.iter().map(number).collect()));
+            if let Some(u) = qs.iter().find_map(|q| q.unit) {
+                m.insert("unit".into(), J::String(u.into()));
+            }
+        }
+        Value::Text(s) => {
+            m.insert("value".into(), J::String((*s).into()));
+        }
+        Value::Hex(raw) => {
+            m.insert("value".into(), J::String(Value::hex_text(raw)));
+            m.insert("raw".into(), J::String((*raw).into()));
+        }
+        Value::Time(s) => {
+            m.insert("value".into(), time(s));
+            m.insert("raw".into(), J::String(s.raw.into()));
+        }
+        Value::Timed { time: t, value } => {
+            put_quantity(&mut m, value);
+            m.insert("timestamp".into(), time(t));
+        }
+        Value::LegacyGas { time: t, status, period_minutes, source, value } => {
+            put_quantity(&mut m, value);
+            m.insert("timestamp".into(), time(t));
+            m.insert("status".into(), J::String((*status).into()));
+            m.insert("period_minutes".into(), period_minutes.map_or(J::Null, J::from));
+            m.insert("source_obis".into(), J::String((*source).into()));
+        }
+        Value::EventLog { buffer_type, entries } => {
+            m.insert("value".into(), J::from(entries.len()));
+            m.insert("buffer_type".into(), J::String((*buffer_type).into()));
+            let list = entries
+                .iter()
+                .map(|e| {
+                    let mut em = Map::new();
+                    em.insert("timestamp".into(), time(&e.end));
+                    em.insert("raw_timestamp".into(), J::String(e.end.raw.into()));
+                    put_quantity(&mut em, &e.duration);
+                    J::Object(em)
+                })
+                .collect();
+            m.insert("entries".into(), J::Array(list));
+        }
+        Value::PeakHistory(peaks) => {
+            m.insert("value".into(), J::from(peaks.len()));
+            let list = peaks
+                .iter()
+                .map(|p| {
+                    let mut em = Map::new();
+                    em.insert("timestamp".into(), time(&p.time));
+                    em.insert("recorded_at".into(), time(&p.period_start));
+                    put_quantity(&mut em, &p.demand);
+                    J::Object(em)
+                })
+                .collect();
+            m.insert("entries".into(), J::Array(list));
+        }
+        Value::Snapshot { time: t, values } => {
+            m.insert("value".into(), J::from(values.len()));
+            m.insert("timestamp".into(), time(t));
+            let list = values
+                .iter()
+                .map(|q| {
+                    let mut em = Map::new();
+                    put_quantity(&mut em, q);
+                    J::Object(em)
+                })
+                .collect();
+            m.insert("entries".into(), J::Array(list));
+        }
+        Value::Raw(groups) => {
+            let first = groups.first().copied().unwrap_or("");
+            match crate::value::Decimal::parse(first.split('*').next().unwrap_or("")) {
+                Some(d) if !first.is_empty() => {
+                    let unit = first.split_once('*').map(|(_, u)| u);
+                    put_quantity(&mut m, &Quantity { value: d, unit });
+                }
+                _ => {
+                    m.insert("value".into(), if first.is_empty() { J::Null } else { J::String(first.into()) });
+                }
+            }
+            m.insert("raw".into(), J::Array(groups.iter().map(|g| J::String((*g).into())).collect()));
+            m.insert("unknown".into(), J::Bool(true));
+        }
+    }
+    J::Object(m)
+}

@@ -1,0 +1,55 @@
+//! Belgium, Fluvius e-MUCS H ("5B"): DSMR 5 plus demand peaks, version info, and M-Bus ids
+//! and gas on their own codes.
+
+use super::Shape::*;
+use super::{Row, Spec, dsmr, mbus, row};
+
+const KW: Option<&str> = Some("kW");
+
+/// e-MUCS H 1.7 to 2.x.
+pub static BELGIUM: Spec = Spec::new("Belgium e-MUCS (5B)", Some(&dsmr::V5), ROWS);
+
+static ROWS: &[Row] = &[
+    row(
+        (0, 0, 96, 1, 4),
+        "belgium_version_information",
+        Text,
+        None,
+        "e-MUCS version (xxxyy: P1 version xxx, e-MUCS version yy)",
+    ),
+    row((0, 0, 96, 1, 2), "belgium_ean", HexText, None, "EAN / GSRN of the connection (hex-encoded)"),
+    row((1, 0, 1, 4, 0), "belgium_current_average_demand", Number, KW, "Running 15-minute average demand"),
+    row(
+        (1, 0, 1, 6, 0),
+        "belgium_maximum_demand_month",
+        Timed,
+        KW,
+        "Highest 15-minute demand this month, with its time",
+    ),
+    row(
+        (0, 0, 98, 1, 0),
+        "belgium_maximum_demand_13_months",
+        PeakHistory,
+        KW,
+        "Monthly demand peaks of the last 13 months",
+    ),
+    row((0, 0, 17, 0, 0), "belgium_max_power_per_phase", Number, KW, "Limiter threshold (999.9 = no limit)"),
+    row((1, 0, 31, 4, 0), "belgium_max_current_per_phase", Number, Some("A"), "Fuse supervision threshold"),
+    mbus((0, 96, 1, 1), "equipment_identifier_gas", HexText, None, "M-Bus device serial number (Belgium uses 96.1.1)"),
+    mbus((0, 96, 1, 2), "mbus_ean", HexText, None, "M-Bus device EAN (hex-encoded)"),
+    mbus(
+        (0, 24, 2, 3),
+        "gas_meter_reading",
+        Timed,
+        Some("m3"),
+        "M-Bus reading, not temperature corrected, with its capture time",
+    ),
+    mbus(
+        (0, 24, 2, 1),
+        "mbus_meter_reading",
+        Timed,
+        Some("m3"),
+        "M-Bus reading with its capture time (water in Belgium)",
+    ),
+    mbus((0, 96, 3, 10), "mbus_control_state", Number, None, "M-Bus device relay / valve control state"),
+];

@@ -1,0 +1,399 @@
+//! The OBIS tables, one per specification, as data: which code means what, under which
+//! name, in which unit and value shape. Variants are built the way the specs are written,
+//! as a parent table plus the rows they add or change (4 = 2.2 + ..., 5 = 4 + ...,
+//! 5B = 5 + ...).
+
+mod belgium;
+mod dsmr;
+mod luxembourg;
+mod other;
+mod sweden;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use crate::obis::Obis;
+
+/// How the value groups of a line are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// One decimal number, usually with a unit: `(000004.426*kWh)`.
+    Number,
+    /// Several numbers: `(100*A)(-063*A)`.
+    Numbers,
+    /// Text kept as sent: `(50)`, `(0002)`.
+    Text,
+    /// A hex-encoded octet string, decoded to text when it is printable.
+    HexText,
+    /// A meter timestamp: `(101209113020W)`.
+    Time,
+    /// A value with its own capture time: `(TST)(value*unit)` (M-Bus readings, the
+    /// Belgian monthly peak).
+    Timed,
+    /// DSMR 2.2/3.0 gas: `(TST12)(status)(period)(1)(obis)(unit)` then `(value)` on the
+    /// next line.
+    LegacyGas,
+    /// Power-failure event log: `(n)(0-0:96.7.19)` then n × `(TST end)(duration*s)`.
+    EventLog,
+    /// Belgian 13-month peak history: `(n)(1-0:1.6.0)(1-0:1.6.0)` then
+    /// n × `(TST period start)(TST of peak)(value*kW)`.
+    PeakHistory,
+    /// A timestamp followed by a list of values with units (E.ON Hungary billing
+    /// snapshot `0-0:98.1.0`).
+    Snapshot,
+}
+
+/// Which channel (value group B) a row applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// Exactly this B.
+    Is(u8),
+    /// Any M-Bus channel 1..=4; the line belongs to that channel's device.
+    MBus,
+}
+
+/// What a medium's M-Bus device is; the EN 13757-3 device-type code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Medium {
+    Electricity,
+    Gas,
+    Heat,
+    Water,
+    HotWater,
+    Cooling,
+    Other,
+}
+
+impl Medium {
+    /// The medium for an M-Bus device-type code (0-n:24.1.0).
+    pub fn from_device_type(code: i64) -> Medium {
+        match code {
+            2 => Medium::Electricity,
+            3 => Medium::Gas,
+            4 | 0x0C | 0x0D => Medium::Heat,
+            6 | 0x15 => Medium::HotWater,
+            7 | 0x16 | 0x17 => Medium::Water,
+            0x0A | 0x0B => Medium::Cooling,
+            _ => Medium::Other,
+        }
+    }
+
+    /// The word used in reading names (`water_meter_reading`).
+    pub fn word(self) -> &'static str {
+        match self {
+            Medium::Electricity => "electricity",
+            Medium::Gas => "gas",
+            Medium::Heat => "heat",
+            Medium::Water => "water",
+            Medium::HotWater => "hot_water",
+            Medium::Cooling => "cooling",
+            Medium::Other => "mbus",
+        }
+    }
+}
+
+/// One line of a table: an OBIS code and what it means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Row {
+    pub a: u8,
+    pub b: Channel,
+    pub c: u8,
+    pub d: u8,
+    pub e: u8,
+    /// The snake_case name (dsmr_parser's, lower-cased, where it has one).
+    pub name: &'static str,
+    pub shape: Shape,
+    /// The unit the spec gives, for documentation and for units written without `*`.
+    pub unit: Option<&'static str>,
+    /// One line for the README.
+    pub meaning: &'static str,
+}
+
+impl Row {
+    /// The code as written in the specs (`0-n:24.2.1` for M-Bus rows).
+    pub fn code(&self) -> String {
+        match self.b {
+            Channel::Is(b) => format!("{}-{}:{}.{}.{}", self.a, b, self.c, self.d, self.e),
+            Channel::MBus => format!("{}-n:{}.{}.{}", self.a, self.c, self.d, self.e),
+        }
+    }
+
+    fn lookup_key(&self) -> u64 {
+        let b = match self.b {
+            Channel::Is(b) => b,
+            Channel::MBus => MBUS_WILDCARD,
+        };
+        Obis::new(self.a, b, self.c, self.d, self.e).key()
+    }
+}
+
+const MBUS_WILDCARD: u8 = 0xFF;
+
+/// Shorthand used by the table files: a row on a fixed channel.
+pub(crate) const fn row(
+    code: (u8, u8, u8, u8, u8),
+    name: &'static str,
+    shape: Shape,
+    unit: Option<&'static str>,
+    meaning: &'static str,
+) -> Row {
+    Row { a: code.0, b: Channel::Is(code.1), c: code.2, d: code.3, e: code.4, name, shape, unit, meaning }
+}
+
+/// Shorthand used by the table files: a row for any M-Bus channel.
+pub(crate) const fn mbus(
+    code: (u8, u8, u8, u8),
+    name: &'static str,
+    shape: Shape,
+    unit: Option<&'static str>,
+    meaning: &'static str,
+) -> Row {
+    Row { a: code.0, b: Channel::MBus, c: code.1, d: code.2, e: code.3, name, shape, unit, meaning }
+}
+
+/// The telegram formats dsmrd knows. `Auto` is resolved per telegram by [`crate::detect`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Version {
+    /// DSMR 2.2 (NL), no CRC, gas on two lines.
+    V2_2,
+    /// DSMR 3.0 (NL), as 2.2.
+    V3,
+    /// DSMR 4.x (NL).
+    V4,
+    /// DSMR 5.x (NL).
+    V5,
+    /// Belgium, Fluvius e-MUCS H ("5B").
+    Belgium,
+    /// Luxembourg, Smarty ("5L").
+    Luxembourg,
+    /// Sweden, H1 port ("5S").
+    Sweden,
+    /// EasyMeter Q3D through its COM-1 gateway.
+    Q3d,
+    /// E.ON Hungary (Sagemcom `/SAG5SAG-METER`).
+    EonHungary,
+    /// Iskra `MIE5T` meters in Ireland.
+    IskraIreland,
+    /// Austria, Sagemcom T210-D (Energienetze Steiermark).
+    AustriaT210D,
+}
+
+impl Version {
+    /// Every version, in the order the README lists them.
+    pub const ALL: [Version; 11] = [
+        Version::V2_2,
+        Version::V3,
+        Version::V4,
+        Version::V5,
+        Version::Belgium,
+        Version::Luxembourg,
+        Version::Sweden,
+        Version::Q3d,
+        Version::EonHungary,
+        Version::IskraIreland,
+        Version::AustriaT210D,
+    ];
+
+    /// The short code used on the command line and in the config (`5B`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Version::V2_2 => "2.2",
+            Version::V3 => "3",
+            Version::V4 => "4",
+            Version::V5 => "5",
+            Version::Belgium => "5B",
+            Version::Luxembourg => "5L",
+            Version::Sweden => "5S",
+            Version::Q3d => "Q3D",
+            Version::EonHungary => "EON_HU",
+            Version::IskraIreland => "ISKRA_IE",
+            Version::AustriaT210D => "T210D_AT",
+        }
+    }
+
+    /// Whether the format carries a CRC (versions without one end in a bare `!`).
+    pub fn has_crc(self) -> bool {
+        !matches!(self, Version::V2_2 | Version::V3 | Version::Q3d)
+    }
+
+    /// Whether the meter's clock never switches to summer time (Sweden).
+    pub fn always_normal_time(self) -> bool {
+        matches!(self, Version::Sweden)
+    }
+
+    /// The table for this version.
+    pub fn spec(self) -> &'static Spec {
+        match self {
+            Version::V2_2 | Version::V3 => &dsmr::V2_2,
+            Version::V4 => &dsmr::V4,
+            Version::V5 => &dsmr::V5,
+            Version::Belgium => &belgium::BELGIUM,
+            Version::Luxembourg => &luxembourg::LUXEMBOURG,
+            Version::Sweden => &sweden::SWEDEN,
+            Version::Q3d => &other::Q3D,
+            Version::EonHungary => &other::EON_HUNGARY,
+            Version::IskraIreland => &other::ISKRA_IRELAND,
+            Version::AustriaT210D => &other::AUSTRIA_T210D,
+        }
+    }
+
+    /// Default serial line settings: (baud, data bits, parity even).
+    pub fn serial_defaults(self) -> (u32, u8, bool) {
+        match self {
+            Version::V2_2 | Version::V3 | Version::Q3d => (9600, 7, true),
+            _ => (115_200, 8, false),
+        }
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A requested version: a fixed one, or `auto` (detect from each telegram).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VersionChoice {
+    #[default]
+    Auto,
+    Fixed(Version),
+}
+
+impl FromStr for VersionChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let norm = s.trim().to_ascii_uppercase().replace(['-', ' '], "_");
+        let v = match norm.as_str() {
+            "AUTO" => return Ok(VersionChoice::Auto),
+            "2.2" | "2" | "V2_2" => Version::V2_2,
+            "3" | "3.0" | "V3" => Version::V3,
+            "4" | "4.0" | "4.2" | "4+" | "V4" => Version::V4,
+            "5" | "5.0" | "V5" => Version::V5,
+            "5B" | "BE" | "BELGIUM" | "FLUVIUS" => Version::Belgium,
+            "5L" | "LU" | "LUXEMBOURG" | "SMARTY" => Version::Luxembourg,
+            "5S" | "SE" | "SWEDEN" => Version::Sweden,
+            "Q3D" | "EASYMETER" => Version::Q3d,
+            "EON_HU" | "5EONHU" | "HU" | "EON_HUNGARY" => Version::EonHungary,
+            "ISKRA_IE" | "IE" => Version::IskraIreland,
+            "T210D_AT" | "AT" | "AUSTRIA" | "SAGEMCOM_T210_D_R" | "T210D" => Version::AustriaT210D,
+            _ => {
+                let known: Vec<&str> = Version::ALL.iter().map(|v| v.code()).collect();
+                return Err(format!("unknown DSMR version `{s}`; expected auto or one of {}", known.join(", ")));
+            }
+        };
+        Ok(VersionChoice::Fixed(v))
+    }
+}
+
+/// A table: its own rows plus everything from its parent that it does not override.
+#[derive(Debug)]
+pub struct Spec {
+    pub name: &'static str,
+    pub parent: Option<&'static Spec>,
+    pub rows: &'static [Row],
+    index: OnceLock<RowIndex>,
+}
+
+/// Lookup table keyed by packed OBIS ids; the keys are already well spread integers, so a
+/// multiplicative hash beats SipHash on this hot path.
+type RowIndex = HashMap<u64, &'static Row, BuildHasherDefault<KeyHasher>>;
+
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, k: u64) {
+        self.0 = (k ^ (k >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+impl Spec {
+    pub(crate) const fn new(name: &'static str, parent: Option<&'static Spec>, rows: &'static [Row]) -> Spec {
+        Spec { name, parent, rows, index: OnceLock::new() }
+    }
+
+    /// Every row in effect, parent rows first, overridden ones removed.
+    pub fn all_rows(&'static self) -> Vec<&'static Row> {
+        let mut out: Vec<&'static Row> = match self.parent {
+            Some(p) => p.all_rows(),
+            None => Vec::new(),
+        };
+        for r in self.rows {
+            out.retain(|o| o.lookup_key() != r.lookup_key());
+            out.push(r);
+        }
+        out
+    }
+
+    fn index(&'static self) -> &'static RowIndex {
+        self.index.get_or_init(|| self.all_rows().into_iter().map(|r| (r.lookup_key(), r)).collect())
+    }
+
+    /// The row for an id: an exact match first, then the M-Bus row for channels 1..=4.
+    pub fn lookup(&'static self, id: Obis) -> Option<&'static Row> {
+        let index = self.index();
+        if let Some(r) = index.get(&id.key()) {
+            return Some(r);
+        }
+        if (1..=4).contains(&id.b) {
+            return index.get(&id.with_b(MBUS_WILDCARD).key()).copied();
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variants_inherit_and_override() {
+        let be = Version::Belgium.spec();
+        let r = be.lookup(Obis::new(1, 0, 1, 8, 1)).unwrap();
+        assert_eq!(r.name, "electricity_used_tariff_1");
+        let gas = be.lookup(Obis::new(0, 2, 24, 2, 3)).unwrap();
+        assert_eq!(gas.shape, Shape::Timed);
+        assert!(Version::V5.spec().lookup(Obis::new(0, 0, 98, 1, 0)).is_none());
+        // 0-0:96.1.0 is a meter id in Hungary, not an M-Bus device.
+        assert_eq!(Version::V5.spec().lookup(Obis::new(0, 0, 96, 1, 0)), None);
+        assert!(Version::V5.spec().lookup(Obis::new(0, 1, 96, 1, 0)).is_some());
+    }
+
+    #[test]
+    fn names_are_unique_snake_case_per_spec() {
+        for v in Version::ALL {
+            let rows = v.spec().all_rows();
+            for r in &rows {
+                assert!(r.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'), "{}", r.name);
+            }
+            let mut keys: Vec<u64> = rows.iter().map(|r| r.lookup_key()).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            assert_eq!(keys.len(), rows.len(), "{v}");
+        }
+    }
+
+    #[test]
+    fn version_codes_round_trip() {
+        for v in Version::ALL {
+            assert_eq!(v.code().parse::<VersionChoice>(), Ok(VersionChoice::Fixed(v)));
+        }
+        assert_eq!("auto".parse::<VersionChoice>(), Ok(VersionChoice::Auto));
+        assert!("6".parse::<VersionChoice>().is_err());
+    }
+}

@@ -1,0 +1,111 @@
+//! Formats outside the DSMR family that dsmr_parser users plug in: EasyMeter Q3D, E.ON
+//! Hungary, Iskra Ireland, and the Austrian Sagemcom T210-D.
+
+use super::Shape::*;
+use super::{Row, Spec, dsmr, row};
+
+const KWH: Option<&str> = Some("kWh");
+const KVARH: Option<&str> = Some("kvarh");
+const KVAR: Option<&str> = Some("kvar");
+const W: Option<&str> = Some("W");
+
+/// EasyMeter Q3D behind a COM-1 gateway: OBIS with an F group, no CRC, power in W.
+pub static Q3D: Spec = Spec::new("EasyMeter Q3D", None, Q3D_ROWS);
+
+static Q3D_ROWS: &[Row] = &[
+    row((1, 0, 0, 0, 0), "q3d_equipment_identifier", Text, None, "Ownership number"),
+    row((1, 0, 1, 8, 0), "electricity_imported_total", Number, KWH, "Energy imported"),
+    row((1, 0, 2, 8, 0), "electricity_exported_total", Number, KWH, "Energy exported"),
+    row((1, 0, 21, 7, 0), "instantaneous_active_power_l1_positive", Number, W, "Active power L1"),
+    row((1, 0, 41, 7, 0), "instantaneous_active_power_l2_positive", Number, W, "Active power L2"),
+    row((1, 0, 61, 7, 0), "instantaneous_active_power_l3_positive", Number, W, "Active power L3"),
+    row((1, 0, 1, 7, 0), "current_electricity_usage", Number, W, "Active power, all phases"),
+    row((1, 0, 96, 5, 5), "q3d_equipment_state", Text, None, "Status byte (hex)"),
+    row((0, 0, 96, 1, 255), "q3d_equipment_serialnumber", Text, None, "Serial number"),
+];
+
+/// E.ON Hungary (Sagemcom `/SAG5SAG-METER`), specification of 2023-02-10.
+pub static EON_HUNGARY: Spec = Spec::new("E.ON Hungary", Some(&dsmr::V5), EON_ROWS);
+
+static EON_ROWS: &[Row] = &[
+    row((0, 0, 42, 0, 0), "cosem_logical_device_name", HexText, None, "COSEM logical device name (hex-encoded)"),
+    row((0, 0, 96, 1, 0), "equipment_serial_number", HexText, None, "Meter serial number (hex-encoded)"),
+    row((1, 0, 1, 8, 3), "electricity_used_tariff_3", Number, KWH, "Energy imported, tariff 3"),
+    row((1, 0, 1, 8, 4), "electricity_used_tariff_4", Number, KWH, "Energy imported, tariff 4"),
+    row((1, 0, 2, 8, 3), "electricity_delivered_tariff_3", Number, KWH, "Energy exported, tariff 3"),
+    row((1, 0, 2, 8, 4), "electricity_delivered_tariff_4", Number, KWH, "Energy exported, tariff 4"),
+    row((1, 0, 3, 8, 0), "electricity_reactive_imported_total", Number, KVARH, "Reactive energy imported"),
+    row((1, 0, 4, 8, 0), "electricity_reactive_exported_total", Number, KVARH, "Reactive energy exported"),
+    row((1, 0, 5, 8, 0), "electricity_reactive_total_q1", Number, KVARH, "Reactive energy, quadrant I"),
+    row((1, 0, 6, 8, 0), "electricity_reactive_total_q2", Number, KVARH, "Reactive energy, quadrant II"),
+    row((1, 0, 7, 8, 0), "electricity_reactive_total_q3", Number, KVARH, "Reactive energy, quadrant III"),
+    row((1, 0, 8, 8, 0), "electricity_reactive_total_q4", Number, KVARH, "Reactive energy, quadrant IV"),
+    row((1, 0, 15, 8, 0), "electricity_combined", Number, KWH, "Combined active energy |+A| + |-A|"),
+    row((1, 0, 13, 7, 0), "instantaneous_power_factor_total", Number, None, "Power factor"),
+    row((1, 0, 33, 7, 0), "instantaneous_power_factor_l1", Number, None, "Power factor L1"),
+    row((1, 0, 53, 7, 0), "instantaneous_power_factor_l2", Number, None, "Power factor L2"),
+    row((1, 0, 73, 7, 0), "instantaneous_power_factor_l3", Number, None, "Power factor L3"),
+    row((1, 0, 14, 7, 0), "frequency", Number, Some("Hz"), "Grid frequency"),
+    row((1, 0, 5, 7, 0), "instantaneous_reactive_power_q1", Number, KVAR, "Reactive power, quadrant I"),
+    row((1, 0, 6, 7, 0), "instantaneous_reactive_power_q2", Number, KVAR, "Reactive power, quadrant II"),
+    row((1, 0, 7, 7, 0), "instantaneous_reactive_power_q3", Number, KVAR, "Reactive power, quadrant III"),
+    row((1, 0, 8, 7, 0), "instantaneous_reactive_power_q4", Number, KVAR, "Reactive power, quadrant IV"),
+    row((1, 0, 31, 4, 0), "max_power_on_l1", Number, Some("A"), "Current threshold L1 (name as in dsmr_parser)"),
+    row((1, 0, 51, 4, 0), "max_power_on_l2", Number, Some("A"), "Current threshold L2 (name as in dsmr_parser)"),
+    row((1, 0, 71, 4, 0), "max_power_on_l3", Number, Some("A"), "Current threshold L3 (name as in dsmr_parser)"),
+    row((0, 0, 98, 1, 0), "last_month_data", Snapshot, None, "Billing snapshot at the end of last month"),
+];
+
+/// Iskra `MIE5T` meters in Ireland: DSMR 5 with the meter id on 0-0:96.1.0.
+pub static ISKRA_IRELAND: Spec = Spec::new("Iskra Ireland", Some(&dsmr::V5), IE_ROWS);
+
+static IE_ROWS: &[Row] = &[
+    row((0, 0, 96, 1, 0), "equipment_identifier_meter", Text, None, "Meter equipment id"),
+    row((1, 0, 0, 0, 0), "meter_number", Text, None, "Meter number"),
+];
+
+/// Austria, Sagemcom T210-D (Energienetze Steiermark): integer Wh / W / varh / var.
+pub static AUSTRIA_T210D: Spec = Spec::new("Austria Sagemcom T210-D", Some(&dsmr::V5), AT_ROWS);
+
+static AT_ROWS: &[Row] = &[
+    row((1, 0, 1, 8, 0), "electricity_imported_total", Number, Some("Wh"), "Energy imported"),
+    row((1, 0, 2, 8, 0), "electricity_exported_total", Number, Some("Wh"), "Energy exported"),
+    row((1, 0, 1, 8, 1), "electricity_used_tariff_1", Number, Some("Wh"), "Energy imported, tariff 1"),
+    row((1, 0, 1, 8, 2), "electricity_used_tariff_2", Number, Some("Wh"), "Energy imported, tariff 2"),
+    row((1, 0, 2, 8, 1), "electricity_delivered_tariff_1", Number, Some("Wh"), "Energy exported, tariff 1"),
+    row((1, 0, 2, 8, 2), "electricity_delivered_tariff_2", Number, Some("Wh"), "Energy exported, tariff 2"),
+    row((1, 0, 3, 8, 0), "electricity_reactive_imported_total", Number, Some("varh"), "Reactive energy imported"),
+    row((1, 0, 4, 8, 0), "electricity_reactive_exported_total", Number, Some("varh"), "Reactive energy exported"),
+    row(
+        (1, 0, 3, 8, 1),
+        "electricity_reactive_imported_tariff_1",
+        Number,
+        Some("varh"),
+        "Reactive energy imported, tariff 1",
+    ),
+    row(
+        (1, 0, 3, 8, 2),
+        "electricity_reactive_imported_tariff_2",
+        Number,
+        Some("varh"),
+        "Reactive energy imported, tariff 2",
+    ),
+    row(
+        (1, 0, 4, 8, 1),
+        "electricity_reactive_exported_tariff_1",
+        Number,
+        Some("varh"),
+        "Reactive energy exported, tariff 1",
+    ),
+    row(
+        (1, 0, 4, 8, 2),
+        "electricity_reactive_exported_tariff_2",
+        Number,
+        Some("varh"),
+        "Reactive energy exported, tariff 2",
+    ),
+    row((1, 0, 1, 7, 0), "current_electricity_usage", Number, W, "Active power +P"),
+    row((1, 0, 2, 7, 0), "current_electricity_delivery", Number, W, "Active power -P"),
+    row((1, 0, 3, 7, 0), "current_reactive_imported", Number, Some("var"), "Reactive power Q+"),
+    row((1, 0, 4, 7, 0), "current_reactive_exported", Number, Some("var"), "Reactive power Q-"),
+];

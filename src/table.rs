@@ -1,0 +1,68 @@
+//! The human-readable form of a telegram: one aligned row per data line, for `parse
+//! --format table` and the stdout sink.
+
+use std::fmt::Write as _;
+
+use crate::frame::CrcStatus;
+use crate::json::JsonContext;
+use crate::telegram::{Object, Quantity, Stamp, Telegram, Value};
+use crate::time::{rfc3339, to_utc};
+
+/// Render one telegram; `ordinal` is its number in the stream.
+pub fn telegram_table(t: &Telegram<'_>, ordinal: u64, cx: &JsonContext) -> String {
+    let normal = t.version.always_normal_time();
+    let time = |s: &Stamp<'_>| match s.time.and_then(|m| to_utc(m, &cx.tz, normal)) {
+        Some(ts) => rfc3339(ts),
+        None => format!("(invalid: {})", s.raw),
+    };
+    let crc = match t.crc {
+        CrcStatus::Absent => "no CRC".to_string(),
+        CrcStatus::Valid(c) => format!("CRC {c:04X} ok"),
+        CrcStatus::Mismatch { sent, computed } => format!("CRC {sent:04X} WRONG (computed {computed:04X})"),
+    };
+    let stamp = t.timestamp().and_then(|m| to_utc(m, &cx.tz, normal)).map(rfc3339).unwrap_or_else(|| "-".into());
+    let mut out = String::new();
+    let enc = if t.encrypted { ", decrypted" } else { "" };
+    let _ = writeln!(out, "telegram {ordinal}  /{}  version {}  {}  {}{}", t.header, t.version, stamp, crc, enc);
+    for o in &t.objects {
+        let name = o.name.unwrap_or("(unknown)");
+        let _ = writeln!(out, "  {:<14} {:<42} {}", o.obis, name, value_text(o, &time));
+    }
+    for e in &t.errors {
+        let _ = writeln!(out, "  line {:<9} {:<42} {}", e.line, "(error)", e.reason);
+    }
+    out
+}
+
+fn q(q: &Quantity<'_>) -> String {
+    match q.unit {
+        Some(u) => format!("{} {u}", q.value),
+        None => q.value.to_string(),
+    }
+}
+
+fn value_text(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> String) -> String {
+    match &o.value {
+        Value::Empty => "-".into(),
+        Value::Number(x) => q(x),
+        Value::Numbers(xs) => xs.iter().map(q).collect::<Vec<_>>().join(", "),
+        Value::Text(s) => (*s).to_string(),
+        Value::Hex(raw) => Value::hex_text(raw),
+        Value::Time(s) => time(s),
+        Value::Timed { time: t, value } => format!("{} at {}", q(value), time(t)),
+        Value::LegacyGas { time: t, value, .. } => format!("{} at {}", q(value), time(t)),
+        Value::EventLog { entries, .. } => {
+            let list: Vec<String> =
+                entries.iter().map(|e| format!("{} until {}", q(&e.duration), time(&e.end))).collect();
+            format!("{} entries{}{}", entries.len(), if list.is_empty() { "" } else { ": " }, list.join("; "))
+        }
+        Value::PeakHistory(peaks) => {
+            let list: Vec<String> = peaks.iter().map(|p| format!("{} at {}", q(&p.demand), time(&p.time))).collect();
+            format!("{} months: {}", peaks.len(), list.join("; "))
+        }
+        Value::Snapshot { time: t, values } => {
+            format!("at {}: {}", time(t), values.iter().map(q).collect::<Vec<_>>().join(", "))
+        }
+        Value::Raw(groups) => groups.iter().map(|g| format!("({g})")).collect::<String>(),
+    }
+}

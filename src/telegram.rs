@@ -1,0 +1,226 @@
+//! The typed telegram: what a frame means once its version is known. Values borrow from
+//! the frame, so parsing copies no text.
+
+use crate::frame::CrcStatus;
+use crate::obis::Obis;
+use crate::spec::{Medium, Version};
+use crate::value::{Decimal, MeterTime, decode_hex_text};
+
+/// A number with the unit the meter wrote (`None` when it wrote none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quantity<'a> {
+    pub value: Decimal,
+    pub unit: Option<&'a str>,
+}
+
+/// A meter timestamp together with the text it came from (kept for placeholders such as
+/// `632525252525W`, which do not parse as a time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp<'a> {
+    pub time: Option<MeterTime>,
+    pub raw: &'a str,
+}
+
+/// One entry of the power-failure log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureEntry<'a> {
+    /// When the failure ended.
+    pub end: Stamp<'a>,
+    /// How long it lasted.
+    pub duration: Quantity<'a>,
+}
+
+/// One month of the Belgian peak history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peak<'a> {
+    /// Start of the month the peak belongs to.
+    pub period_start: Stamp<'a>,
+    /// When the peak happened.
+    pub time: Stamp<'a>,
+    pub demand: Quantity<'a>,
+}
+
+/// The value of one data line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value<'a> {
+    /// `()`: the meter sent no data.
+    Empty,
+    Number(Quantity<'a>),
+    Numbers(Vec<Quantity<'a>>),
+    /// Text as sent.
+    Text(&'a str),
+    /// A hex-encoded octet string; see [`Value::hex_text`].
+    Hex(&'a str),
+    Time(Stamp<'a>),
+    /// A value with its own capture time (M-Bus readings, monthly peak).
+    Timed {
+        time: Stamp<'a>,
+        value: Quantity<'a>,
+    },
+    /// DSMR 2.2/3.0 gas reading.
+    LegacyGas {
+        time: Stamp<'a>,
+        status: &'a str,
+        period_minutes: Option<u32>,
+        source: &'a str,
+        value: Quantity<'a>,
+    },
+    EventLog {
+        buffer_type: &'a str,
+        entries: Vec<FailureEntry<'a>>,
+    },
+    PeakHistory(Vec<Peak<'a>>),
+    Snapshot {
+        time: Stamp<'a>,
+        values: Vec<Quantity<'a>>,
+    },
+    /// A code the table does not know: its value groups as sent.
+    Raw(Vec<&'a str>),
+}
+
+impl Value<'_> {
+    /// A hex-encoded string decoded to text, or the raw text when it does not decode to
+    /// printable characters (some meters send plain ids on hex codes).
+    pub fn hex_text(raw: &str) -> String {
+        decode_hex_text(raw).unwrap_or_else(|| raw.to_string())
+    }
+}
+
+/// One parsed data line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object<'a> {
+    /// The code exactly as the telegram wrote it (`1-0:1.8.0*255` stays that way).
+    pub obis: &'a str,
+    pub id: Obis,
+    /// 1-based line number within the telegram (the header is line 1).
+    pub line: u32,
+    /// The snake_case name, `None` for codes the table does not know.
+    pub name: Option<&'static str>,
+    pub value: Value<'a>,
+}
+
+impl Object<'_> {
+    /// The M-Bus channel this line belongs to, if it is an M-Bus device line.
+    pub fn channel(&self) -> Option<u8> {
+        is_mbus_code(self.id).then_some(self.id.b)
+    }
+}
+
+/// Whether an id is one of the per-device M-Bus codes on channels 1..=4 (device type,
+/// ids, readings, valve), as opposed to, say, Smarty relays on 0-1:96.3.10.
+pub fn is_mbus_code(id: Obis) -> bool {
+    (1..=4).contains(&id.b)
+        && id.a == 0
+        && matches!((id.c, id.d, id.e), (24, _, _) | (96, 1, 0) | (96, 1, 1) | (96, 1, 2))
+}
+
+/// A data line that could not be read; the rest of the telegram still is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError<'a> {
+    pub line: u32,
+    pub text: &'a str,
+    pub reason: String,
+}
+
+/// One M-Bus device, gathered from the lines of its channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MBusDevice<'t, 'a> {
+    pub channel: u8,
+    pub device_type: Option<i64>,
+    pub medium: Option<Medium>,
+    pub equipment_id: Option<String>,
+    /// Every line of this channel, in telegram order.
+    pub objects: Vec<&'t Object<'a>>,
+}
+
+/// A parsed telegram.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Telegram<'a> {
+    /// The identification line, without the leading `/`.
+    pub header: &'a str,
+    pub version: Version,
+    pub crc: CrcStatus,
+    pub objects: Vec<Object<'a>>,
+    pub errors: Vec<LineError<'a>>,
+    /// Whether the frame arrived encrypted (and was decrypted).
+    pub encrypted: bool,
+}
+
+impl<'a> Telegram<'a> {
+    /// The first object with this id.
+    pub fn get(&self, id: Obis) -> Option<&Object<'a>> {
+        self.objects.iter().find(|o| o.id == id)
+    }
+
+    /// The first object with this name.
+    pub fn by_name(&self, name: &str) -> Option<&Object<'a>> {
+        self.objects.iter().find(|o| o.name == Some(name))
+    }
+
+    /// The number under a name, if it is one.
+    pub fn number(&self, name: &str) -> Option<Decimal> {
+        match &self.by_name(name)?.value {
+            Value::Number(q) | Value::Timed { value: q, .. } | Value::LegacyGas { value: q, .. } => Some(q.value),
+            _ => None,
+        }
+    }
+
+    /// The telegram's own timestamp (0-0:1.0.0), when it has a valid one.
+    pub fn timestamp(&self) -> Option<MeterTime> {
+        match self.get(Obis::new(0, 0, 1, 0, 0))?.value {
+            Value::Time(s) => s.time,
+            _ => None,
+        }
+    }
+
+    /// The meter's own id: equipment identifier, or the Luxembourg / Hungarian device
+    /// name, or the Q3D serial.
+    pub fn meter_id(&self) -> Option<String> {
+        const IDS: [Obis; 5] = [
+            Obis::new(0, 0, 96, 1, 1),
+            Obis::new(0, 0, 42, 0, 0),
+            Obis::new(0, 0, 96, 1, 0),
+            Obis::new(0, 0, 96, 1, 255),
+            Obis::new(1, 0, 0, 0, 0),
+        ];
+        IDS.iter().find_map(|id| match &self.get(*id)?.value {
+            Value::Hex(raw) => Some(Value::hex_text(raw)),
+            Value::Text(t) => Some((*t).to_string()),
+            _ => None,
+        })
+    }
+
+    /// The M-Bus devices, grouped by channel, in channel order.
+    pub fn mbus_devices(&self) -> Vec<MBusDevice<'_, 'a>> {
+        let mut devices: Vec<MBusDevice<'_, 'a>> = Vec::new();
+        for o in &self.objects {
+            let Some(channel) = o.channel() else { continue };
+            let idx = match devices.iter().position(|d| d.channel == channel) {
+                Some(i) => i,
+                None => {
+                    devices.push(MBusDevice {
+                        channel,
+                        device_type: None,
+                        medium: None,
+                        equipment_id: None,
+                        objects: Vec::new(),
+                    });
+                    devices.len() - 1
+                }
+            };
+            let d = &mut devices[idx];
+            match (o.id.c, o.id.d, o.id.e, &o.value) {
+                (24, 1, 0, Value::Number(q)) => {
+                    d.device_type = q.value.to_i64();
+                    d.medium = d.device_type.map(Medium::from_device_type);
+                }
+                (96, 1, 0 | 1, Value::Hex(raw)) => d.equipment_id = Some(Value::hex_text(raw)),
+                (96, 1, 0 | 1, Value::Text(t)) => d.equipment_id = Some((*t).to_string()),
+                _ => {}
+            }
+            d.objects.push(o);
+        }
+        devices.sort_by_key(|d| d.channel);
+        devices
+    }
+}

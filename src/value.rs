@@ -1,0 +1,224 @@
+//! The value syntaxes of a P1 line (fixed-point decimals, `YYMMDDhhmmssX` times, hex-encoded
+//! octet strings), parsed without floating point so that `000004.426` stays exactly 4.426.
+
+use std::fmt;
+
+/// A decimal number kept as `mantissa / 10^scale`, exactly as the meter wrote it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Decimal {
+    pub mantissa: i64,
+    pub scale: u8,
+}
+
+impl Decimal {
+    pub const ZERO: Decimal = Decimal { mantissa: 0, scale: 0 };
+
+    /// Parse `[+-]digits[.digits]`; at most 18 significant digits.
+    pub fn parse(s: &str) -> Option<Decimal> {
+        let bytes = s.as_bytes();
+        let (neg, digits) = match bytes.first()? {
+            b'-' => (true, &bytes[1..]),
+            b'+' => (false, &bytes[1..]),
+            _ => (false, bytes),
+        };
+        if digits.is_empty() {
+            return None;
+        }
+        let mut mantissa: i64 = 0;
+        let mut scale: u8 = 0;
+        let mut seen_dot = false;
+        let mut seen_digit = false;
+        for &b in digits {
+            match b {
+                b'0'..=b'9' => {
+                    mantissa = mantissa.checked_mul(10)?.checked_add(i64::from(b - b'0'))?;
+                    seen_digit = true;
+                    if seen_dot {
+                        scale += 1;
+                    }
+                }
+                b'.' | b',' if !seen_dot => seen_dot = true,
+                _ => return None,
+            }
+        }
+        if !seen_digit || scale > 18 {
+            return None;
+        }
+        Some(Decimal { mantissa: if neg { -mantissa } else { mantissa }, scale })
+    }
+
+    /// The value as `f64` (for JSON numbers, means and line protocols).
+    pub fn to_f64(self) -> f64 {
+        // Both parts are exact in f64 for meter-sized numbers; one division rounds once.
+        self.mantissa as f64 / 10f64.powi(i32::from(self.scale))
+    }
+
+    /// The integer part, when the value has no fraction.
+    pub fn to_i64(self) -> Option<i64> {
+        if self.scale == 0 { Some(self.mantissa) } else { None }
+    }
+}
+
+impl fmt::Display for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.scale == 0 {
+            return write!(f, "{}", self.mantissa);
+        }
+        let pow = 10i64.pow(u32::from(self.scale));
+        let sign = if self.mantissa < 0 { "-" } else { "" };
+        let abs = self.mantissa.unsigned_abs();
+        let pow = pow.unsigned_abs();
+        write!(f, "{sign}{}.{:0width$}", abs / pow, abs % pow, width = usize::from(self.scale))
+    }
+}
+
+/// Whether the meter said daylight saving time was active (the `S`/`W` suffix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dst {
+    /// `S`: summer time.
+    Summer,
+    /// `W`: winter (normal) time.
+    Winter,
+    /// No flag (DSMR 3.0 `TST12`, some gateways).
+    Unknown,
+}
+
+/// A meter timestamp as written: local civil time plus the DST flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MeterTime {
+    pub year: i16,
+    pub month: u8,
+    pub day: u8,
+    pub hour: u8,
+    pub minute: u8,
+    pub second: u8,
+    pub dst: Dst,
+}
+
+impl MeterTime {
+    /// Parse `YYMMDDhhmmss` optionally followed by `S` or `W` (case-insensitive). Also
+    /// accepts the `YY-MM-DD hh:mm:ss` form some older meters use. Returns `None` for
+    /// anything else, including placeholders like `632525252525W` (month 25).
+    pub fn parse(s: &str) -> Option<MeterTime> {
+        let b = s.as_bytes();
+        let (digits, flag): ([u8; 12], Option<u8>) = match b.len() {
+            12 | 13 if b[..12].iter().all(u8::is_ascii_digit) => {
+                let mut d = [0u8; 12];
+                d.copy_from_slice(&b[..12]);
+                (d, b.get(12).copied())
+            }
+            17 | 18 => {
+                // YY-MM-DD hh:mm:ss
+                let mut d = [0u8; 12];
+                let idx = [0, 1, 3, 4, 6, 7, 9, 10, 12, 13, 15, 16];
+                for (k, &j) in idx.iter().enumerate() {
+                    if !b[j].is_ascii_digit() {
+                        return None;
+                    }
+                    d[k] = b[j];
+                }
+                (d, b.get(17).copied())
+            }
+            _ => return None,
+        };
+        let two = |k: usize| (digits[k] - b'0') * 10 + (digits[k + 1] - b'0');
+        let dst = match flag {
+            None => Dst::Unknown,
+            Some(b'S' | b's') => Dst::Summer,
+            Some(b'W' | b'w') => Dst::Winter,
+            Some(_) => return None,
+        };
+        let t = MeterTime {
+            year: 2000 + i16::from(two(0)),
+            month: two(2),
+            day: two(4),
+            hour: two(6),
+            minute: two(8),
+            second: two(10),
+            dst,
+        };
+        let valid = (1..=12).contains(&t.month)
+            && (1..=days_in_month(t.year, t.month)).contains(&t.day)
+            && t.hour < 24
+            && t.minute < 60
+            && t.second < 60;
+        valid.then_some(t)
+    }
+}
+
+fn days_in_month(year: i16, month: u8) -> u8 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Decode a hex-encoded octet string (equipment ids, text messages) into text, when it
+/// is an even number of hex digits that decode to printable text. Trailing NULs are
+/// dropped.
+pub fn decode_hex_text(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    if b.is_empty() || b.len() % 2 != 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(b.len() / 2);
+    for pair in b.chunks_exact(2) {
+        let hi = hex_nibble(pair[0])?;
+        let lo = hex_nibble(pair[1])?;
+        out.push(hi << 4 | lo);
+    }
+    while out.last() == Some(&0) {
+        out.pop();
+    }
+    let text = String::from_utf8(out).ok()?;
+    let printable = text.chars().all(|c| !c.is_control() || c == '\n' || c == '\r' || c == '\t');
+    printable.then_some(text)
+}
+
+fn hex_nibble(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_keep_their_digits() {
+        let d = Decimal::parse("000004.426").unwrap();
+        assert_eq!(d, Decimal { mantissa: 4426, scale: 3 });
+        assert_eq!(d.to_string(), "4.426");
+        assert_eq!(d.to_f64(), 4.426);
+        assert_eq!(Decimal::parse("-063").unwrap().to_string(), "-63");
+        assert_eq!(Decimal::parse("00052185.7825309").unwrap().to_f64(), 52185.7825309);
+        assert_eq!(Decimal::parse("0.05").unwrap().to_string(), "0.05");
+        assert_eq!(Decimal::parse(""), None);
+        assert_eq!(Decimal::parse("12a"), None);
+        assert_eq!(Decimal::parse("."), None);
+    }
+
+    #[test]
+    fn meter_times() {
+        let t = MeterTime::parse("101209113020W").unwrap();
+        assert_eq!((t.year, t.month, t.day, t.hour, t.minute, t.second), (2010, 12, 9, 11, 30, 20));
+        assert_eq!(t.dst, Dst::Winter);
+        assert_eq!(MeterTime::parse("090212160000").unwrap().dst, Dst::Unknown);
+        assert_eq!(MeterTime::parse("632525252525W"), None);
+        assert_eq!(MeterTime::parse("000000000000W"), None);
+        assert_eq!(MeterTime::parse("23-01-02 10:00:00").unwrap().hour, 10);
+    }
+
+    #[test]
+    fn hex_text() {
+        assert_eq!(decode_hex_text("4B384547303034303436333935353037").as_deref(), Some("K8EG004046395507"));
+        assert_eq!(decode_hex_text("0102"), None);
+        assert_eq!(decode_hex_text("ABC"), None);
+    }
+}
