@@ -8,16 +8,28 @@
 //!              ─▶ json / table (output forms)
 //! ```
 //!
-//! [`decoder::Decoder`] chains the first stages for any byte stream.
+//! [`decoder::Decoder`] chains the first stages for any byte stream. The service adds:
+//!
+//! ```text
+//! config ─▶ source (serial, tcp, replay, stdin) ─▶ decoder ─▶ readings
+//!        ─▶ pipeline (fan-out, throttle, queue, retry) ─▶ sinks (dsmrd-sinks crate)
+//! ```
+//!
+//! [`daemon::run`] wires them together.
 
 pub mod cli;
+pub mod config;
+pub mod daemon;
 pub mod decoder;
 pub mod detect;
 pub mod frame;
 pub mod json;
 pub mod obis;
 pub mod parse;
+pub mod pipeline;
+pub mod readings;
 pub mod smarty;
+pub mod source;
 pub mod spec;
 pub mod table;
 pub mod telegram;

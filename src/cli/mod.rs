@@ -1,8 +1,13 @@
 //! The command line: argument definitions and dispatch to one module per command. The
 //! binary only calls [`main`].
 
+pub mod check_config_cmd;
 pub mod fields_cmd;
 mod parse_cmd;
+mod record_cmd;
+mod replay_cmd;
+pub mod run_cmd;
+mod serve_cmd;
 
 use std::process::ExitCode;
 
@@ -13,6 +18,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "dsmrd", version, about, propagate_version = true)]
 pub struct Cli {
+    /// Log level (error, warn, info, debug, trace); RUST_LOG overrides it.
+    #[arg(long, global = true, default_value = "info")]
+    pub log_level: String,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -21,6 +29,16 @@ pub struct Cli {
 pub enum Command {
     /// Parse a raw capture (file or stdin) and print every telegram.
     Parse(parse_cmd::ParseArgs),
+    /// Run the service with a configuration file, until SIGINT/SIGTERM.
+    Run(run_cmd::RunArgs),
+    /// Replay a recording to stdout (no configuration needed).
+    Replay(replay_cmd::ReplayArgs),
+    /// Capture raw bytes from a serial port or TCP stream into a file.
+    Record(record_cmd::RecordArgs),
+    /// Play a recording to TCP clients like a ser2net-attached meter.
+    Serve(serve_cmd::ServeArgs),
+    /// Validate a configuration file and print the resolved pipeline.
+    CheckConfig(check_config_cmd::CheckConfigArgs),
     /// List the field names given to each OBIS code, per version.
     Fields(fields_cmd::FieldsArgs),
 }
@@ -39,8 +57,14 @@ pub enum Format {
 /// Run the command line; returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(&cli.log_level);
     let result = match cli.command {
         Command::Parse(args) => parse_cmd::run(args),
+        Command::Run(args) => run_cmd::run(args),
+        Command::Replay(args) => replay_cmd::run(args),
+        Command::Record(args) => record_cmd::run(args),
+        Command::Serve(args) => serve_cmd::run(args),
+        Command::CheckConfig(args) => check_config_cmd::run(args),
         Command::Fields(args) => fields_cmd::run(args),
     };
     match result {
@@ -50,4 +74,16 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Logs go to stderr through `tracing`; `RUST_LOG` wins over `--log-level`.
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
 }

@@ -1,0 +1,95 @@
+//! `dsmrd record`: capture the raw bytes of a serial port or TCP stream exactly as received,
+//! which is what `recordings/` is made of.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio_serial::SerialPortBuilderExt;
+
+use crate::config::parse_duration;
+use crate::decoder::{Decoded, Decoder, DecoderOptions};
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Where to read: `serial:/dev/ttyUSB0` (optionally `serial:/dev/ttyUSB0@9600`) or
+    /// `tcp:HOST:PORT`.
+    #[arg(long)]
+    pub from: String,
+    /// The file to write (created or truncated).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Stop after this long (e.g. `10m`); default: until Ctrl-C or the stream ends.
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// Use 7E1 line settings (DSMR 2.2/3.0 meters) instead of 8N1.
+    #[arg(long)]
+    pub seven_e_one: bool,
+}
+
+pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
+    let limit = args.duration.as_deref().map(parse_duration).transpose().map_err(anyhow::Error::msg)?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(record(args, limit))
+}
+
+async fn record(args: RecordArgs, limit: Option<Duration>) -> anyhow::Result<ExitCode> {
+    let mut input: Box<dyn AsyncRead + Unpin + Send> = if let Some(rest) = args.from.strip_prefix("serial:") {
+        let (path, baud) = match rest.rsplit_once('@') {
+            Some((p, b)) => (p, b.parse::<u32>().map_err(|_| anyhow::anyhow!("bad baud rate `{b}`"))?),
+            None => (rest, if args.seven_e_one { 9600 } else { 115_200 }),
+        };
+        let mut builder = tokio_serial::new(path, baud);
+        if args.seven_e_one {
+            builder = builder.data_bits(tokio_serial::DataBits::Seven).parity(tokio_serial::Parity::Even);
+        }
+        Box::new(builder.open_native_async().map_err(|e| anyhow::anyhow!("cannot open {path}: {e}"))?)
+    } else if let Some(addr) = args.from.strip_prefix("tcp:") {
+        Box::new(
+            tokio::net::TcpStream::connect(addr).await.map_err(|e| anyhow::anyhow!("cannot connect to {addr}: {e}"))?,
+        )
+    } else {
+        anyhow::bail!("--from must be serial:PATH or tcp:HOST:PORT, not `{}`", args.from);
+    };
+    let mut out = tokio::fs::File::create(&args.out)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", args.out.display()))?;
+    let mut decoder = Decoder::new(DecoderOptions::default());
+    let (mut telegrams, mut rejected, mut bytes) = (0u64, 0u64, 0u64);
+    let deadline = limit.map(|d| tokio::time::Instant::now() + d);
+    let mut buf = vec![0u8; 16 * 1024];
+    let stop = super::run_cmd::shutdown_signal();
+    tokio::pin!(stop);
+    loop {
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        let n = tokio::select! {
+            r = input.read(&mut buf) => r?,
+            _ = sleep => break,
+            _ = &mut stop => break,
+        };
+        if n == 0 {
+            eprintln!("dsmrd: the stream ended");
+            break;
+        }
+        out.write_all(&buf[..n]).await?;
+        bytes += n as u64;
+        decoder.feed(&buf[..n], |d| match d {
+            Decoded::Telegram(_) => telegrams += 1,
+            Decoded::Error { .. } => rejected += 1,
+        });
+    }
+    out.flush().await?;
+    out.sync_all().await?;
+    eprintln!(
+        "dsmrd: recorded {bytes} bytes to {} ({telegrams} valid telegrams, {rejected} rejected)",
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

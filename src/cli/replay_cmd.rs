@@ -1,0 +1,72 @@
+//! `dsmrd replay FILE`: the zero-config shortcut, a recording replayed to stdout.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::config::{
+    Config, DaemonConfig, DecodeSettings, Pace, ReplayConfig, SinkPipeline, SinkSpec, SourceConfig, SourceKind,
+};
+use crate::smarty::Keys;
+use crate::spec::VersionChoice;
+use crate::time::{DEFAULT_TIMEZONE, zone};
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The recording to replay.
+    pub file: PathBuf,
+    /// `fast`, `realtime`, or a speed factor (10 = ten times real time).
+    #[arg(long, default_value = "fast")]
+    pub pace: String,
+    /// Start again at the end.
+    #[arg(long = "loop")]
+    pub looped: bool,
+    /// `table` or `json`.
+    #[arg(long, default_value = "table")]
+    pub format: String,
+    #[arg(long, default_value = "auto", value_parser = |s: &str| s.parse::<VersionChoice>())]
+    pub dsmr_version: VersionChoice,
+    #[arg(long, default_value = DEFAULT_TIMEZONE)]
+    pub timezone: String,
+    /// Smarty decryption key (32 hex digits); also from DSMRD_KEY.
+    #[arg(long, env = "DSMRD_KEY", hide_env_values = true)]
+    pub key: Option<String>,
+}
+
+pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let pace = match args.pace.as_str() {
+        "fast" => Pace::Fast,
+        "realtime" => Pace::Speed(1.0),
+        other => match other.parse::<f64>() {
+            Ok(f) if f > 0.0 && f.is_finite() => Pace::Speed(f),
+            _ => anyhow::bail!("--pace must be fast, realtime or a factor above 0, not `{other}`"),
+        },
+    };
+    if !args.file.is_file() {
+        anyhow::bail!("recording {} does not exist", args.file.display());
+    }
+    let decode = DecodeSettings {
+        version: args.dsmr_version,
+        timezone: zone(&args.timezone).map_err(anyhow::Error::msg)?,
+        timezone_name: args.timezone.clone(),
+        keys: args.key.as_deref().map(|k| Keys::from_hex(k, None)).transpose()?,
+        ..DecodeSettings::default()
+    };
+    let sink_table = format!("format = {:?}", args.format);
+    let table: toml::Table = sink_table.parse()?;
+    let sink = dsmrd_sinks::SinkConfig::deserialize("stdout", table)
+        .ok_or_else(|| anyhow::anyhow!("no stdout sink"))?
+        .map_err(|e| anyhow::anyhow!("--format: {}", e.message()))?;
+    let cfg = Config {
+        file: PathBuf::from("(replay)"),
+        daemon: DaemonConfig::default(),
+        sources: vec![SourceConfig {
+            name: "replay".into(),
+            kind: SourceKind::Replay(ReplayConfig { path: args.file, pace, looped: args.looped }),
+            decode,
+        }],
+        sinks: vec![SinkSpec { name: "stdout".into(), config: sink, pipeline: SinkPipeline::default() }],
+    };
+    super::run_cmd::run_config(cfg)
+}

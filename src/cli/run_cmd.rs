@@ -1,0 +1,66 @@
+//! `dsmrd run --config FILE`: the service, until SIGINT/SIGTERM (then every sink is
+//! flushed) or until every source has ended (a non-looping replay, stdin).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::config;
+use crate::daemon;
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The configuration file (TOML).
+    #[arg(long, short)]
+    pub config: PathBuf,
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let cfg = match config::load(&args.config) {
+        Ok(c) => c,
+        Err(errors) => {
+            for e in &errors.0 {
+                eprintln!("dsmrd: config error: {e}");
+            }
+            return Ok(ExitCode::from(78));
+        }
+    };
+    run_config(cfg)
+}
+
+/// Run a validated configuration on a fresh runtime.
+pub fn run_config(cfg: config::Config) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let summary = rt.block_on(daemon::run(cfg, shutdown_signal()))?;
+    let undelivered: u64 = summary.sinks.iter().map(|s| s.2).sum();
+    if undelivered > 0 {
+        tracing::warn!(undelivered, "Some readings were not delivered (see the sink counters above).");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        match (term, int) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

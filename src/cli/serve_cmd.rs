@@ -1,0 +1,121 @@
+//! `dsmrd serve FILE --listen ADDR`: play a recording to TCP clients like a ser2net-attached
+//! meter, so a setup can be tried without a meter (and so tests have a real peer).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::config::Pace;
+use crate::frame::{Event, Frame, Framer};
+use crate::parse::parse;
+use crate::spec::VersionChoice;
+use crate::time::{DEFAULT_TIMEZONE, to_utc, zone};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The recording to play.
+    pub file: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:2001")]
+    pub listen: SocketAddr,
+    /// `realtime` (as the telegram timestamps say; 10 s apart without them), `fast`, or a
+    /// speed factor.
+    #[arg(long, default_value = "realtime")]
+    pub pace: String,
+    /// Start again at the end of the recording instead of closing the connection.
+    #[arg(long = "loop")]
+    pub looped: bool,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let pace = match args.pace.as_str() {
+        "fast" => Pace::Fast,
+        "realtime" => Pace::Speed(1.0),
+        other => match other.parse::<f64>() {
+            Ok(f) if f > 0.0 && f.is_finite() => Pace::Speed(f),
+            _ => anyhow::bail!("--pace must be fast, realtime or a factor above 0, not `{other}`"),
+        },
+    };
+    if !args.file.is_file() {
+        anyhow::bail!("recording {} does not exist", args.file.display());
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async move {
+        let listener = TcpListener::bind(args.listen).await?;
+        eprintln!("dsmrd: serving {} on {}", args.file.display(), listener.local_addr()?);
+        let file = Arc::new(args.file);
+        let stop = super::run_cmd::shutdown_signal();
+        tokio::pin!(stop);
+        loop {
+            let (stream, peer) = tokio::select! {
+                r = listener.accept() => r?,
+                _ = &mut stop => break,
+            };
+            let file = file.clone();
+            let looped = args.looped;
+            tokio::spawn(async move {
+                match play(&file, stream, pace, looped).await {
+                    Ok(()) => eprintln!("dsmrd: {peer}: recording played"),
+                    Err(e) => eprintln!("dsmrd: {peer}: {e}"),
+                }
+            });
+        }
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Send the recording's bytes exactly, one telegram at a time, paced.
+async fn play(path: &std::path::Path, mut stream: TcpStream, pace: Pace, looped: bool) -> anyhow::Result<()> {
+    let tz = zone(DEFAULT_TIMEZONE).map_err(anyhow::Error::msg)?;
+    loop {
+        let mut file = tokio::fs::File::open(path).await?;
+        let mut framer = Framer::default().with_crc_check(false);
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut previous: Option<jiff::Timestamp> = None;
+        loop {
+            let n = file.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            let mut sent = 0;
+            let mut pos = 0;
+            while pos < n {
+                let (used, ev) = framer.feed(&buf[pos..n]);
+                pos += used;
+                let Some(Event::Frame(frame)) = ev else { continue };
+                let time = match frame {
+                    Frame::Plain { bytes, crc } => parse(bytes, crc, VersionChoice::Auto)
+                        .ok()
+                        .and_then(|t| t.timestamp())
+                        .and_then(|m| to_utc(m, &tz, false)),
+                    Frame::Smarty(_) => None,
+                };
+                stream.write_all(&buf[sent..pos]).await?;
+                sent = pos;
+                if let Pace::Speed(f) = pace {
+                    let gap = match (previous, time) {
+                        (Some(p), Some(t)) => {
+                            Duration::from_millis((t.as_millisecond() - p.as_millisecond()).clamp(0, 60_000) as u64)
+                        }
+                        (None, _) => Duration::ZERO,
+                        (Some(_), None) => Duration::from_secs(10),
+                    };
+                    previous = time.or(previous);
+                    tokio::time::sleep(gap.div_f64(f)).await;
+                }
+            }
+            stream.write_all(&buf[sent..n]).await?;
+        }
+        if !looped {
+            stream.shutdown().await?;
+            return Ok(());
+        }
+    }
+}

@@ -1,0 +1,842 @@
+//! The TOML configuration: named sources and named sinks, each with a `type`. Every mistake
+//! is reported with file, line, column and key, all of them at once, before anything runs;
+//! `${VAR}` in a string is replaced from the environment (so secrets stay out of the file).
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeString, DeTable, DeValue, ValueDeserializer};
+
+use crate::frame::DEFAULT_MAX_TELEGRAM;
+use crate::smarty::Keys;
+use crate::spec::VersionChoice;
+use crate::time::{DEFAULT_TIMEZONE, zone};
+use dsmrd_sinks::SinkConfig;
+
+/// One configuration mistake, located.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    /// 1-based line and column; 0 when the mistake has no place (missing file).
+    pub line: usize,
+    pub column: usize,
+    /// The dotted key (`sinks.file.interval`), empty for the whole file.
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.key.is_empty()) {
+            (0, true) => write!(f, "{}: {}", self.file, self.message),
+            (0, false) => write!(f, "{}: {}: {}", self.file, self.key, self.message),
+            (_, true) => write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message),
+            (_, false) => write!(f, "{}:{}:{}: {}: {}", self.file, self.line, self.column, self.key, self.message),
+        }
+    }
+}
+
+/// All mistakes of one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// How a source's bytes are decoded; shared by every source type.
+#[derive(Debug, Clone)]
+pub struct DecodeSettings {
+    pub version: VersionChoice,
+    pub timezone_name: String,
+    pub timezone: TimeZone,
+    pub keys: Option<Keys>,
+    pub check_crc: bool,
+    pub max_telegram_bytes: usize,
+}
+
+impl Default for DecodeSettings {
+    fn default() -> Self {
+        DecodeSettings {
+            version: VersionChoice::Auto,
+            timezone_name: DEFAULT_TIMEZONE.into(),
+            timezone: zone(DEFAULT_TIMEZONE).unwrap_or(TimeZone::UTC),
+            keys: None,
+            check_crc: true,
+            max_telegram_bytes: DEFAULT_MAX_TELEGRAM,
+        }
+    }
+}
+
+/// Serial line parity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Parity {
+    None,
+    Even,
+    Odd,
+}
+
+/// `type = "serial"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerialConfig {
+    pub path: String,
+    /// `None`: the version's default (2.2/3: 9600 7E1, else 115200 8N1).
+    pub baud: Option<u32>,
+    pub data_bits: Option<u8>,
+    pub parity: Option<Parity>,
+    pub stop_bits: u8,
+}
+
+/// `type = "tcp"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpConfig {
+    pub address: String,
+    pub connect_timeout: Duration,
+    /// No telegram for this long means a dead connection: reconnect.
+    pub read_timeout: Duration,
+    pub max_backoff: Duration,
+}
+
+/// How fast a replay runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pace {
+    /// As fast as the sinks take it.
+    Fast,
+    /// Spaced as the telegram timestamps say (10 s apart for telegrams without one),
+    /// divided by the factor: 1.0 is real time, 10.0 ten times faster.
+    Speed(f64),
+}
+
+/// `type = "replay"`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayConfig {
+    pub path: PathBuf,
+    pub pace: Pace,
+    pub looped: bool,
+}
+
+/// What a source reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceKind {
+    Serial(SerialConfig),
+    Tcp(TcpConfig),
+    Replay(ReplayConfig),
+    Stdin,
+}
+
+/// One `[sources.NAME]`.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    pub name: String,
+    pub kind: SourceKind,
+    pub decode: DecodeSettings,
+}
+
+/// How a sink's queue and throttle behave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Aggregate {
+    /// Send the latest reading of each interval.
+    Last,
+    /// Send the mean of instantaneous values (power, voltage, current) and the last value
+    /// of counters.
+    Mean,
+}
+
+/// What a full sink queue does with a new reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFull {
+    /// Drop the oldest queued reading to make room (the default: recent data matters most).
+    DropOldest,
+    /// Drop the new reading.
+    DropNewest,
+}
+
+/// The pipeline settings of one sink (the keys every sink type accepts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SinkPipeline {
+    /// Time between updates; zero sends every telegram.
+    pub interval: Duration,
+    pub aggregate: Aggregate,
+    /// Readings held for this sink while it is slow or down.
+    pub queue: usize,
+    pub on_full: OnFull,
+    /// Longest wait between retries of a failing sink.
+    pub max_backoff: Duration,
+}
+
+impl Default for SinkPipeline {
+    fn default() -> Self {
+        SinkPipeline {
+            interval: Duration::ZERO,
+            aggregate: Aggregate::Last,
+            queue: 1000,
+            on_full: OnFull::DropOldest,
+            max_backoff: Duration::from_secs(60),
+        }
+    }
+}
+
+/// One `[sinks.NAME]`.
+#[derive(Debug)]
+pub struct SinkSpec {
+    pub name: String,
+    pub config: SinkConfig,
+    pub pipeline: SinkPipeline,
+}
+
+/// `[daemon]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaemonConfig {
+    /// How often counters are logged at info level.
+    pub stats_interval: Duration,
+    /// Longest time spent flushing sinks on shutdown.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig { stats_interval: Duration::from_secs(300), shutdown_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// A whole, validated configuration.
+#[derive(Debug)]
+pub struct Config {
+    pub file: PathBuf,
+    pub daemon: DaemonConfig,
+    pub sources: Vec<SourceConfig>,
+    pub sinks: Vec<SinkSpec>,
+}
+
+/// Read and validate a configuration file, with `${VAR}` taken from the process
+/// environment.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: file.clone(),
+            line: 0,
+            column: 0,
+            key: String::new(),
+            message: format!("cannot read the configuration file: {e}"),
+        }])
+    })?;
+    parse(&text, path, &|name| std::env::var(name).ok())
+}
+
+/// Parse configuration text. `file` is used in messages and to resolve relative paths
+/// (relative to the working directory, as a user typing the command would expect).
+pub fn parse(text: &str, file: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
+    let mut cx = Cx { text, file: file.display().to_string(), errors: Vec::new() };
+    let root = match DeTable::parse(text) {
+        Ok(t) => t,
+        Err(e) => {
+            cx.toml_error(&e, "");
+            return Err(ConfigErrors(cx.errors));
+        }
+    };
+    let mut root = root.into_inner();
+    expand_env_table(&mut root, "", env, &mut cx);
+
+    let mut daemon = DaemonConfig::default();
+    let mut sources = Vec::new();
+    let mut sinks = Vec::new();
+    let mut saw_sources = false;
+    let mut saw_sinks = false;
+    for (key, value) in &root {
+        match key.get_ref().as_ref() {
+            "daemon" => {
+                if let Some(t) = cx.table(value, "daemon") {
+                    daemon = cx.daemon(t, value.span());
+                }
+            }
+            "sources" => {
+                saw_sources = true;
+                if let Some(t) = cx.table(value, "sources") {
+                    for (name, v) in t {
+                        let path = format!("sources.{}", name.get_ref());
+                        if let Some(s) = cx.source(name.get_ref(), v, &path) {
+                            sources.push(s);
+                        }
+                    }
+                }
+            }
+            "sinks" => {
+                saw_sinks = true;
+                if let Some(t) = cx.table(value, "sinks") {
+                    for (name, v) in t {
+                        let path = format!("sinks.{}", name.get_ref());
+                        if let Some(s) = cx.sink(name.get_ref(), v, &path) {
+                            sinks.push(s);
+                        }
+                    }
+                }
+            }
+            other => cx.at(key.span(), other, "unknown section; expected `sources`, `sinks` or `daemon`".to_string()),
+        }
+    }
+    if !saw_sources || (sources.is_empty() && cx.errors.is_empty()) {
+        cx.at(0..0, "sources", "no source configured; add a [sources.NAME] table with a `type`".into());
+    }
+    if !saw_sinks || (sinks.is_empty() && cx.errors.is_empty()) {
+        cx.at(0..0, "sinks", "no sink configured; add a [sinks.NAME] table with a `type`".into());
+    }
+    cx.errors.sort_by_key(|e| (e.line, e.column));
+    if cx.errors.is_empty() {
+        Ok(Config { file: file.to_path_buf(), daemon, sources, sinks })
+    } else {
+        Err(ConfigErrors(cx.errors))
+    }
+}
+
+/// Keys every source accepts, whatever its type.
+const SOURCE_COMMON: &[&str] =
+    &["type", "dsmr_version", "timezone", "decryption_key", "authentication_key", "check_crc", "max_telegram_bytes"];
+
+/// Keys every sink accepts, handled by the pipeline.
+const SINK_COMMON: &[&str] = &["type", "interval", "aggregate", "queue", "on_full", "max_backoff"];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceCommon {
+    #[serde(rename = "type")]
+    _kind: String,
+    dsmr_version: Option<Spanned<String>>,
+    timezone: Option<Spanned<String>>,
+    decryption_key: Option<Spanned<String>>,
+    authentication_key: Option<Spanned<String>>,
+    check_crc: Option<bool>,
+    max_telegram_bytes: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SerialToml {
+    path: Spanned<String>,
+    baud: Option<u32>,
+    data_bits: Option<u8>,
+    parity: Option<Parity>,
+    stop_bits: Option<u8>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TcpToml {
+    address: Spanned<String>,
+    connect_timeout: Option<Spanned<String>>,
+    read_timeout: Option<Spanned<String>>,
+    max_backoff: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum PaceToml {
+    Word(String),
+    Factor(f64),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplayToml {
+    path: Spanned<String>,
+    pace: Option<Spanned<PaceToml>>,
+    #[serde(rename = "loop")]
+    looped: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StdinToml {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SinkCommon {
+    #[serde(rename = "type")]
+    _kind: String,
+    interval: Option<Spanned<String>>,
+    aggregate: Option<Aggregate>,
+    queue: Option<usize>,
+    on_full: Option<OnFull>,
+    max_backoff: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DaemonToml {
+    stats_interval: Option<Spanned<String>>,
+    shutdown_timeout: Option<Spanned<String>>,
+}
+
+/// Error collection and location.
+struct Cx<'t> {
+    text: &'t str,
+    file: String,
+    errors: Vec<ConfigError>,
+}
+
+impl<'t> Cx<'t> {
+    fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..offset];
+        let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+        let col = before.rfind('\n').map_or(offset, |i| offset - i - 1) + 1;
+        (line, col)
+    }
+
+    fn at(&mut self, span: Range<usize>, key: &str, message: String) {
+        let (line, column) = if span.is_empty() && span.start == 0 { (0, 0) } else { self.line_col(span.start) };
+        self.errors.push(ConfigError { file: self.file.clone(), line, column, key: key.to_string(), message });
+    }
+
+    /// A toml error inside the table at `path`: locate it and name the key it is about.
+    fn toml_error(&mut self, e: &toml::de::Error, path: &str) {
+        let span = e.span().unwrap_or(0..0);
+        let message = e.message().trim().to_string();
+        let key = key_at(self.text, path, span.clone(), &message);
+        let (line, column) = self.line_col(span.start);
+        self.errors.push(ConfigError { file: self.file.clone(), line, column, key, message });
+    }
+
+    fn table<'a, 'i>(&mut self, v: &'a Spanned<DeValue<'i>>, path: &str) -> Option<&'a DeTable<'i>> {
+        match v.get_ref() {
+            DeValue::Table(t) => Some(t),
+            _ => {
+                self.at(v.span(), path, "expected a table".into());
+                None
+            }
+        }
+    }
+
+    /// Deserialize `keys` (or all keys but `keys`, when `invert`) of a table into `T`.
+    fn part<T: serde::de::DeserializeOwned>(
+        &mut self,
+        table: &DeTable<'t>,
+        span: Range<usize>,
+        path: &str,
+        keys: &[&str],
+        invert: bool,
+    ) -> Option<T> {
+        let mut sub = DeTable::new();
+        for (k, v) in table {
+            if keys.contains(&k.get_ref().as_ref()) != invert {
+                sub.insert(k.clone(), v.clone());
+            }
+        }
+        let value = Spanned::new(span, DeValue::Table(sub));
+        match T::deserialize(ValueDeserializer::from(value)) {
+            Ok(t) => Some(t),
+            Err(mut e) => {
+                e.set_input(None);
+                self.toml_error(&e, path);
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, v: &Option<Spanned<String>>, path: &str, key: &str, default: Duration) -> Duration {
+        let Some(s) = v else { return default };
+        match parse_duration(s.get_ref()) {
+            Ok(d) => d,
+            Err(msg) => {
+                self.at(s.span(), &format!("{path}.{key}"), msg);
+                default
+            }
+        }
+    }
+
+    fn daemon(&mut self, t: &DeTable<'t>, span: Range<usize>) -> DaemonConfig {
+        let mut d = DaemonConfig::default();
+        if let Some(raw) = self.part::<DaemonToml>(t, span, "daemon", &[], true) {
+            d.stats_interval = self.duration(&raw.stats_interval, "daemon", "stats_interval", d.stats_interval);
+            d.shutdown_timeout = self.duration(&raw.shutdown_timeout, "daemon", "shutdown_timeout", d.shutdown_timeout);
+        }
+        d
+    }
+
+    fn kind_of(&mut self, t: &DeTable<'t>, span: Range<usize>, path: &str, allowed: &[&str]) -> Option<String> {
+        let found = t.iter().find(|(k, _)| k.get_ref().as_ref() == "type");
+        let Some((_, v)) = found else {
+            self.at(span, path, format!("missing `type`; expected one of: {}", allowed.join(", ")));
+            return None;
+        };
+        match v.get_ref() {
+            DeValue::String(s) if allowed.contains(&s.as_ref()) => Some(s.to_string()),
+            DeValue::String(s) => {
+                self.at(
+                    v.span(),
+                    &format!("{path}.type"),
+                    format!("unknown type `{s}`; expected one of: {}", allowed.join(", ")),
+                );
+                None
+            }
+            _ => {
+                self.at(v.span(), &format!("{path}.type"), "expected a string".into());
+                None
+            }
+        }
+    }
+
+    fn source(&mut self, name: &str, v: &Spanned<DeValue<'t>>, path: &str) -> Option<SourceConfig> {
+        let t = self.table(v, path)?;
+        let span = v.span();
+        let kind = self.kind_of(t, span.clone(), path, &["serial", "tcp", "replay", "stdin"])?;
+        let common: Option<SourceCommon> = self.part(t, span.clone(), path, SOURCE_COMMON, false);
+        let kind = self.source_kind(&kind, t, span, path);
+        let common = common?;
+        let decode = self.source_decode(&common, path);
+        Some(SourceConfig { name: name.to_string(), kind: kind?, decode })
+    }
+
+    fn source_kind(&mut self, kind: &str, t: &DeTable<'t>, span: Range<usize>, path: &str) -> Option<SourceKind> {
+        Some(match kind {
+            "serial" => {
+                let raw: SerialToml = self.part(t, span.clone(), path, SOURCE_COMMON, true)?;
+                if raw.path.get_ref().trim().is_empty() {
+                    self.at(
+                        raw.path.span(),
+                        &format!("{path}.path"),
+                        "must name a serial device, e.g. /dev/ttyUSB0".into(),
+                    );
+                }
+                if let Some(b) = raw.data_bits.filter(|b| !(5..=8).contains(b)) {
+                    self.at(span.clone(), &format!("{path}.data_bits"), format!("{b} is not 5, 6, 7 or 8"));
+                }
+                let stop_bits = raw.stop_bits.unwrap_or(1);
+                if !(1..=2).contains(&stop_bits) {
+                    self.at(span.clone(), &format!("{path}.stop_bits"), format!("{stop_bits} is not 1 or 2"));
+                }
+                SourceKind::Serial(SerialConfig {
+                    path: raw.path.into_inner(),
+                    baud: raw.baud,
+                    data_bits: raw.data_bits,
+                    parity: raw.parity,
+                    stop_bits,
+                })
+            }
+            "tcp" => {
+                let raw: TcpToml = self.part(t, span.clone(), path, SOURCE_COMMON, true)?;
+                let addr = raw.address.get_ref();
+                let ok = addr.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
+                if !ok {
+                    self.at(
+                        raw.address.span(),
+                        &format!("{path}.address"),
+                        format!("`{addr}` is not HOST:PORT (e.g. 192.168.1.20:2001)"),
+                    );
+                }
+                SourceKind::Tcp(TcpConfig {
+                    address: raw.address.get_ref().clone(),
+                    connect_timeout: self.duration(
+                        &raw.connect_timeout,
+                        path,
+                        "connect_timeout",
+                        Duration::from_secs(10),
+                    ),
+                    read_timeout: self.duration(&raw.read_timeout, path, "read_timeout", Duration::from_secs(60)),
+                    max_backoff: self.duration(&raw.max_backoff, path, "max_backoff", Duration::from_secs(60)),
+                })
+            }
+            "replay" => {
+                let raw: ReplayToml = self.part(t, span.clone(), path, SOURCE_COMMON, true)?;
+                let file = PathBuf::from(raw.path.get_ref());
+                if !file.is_file() {
+                    self.at(
+                        raw.path.span(),
+                        &format!("{path}.path"),
+                        format!("recording `{}` does not exist or is not a file", file.display()),
+                    );
+                }
+                let pace = match &raw.pace {
+                    None => Pace::Fast,
+                    Some(p) => match p.get_ref() {
+                        PaceToml::Word(w) if w == "fast" => Pace::Fast,
+                        PaceToml::Word(w) if w == "realtime" => Pace::Speed(1.0),
+                        PaceToml::Factor(f) if *f > 0.0 && f.is_finite() => Pace::Speed(*f),
+                        _ => {
+                            self.at(
+                                p.span(),
+                                &format!("{path}.pace"),
+                                "expected \"fast\", \"realtime\" or a speed factor above 0 (e.g. 10.0)".into(),
+                            );
+                            Pace::Fast
+                        }
+                    },
+                };
+                SourceKind::Replay(ReplayConfig { path: file, pace, looped: raw.looped.unwrap_or(false) })
+            }
+            _ => {
+                let _: StdinToml = self.part(t, span.clone(), path, SOURCE_COMMON, true)?;
+                SourceKind::Stdin
+            }
+        })
+    }
+
+    fn source_decode(&mut self, common: &SourceCommon, path: &str) -> DecodeSettings {
+        let mut decode = DecodeSettings::default();
+        if let Some(v) = &common.dsmr_version {
+            match v.get_ref().parse::<VersionChoice>() {
+                Ok(c) => decode.version = c,
+                Err(msg) => self.at(v.span(), &format!("{path}.dsmr_version"), msg),
+            }
+        }
+        if let Some(tz) = &common.timezone {
+            match zone(tz.get_ref()) {
+                Ok(z) => {
+                    decode.timezone = z;
+                    decode.timezone_name = tz.get_ref().clone();
+                }
+                Err(msg) => self.at(tz.span(), &format!("{path}.timezone"), msg),
+            }
+        }
+        if let Some(k) = &common.decryption_key {
+            let auth = common.authentication_key.as_ref().map(|a| a.get_ref().as_str());
+            match Keys::from_hex(k.get_ref(), auth) {
+                Ok(keys) => decode.keys = Some(keys),
+                Err(e) => {
+                    let (key, span) = if e.what == "authentication key" {
+                        ("authentication_key", common.authentication_key.as_ref().map_or(k.span(), |a| a.span()))
+                    } else {
+                        ("decryption_key", k.span())
+                    };
+                    self.at(span, &format!("{path}.{key}"), e.to_string());
+                }
+            }
+        } else if let Some(a) = &common.authentication_key {
+            self.at(a.span(), &format!("{path}.authentication_key"), "needs a decryption_key as well".into());
+        }
+        decode.check_crc = common.check_crc.unwrap_or(true);
+        decode.max_telegram_bytes = common.max_telegram_bytes.unwrap_or(DEFAULT_MAX_TELEGRAM);
+        decode
+    }
+
+    fn sink(&mut self, name: &str, v: &Spanned<DeValue<'t>>, path: &str) -> Option<SinkSpec> {
+        let t = self.table(v, path)?;
+        let span = v.span();
+        let kind = self.kind_of(t, span.clone(), path, SinkConfig::TYPES)?;
+        let common: Option<SinkCommon> = self.part(t, span.clone(), path, SINK_COMMON, false);
+        let mut sub = DeTable::new();
+        for (k, val) in t {
+            if !SINK_COMMON.contains(&k.get_ref().as_ref()) {
+                sub.insert(k.clone(), val.clone());
+            }
+        }
+        let config =
+            match SinkConfig::deserialize(&kind, ValueDeserializer::from(Spanned::new(span, DeValue::Table(sub))))? {
+                Ok(c) => Some(c),
+                Err(mut e) => {
+                    e.set_input(None);
+                    self.toml_error(&e, path);
+                    None
+                }
+            };
+        let common = common?;
+        let mut p = SinkPipeline::default();
+        p.interval = self.duration(&common.interval, path, "interval", p.interval);
+        p.max_backoff = self.duration(&common.max_backoff, path, "max_backoff", p.max_backoff);
+        p.aggregate = common.aggregate.unwrap_or(p.aggregate);
+        p.on_full = common.on_full.unwrap_or(p.on_full);
+        if let Some(q) = common.queue {
+            if q == 0 {
+                let at =
+                    t.iter().find(|(k, _)| k.get_ref().as_ref() == "queue").map_or(v.span(), |(_, val)| val.span());
+                self.at(at, &format!("{path}.queue"), "must be at least 1".into());
+            }
+            p.queue = q.max(1);
+        }
+        Some(SinkSpec { name: name.to_string(), config: config?, pipeline: p })
+    }
+}
+
+/// Name the key an error is about: the key whose text or value holds the error's span.
+fn key_at(text: &str, path: &str, span: Range<usize>, message: &str) -> String {
+    // "unknown field `x`" and "missing field `x`" name the key themselves.
+    for marker in ["unknown field `", "missing field `", "duplicate key `"] {
+        if let Some(rest) = message.split_once(marker).map(|(_, r)| r) {
+            if let Some((field, _)) = rest.split_once('`') {
+                return join(path, field);
+            }
+        }
+    }
+    // Otherwise the error points at a value: find `key =` on its line.
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line = &text[line_start..];
+    if let Some((k, _)) = line.split_once('=') {
+        let k = k.trim().trim_matches('"');
+        if !k.is_empty() && !k.starts_with('[') && !k.contains('\n') {
+            return join(path, k);
+        }
+    }
+    path.to_string()
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+}
+
+/// Replace `${NAME}` in every string value; a variable that is not set is an error that
+/// names it (and never prints the value of one that is).
+fn expand_env_table<'i>(t: &mut DeTable<'i>, path: &str, env: &dyn Fn(&str) -> Option<String>, cx: &mut Cx<'_>) {
+    let mut failed = Vec::new();
+    for (k, v) in t.iter_mut() {
+        let p = join(path, k.get_ref());
+        let before = cx.errors.len();
+        expand_env_value(v, &p, env, cx);
+        if cx.errors.len() > before && !matches!(v.get_ref(), DeValue::Table(_)) {
+            failed.push(k.clone());
+        }
+    }
+    // A value that could not be expanded is reported once, not again by later checks.
+    for k in failed {
+        t.remove(&k);
+    }
+}
+
+fn expand_env_value<'i>(
+    v: &mut Spanned<DeValue<'i>>,
+    path: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    cx: &mut Cx<'_>,
+) {
+    let span = v.span();
+    match v.get_mut() {
+        DeValue::String(s) if s.contains("${") => match expand(s, env) {
+            Ok(out) => *s = DeString::Owned(out),
+            Err(msg) => cx.at(span, path, msg),
+        },
+        DeValue::Table(t) => expand_env_table(t, path, env, cx),
+        DeValue::Array(items) => {
+            for item in items.iter_mut() {
+                expand_env_value(item, path, env, cx);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Expand `${NAME}` references; `$${` is a literal `${`.
+pub fn expand(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    let mut missing = BTreeSet::new();
+    while let Some(i) = rest.find("${") {
+        if rest[..i].ends_with('$') {
+            out.push_str(&rest[..i - 1]);
+            out.push_str("${");
+            rest = &rest[i + 2..];
+            continue;
+        }
+        out.push_str(&rest[..i]);
+        let Some(end) = rest[i + 2..].find('}') else {
+            return Err("unclosed `${` in value; write `${NAME}`".into());
+        };
+        let name = &rest[i + 2..i + 2 + end];
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!("`${{{name}}}` is not a valid environment variable reference"));
+        }
+        match env(name) {
+            Some(v) => out.push_str(&v),
+            None => {
+                missing.insert(name.to_string());
+            }
+        }
+        rest = &rest[i + 2 + end + 1..];
+    }
+    out.push_str(rest);
+    if missing.is_empty() {
+        Ok(out)
+    } else {
+        let names: Vec<String> = missing.into_iter().collect();
+        Err(format!("environment variable {} is not set", names.join(", ")))
+    }
+}
+
+/// Parse `250ms`, `10s`, `5m`, `1h`, `1h30m`, `0s`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("`{s}` is not a duration; write e.g. \"10s\", \"500ms\", \"5m\" or \"1h\"");
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(bad());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(bad());
+        }
+        let n: f64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let secs = match &rest[..unit_len] {
+            "ms" => n / 1000.0,
+            "s" => n,
+            "m" | "min" => n * 60.0,
+            "h" => n * 3600.0,
+            "d" => n * 86400.0,
+            _ => return Err(bad()),
+        };
+        rest = &rest[unit_len..];
+        total += Duration::try_from_secs_f64(secs).map_err(|_| bad())?;
+    }
+    Ok(total)
+}
+
+/// Format a duration the way the config writes it.
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms == 0 {
+        "0s".into()
+    } else if ms % 3_600_000 == 0 {
+        format!("{}h", ms / 3_600_000)
+    } else if ms % 60_000 == 0 {
+        format!("{}m", ms / 60_000)
+    } else if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("ten seconds").is_err());
+        assert_eq!(format_duration(Duration::from_secs(90)), "90s");
+    }
+
+    #[test]
+    fn env_expansion() {
+        let env = |n: &str| (n == "KEY").then(|| "abc".to_string());
+        assert_eq!(expand("x${KEY}y", &env), Ok("xabcy".into()));
+        assert_eq!(expand("$${KEY}", &env), Ok("${KEY}".into()));
+        assert!(expand("${NOPE}", &env).unwrap_err().contains("NOPE"));
+    }
+}

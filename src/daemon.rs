@@ -1,0 +1,133 @@
+//! The service: build the sinks, start the pipeline and the sources, log counters, and on
+//! shutdown (a signal, or every source ending) stop the sources and flush every sink.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use tokio::sync::watch;
+
+use crate::config::{Config, format_duration};
+use crate::pipeline::{self, SinkTask};
+use crate::source::{self, SourceCounters};
+
+/// What a run did, for the caller and the tests.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RunSummary {
+    pub telegrams: u64,
+    pub crc_failures: u64,
+    pub other_errors: u64,
+    /// Per sink: (name, delivered, dropped, failed attempts).
+    pub sinks: Vec<(String, u64, u64, u64)>,
+}
+
+/// Run until `shutdown` resolves or every source has ended.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<RunSummary> {
+    let mut built = Vec::new();
+    for spec in config.sinks {
+        let describe = spec.config.describe();
+        let (sink, health) =
+            spec.config.build(&spec.name).map_err(|e| anyhow::anyhow!("sink {}: cannot start: {e}", spec.name))?;
+        let name = spec.name.clone();
+        tokio::spawn(async move {
+            match health.await {
+                Ok(()) => tracing::info!(sink = %name, "Sink ready: {describe}"),
+                Err(e) => {
+                    tracing::warn!(sink = %name, error = %e, "Sink health check failed; readings are kept and retried.")
+                }
+            }
+        });
+        built.push((spec.name, sink, spec.pipeline));
+    }
+    let (fanout, tasks) = pipeline::start(built);
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut sources = Vec::new();
+    let mut counters = Vec::new();
+    for src in config.sources {
+        let c = Arc::new(SourceCounters::default());
+        counters.push((src.name.clone(), c.clone()));
+        sources.push(tokio::spawn(source::run(src, fanout.clone(), c, stop_rx.clone())));
+    }
+    drop(fanout);
+
+    let stats_every = config.daemon.stats_interval;
+    let all_sources = futures_join_all(sources);
+    tokio::pin!(all_sources);
+    tokio::pin!(shutdown);
+    let mut ticker = tokio::time::interval(stats_every.max(std::time::Duration::from_secs(1)));
+    ticker.tick().await;
+    let sources_done = loop {
+        tokio::select! {
+            _ = &mut shutdown => {
+                tracing::info!("Shutting down: stopping sources, flushing sinks (at most {}).", format_duration(config.daemon.shutdown_timeout));
+                break false;
+            }
+            _ = &mut all_sources => break true,
+            _ = ticker.tick() => log_counters(&counters, &task_counters(&tasks), "Running"),
+        }
+    };
+    let _ = stop_tx.send(true);
+    if !sources_done {
+        all_sources.await;
+    }
+    let sink_counters: Vec<(String, Arc<pipeline::SinkCounters>)> =
+        tasks.iter().map(|t| (t.name.clone(), t.counters.clone())).collect();
+    pipeline::shutdown(tasks, config.daemon.shutdown_timeout).await;
+    let summary = summarize(&counters, &sink_counters);
+    log_counters(&counters, &sink_counters, "Stopped");
+    Ok(summary)
+}
+
+/// Await every handle (the std library has no join_all; keep the dependency list short).
+async fn futures_join_all(handles: Vec<tokio::task::JoinHandle<()>>) {
+    for h in handles {
+        if let Err(e) = h.await {
+            tracing::error!(error = %e, "Source task ended abnormally.");
+        }
+    }
+}
+
+fn task_counters(tasks: &[SinkTask]) -> Vec<(String, Arc<pipeline::SinkCounters>)> {
+    tasks.iter().map(|t| (t.name.clone(), t.counters.clone())).collect()
+}
+
+fn log_counters(
+    sources: &[(String, Arc<SourceCounters>)],
+    sinks: &[(String, Arc<pipeline::SinkCounters>)],
+    what: &str,
+) {
+    for (name, c) in sources {
+        tracing::info!(
+            source = %name,
+            telegrams = c.telegrams.load(Ordering::Relaxed),
+            crc_failures = c.crc_failures.load(Ordering::Relaxed),
+            other_errors = c.other_errors.load(Ordering::Relaxed),
+            line_errors = c.line_errors.load(Ordering::Relaxed),
+            reconnects = c.reconnects.load(Ordering::Relaxed),
+            "{what}: source counters."
+        );
+    }
+    for (name, c) in sinks {
+        let (delivered, dropped, failed) = c.snapshot();
+        tracing::info!(sink = %name, delivered, dropped, failed, "{what}: sink counters.");
+    }
+}
+
+fn summarize(sources: &[(String, Arc<SourceCounters>)], sinks: &[(String, Arc<pipeline::SinkCounters>)]) -> RunSummary {
+    let sum = |f: fn(&SourceCounters) -> &std::sync::atomic::AtomicU64| {
+        sources.iter().map(|(_, c)| f(c).load(Ordering::Relaxed)).sum::<u64>()
+    };
+    RunSummary {
+        telegrams: sum(|c| &c.telegrams),
+        crc_failures: sum(|c| &c.crc_failures),
+        other_errors: sum(|c| &c.other_errors),
+        sinks: sinks
+            .iter()
+            .map(|(name, c)| {
+                let (d, x, f) = c.snapshot();
+                (name.clone(), d, x, f)
+            })
+            .collect(),
+    }
+}

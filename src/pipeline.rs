@@ -1,0 +1,436 @@
+//! Fan-out from sources to sinks: one task per sink behind its own bounded queue, so a slow
+//! or dead sink never blocks the source or the other sinks. Throttling (`interval`),
+//! aggregation (`last` / `mean`), retry with backoff and the flush on shutdown live here,
+//! once, instead of in every sink.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use dsmrd_sinks::{FieldKind, FieldValue, Reading, Sink, SinkError};
+
+use crate::config::{Aggregate, OnFull, SinkPipeline};
+
+/// Most readings handed to a sink in one `send`.
+const BATCH: usize = 500;
+
+/// Delivery counters of one sink, readable while it runs.
+#[derive(Debug, Default)]
+pub struct SinkCounters {
+    /// Readings the sink accepted.
+    pub delivered: AtomicU64,
+    /// Readings thrown away: queue full, rejected for good, or still undelivered when the
+    /// shutdown timeout ran out.
+    pub dropped: AtomicU64,
+    /// Failed delivery attempts (each retried).
+    pub failed: AtomicU64,
+}
+
+impl SinkCounters {
+    pub fn snapshot(&self) -> (u64, u64, u64) {
+        (
+            self.delivered.load(Ordering::Relaxed),
+            self.dropped.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed),
+        )
+    }
+}
+
+struct QueueState {
+    items: VecDeque<Reading>,
+    closed: bool,
+    deadline: Option<Instant>,
+}
+
+/// The bounded queue in front of one sink.
+struct SinkQueue {
+    name: String,
+    state: Mutex<QueueState>,
+    capacity: usize,
+    on_full: OnFull,
+    /// Wakes the sink task: items arrived or the queue closed.
+    arrived: Notify,
+    /// Wakes publishers waiting for room (replay back-pressure).
+    room: Notify,
+    counters: Arc<SinkCounters>,
+    /// Whether a full queue was already logged since it last had room (log once per
+    /// episode, not per dropped reading).
+    full_logged: std::sync::atomic::AtomicBool,
+}
+
+impl SinkQueue {
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        // A panic while holding this lock cannot leave the queue inconsistent (every
+        // operation is a single push or drain), so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The publishing side: every reading goes to every sink's queue.
+#[derive(Clone)]
+pub struct Fanout {
+    queues: Arc<Vec<Arc<SinkQueue>>>,
+}
+
+impl Fanout {
+    /// Hand a reading to every sink. Live sources call this with `wait = false`: a full
+    /// queue then applies the sink's `on_full` policy and the reading is counted as dropped
+    /// for that sink. Replays call it with `wait = true`: they wait for room instead, since
+    /// nothing is lost by reading a file more slowly.
+    pub async fn publish(&self, reading: Reading, wait: bool) {
+        let n = self.queues.len();
+        let mut reading = Some(reading);
+        for (i, q) in self.queues.iter().enumerate() {
+            let r = if i + 1 == n { reading.take() } else { reading.clone() };
+            let Some(r) = r else { return };
+            if wait {
+                loop {
+                    let room = q.room.notified();
+                    {
+                        let mut st = q.lock();
+                        if st.closed {
+                            break;
+                        }
+                        if st.items.len() < q.capacity {
+                            st.items.push_back(r);
+                            drop(st);
+                            q.arrived.notify_one();
+                            break;
+                        }
+                    }
+                    room.await;
+                }
+            } else {
+                push_or_drop(q, r);
+            }
+        }
+    }
+
+    /// Readings waiting in all queues (for tests and stats).
+    pub fn queued(&self) -> usize {
+        self.queues.iter().map(|q| q.lock().items.len()).sum()
+    }
+}
+
+fn push_or_drop(q: &SinkQueue, r: Reading) {
+    let mut st = q.lock();
+    if st.closed {
+        return;
+    }
+    if st.items.len() >= q.capacity {
+        q.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        if !q.full_logged.swap(true, Ordering::Relaxed) {
+            let what = match q.on_full {
+                OnFull::DropOldest => "dropping the oldest queued readings",
+                OnFull::DropNewest => "dropping new readings",
+            };
+            tracing::warn!(sink = %q.name, capacity = q.capacity, "Sink queue is full; {what} until it catches up.");
+        }
+        match q.on_full {
+            OnFull::DropOldest => {
+                st.items.pop_front();
+                st.items.push_back(r);
+            }
+            OnFull::DropNewest => return,
+        }
+    } else {
+        st.items.push_back(r);
+        if st.items.len() * 2 < q.capacity {
+            q.full_logged.store(false, Ordering::Relaxed);
+        }
+    }
+    drop(st);
+    q.arrived.notify_one();
+}
+
+/// A running sink task.
+pub struct SinkTask {
+    pub name: String,
+    pub counters: Arc<SinkCounters>,
+    queue: Arc<SinkQueue>,
+    handle: JoinHandle<()>,
+}
+
+/// Start one task per sink and return the fan-out that feeds them.
+pub fn start(sinks: Vec<(String, Box<dyn Sink>, SinkPipeline)>) -> (Fanout, Vec<SinkTask>) {
+    let mut queues = Vec::new();
+    let mut tasks = Vec::new();
+    for (name, sink, cfg) in sinks {
+        let counters = Arc::new(SinkCounters::default());
+        let queue = Arc::new(SinkQueue {
+            name: name.clone(),
+            state: Mutex::new(QueueState { items: VecDeque::new(), closed: false, deadline: None }),
+            capacity: cfg.queue,
+            on_full: cfg.on_full,
+            arrived: Notify::new(),
+            room: Notify::new(),
+            counters: counters.clone(),
+            full_logged: std::sync::atomic::AtomicBool::new(false),
+        });
+        let handle = tokio::spawn(run_sink(name.clone(), sink, cfg, queue.clone(), counters.clone()));
+        queues.push(queue.clone());
+        tasks.push(SinkTask { name, counters, queue, handle });
+    }
+    (Fanout { queues: Arc::new(queues) }, tasks)
+}
+
+/// Close every queue, give the sinks until `timeout` to deliver what they hold and flush,
+/// and wait for them.
+pub async fn shutdown(tasks: Vec<SinkTask>, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    for t in &tasks {
+        {
+            let mut st = t.queue.lock();
+            st.closed = true;
+            st.deadline = Some(deadline);
+        }
+        t.queue.arrived.notify_one();
+        t.queue.room.notify_waiters();
+    }
+    for t in tasks {
+        if let Err(e) = t.handle.await {
+            tracing::error!(sink = %t.name, error = %e, "Sink task ended abnormally.");
+        }
+    }
+}
+
+/// Retry delays: 1 s doubling up to the sink's `max_backoff`.
+struct Backoff {
+    next: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    fn new(max: Duration) -> Backoff {
+        Backoff { next: Duration::from_secs(1).min(max), max }
+    }
+
+    fn step(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (self.next * 2).min(self.max);
+        d
+    }
+
+    fn reset(&mut self) {
+        self.next = Duration::from_secs(1).min(self.max);
+    }
+}
+
+async fn run_sink(
+    name: String,
+    mut sink: Box<dyn Sink>,
+    cfg: SinkPipeline,
+    queue: Arc<SinkQueue>,
+    counters: Arc<SinkCounters>,
+) {
+    let mut window = Window::new(cfg.interval, cfg.aggregate);
+    let mut ready: VecDeque<Reading> = VecDeque::new();
+    let mut backoff = Backoff::new(cfg.max_backoff);
+    let mut retry_at: Option<Instant> = None;
+    let mut failing = false;
+    loop {
+        let arrived = queue.arrived.notified();
+        // Pull only what one batch needs: the rest stays in the queue, so the queue alone
+        // bounds memory, a full queue applies `on_full`, and replays feel back-pressure.
+        let (closed, deadline) = {
+            let mut st = queue.lock();
+            let want = BATCH.saturating_sub(ready.len());
+            let take = want.min(st.items.len());
+            for r in st.items.drain(..take) {
+                if let Some(out) = window.push(r) {
+                    ready.push_back(out);
+                }
+            }
+            if take > 0 {
+                queue.room.notify_waiters();
+            }
+            // Closed and drained: close the last throttle window too.
+            let closed = st.closed && st.items.is_empty();
+            (closed, st.deadline)
+        };
+        if closed {
+            if let Some(out) = window.finish() {
+                ready.push_back(out);
+            }
+        }
+        let now = Instant::now();
+        let may_send = retry_at.is_none_or(|t| now >= t);
+        if !ready.is_empty() && may_send {
+            let n = ready.len().min(BATCH);
+            let batch = &ready.make_contiguous()[..n];
+            let result = match sink.send(batch).await {
+                Ok(()) => sink.flush().await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(()) => {
+                    ready.drain(..n);
+                    counters.delivered.fetch_add(n as u64, Ordering::Relaxed);
+                    if failing {
+                        tracing::info!(sink = %name, pending = ready.len(), "Sink recovered; delivering the readings it missed.");
+                        failing = false;
+                    }
+                    backoff.reset();
+                    retry_at = None;
+                }
+                Err(SinkError::Retryable(e)) => {
+                    counters.failed.fetch_add(1, Ordering::Relaxed);
+                    let wait = backoff.step();
+                    if !failing {
+                        tracing::warn!(sink = %name, error = %e, "Sink delivery failed; keeping readings and retrying with backoff.");
+                        failing = true;
+                    } else {
+                        tracing::debug!(sink = %name, error = %e, retry_in = ?wait, "Sink delivery failed again.");
+                    }
+                    retry_at = Some(Instant::now() + wait);
+                }
+                Err(SinkError::Fatal(e)) => {
+                    ready.drain(..n);
+                    counters.dropped.fetch_add(n as u64, Ordering::Relaxed);
+                    tracing::error!(sink = %name, error = %e, dropped = n, "Sink rejected readings for good; dropped them.");
+                }
+            }
+            continue;
+        }
+        if closed && ready.is_empty() {
+            if let Err(e) = sink.close().await {
+                tracing::error!(sink = %name, error = %e, "Final flush failed.");
+            }
+            return;
+        }
+        if closed && deadline.is_some_and(|d| Instant::now() >= d) {
+            counters.dropped.fetch_add(ready.len() as u64, Ordering::Relaxed);
+            tracing::error!(sink = %name, undelivered = ready.len(), "Shutdown timeout reached; readings not delivered.");
+            return;
+        }
+        let wake = match (retry_at, deadline) {
+            (Some(r), Some(d)) => Some(r.min(d)),
+            (r, d) => r.or(d),
+        };
+        match wake {
+            Some(at) => {
+                tokio::select! {
+                    _ = arrived => {}
+                    _ = tokio::time::sleep_until(at) => {}
+                }
+            }
+            None => arrived.await,
+        }
+    }
+}
+
+/// The throttle: one output per `interval` of telegram time. Windows follow the readings'
+/// own timestamps, so a fast replay is throttled exactly like the live meter was.
+struct Window {
+    interval_ms: i64,
+    aggregate: Aggregate,
+    key: Option<i64>,
+    last: Option<Reading>,
+    /// Sum and count of every gauge field in the current window.
+    sums: HashMap<dsmrd_sinks::Text, (f64, u32)>,
+}
+
+impl Window {
+    fn new(interval: Duration, aggregate: Aggregate) -> Window {
+        Window {
+            interval_ms: i64::try_from(interval.as_millis()).unwrap_or(i64::MAX),
+            aggregate,
+            key: None,
+            last: None,
+            sums: HashMap::new(),
+        }
+    }
+
+    /// Add a reading; returns the output of a window that just closed.
+    fn push(&mut self, r: Reading) -> Option<Reading> {
+        if self.interval_ms == 0 {
+            return Some(r);
+        }
+        let key = r.time.as_millisecond().div_euclid(self.interval_ms);
+        let out = if self.key.is_some_and(|k| k != key) { self.finish() } else { None };
+        self.key = Some(key);
+        if self.aggregate == Aggregate::Mean {
+            for f in r.fields.iter().filter(|f| f.kind == FieldKind::Gauge) {
+                if let FieldValue::Number(v) = f.value {
+                    let e = self.sums.entry(f.name.clone()).or_insert((0.0, 0));
+                    e.0 += v;
+                    e.1 += 1;
+                }
+            }
+        }
+        self.last = Some(r);
+        out
+    }
+
+    /// Close the current window.
+    fn finish(&mut self) -> Option<Reading> {
+        self.key = None;
+        let mut out = self.last.take()?;
+        if self.aggregate == Aggregate::Mean {
+            for f in out.fields.iter_mut().filter(|f| f.kind == FieldKind::Gauge) {
+                if let Some((sum, n)) = self.sums.get(&f.name) {
+                    if *n > 0 {
+                        f.value = FieldValue::Number(sum / f64::from(*n));
+                    }
+                }
+            }
+        }
+        self.sums.clear();
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dsmrd_sinks::Field;
+    use jiff::Timestamp;
+
+    fn reading(secs: i64, power: f64, energy: f64) -> Reading {
+        let f = |name: &'static str, v: f64, kind| Field {
+            name: name.into(),
+            value: FieldValue::Number(v),
+            unit: None,
+            kind,
+            time: None,
+        };
+        Reading {
+            source: "m".into(),
+            meter_id: None,
+            time: Timestamp::from_second(secs).unwrap(),
+            time_from_meter: true,
+            fields: vec![
+                f("current_electricity_usage", power, FieldKind::Gauge),
+                f("electricity_used_tariff_1", energy, FieldKind::Counter),
+            ],
+            series: vec![],
+        }
+    }
+
+    #[test]
+    fn mean_averages_gauges_and_keeps_the_last_counter() {
+        let mut w = Window::new(Duration::from_secs(10), Aggregate::Mean);
+        assert!(w.push(reading(100, 1.0, 5.0)).is_none());
+        assert!(w.push(reading(105, 2.0, 6.0)).is_none());
+        let out = w.push(reading(110, 9.0, 7.0)).expect("window closed");
+        assert_eq!(out.number("current_electricity_usage"), Some(1.5));
+        assert_eq!(out.number("electricity_used_tariff_1"), Some(6.0));
+        assert_eq!(out.time.as_second(), 105);
+        let last = w.finish().expect("open window");
+        assert_eq!(last.number("current_electricity_usage"), Some(9.0));
+    }
+
+    #[test]
+    fn last_keeps_one_reading_per_interval_and_zero_keeps_all() {
+        let mut w = Window::new(Duration::from_secs(10), Aggregate::Last);
+        let outs: Vec<Reading> = (0..35).filter_map(|s| w.push(reading(1000 + s, s as f64, 0.0))).collect();
+        assert_eq!(outs.iter().map(|r| r.time.as_second()).collect::<Vec<_>>(), vec![1009, 1019, 1029]);
+        let mut all = Window::new(Duration::ZERO, Aggregate::Mean);
+        assert!(all.push(reading(1, 1.0, 1.0)).is_some());
+    }
+}

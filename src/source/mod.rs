@@ -1,0 +1,224 @@
+//! Sources only move bytes and know how to reconnect; [`Ingest`] turns those bytes into
+//! readings for the pipeline, counting and (rate-limited) logging what was rejected.
+
+pub mod replay;
+pub mod serial;
+pub mod stdin;
+pub mod tcp;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::config::{DecodeSettings, SourceConfig, SourceKind};
+use crate::decoder::{DecodeError, Decoded, Decoder, DecoderOptions};
+use crate::frame::Reject;
+use crate::pipeline::Fanout;
+use crate::readings::{ReadingContext, to_reading};
+use dsmrd_sinks::Reading;
+
+/// Counters of one source, readable while it runs.
+#[derive(Debug, Default)]
+pub struct SourceCounters {
+    pub telegrams: AtomicU64,
+    pub crc_failures: AtomicU64,
+    pub other_errors: AtomicU64,
+    pub line_errors: AtomicU64,
+    pub reconnects: AtomicU64,
+}
+
+/// A stop signal shared by all sources: `true` means stop.
+pub type Shutdown = watch::Receiver<bool>;
+
+/// Wait until the shutdown signal is raised (or its sender is gone).
+pub async fn stopped(shutdown: &mut Shutdown) {
+    while !*shutdown.borrow() {
+        if shutdown.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Sleep, unless shutdown comes first; returns false on shutdown.
+pub async fn sleep_or_stop(d: Duration, shutdown: &mut Shutdown) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => true,
+        _ = stopped(shutdown) => false,
+    }
+}
+
+/// At most this many decode errors are logged one by one per minute; the rest are summed.
+const ERRORS_PER_MINUTE: u32 = 5;
+
+/// Rate-limited logging of rejected telegrams (a bad cable can produce thousands).
+struct ErrorLog {
+    window_start: Instant,
+    logged: u32,
+    suppressed: u64,
+}
+
+impl ErrorLog {
+    fn new() -> ErrorLog {
+        ErrorLog { window_start: Instant::now(), logged: 0, suppressed: 0 }
+    }
+
+    fn report(&mut self, source: &str, error: &DecodeError) {
+        let now = Instant::now();
+        if now.duration_since(self.window_start) >= Duration::from_secs(60) {
+            self.flush(source);
+            self.window_start = now;
+            self.logged = 0;
+        }
+        if self.logged < ERRORS_PER_MINUTE {
+            self.logged += 1;
+            tracing::warn!(source, error_code = error.code(), "Telegram rejected: {error}");
+        } else {
+            self.suppressed += 1;
+        }
+    }
+
+    fn flush(&mut self, source: &str) {
+        if self.suppressed > 0 {
+            tracing::warn!(
+                source,
+                suppressed = self.suppressed,
+                "{} more telegrams rejected in the last minute (not logged one by one; check the cable and the serial settings)",
+                self.suppressed
+            );
+            self.suppressed = 0;
+        }
+    }
+}
+
+/// Bytes → readings → pipeline, for one source.
+pub struct Ingest {
+    pub name: String,
+    decoder: Decoder,
+    cx: ReadingContext,
+    fanout: Fanout,
+    /// Wait for queue room instead of dropping (replays).
+    wait: bool,
+    pub counters: Arc<SourceCounters>,
+    errors: ErrorLog,
+    /// True until the first telegram after a (re)connect: a cut-off first telegram or a
+    /// ser2net banner is expected then and only logged at debug level.
+    fresh: bool,
+    pending: Vec<Reading>,
+}
+
+impl Ingest {
+    pub fn new(
+        name: &str,
+        decode: &DecodeSettings,
+        fanout: Fanout,
+        wait: bool,
+        counters: Arc<SourceCounters>,
+    ) -> Ingest {
+        let opts = DecoderOptions {
+            version: decode.version,
+            check_crc: decode.check_crc,
+            keys: decode.keys.clone(),
+            max_telegram_bytes: decode.max_telegram_bytes,
+        };
+        Ingest {
+            name: name.to_string(),
+            decoder: Decoder::new(opts),
+            cx: ReadingContext { source: name.to_string(), tz: decode.timezone.clone() },
+            fanout,
+            wait,
+            counters,
+            errors: ErrorLog::new(),
+            fresh: true,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Decode a chunk into readings without publishing them (replay paces them itself).
+    pub fn decode(&mut self, chunk: &[u8]) -> Vec<Reading> {
+        let Ingest { name, decoder, cx, counters, errors, fresh, pending, .. } = self;
+        let now = Timestamp::now();
+        decoder.feed(chunk, |d| handle(d, name, cx, counters, errors, fresh, pending, now));
+        std::mem::take(pending)
+    }
+
+    /// The stream ended: complete what is buffered.
+    pub fn finish(&mut self) -> Vec<Reading> {
+        let Ingest { name, decoder, cx, counters, errors, fresh, pending, .. } = self;
+        let now = Timestamp::now();
+        decoder.finish(|d| handle(d, name, cx, counters, errors, fresh, pending, now));
+        errors.flush(name);
+        std::mem::take(pending)
+    }
+
+    /// Decode a chunk and publish its readings.
+    pub async fn feed(&mut self, chunk: &[u8]) {
+        for r in self.decode(chunk) {
+            self.publish(r).await;
+        }
+    }
+
+    pub async fn publish(&self, r: Reading) {
+        self.fanout.publish(r, self.wait).await;
+    }
+
+    /// The connection was lost or reopened: drop any partial telegram.
+    pub fn reconnected(&mut self) {
+        self.decoder.reset();
+        self.fresh = true;
+        self.counters.reconnects.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn handle(
+    d: Decoded<'_>,
+    name: &str,
+    cx: &ReadingContext,
+    counters: &SourceCounters,
+    errors: &mut ErrorLog,
+    fresh: &mut bool,
+    pending: &mut Vec<Reading>,
+    now: Timestamp,
+) {
+    match d {
+        Decoded::Telegram(t) => {
+            *fresh = false;
+            counters.telegrams.fetch_add(1, Ordering::Relaxed);
+            if !t.errors.is_empty() {
+                counters.line_errors.fetch_add(t.errors.len() as u64, Ordering::Relaxed);
+                for e in &t.errors {
+                    tracing::debug!(source = name, line = e.line, text = e.text, "Line skipped: {}", e.reason);
+                }
+            }
+            pending.push(to_reading(&t, cx, now));
+        }
+        Decoded::Error { error, .. } => {
+            if error.is_crc() {
+                counters.crc_failures.fetch_add(1, Ordering::Relaxed);
+            } else {
+                counters.other_errors.fetch_add(1, Ordering::Relaxed);
+            }
+            if *fresh && matches!(error, DecodeError::Frame(Reject::Truncated { .. })) {
+                tracing::debug!(source = name, "Partial telegram at the start of the stream skipped.");
+            } else {
+                errors.report(name, &error);
+            }
+        }
+    }
+}
+
+/// Run one source until it ends (replay, stdin) or shutdown.
+pub async fn run(cfg: SourceConfig, fanout: Fanout, counters: Arc<SourceCounters>, shutdown: Shutdown) {
+    let wait = matches!(cfg.kind, SourceKind::Replay(_));
+    let ingest = Ingest::new(&cfg.name, &cfg.decode, fanout, wait, counters);
+    match &cfg.kind {
+        SourceKind::Serial(s) => serial::run(s, cfg.decode.version, ingest, shutdown).await,
+        SourceKind::Tcp(t) => tcp::run(t, ingest, shutdown).await,
+        SourceKind::Replay(r) => replay::run(r, ingest, shutdown).await,
+        SourceKind::Stdin => stdin::run(ingest, shutdown).await,
+    }
+}

@@ -1,0 +1,28 @@
+//! Reads a pipe on stdin (`socat ... | dsmrd run`), until it closes.
+
+use tokio::io::AsyncReadExt;
+
+use super::{Ingest, Shutdown, stopped};
+
+pub async fn run(mut ingest: Ingest, mut shutdown: Shutdown) {
+    let mut stdin = tokio::io::stdin();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = tokio::select! {
+            r = stdin.read(&mut buf) => r,
+            _ = stopped(&mut shutdown) => break,
+        };
+        match n {
+            Ok(0) => break,
+            Ok(n) => ingest.feed(&buf[..n]).await,
+            Err(e) => {
+                tracing::error!(source = %ingest.name, error = %e, "Cannot read stdin.");
+                break;
+            }
+        }
+    }
+    for r in ingest.finish() {
+        ingest.publish(r).await;
+    }
+    tracing::info!(source = %ingest.name, "stdin closed.");
+}

@@ -1,0 +1,83 @@
+//! A TCP client for ser2net, ESP-link and network P1 dongles: reconnects with capped
+//! exponential backoff, and treats a connection that stays silent for `read_timeout` as
+//! dead. Banners and a cut-off first telegram are skipped by the framer.
+
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+
+use super::{Ingest, Shutdown, sleep_or_stop, stopped};
+use crate::config::TcpConfig;
+
+pub async fn run(cfg: &TcpConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
+    let mut backoff = Duration::from_millis(250);
+    let mut outage_logged = false;
+    let mut attempts = 0u32;
+    let mut ever_connected = false;
+    loop {
+        let connect = tokio::time::timeout(cfg.connect_timeout, TcpStream::connect(&cfg.address));
+        let stream = tokio::select! {
+            r = connect => r,
+            _ = stopped(&mut shutdown) => return,
+        };
+        let mut stream = match stream {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                attempts += 1;
+                if !outage_logged {
+                    tracing::warn!(source = %ingest.name, address = %cfg.address, error = %e,
+                        "Cannot connect; retrying with backoff.");
+                    outage_logged = true;
+                }
+                if !sleep_or_stop(backoff, &mut shutdown).await {
+                    return;
+                }
+                backoff = (backoff * 2).min(cfg.max_backoff);
+                continue;
+            }
+            Err(_) => {
+                attempts += 1;
+                if !outage_logged {
+                    tracing::warn!(source = %ingest.name, address = %cfg.address, "Connect timed out; retrying with backoff.");
+                    outage_logged = true;
+                }
+                if !sleep_or_stop(backoff, &mut shutdown).await {
+                    return;
+                }
+                backoff = (backoff * 2).min(cfg.max_backoff);
+                continue;
+            }
+        };
+        if ever_connected {
+            ingest.reconnected();
+        }
+        if outage_logged || !ever_connected {
+            tracing::info!(source = %ingest.name, address = %cfg.address, attempts, "Connected.");
+        }
+        ever_connected = true;
+        attempts = 0;
+        let mut buf = vec![0u8; 16 * 1024];
+        let reason = loop {
+            let read = tokio::select! {
+                r = tokio::time::timeout(cfg.read_timeout, stream.read(&mut buf)) => r,
+                _ = stopped(&mut shutdown) => return,
+            };
+            match read {
+                Ok(Ok(0)) => break "the peer closed the connection".to_string(),
+                Ok(Ok(n)) => {
+                    ingest.feed(&buf[..n]).await;
+                    backoff = Duration::from_millis(250);
+                }
+                Ok(Err(e)) => break e.to_string(),
+                Err(_) => break format!("no data for {:?}", cfg.read_timeout),
+            }
+        };
+        tracing::warn!(source = %ingest.name, address = %cfg.address, reason = %reason, "Connection lost; reconnecting.");
+        outage_logged = true;
+        if !sleep_or_stop(backoff, &mut shutdown).await {
+            return;
+        }
+        backoff = (backoff * 2).min(cfg.max_backoff);
+    }
+}

@@ -1,0 +1,111 @@
+//! Shared helpers for tests that run real processes: the dsmrd binary, socat, servers.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn recording(name: &str) -> PathBuf {
+    root().join("recordings").join(name)
+}
+
+/// A child process killed (SIGKILL) when dropped, unless it was stopped before.
+pub struct Proc {
+    pub child: Child,
+    pub name: String,
+}
+
+impl Proc {
+    /// Send SIGTERM and wait for the exit status (at most `timeout`).
+    pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Start the dsmrd binary with arguments; stderr goes to `log` when given.
+pub fn dsmrd(args: &[&str], log: Option<&Path>) -> Proc {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dsmrd"));
+    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::null());
+    match log {
+        Some(p) => {
+            let f = std::fs::File::create(p).expect("log file");
+            cmd.stderr(f);
+        }
+        None => {
+            cmd.stderr(Stdio::null());
+        }
+    }
+    Proc { child: cmd.spawn().expect("start dsmrd"), name: "dsmrd".into() }
+}
+
+/// A free loopback port (bound and released; good enough for tests).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// Wait until `cond` holds, polling; false on timeout.
+pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    cond()
+}
+
+/// Whether an external tool is on PATH. In CI (`CI=true`) a missing tool is a failure, not
+/// a skip.
+pub fn require_tool(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{tool} is required in CI but is not installed (.ci/run installs it)");
+        }
+        eprintln!("SKIPPED: {tool} is not installed");
+    }
+    found
+}
+
+/// Lines of a CSV file (empty when missing).
+pub fn csv_lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path).map(|s| s.lines().map(str::to_string).collect()).unwrap_or_default()
+}
+
+/// The value of `column` in every data row of a CSV (comma-separated, no quoting needed
+/// for the numeric columns used here).
+pub fn csv_column(path: &Path, column: &str) -> Vec<String> {
+    let lines = csv_lines(path);
+    let Some(header) = lines.first() else { return Vec::new() };
+    let Some(idx) = header.split(',').position(|c| c == column) else { return Vec::new() };
+    lines[1..].iter().map(|l| l.split(',').nth(idx).unwrap_or("").to_string()).collect()
+}

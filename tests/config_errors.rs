@@ -1,0 +1,61 @@
+//! A table of broken configuration files, each with the exact message a user gets (file,
+//! line, column, key, what to do), pinned by an insta snapshot.
+
+use std::path::Path;
+
+fn errors(text: &str) -> String {
+    let env = |name: &str| match name {
+        "SMARTY_KEY" => Some("00112233445566778899AABBCCDDEEFF".to_string()),
+        _ => None,
+    };
+    match dsmrd::config::parse(text, Path::new("dsmrd.toml"), &env) {
+        Ok(_) => "OK".to_string(),
+        Err(e) => e.to_string(),
+    }
+}
+
+const GOOD_SINK: &str = "\n[sinks.console]\ntype = \"stdout\"\n";
+const GOOD_SOURCE: &str = "[sources.meter]\ntype = \"stdin\"\n";
+
+#[test]
+fn broken_configs_get_precise_messages() {
+    let cases: &[(&str, String)] = &[
+        ("toml syntax error", "[sources.meter]\ntype = \"serial\npath = \"/dev/ttyUSB0\"\n".into()),
+        ("unknown section", format!("{GOOD_SOURCE}{GOOD_SINK}[sink.extra]\ntype = \"stdout\"\n")),
+        ("no source at all", GOOD_SINK.trim_start().into()),
+        ("no sink at all", GOOD_SOURCE.into()),
+        ("source without type", format!("[sources.meter]\npath = \"/dev/ttyUSB0\"\n{GOOD_SINK}")),
+        ("unknown source type", format!("[sources.meter]\ntype = \"usb\"\n{GOOD_SINK}")),
+        ("misspelled source key", format!("[sources.meter]\ntype = \"serial\"\npaht = \"/dev/ttyUSB0\"\n{GOOD_SINK}")),
+        ("wrong value type", format!("[sources.meter]\ntype = \"serial\"\npath = \"/dev/ttyUSB0\"\nbaud = \"fast\"\n{GOOD_SINK}")),
+        ("unknown dsmr version", format!("[sources.meter]\ntype = \"stdin\"\ndsmr_version = \"6\"\n{GOOD_SINK}")),
+        ("unknown time zone", format!("[sources.meter]\ntype = \"stdin\"\ntimezone = \"Europe/Amsterdm\"\n{GOOD_SINK}")),
+        ("bad tcp address", format!("[sources.meter]\ntype = \"tcp\"\naddress = \"192.168.1.20\"\n{GOOD_SINK}")),
+        ("bad tcp timeout", format!("[sources.meter]\ntype = \"tcp\"\naddress = \"p1:2001\"\nread_timeout = \"soon\"\n{GOOD_SINK}")),
+        ("missing recording", format!("[sources.meter]\ntype = \"replay\"\npath = \"no/such/file.txt\"\n{GOOD_SINK}")),
+        ("bad replay pace", format!("[sources.meter]\ntype = \"stdin\"\n{GOOD_SINK}[sources.old]\ntype = \"replay\"\npath = \"Cargo.toml\"\npace = \"slow\"\n")),
+        ("missing environment variable", format!("[sources.meter]\ntype = \"stdin\"\ndecryption_key = \"${{LUX_KEY}}\"\n{GOOD_SINK}")),
+        ("short decryption key (never echoed)", format!("[sources.meter]\ntype = \"stdin\"\ndecryption_key = \"0011223344556677\"\n{GOOD_SINK}")),
+        ("key from the environment is fine", format!("[sources.meter]\ntype = \"stdin\"\ndecryption_key = \"${{SMARTY_KEY}}\"\n{GOOD_SINK}")),
+        ("unknown sink type", format!("{GOOD_SOURCE}\n[sinks.db]\ntype = \"influx\"\n")),
+        ("bad interval", format!("{GOOD_SOURCE}\n[sinks.console]\ntype = \"stdout\"\ninterval = \"10 seconds\"\n")),
+        ("bad aggregate", format!("{GOOD_SOURCE}\n[sinks.console]\ntype = \"stdout\"\naggregate = \"median\"\n")),
+        ("zero queue", format!("{GOOD_SOURCE}\n[sinks.console]\ntype = \"stdout\"\nqueue = 0\n")),
+        ("misspelled sink key", format!("{GOOD_SOURCE}\n[sinks.file]\ntype = \"csv\"\npath = \"r.csv\"\nrotation = \"daily\"\n")),
+        ("csv without path", format!("{GOOD_SOURCE}\n[sinks.file]\ntype = \"csv\"\n")),
+        ("several mistakes at once", "[sources.meter]\ntype = \"serial\"\npath = \"/dev/ttyUSB0\"\nbaud = 115200.5\n\n[sinks.file]\ntype = \"csv\"\npath = \"r.csv\"\ninterval = \"1x\"\n\n[sinks.db]\ntype = \"nosql\"\n".into()),
+    ];
+    let mut report = String::new();
+    for (what, text) in cases {
+        report.push_str(&format!("== {what}\n{}\n\n", errors(text)));
+    }
+    insta::assert_snapshot!(report);
+}
+
+#[test]
+fn secrets_never_appear_in_messages() {
+    let key = "0011223344556677889";
+    let out = errors(&format!("[sources.meter]\ntype = \"stdin\"\ndecryption_key = \"{key}\"\n{GOOD_SINK}"));
+    assert!(!out.contains(key), "{out}");
+    assert!(out.contains("decryption_key"), "{out}");
+}

@@ -1,0 +1,114 @@
+//! Replays: the 566-telegram Iskra capture into a CSV through the real binary, and the
+//! realtime pacing under paused tokio time.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+#[test]
+fn iskra_recording_replayed_fast_into_csv_gives_566_rows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("readings.csv");
+    let config = dir.path().join("dsmrd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[sources.meter]\ntype = \"replay\"\npath = {:?}\npace = \"fast\"\n\n[sinks.file]\ntype = \"csv\"\npath = {:?}\n",
+            recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt"),
+            csv
+        ),
+    )
+    .expect("config");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_dsmrd"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .status()
+        .expect("run dsmrd");
+    assert!(status.success(), "dsmrd run failed: {status}");
+    let t1 = csv_column(&csv, "electricity_used_tariff_1");
+    assert_eq!(t1.len(), 566);
+    assert_eq!(t1.last().map(String::as_str), Some("3432.921"));
+    let times = csv_column(&csv, "time");
+    // The telegrams' own times, not the wall clock: the capture is from 24 March 2019.
+    assert!(times[0].starts_with("2019-03-24T"), "{}", times[0]);
+    assert!(times.windows(2).all(|w| w[0] < w[1]), "rows in telegram order");
+}
+
+mod paced {
+    use std::sync::{Arc, Mutex};
+
+    use dsmrd::config::{DecodeSettings, Pace, ReplayConfig, SinkPipeline, SourceConfig, SourceKind};
+    use dsmrd::pipeline;
+    use dsmrd::source::{self, SourceCounters};
+    use dsmrd_sinks::{Reading, Sink, SinkError};
+    use tokio::time::Instant;
+
+    use super::*;
+
+    /// Records when (in tokio time) each reading arrived.
+    struct Clock(Arc<Mutex<Vec<(Instant, i64)>>>);
+
+    #[async_trait::async_trait]
+    impl Sink for Clock {
+        async fn send(&mut self, batch: &[Reading]) -> Result<(), SinkError> {
+            let now = Instant::now();
+            let mut seen = self.0.lock().expect("lock");
+            seen.extend(batch.iter().map(|r| (now, r.time.as_second())));
+            Ok(())
+        }
+    }
+
+    async fn replay(pace: Pace, path: std::path::PathBuf) -> Vec<(Instant, i64)> {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (fanout, tasks) =
+            pipeline::start(vec![("clock".into(), Box::new(Clock(seen.clone())), SinkPipeline::default())]);
+        let cfg = SourceConfig {
+            name: "replay".into(),
+            kind: SourceKind::Replay(ReplayConfig { path, pace, looped: false }),
+            decode: DecodeSettings::default(),
+        };
+        let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        source::run(cfg, fanout, Arc::new(SourceCounters::default()), stop_rx).await;
+        pipeline::shutdown(tasks, Duration::from_secs(5)).await;
+        let guard = seen.lock().expect("lock");
+        guard.clone()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn realtime_replay_is_spaced_as_the_telegram_timestamps_say() {
+        let start = Instant::now();
+        let seen = replay(Pace::Speed(1.0), recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt")).await;
+        assert_eq!(seen.len(), 566);
+        let span = seen.last().expect("some").1 - seen[0].1;
+        let elapsed = seen.last().expect("some").0 - start;
+        // Virtual time passed exactly as the capture's own clock did.
+        assert_eq!(elapsed.as_secs() as i64, span, "elapsed {elapsed:?} vs telegram span {span}s");
+        for w in seen.windows(2) {
+            assert_eq!((w[1].0 - w[0].0).as_secs() as i64, w[1].1 - w[0].1);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_speed_factor_divides_the_gaps() {
+        let start = Instant::now();
+        let seen = replay(Pace::Speed(10.0), recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt")).await;
+        let span = (seen.last().expect("some").1 - seen[0].1) as f64;
+        let elapsed = (seen.last().expect("some").0 - start).as_secs_f64();
+        assert!((elapsed - span / 10.0).abs() < 0.5, "elapsed {elapsed} vs {}", span / 10.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn telegrams_without_timestamps_are_ten_seconds_apart() {
+        // Three DSMR 2.2 telegrams, which carry no timestamp.
+        let one = std::fs::read(recording("Iskra-ME382-1004_dsmr2.2_smeterd.txt")).expect("recording");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("three.txt");
+        std::fs::write(&path, [one.clone(), one.clone(), one].concat()).expect("write");
+        let start = Instant::now();
+        let seen = replay(Pace::Speed(1.0), path).await;
+        let offsets: Vec<u64> = seen.iter().map(|(t, _)| (*t - start).as_secs()).collect();
+        assert_eq!(offsets, vec![0, 10, 20]);
+    }
+}

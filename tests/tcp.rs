@@ -1,0 +1,103 @@
+//! The TCP source against a real socket that drops mid-telegram, goes silent, and comes
+//! back: every complete telegram sent while connected must arrive.
+
+mod common;
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::time::Duration;
+
+use common::*;
+use dsmrd::frame::{Event, Frame, Framer};
+
+/// The first `n` telegrams of the Iskra capture, as sent (from `/` through the CRC line).
+fn telegrams(n: usize) -> Vec<Vec<u8>> {
+    let bytes = std::fs::read(recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt")).expect("recording");
+    let mut framer = Framer::default();
+    let mut out = Vec::new();
+    let mut rest = &bytes[..];
+    while !rest.is_empty() && out.len() < n {
+        let (used, ev) = framer.feed(rest);
+        rest = &rest[used..];
+        if let Some(Event::Frame(Frame::Plain { bytes, .. })) = ev {
+            let mut t = bytes.to_vec();
+            t.extend_from_slice(b"\r\n");
+            out.push(t);
+        }
+    }
+    out
+}
+
+#[test]
+fn tcp_source_reconnects_and_loses_no_complete_telegram() {
+    let t = telegrams(12);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let plan: Vec<(Vec<usize>, Option<usize>, &str)> = vec![
+        // (complete telegrams, then half of this one, then how the connection ends)
+        (vec![0, 1], Some(2), "close"),
+        (vec![2, 3, 4], Some(5), "close"),
+        (vec![5, 6, 7, 8], Some(9), "close"),
+        (vec![9], None, "silent"),
+        (vec![10, 11], None, "hold"),
+    ];
+    let server = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for (i, (full, half, end)) in plan.into_iter().enumerate() {
+            let (mut s, _) = listener.accept().expect("accept");
+            if i == 1 {
+                // What a ser2net v4 banner looks like; it even contains a `/`.
+                let _ =
+                    s.write_all(b"\r\nser2net port 2001 device /dev/ttyUSB0 [115200N81] (Debian GNU/Linux)\r\n\r\n");
+            }
+            for k in full {
+                let _ = s.write_all(&t[k]);
+                std::thread::sleep(Duration::from_millis(30));
+            }
+            if let Some(k) = half {
+                let _ = s.write_all(&t[k][..t[k].len() / 2]);
+                std::thread::sleep(Duration::from_millis(30));
+            }
+            match end {
+                "close" => drop(s),
+                "silent" => {
+                    // Stay connected but send nothing: the client must notice by itself
+                    // and connect again, which the next accept serves.
+                    held.push(s);
+                }
+                _ => {
+                    held.push(s);
+                    std::thread::sleep(Duration::from_secs(30));
+                }
+            }
+        }
+    });
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("tcp.csv");
+    let config = dir.path().join("dsmrd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[sources.meter]\ntype = \"tcp\"\naddress = \"{addr}\"\nread_timeout = \"1s\"\nmax_backoff = \"1s\"\n\n\
+             [sinks.file]\ntype = \"csv\"\npath = {csv:?}\n"
+        ),
+    )
+    .expect("config");
+    let log = dir.path().join("dsmrd.log");
+    let mut proc = dsmrd(&["run", "--config", config.to_str().expect("utf-8")], Some(&log));
+    let complete = wait_for(Duration::from_secs(30), || csv_column(&csv, "time").len() >= 12);
+    let status = proc.terminate(Duration::from_secs(10));
+    let logs = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(complete, "not all telegrams arrived; rows: {:?}\nlog:\n{logs}", csv_column(&csv, "time"));
+    assert!(status.is_some_and(|s| s.success()), "dsmrd did not exit cleanly on SIGTERM: {status:?}\n{logs}");
+
+    let times = csv_column(&csv, "time");
+    assert_eq!(times.len(), 12, "{times:?}");
+    assert!(times.windows(2).all(|w| w[0] < w[1]), "in order, no duplicates: {times:?}");
+    assert_eq!(times[0], "2019-03-24T14:05:19Z");
+    assert!(logs.contains("no data for"), "silent connection detected:\n{logs}");
+    assert!(logs.matches("Connection lost").count() >= 4, "{logs}");
+    assert!(!logs.contains("Telegram rejected"), "cut-off telegrams after a reconnect are not errors:\n{logs}");
+    drop(server);
+}
