@@ -47,32 +47,38 @@ impl Clues {
             (1, 0, 1, 4, 0) => self.demand = true,
             _ => {}
         }
-        if obis_text.contains('*') {
+        // A `*` only ever introduces the F group, which has at most 3 digits.
+        let text = obis_text.as_bytes();
+        if text[text.len().saturating_sub(4)..].contains(&b'*') {
             self.f_group = true;
         }
     }
 }
 
 /// Choose the version for one telegram.
+///
+/// Compares ASCII letters case-insensitively and allocates nothing: this runs per telegram.
 pub fn detect(header: &str, clues: &Clues, crc: CrcStatus) -> Version {
-    let flag = header.get(..3).unwrap_or("").to_ascii_uppercase();
-    let ident = header.to_ascii_uppercase();
-    if flag == "FLU" || clues.belgian_version || clues.belgian_gas || clues.demand {
+    let ident = header.as_bytes();
+    let flag = |f: &str| ident.get(..3).is_some_and(|h| h.eq_ignore_ascii_case(f.as_bytes()));
+    let has = |s: &str| ident.windows(s.len()).any(|w| w.eq_ignore_ascii_case(s.as_bytes()));
+    if flag("FLU") || clues.belgian_version || clues.belgian_gas || clues.demand {
         return Version::Belgium;
     }
-    if flag == "ESY" || (clues.f_group && ident.contains("Q3D")) {
+    if flag("ESY") || (clues.f_group && has("Q3D")) {
         return Version::Q3d;
     }
-    if flag == "EST" {
+    if flag("EST") {
         return Version::AustriaT210D;
     }
-    if ident.contains("MIE5") {
+    if has("MIE5") {
         return Version::IskraIreland;
     }
-    if flag == "LUX" || (clues.logical_name && clues.p1_version.is_some()) {
+    if flag("LUX") || (clues.logical_name && clues.p1_version.is_some()) {
         return Version::Luxembourg;
     }
-    if ident.starts_with("SAG5SAG-METER") || clues.logical_name {
+    let sagemcom = b"SAG5SAG-METER";
+    if ident.get(..sagemcom.len()).is_some_and(|h| h.eq_ignore_ascii_case(sagemcom)) || clues.logical_name {
         return Version::EonHungary;
     }
     match clues.p1_version {

@@ -64,6 +64,9 @@ pub enum Reject {
     CrcMismatch { sent: u16, computed: u16 },
     /// A byte `0xDB` was not followed by a sane Smarty header.
     BadSmartyHeader,
+    /// A telegram without CRC in a stream whose telegrams carry one: its `!` is most
+    /// likely a changed byte that cut the telegram short.
+    CrcMissing,
 }
 
 impl Reject {
@@ -74,6 +77,7 @@ impl Reject {
             Reject::Truncated { .. } => "truncated",
             Reject::CrcMismatch { .. } => "crc_mismatch",
             Reject::BadSmartyHeader => "bad_smarty_header",
+            Reject::CrcMissing => "crc_missing",
         }
     }
 }
@@ -96,6 +100,10 @@ impl fmt::Display for Reject {
             Reject::BadSmartyHeader => {
                 write!(f, "byte 0xDB not followed by a valid encrypted-frame header; skipped")
             }
+            Reject::CrcMissing => write!(
+                f,
+                "telegram without CRC after telegrams with one: an end marker `!` came early (bytes lost or changed on the line)"
+            ),
         }
     }
 }
@@ -143,6 +151,10 @@ pub struct Framer {
     state: State,
     max_len: usize,
     check_crc: bool,
+    /// A telegram with a valid CRC has been seen. Meters do not switch formats, so from
+    /// then on a telegram without CRC is rejected: a byte changed into `!` would otherwise
+    /// pass off the cut-short telegram as one from a meter that sends no CRC.
+    crc_seen: bool,
     /// Index in `buf` of the `!` of the current telegram.
     bang: usize,
     /// A completed frame sits in `buf` and must be cleared on the next call.
@@ -165,6 +177,7 @@ impl Framer {
             state: State::Hunt,
             max_len,
             check_crc: true,
+            crc_seen: false,
             bang: 0,
             pending_clear: false,
             stats: FramerStats::default(),
@@ -298,10 +311,12 @@ impl Framer {
                         HeadStatus::Bad => {
                             self.state = State::Hunt;
                             self.stats.rejected += 1;
-                            self.stats.skipped_bytes += self.buf.len() as u64;
-                            // Re-scan the bytes after the 0xDB: they may hold a real start.
-                            let back = self.buf.len() - 1;
-                            return (i - back.min(i), Some(Event::Rejected(Reject::BadSmartyHeader)));
+                            // Re-scan the bytes after the 0xDB, as far as they are in this
+                            // input: they may hold a real start. They are counted as skipped
+                            // when the hunt skips them, the others here.
+                            let rescan = (self.buf.len() - 1).min(i);
+                            self.stats.skipped_bytes += (self.buf.len() - rescan) as u64;
+                            return (i - rescan, Some(Event::Rejected(Reject::BadSmartyHeader)));
                         }
                         HeadStatus::Total(total) => {
                             if total > self.max_len {
@@ -360,11 +375,16 @@ impl Framer {
         self.pending_clear = true;
         let digits = self.buf.len() - self.bang - 1;
         let crc = if digits == 0 {
+            if self.crc_seen && self.check_crc {
+                self.stats.rejected += 1;
+                return (consumed, Some(Event::Rejected(Reject::CrcMissing)));
+            }
             CrcStatus::Absent
         } else {
             let sent = parse_hex_u16(&self.buf[self.bang + 1..]);
             let computed = crc16(&self.buf[..=self.bang]);
             if sent == computed || crc16_restoring_cr(&self.buf[..=self.bang]) == Some(sent) {
+                self.crc_seen = true;
                 CrcStatus::Valid(sent)
             } else if self.check_crc {
                 self.stats.rejected += 1;
@@ -559,6 +579,20 @@ mod tests {
         // A real corruption in an LF-only capture is still caught.
         let broken = lf_only.replace("000001", "000002");
         assert!(matches!(frames(&mut Framer::default(), broken.as_bytes())[0], Err(Reject::CrcMismatch { .. })));
+    }
+
+    #[test]
+    fn a_telegram_without_crc_after_one_with_is_rejected() {
+        let good = with_crc("/ABC5 x\r\n\r\n1-0:1.8.1(000001.000*kWh)\r\n!");
+        // A `)` changed into `!` ends the telegram early, without CRC digits.
+        let cut = "/ABC5 x\r\n\r\n1-0:1.8.1(000001.000*kWh!\r\n";
+        let alone = frames(&mut Framer::default(), cut.as_bytes());
+        assert!(alone[0].is_ok(), "a stream that never had a CRC may have none");
+        let after = frames(&mut Framer::default(), format!("{good}{cut}{good}").as_bytes());
+        assert!(after[0].is_ok() && after[2].is_ok(), "{after:?}");
+        assert_eq!(after[1], Err(Reject::CrcMissing));
+        let unchecked = frames(&mut Framer::default().with_crc_check(false), format!("{good}{cut}").as_bytes());
+        assert!(unchecked[1].is_ok(), "--no-crc passes it on");
     }
 
     #[test]

@@ -33,62 +33,67 @@ impl Obis {
     /// (which starts at the first `(`). Returns `None` when the line does not start with
     /// an OBIS id.
     pub fn split_line(line: &str) -> Option<(&str, Obis, &str)> {
-        let bytes = line.as_bytes();
-        let end = memchr::memchr(b'(', bytes).unwrap_or(bytes.len());
-        let code = &line[..end];
-        let id = Obis::parse(code)?;
-        Some((code, id, &line[end..]))
+        let (id, end) = Obis::parse_prefix(line.as_bytes())?;
+        Some((&line[..end], id, &line[end..]))
     }
 
     /// Parse `A-B:C.D.E` with an optional `.F` or `*F`; `:` is tolerated between C, D and E.
     pub fn parse(code: &str) -> Option<Obis> {
-        let b = code.as_bytes();
-        let mut groups = [0u8; 6];
-        let mut n = 0usize;
-        let mut cur: u16 = 0;
-        let mut digits = 0u8;
-        for (i, &ch) in b.iter().enumerate() {
-            match ch {
-                b'0'..=b'9' => {
-                    cur = cur * 10 + u16::from(ch - b'0');
-                    digits += 1;
-                    if digits > 3 || cur > 255 {
-                        return None;
-                    }
-                }
-                b'-' | b':' | b'.' | b'*' => {
-                    if digits == 0 || n >= 5 {
-                        return None;
-                    }
-                    // Separators must appear in a sane order: '-' only after A, '*' only
-                    // before F.
-                    let ok = match ch {
-                        b'-' => n == 0,
-                        b':' => n == 1 || n == 2 || n == 3,
-                        b'.' => n >= 2,
-                        _ => n == 4,
-                    };
-                    if !ok || i + 1 == b.len() {
-                        return None;
-                    }
-                    groups[n] = cur as u8;
-                    n += 1;
-                    cur = 0;
-                    digits = 0;
-                }
-                _ => return None,
-            }
+        match Obis::parse_prefix(code.as_bytes()) {
+            Some((id, end)) if end == code.len() => Some(id),
+            _ => None,
         }
-        if digits == 0 {
-            return None;
-        }
-        groups[n] = cur as u8;
-        n += 1;
-        if !(5..=6).contains(&n) {
-            return None;
-        }
-        Some(Obis::new(groups[0], groups[1], groups[2], groups[3], groups[4]))
     }
+
+    /// Parse the id that runs up to the first `(` (or the end) of `b`, in one scan; returns
+    /// it with the offset where it stops. Each group is 1 to 3 digits, at most 255; `-`
+    /// follows A, `:` follows B, `.` or `:` follow C and D, and `.` or `*` introduce F.
+    fn parse_prefix(b: &[u8]) -> Option<(Obis, usize)> {
+        let mut ids = [0u8; 5];
+        let mut i = 0;
+        for (n, id) in ids.iter_mut().enumerate() {
+            *id = group(b, &mut i)?;
+            let sep = b.get(i).copied();
+            let ok = match n {
+                0 => sep == Some(b'-'),
+                1 => sep == Some(b':'),
+                2 | 3 => matches!(sep, Some(b'.' | b':')),
+                _ => break,
+            };
+            if !ok {
+                return None;
+            }
+            i += 1;
+        }
+        if matches!(b.get(i), Some(b'.' | b'*')) {
+            i += 1;
+            group(b, &mut i)?;
+        }
+        if !matches!(b.get(i), None | Some(b'(')) {
+            return None;
+        }
+        Some((Obis::new(ids[0], ids[1], ids[2], ids[3], ids[4]), i))
+    }
+}
+
+/// Read one value group of 1 to 3 digits (at most 255) at `b[*i..]`, advancing `i`.
+fn group(b: &[u8], i: &mut usize) -> Option<u8> {
+    let start = *i;
+    let mut value = 0u16;
+    while let Some(&c) = b.get(*i) {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        value = value * 10 + u16::from(c - b'0');
+        *i += 1;
+        if *i - start > 3 || value > 255 {
+            return None;
+        }
+    }
+    if *i == start {
+        return None;
+    }
+    Some(value as u8)
 }
 
 impl fmt::Display for Obis {

@@ -2,10 +2,12 @@
 //! pick the table ([`crate::detect`]), and type every value by its row's shape. One bad
 //! line becomes a [`LineError`]; the other lines are still read.
 
+use std::ops::Range;
+
 use crate::detect::{self, Clues};
 use crate::frame::CrcStatus;
 use crate::obis::Obis;
-use crate::spec::{Medium, Row, Shape, Version, VersionChoice};
+use crate::spec::{Medium, Row, Shape, Spec, Version, VersionChoice};
 use crate::telegram::{FailureEntry, LineError, Object, Peak, Quantity, Stamp, Telegram, Value, is_mbus_code};
 use crate::value::{Decimal, MeterTime};
 
@@ -21,16 +23,12 @@ pub enum ParseError {
 /// The most value groups one line may carry (the Belgian 13-month history has 42).
 const MAX_GROUPS: usize = 64;
 
-/// A data line before typing: its id and value groups.
-struct RawLine<'a> {
-    obis: &'a str,
-    id: Obis,
-    line: u32,
-    text: &'a str,
-    groups: std::ops::Range<usize>,
-}
-
 /// Parse a plain frame (from `/` through `!` and the CRC digits).
+///
+/// One pass reads and types every line. With `auto` the lines are typed against the table
+/// the header alone suggests, and read again only when the clues from all lines pick a
+/// table that would type some of them differently (rare: a DSMR 4 meter without a
+/// distinctive header and with a line DSMR 5 reads otherwise).
 pub fn parse(bytes: &[u8], crc: CrcStatus, choice: VersionChoice) -> Result<Telegram<'_>, ParseError> {
     if bytes.first() != Some(&b'/') {
         return Err(ParseError::NoHeader);
@@ -40,123 +38,217 @@ pub fn parse(bytes: &[u8], crc: CrcStatus, choice: VersionChoice) -> Result<Tele
     let header_end = memchr::memchr(b'\n', body).unwrap_or(body.len());
     let header = std::str::from_utf8(&body[1..header_end]).map_err(|_| ParseError::BadHeader)?;
     let header = header.trim_end_matches(['\r', '\0']);
+    // Valid as a whole (the usual case), the body needs no check line by line.
+    let text = std::str::from_utf8(body).ok();
 
-    let mut groups: Vec<&str> = Vec::with_capacity(64);
-    let mut raws: Vec<RawLine<'_>> = Vec::with_capacity(48);
-    let mut errors: Vec<LineError<'_>> = Vec::new();
-    let mut clues = Clues::default();
-
-    for (line_no, text) in logical_lines(body, header_end) {
-        let Ok(text) = std::str::from_utf8(text) else {
-            errors.push(LineError {
-                line: line_no,
-                text: "",
-                reason: "line is not text (bytes lost or changed?)".into(),
-            });
-            continue;
-        };
-        let Some((obis, id, rest)) = Obis::split_line(text) else {
-            errors.push(LineError { line: line_no, text, reason: "not an OBIS data line".into() });
-            continue;
-        };
-        let start = groups.len();
-        if let Err(reason) = split_groups(rest, &mut groups) {
-            groups.truncate(start);
-            errors.push(LineError { line: line_no, text, reason });
-            continue;
-        }
-        clues.see(id, obis, &groups[start..]);
-        raws.push(RawLine { obis, id, line: line_no, text, groups: start..groups.len() });
-    }
-
+    let guess = match choice {
+        VersionChoice::Fixed(v) => v,
+        VersionChoice::Auto => detect::detect(header, &Clues::default(), crc),
+    };
+    let mut lines = read_lines(body, text, header_end, guess.spec());
     let version = match choice {
         VersionChoice::Fixed(v) => v,
-        VersionChoice::Auto => detect::detect(header, &clues, crc),
+        VersionChoice::Auto => detect::detect(header, &lines.clues, crc),
     };
-    let spec = version.spec();
-    let mut objects = Vec::with_capacity(raws.len());
-    for raw in &raws {
-        let g = &groups[raw.groups.clone()];
-        let row = spec.lookup(raw.id);
-        let typed = match row {
-            Some(row) => typed_value(row, g),
-            None => Ok(Value::Raw(g.to_vec())),
-        };
-        match typed {
-            Ok(value) => {
-                objects.push(Object { obis: raw.obis, id: raw.id, line: raw.line, name: row.map(|r| r.name), value })
-            }
-            Err(reason) => errors.push(LineError { line: raw.line, text: raw.text, reason }),
-        }
+    if version != guess && !lines.same_rows(guess.spec(), version.spec()) {
+        lines = read_lines(body, text, header_end, version.spec());
     }
+    let Lines { mut objects, mut errors, value_errors, .. } = lines;
+    errors.extend(value_errors);
     name_mbus_readings(&mut objects);
     Ok(Telegram { header, version, crc, objects, errors, encrypted: false })
 }
 
-/// The data lines after the header, as (line number, bytes), with a line that starts with
-/// `(` joined to the one before it (DSMR 2.2/3.0 gas values).
-fn logical_lines(body: &[u8], header_end: usize) -> impl Iterator<Item = (u32, &[u8])> {
+/// The data lines of a telegram, read and typed against one table.
+struct Lines<'a> {
+    objects: Vec<Object<'a>>,
+    /// Lines that are not data lines (reported first).
+    errors: Vec<LineError<'a>>,
+    /// Data lines whose value does not fit their row.
+    value_errors: Vec<LineError<'a>>,
+    clues: Clues,
+}
+
+impl Lines<'_> {
+    /// Whether every typed line has the same row in `a` and `b`, so that reading the
+    /// telegram against `b` instead of `a` would give the same result.
+    fn same_rows(&self, a: &'static Spec, b: &'static Spec) -> bool {
+        self.value_errors.is_empty() && self.objects.iter().all(|o| lookup(a, o.id) == lookup(b, o.id))
+    }
+}
+
+fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec: &'static Spec) -> Lines<'a> {
+    // Data lines are at least 15 bytes with their line end; most are 25 to 40.
+    let mut out = Lines {
+        objects: Vec::with_capacity(body.len() / 20),
+        errors: Vec::new(),
+        value_errors: Vec::new(),
+        clues: Clues::default(),
+    };
+    let mut groups = [""; MAX_GROUPS];
+    for (line_no, range) in logical_lines(body, header_end) {
+        let line = match text.and_then(|t| t.get(range.clone())) {
+            Some(line) => line,
+            None => match std::str::from_utf8(&body[range]) {
+                Ok(line) => line,
+                Err(_) => {
+                    let reason = "line is not text (bytes lost or changed?)".into();
+                    out.errors.push(LineError { line: line_no, text: "", reason });
+                    continue;
+                }
+            },
+        };
+        let Some((obis, id, rest)) = Obis::split_line(line) else {
+            out.errors.push(LineError { line: line_no, text: line, reason: "not an OBIS data line".into() });
+            continue;
+        };
+        let g = match split_groups(rest, &mut groups) {
+            Ok(n) => &groups[..n],
+            Err(reason) => {
+                out.errors.push(LineError { line: line_no, text: line, reason });
+                continue;
+            }
+        };
+        out.clues.see(id, obis, g);
+        let row = lookup(spec, id);
+        // Built in place (`push` would assemble the object aside and copy it in), then
+        // typed in place.
+        let len = out.objects.len();
+        out.objects.resize_with(len + 1, || Object {
+            obis,
+            id,
+            line: line_no,
+            name: row.map(|r| r.name),
+            value: Value::Empty,
+        });
+        let slot = &mut out.objects[len].value;
+        let typed = match row {
+            Some(row) => typed_value(row, g, slot),
+            None => {
+                *slot = Value::Raw(g.to_vec());
+                Ok(())
+            }
+        };
+        if let Err(reason) = typed {
+            out.objects.pop();
+            out.value_errors.push(LineError { line: line_no, text: line, reason });
+        }
+    }
+    out
+}
+
+/// The row for an id. Electricity codes on measurement channel B = 1 (`1-1:1.8.1`, sent by
+/// Swiss and some Sagemcom meters) mean what they mean on B = 0 unless the table says
+/// otherwise (the Luxembourg `1-1:31.4.0`).
+fn lookup(spec: &'static Spec, id: Obis) -> Option<&'static Row> {
+    spec.lookup(id).or_else(|| if id.a == 1 && id.b == 1 { spec.lookup(id.with_b(0)) } else { None })
+}
+
+/// The data lines after the header, as (line number, byte range), with a line that starts
+/// with `(` joined to the one before it (DSMR 2.2/3.0 gas values).
+fn logical_lines(body: &[u8], header_end: usize) -> impl Iterator<Item = (u32, Range<usize>)> {
     let mut pos = (header_end + 1).min(body.len());
     let mut line_no = 1u32;
-    let mut pending: Option<(u32, usize, usize)> = None;
+    let mut pending: Option<(u32, Range<usize>)> = None;
     std::iter::from_fn(move || {
         loop {
             if pos >= body.len() {
-                return pending.take().map(|(n, s, e)| (n, &body[s..e]));
+                return pending.take();
             }
             let nl = memchr::memchr(b'\n', &body[pos..]).map_or(body.len(), |i| pos + i);
-            let start = pos;
+            let mut start = pos;
             let mut end = nl;
             while end > start && matches!(body[end - 1], b'\r' | b'\0' | b' ' | b'\t') {
                 end -= 1;
             }
-            let mut start_trim = start;
-            while start_trim < end && matches!(body[start_trim], b'\0' | b' ' | b'\t' | b'\r') {
-                start_trim += 1;
+            while start < end && matches!(body[start], b'\0' | b' ' | b'\t' | b'\r') {
+                start += 1;
             }
             pos = nl + 1;
             line_no += 1;
-            if start_trim == end {
+            if start == end {
                 continue;
             }
-            if body[start_trim] == b'(' {
-                if let Some((_, _, e)) = pending.as_mut() {
-                    *e = end;
+            if body[start] == b'(' {
+                if let Some((_, r)) = pending.as_mut() {
+                    r.end = end;
                     continue;
                 }
             }
-            let prev = pending.replace((line_no, start_trim, end));
-            if let Some((n, s, e)) = prev {
-                return Some((n, &body[s..e]));
+            let prev = pending.replace((line_no, start..end));
+            if prev.is_some() {
+                return prev;
             }
         }
     })
 }
 
 /// Split `(a)(b*u)((c))` into group contents, tolerating line breaks and blanks between
-/// groups and a doubled pair of parentheses.
-fn split_groups<'a>(mut rest: &'a str, out: &mut Vec<&'a str>) -> Result<(), String> {
+/// groups and a doubled pair of parentheses. Returns how many groups were written to `out`.
+fn split_groups<'a>(rest: &'a str, out: &mut [&'a str; MAX_GROUPS]) -> Result<usize, String> {
+    let b = rest.as_bytes();
+    let mut pos = 0;
     let mut count = 0;
     loop {
-        rest = rest.trim_start_matches(['\r', '\n', ' ', '\t', '\0']);
-        if rest.is_empty() {
-            return if count == 0 { Err("no value after the OBIS code".into()) } else { Ok(()) };
+        while pos < b.len() && matches!(b[pos], b'\r' | b'\n' | b' ' | b'\t' | b'\0') {
+            pos += 1;
         }
-        if !rest.starts_with('(') {
-            return Err(format!("unexpected text `{}` where a `(` was expected", clip(rest)));
+        if pos == b.len() {
+            return if count == 0 { Err("no value after the OBIS code".into()) } else { Ok(count) };
         }
-        let doubled = rest.starts_with("((");
-        let (open, close) = if doubled { (2, "))") } else { (1, ")") };
-        let Some(len) = rest[open..].find(close) else {
+        if b[pos] != b'(' {
+            return Err(format!("unexpected text `{}` where a `(` was expected", clip(&rest[pos..])));
+        }
+        let doubled = b.get(pos + 1) == Some(&b'(');
+        let open = pos + if doubled { 2 } else { 1 };
+        let Some(close) = find_close(&b[open..], doubled) else {
             return Err("value group is not closed with `)`".into());
         };
-        count += 1;
-        if count > MAX_GROUPS {
+        if count == MAX_GROUPS {
             return Err(format!("more than {MAX_GROUPS} value groups"));
         }
-        out.push(&rest[open..open + len]);
-        rest = &rest[open + len + close.len()..];
+        out[count] = &rest[open..open + close];
+        count += 1;
+        pos = open + close + if doubled { 2 } else { 1 };
     }
+}
+
+/// The offset of the first `)` (or `))` when `doubled`) in `b`.
+fn find_close(b: &[u8], doubled: bool) -> Option<usize> {
+    let mut from = 0;
+    loop {
+        let at = from + find_paren(&b[from..])?;
+        if !doubled || b.get(at + 1) == Some(&b')') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+}
+
+/// The offset of the first `)` in `b`, eight bytes at a time: groups run to 34 characters
+/// (hex ids) and are too short for `memchr` to pay off.
+fn find_paren(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const PARENS: u64 = u64::from_ne_bytes([b')'; 8]);
+    let mut words = b.chunks_exact(8);
+    for (k, word) in (&mut words).enumerate() {
+        // A zero byte in `v` is a `)`; the lowest flagged byte is always the first one.
+        let v = u64::from_le_bytes(word.try_into().expect("eight bytes")) ^ PARENS;
+        let zeros = v.wrapping_sub(ONES) & !v & HIGHS;
+        if zeros != 0 {
+            return Some(k * 8 + (zeros.trailing_zeros() / 8) as usize);
+        }
+    }
+    let done = b.len() - words.remainder().len();
+    words.remainder().iter().position(|&c| c == b')').map(|i| done + i)
+}
+
+/// `str::trim`, without its Unicode scan for the usual text that starts and ends with a
+/// printable ASCII character.
+fn trim(s: &str) -> &str {
+    let printable = |b: Option<&u8>| b.is_some_and(|&b| (b'!'..=0x7F).contains(&b));
+    if printable(s.as_bytes().first()) && printable(s.as_bytes().last()) { s } else { s.trim() }
 }
 
 fn clip(s: &str) -> &str {
@@ -166,76 +258,103 @@ fn clip(s: &str) -> &str {
     }
 }
 
-fn typed_value<'a>(row: &Row, g: &[&'a str]) -> Result<Value<'a>, String> {
+/// Type the value groups `g` by `row` into `out`, which holds [`Value::Empty`]. Written in
+/// place, the usual small values are not copied again (this is the hot path).
+fn typed_value<'a>(row: &Row, g: &[&'a str], out: &mut Value<'a>) -> Result<(), String> {
     let first = g.first().copied().unwrap_or("");
-    match row.shape {
-        Shape::Number => {
-            if first.is_empty() {
-                return Ok(Value::Empty);
-            }
-            quantity(first, row.unit).map(Value::Number)
-        }
-        Shape::Numbers => g.iter().map(|s| quantity(s, row.unit)).collect::<Result<Vec<_>, _>>().map(Value::Numbers),
-        Shape::Text if first.is_empty() => Ok(Value::Empty),
-        Shape::Text => Ok(Value::Text(first)),
-        Shape::HexText if first.is_empty() => Ok(Value::Empty),
-        Shape::HexText => Ok(Value::Hex(first)),
-        Shape::Time => Ok(Value::Time(stamp(first))),
-        Shape::Timed => timed(g, row.unit),
-        Shape::LegacyGas => legacy_gas(g),
-        Shape::EventLog => event_log(g),
-        Shape::PeakHistory => peak_history(g, row.unit),
+    *out = match row.shape {
+        Shape::Number | Shape::Text | Shape::HexText if first.is_empty() => return Ok(()),
+        Shape::Number => Value::Number(quantity(first, row.unit)?),
+        Shape::Numbers => Value::Numbers(g.iter().map(|s| quantity(s, row.unit)).collect::<Result<Vec<_>, _>>()?),
+        Shape::Text => Value::Text(first),
+        Shape::HexText => Value::Hex(first),
+        Shape::Time => Value::Time(stamp(first)),
+        Shape::Timed => timed(g, row.unit)?,
+        Shape::LegacyGas => legacy_gas(g)?,
+        Shape::EventLog => event_log(g)?,
+        Shape::PeakHistory => peak_history(g, row.unit)?,
         Shape::Snapshot => {
             let time = stamp(first);
             let values = g.iter().skip(1).map(|s| quantity(s, None)).collect::<Result<Vec<_>, _>>()?;
-            Ok(Value::Snapshot { time, values })
+            Value::Snapshot { time, values }
         }
-    }
+    };
+    Ok(())
 }
 
 fn stamp(raw: &str) -> Stamp<'_> {
     Stamp { time: MeterTime::parse(raw), raw }
 }
 
-/// Read `value*unit`, `value` or `valueunit` (some Fluvius meters drop the `*`).
-fn quantity<'a>(s: &'a str, expected_unit: Option<&str>) -> Result<Quantity<'a>, String> {
-    let (num, unit) = match s.split_once('*') {
-        Some((n, u)) => (n, Some(u.trim())),
+/// Read `value*unit`, `value` or `valueunit` (some Fluvius meters drop the `*`). A unit that
+/// matches the table's apart from case (`kwh`, `kVArh`) is given in the table's spelling.
+#[inline(always)]
+fn quantity<'a>(s: &'a str, expected_unit: Option<&'static str>) -> Result<Quantity<'a>, String> {
+    let (value, unit) = match Decimal::parse_prefix(s) {
+        // The usual `value` and `value*unit`, read in one scan.
+        Some((value, "")) => return Ok(Quantity { value, unit: None }),
+        Some((value, rest)) if rest.starts_with('*') => (value, Some(trim(&rest[1..]))),
+        // `valueunit`, as some Fluvius meters write it.
+        Some((value, rest))
+            if rest.starts_with(|c: char| c.is_ascii_alphabetic())
+                && plausible_unit(rest, expected_unit)
+                && !rest.contains('*') =>
+        {
+            (value, Some(rest))
+        }
+        _ => loose_quantity(s, expected_unit)?,
+    };
+    let unit = match (unit.filter(|u| !u.is_empty()), expected_unit) {
+        (Some(u), Some(e)) if u.eq_ignore_ascii_case(e) => Some(e),
+        (u, _) => u,
+    };
+    Ok(Quantity { value, unit })
+}
+
+/// Whether text after a number without `*` reads as a unit.
+fn plausible_unit(unit: &str, expected_unit: Option<&str>) -> bool {
+    !unit.is_empty()
+        && unit.len() <= 6
+        && (expected_unit.is_some_and(|u| u.eq_ignore_ascii_case(unit))
+            || unit.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// The other forms [`quantity`] reads: blanks around the number, a unit without `*`.
+fn loose_quantity<'a>(s: &'a str, expected_unit: Option<&str>) -> Result<(Decimal, Option<&'a str>), String> {
+    let (num, unit) = match s.bytes().position(|b| b == b'*') {
+        Some(star) => (&s[..star], Some(trim(&s[star + 1..]))),
         None => match Decimal::parse(s) {
-            Some(value) => return Ok(Quantity { value, unit: None }),
+            Some(value) => return Ok((value, None)),
             None => {
                 let split = s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len());
                 let unit = &s[split..];
-                let plausible = !unit.is_empty()
-                    && unit.len() <= 6
-                    && (expected_unit.is_some_and(|u| u.eq_ignore_ascii_case(unit))
-                        || unit.bytes().all(|b| b.is_ascii_alphanumeric()));
-                if !plausible {
+                if !plausible_unit(unit, expected_unit) {
                     return Err(format!("expected a number, got `{}`", clip(s)));
                 }
                 (&s[..split], Some(unit))
             }
         },
     };
-    let value = Decimal::parse(num.trim()).ok_or_else(|| format!("expected a number, got `{}`", clip(s)))?;
-    Ok(Quantity { value, unit: unit.filter(|u| !u.is_empty()) })
+    let value = Decimal::parse(trim(num)).ok_or_else(|| format!("expected a number, got `{}`", clip(s)))?;
+    Ok((value, unit))
 }
 
-/// `(TST)(value*unit)`, also in the reversed order one Irish meter sends.
-fn timed<'a>(g: &[&'a str], unit: Option<&str>) -> Result<Value<'a>, String> {
-    match g {
-        [] | [""] => Ok(Value::Empty),
-        [t, v, ..] => {
-            if MeterTime::parse(t).is_none() && MeterTime::parse(v).is_some() {
-                return Ok(Value::Timed { time: stamp(v), value: quantity(t, unit)? });
-            }
-            if v.is_empty() {
-                return Ok(Value::Empty);
-            }
-            Ok(Value::Timed { time: stamp(t), value: quantity(v, unit)? })
-        }
-        [_] => Err("expected a timestamp and a value".into()),
+/// `(TST)(value*unit)`, also in the reversed order one Irish meter sends. The placeholder an
+/// unreachable or unconfigured M-Bus device leaves, a value without unit next to a time that
+/// is no time or next to a zero (`(632525252525W)(00000.000)`, `(700101010000W)(00000000)`),
+/// is no reading: [`Value::Empty`].
+fn timed<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'a>, String> {
+    let (time, value) = match g {
+        [] | [""] => return Ok(Value::Empty),
+        [t, v, ..] if MeterTime::parse(t).is_none() && MeterTime::parse(v).is_some() => (stamp(v), quantity(t, unit)?),
+        [_, "", ..] => return Ok(Value::Empty),
+        [t, v, ..] => (stamp(t), quantity(v, unit)?),
+        [_] => return Err("expected a timestamp and a value".into()),
+    };
+    if value.unit.is_none() && (time.time.is_none() || value.value.mantissa == 0) {
+        return Ok(Value::Empty);
     }
+    Ok(Value::Timed { time, value })
 }
 
 /// `(TST12)(status)(period)(1)(obis)(unit)` + `(value)`.
@@ -262,17 +381,19 @@ fn event_log<'a>(g: &[&'a str]) -> Result<Value<'a>, String> {
     let count: usize =
         count_text.parse().map_err(|_| format!("expected an entry count, got `{}`", clip(count_text)))?;
     let pairs = g.get(2..).unwrap_or(&[]);
-    let entries = pairs
-        .chunks_exact(2)
-        .take(count)
-        .map(|p| Ok(FailureEntry { end: stamp(p[0]), duration: quantity(p[1], Some("s"))? }))
-        .collect::<Result<Vec<_>, String>>()?;
+    let mut entries = Vec::with_capacity(count.min(pairs.len() / 2));
+    for p in pairs.chunks_exact(2).take(count) {
+        if p[0].is_empty() && p[1].is_empty() {
+            continue; // `(1)()()()`: announced, not sent
+        }
+        entries.push(FailureEntry { end: stamp(p[0]), duration: quantity(p[1], Some("s"))? });
+    }
     Ok(Value::EventLog { buffer_type, entries })
 }
 
 /// `(n)(1-0:1.6.0)(1-0:1.6.0)` then n × `(TST start)(TST peak)(value*kW)`; as with the
 /// event log, the complete entries present are kept.
-fn peak_history<'a>(g: &[&'a str], unit: Option<&str>) -> Result<Value<'a>, String> {
+fn peak_history<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'a>, String> {
     let count_text = g.first().copied().unwrap_or("");
     let count: usize =
         count_text.parse().map_err(|_| format!("expected an entry count, got `{}`", clip(count_text)))?;
@@ -347,4 +468,19 @@ fn valve_name(m: Medium) -> &'static str {
 /// Parse with a version fixed in advance; a convenience for tests and benchmarks.
 pub fn parse_as(bytes: &[u8], version: Version) -> Result<Telegram<'_>, ParseError> {
     parse(bytes, CrcStatus::Absent, VersionChoice::Fixed(version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_paren_finds_the_first_closing_parenthesis() {
+        for text in ["", ")", "abc", "1234567)", "12345678)", "4530303433303037303532383730333138)x)", "a)b)"] {
+            let expected = text.bytes().position(|c| c == b')');
+            assert_eq!(find_paren(text.as_bytes()), expected, "{text}");
+        }
+        // Bytes just below and above `)` are no match.
+        assert_eq!(find_paren(&[0x28, 0x2A, 0xA9, 0x28, 0x2A, 0xA9, 0x28, 0x2A, 0x29]), Some(8));
+    }
 }

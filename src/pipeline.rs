@@ -111,6 +111,45 @@ impl Fanout {
         }
     }
 
+    /// Hand several readings to every sink at once (one lock and one wake-up per batch
+    /// instead of per reading); same policies as [`Fanout::publish`].
+    pub async fn publish_all(&self, readings: Vec<Reading>, wait: bool) {
+        if readings.is_empty() {
+            return;
+        }
+        let n = self.queues.len();
+        let mut readings = Some(readings);
+        for (i, q) in self.queues.iter().enumerate() {
+            let batch = if i + 1 == n { readings.take() } else { readings.clone() };
+            let Some(batch) = batch else { return };
+            if !wait {
+                for r in batch {
+                    push_or_drop(q, r);
+                }
+                continue;
+            }
+            let mut rest = batch.into_iter().peekable();
+            while rest.peek().is_some() {
+                let room = q.room.notified();
+                let pushed = {
+                    let mut st = q.lock();
+                    if st.closed {
+                        break;
+                    }
+                    let free = q.capacity.saturating_sub(st.items.len());
+                    st.items.extend(rest.by_ref().take(free));
+                    free > 0
+                };
+                if pushed {
+                    q.arrived.notify_one();
+                }
+                if rest.peek().is_some() {
+                    room.await;
+                }
+            }
+        }
+    }
+
     /// Readings waiting in all queues (for tests and stats).
     pub fn queued(&self) -> usize {
         self.queues.iter().map(|q| q.lock().items.len()).sum()
@@ -193,8 +232,18 @@ pub async fn shutdown(tasks: Vec<SinkTask>, timeout: Duration) {
         t.queue.room.notify_waiters();
     }
     for t in tasks {
-        if let Err(e) = t.handle.await {
-            tracing::error!(sink = %t.name, error = %e, "Sink task ended abnormally.");
+        // A sink stuck inside a delivery gets a little longer than the deadline, then is
+        // cut off: shutdown must finish.
+        let abort = t.handle.abort_handle();
+        match tokio::time::timeout_at(deadline + Duration::from_secs(1), t.handle).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(sink = %t.name, error = %e, "Sink task ended abnormally."),
+            Err(_) => {
+                abort.abort();
+                let left = t.queue.lock().items.len();
+                t.counters.dropped.fetch_add(left as u64, Ordering::Relaxed);
+                tracing::error!(sink = %t.name, "Sink did not finish within the shutdown timeout; stopped it.");
+            }
         }
     }
 }

@@ -80,9 +80,13 @@ pub enum Value<'a> {
 
 impl Value<'_> {
     /// A hex-encoded string decoded to text, or the raw text when it does not decode to
-    /// printable characters (some meters send plain ids on hex codes).
+    /// printable characters (some meters send plain ids on hex codes). The blanks meters pad
+    /// ids with (`204B4136...`, `...2020202020`) are trimmed; the hex keeps them.
     pub fn hex_text(raw: &str) -> String {
-        decode_hex_text(raw).unwrap_or_else(|| raw.to_string())
+        match decode_hex_text(raw) {
+            Some(text) => text.trim().to_string(),
+            None => raw.to_string(),
+        }
     }
 }
 
@@ -184,7 +188,7 @@ impl<'a> Telegram<'a> {
             Obis::new(1, 0, 0, 0, 0),
         ];
         IDS.iter().find_map(|id| match &self.get(*id)?.value {
-            Value::Hex(raw) => Some(Value::hex_text(raw)),
+            Value::Hex(raw) => Some(Value::hex_text(raw)).filter(|s| !s.is_empty()),
             Value::Text(t) => Some((*t).to_string()),
             _ => None,
         })

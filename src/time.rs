@@ -17,33 +17,37 @@ pub fn zone(name: &str) -> Result<TimeZone, String> {
 
 /// Convert a meter time to UTC.
 ///
-/// The flag decides between the two readings of the repeated autumn hour (`S` is the first,
-/// `W` the second) and wins when it disagrees with the zone's rules: a meter that says `W`
-/// in July keeps normal time (Swedish meters always do; `always_normal_time` forces that
-/// even when the flag is missing). Without a flag the zone's rules decide, taking the
-/// earlier instant of a repeated hour.
+/// The flag decides: `S` means the zone's summer offset, `W` its normal (winter) offset,
+/// which also tells the two readings of the repeated autumn hour apart and wins when it
+/// disagrees with the zone's rules: a meter that says `W` in July keeps normal time (Swedish
+/// meters always do; `always_normal_time` forces that even when the flag is missing). Without
+/// a flag the zone's rules decide, taking the earlier instant of a repeated hour.
 pub fn to_utc(t: MeterTime, tz: &TimeZone, always_normal_time: bool) -> Option<Timestamp> {
     let dt = DateTime::new(t.year, t.month as i8, t.day as i8, t.hour as i8, t.minute as i8, t.second as i8, 0).ok()?;
     let dst = if always_normal_time { Dst::Winter } else { t.dst };
-    let offset = match tz.to_ambiguous_timestamp(dt).offset() {
-        AmbiguousOffset::Unambiguous { offset } => {
-            let zone_dst = tz.to_offset_info(offset.to_timestamp(dt).ok()?).dst().is_dst();
-            match (dst, zone_dst) {
-                (Dst::Winter, true) => shift(offset, -3600)?,
-                (Dst::Summer, false) => shift(offset, 3600)?,
-                _ => offset,
-            }
-        }
-        AmbiguousOffset::Fold { before, after } => match dst {
-            Dst::Winter => after,
-            Dst::Summer | Dst::Unknown => before,
-        },
-        AmbiguousOffset::Gap { before, after } => match dst {
-            Dst::Winter => before,
-            Dst::Summer | Dst::Unknown => after,
+    let offset = match dst {
+        Dst::Winter => normal_and_summer(tz, t.year)?.0,
+        Dst::Summer => normal_and_summer(tz, t.year)?.1,
+        Dst::Unknown => match tz.to_ambiguous_timestamp(dt).offset() {
+            AmbiguousOffset::Unambiguous { offset } => offset,
+            AmbiguousOffset::Fold { before, .. } => before,
+            AmbiguousOffset::Gap { after, .. } => after,
         },
     };
     offset.to_timestamp(dt).ok()
+}
+
+/// A zone's normal and summer offsets in a year: the smaller and the larger of its offsets
+/// in January and in July. (Not the tzdb `is_dst` bit, which Europe/Dublin sets in winter.)
+/// In a zone without summer time, summer is taken as one hour ahead of normal.
+fn normal_and_summer(tz: &TimeZone, year: i16) -> Option<(Offset, Offset)> {
+    let at = |month: i8| -> Option<Offset> {
+        let noon = Offset::UTC.to_timestamp(DateTime::new(year, month, 1, 12, 0, 0, 0).ok()?).ok()?;
+        Some(tz.to_offset_info(noon).offset())
+    };
+    let (jan, jul) = (at(1)?, at(7)?);
+    let (normal, summer) = if jan.seconds() <= jul.seconds() { (jan, jul) } else { (jul, jan) };
+    if normal == summer { Some((normal, shift(normal, 3600)?)) } else { Some((normal, summer)) }
 }
 
 fn shift(offset: Offset, seconds: i32) -> Option<Offset> {
@@ -87,6 +91,24 @@ mod tests {
     fn no_flag_uses_the_zone() {
         assert_eq!(utc("090212160000", DEFAULT_TIMEZONE, false), "2009-02-12T15:00:00Z");
         assert_eq!(utc("090712160000", DEFAULT_TIMEZONE, false), "2009-07-12T14:00:00Z");
+    }
+
+    #[test]
+    fn ireland_keeps_irish_summer_time_although_tzdb_calls_winter_dst() {
+        assert_eq!(utc("240708193512S", "Europe/Dublin", false), "2024-07-08T18:35:12Z");
+        assert_eq!(utc("240118120000W", "Europe/Dublin", false), "2024-01-18T12:00:00Z");
+        assert_eq!(utc("240118120000", "Europe/Dublin", false), "2024-01-18T12:00:00Z");
+        assert_eq!(utc("231029013000S", "Europe/Dublin", false), "2023-10-29T00:30:00Z");
+        assert_eq!(utc("231029013000W", "Europe/Dublin", false), "2023-10-29T01:30:00Z");
+    }
+
+    #[test]
+    fn the_spring_gap_and_zones_without_summer_time() {
+        // 2024-03-31 02:30 never happened in Amsterdam; the flag still says which offset.
+        assert_eq!(utc("240331023000W", DEFAULT_TIMEZONE, false), "2024-03-31T01:30:00Z");
+        assert_eq!(utc("240331023000S", DEFAULT_TIMEZONE, false), "2024-03-31T00:30:00Z");
+        assert_eq!(utc("240715120000W", "UTC", false), "2024-07-15T12:00:00Z");
+        assert_eq!(utc("240715120000S", "UTC", false), "2024-07-15T11:00:00Z");
     }
 
     #[test]

@@ -15,36 +15,43 @@ impl Decimal {
 
     /// Parse `[+-]digits[.digits]`; at most 18 significant digits.
     pub fn parse(s: &str) -> Option<Decimal> {
-        let bytes = s.as_bytes();
-        let (neg, digits) = match bytes.first()? {
-            b'-' => (true, &bytes[1..]),
-            b'+' => (false, &bytes[1..]),
-            _ => (false, bytes),
-        };
-        if digits.is_empty() {
-            return None;
+        match Decimal::parse_prefix(s) {
+            Some((d, "")) => Some(d),
+            _ => None,
         }
+    }
+
+    /// Parse the number at the start of `s` as [`Decimal::parse`] does, and return it with
+    /// the text after it (a unit, say); `None` when `s` does not start with a number.
+    #[inline(always)]
+    pub fn parse_prefix(s: &str) -> Option<(Decimal, &str)> {
+        let b = s.as_bytes();
+        let (neg, mut i) = match b.first()? {
+            b'-' => (true, 1),
+            b'+' => (false, 1),
+            _ => (false, 0),
+        };
         let mut mantissa: i64 = 0;
+        let mut digits = 0;
         let mut scale: u8 = 0;
-        let mut seen_dot = false;
-        let mut seen_digit = false;
-        for &b in digits {
-            match b {
-                b'0'..=b'9' => {
-                    mantissa = mantissa.checked_mul(10)?.checked_add(i64::from(b - b'0'))?;
-                    seen_digit = true;
-                    if seen_dot {
-                        scale += 1;
-                    }
-                }
-                b'.' | b',' if !seen_dot => seen_dot = true,
-                _ => return None,
+        while let Some(d) = b.get(i).and_then(|c| digit(*c)) {
+            mantissa = mantissa.checked_mul(10)?.checked_add(d)?;
+            digits += 1;
+            i += 1;
+        }
+        if matches!(b.get(i), Some(b'.' | b',')) {
+            i += 1;
+            while let Some(d) = b.get(i).and_then(|c| digit(*c)) {
+                mantissa = mantissa.checked_mul(10)?.checked_add(d)?;
+                digits += 1;
+                scale = scale.saturating_add(1);
+                i += 1;
             }
         }
-        if !seen_digit || scale > 18 {
+        if digits == 0 || scale > 18 {
             return None;
         }
-        Some(Decimal { mantissa: if neg { -mantissa } else { mantissa }, scale })
+        Some((Decimal { mantissa: if neg { -mantissa } else { mantissa }, scale }, &s[i..]))
     }
 
     /// The value as `f64` (for JSON numbers, means and line protocols).
@@ -146,6 +153,10 @@ impl MeterTime {
     }
 }
 
+fn digit(c: u8) -> Option<i64> {
+    c.is_ascii_digit().then(|| i64::from(c - b'0'))
+}
+
 fn days_in_month(year: i16, month: u8) -> u8 {
     match month {
         2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
@@ -202,6 +213,11 @@ mod tests {
         assert_eq!(Decimal::parse(""), None);
         assert_eq!(Decimal::parse("12a"), None);
         assert_eq!(Decimal::parse("."), None);
+        assert_eq!(Decimal::parse("1.2.3"), None);
+        assert_eq!(Decimal::parse_prefix("000576.239*kWh"), Some((Decimal { mantissa: 576239, scale: 3 }, "*kWh")));
+        assert_eq!(Decimal::parse_prefix("kWh"), None);
+        // More fractional digits than any scale: rejected, not wrapped around.
+        assert_eq!(Decimal::parse(&format!("0.{}", "0".repeat(300))), None);
     }
 
     #[test]

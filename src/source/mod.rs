@@ -99,9 +99,9 @@ pub struct Ingest {
     pub name: String,
     decoder: Decoder,
     cx: ReadingContext,
-    fanout: Fanout,
+    pub(super) fanout: Fanout,
     /// Wait for queue room instead of dropping (replays).
-    wait: bool,
+    pub(super) wait: bool,
     pub counters: Arc<SourceCounters>,
     errors: ErrorLog,
     /// True until the first telegram after a (re)connect: a cut-off first telegram or a
@@ -156,13 +156,17 @@ impl Ingest {
 
     /// Decode a chunk and publish its readings.
     pub async fn feed(&mut self, chunk: &[u8]) {
-        for r in self.decode(chunk) {
-            self.publish(r).await;
-        }
+        let readings = self.decode(chunk);
+        self.publish_all(readings).await;
     }
 
     pub async fn publish(&self, r: Reading) {
         self.fanout.publish(r, self.wait).await;
+    }
+
+    /// Publish several readings in one go.
+    pub async fn publish_all(&self, readings: Vec<Reading>) {
+        self.fanout.publish_all(readings, self.wait).await;
     }
 
     /// The connection was lost or reopened: drop any partial telegram.

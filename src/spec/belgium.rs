@@ -13,9 +13,9 @@ static ROWS: &[Row] = &[
     row(
         (0, 0, 96, 1, 4),
         "belgium_version_information",
-        Text,
+        HexText,
         None,
-        "e-MUCS version (xxxyy: P1 version xxx, e-MUCS version yy)",
+        "e-MUCS version (xxxyy: P1 version xxx, e-MUCS version yy; some meters hex-encode it)",
     ),
     row((0, 0, 96, 1, 2), "belgium_ean", HexText, None, "EAN / GSRN of the connection (hex-encoded)"),
     row((1, 0, 1, 4, 0), "belgium_current_average_demand", Number, KW, "Running 15-minute average demand"),

@@ -9,9 +9,7 @@ mod luxembourg;
 mod other;
 mod sweden;
 
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::str::FromStr;
 use std::sync::OnceLock;
 
@@ -299,26 +297,45 @@ pub struct Spec {
     index: OnceLock<RowIndex>,
 }
 
-/// Lookup table keyed by packed OBIS ids; the keys are already well spread integers, so a
-/// multiplicative hash beats SipHash on this hot path.
-type RowIndex = HashMap<u64, &'static Row, BuildHasherDefault<KeyHasher>>;
+/// The rows in effect, keyed by packed OBIS id, in an open-addressing table at most a
+/// quarter full: a lookup, on the path of every data line, is one multiply and usually one
+/// probe.
+#[derive(Debug)]
+struct RowIndex {
+    slots: Box<[Option<(u64, &'static Row)>]>,
+    /// `64 - log2(slots.len())`: the hash is the top bits of the product.
+    shift: u32,
+}
 
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+impl RowIndex {
+    fn new(rows: &[&'static Row]) -> RowIndex {
+        let len = (rows.len() * 4).next_power_of_two().max(16);
+        let mut index = RowIndex { slots: vec![None; len].into_boxed_slice(), shift: 64 - len.trailing_zeros() };
+        for &row in rows {
+            let key = row.lookup_key();
+            let mut i = index.home(key);
+            while index.slots[i].is_some() {
+                i = (i + 1) & (len - 1);
+            }
+            index.slots[i] = Some((key, row));
         }
+        index
     }
 
-    fn write_u64(&mut self, k: u64) {
-        self.0 = (k ^ (k >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    fn home(&self, key: u64) -> usize {
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    fn get(&self, key: u64) -> Option<&'static Row> {
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(key);
+        loop {
+            match self.slots[i] {
+                Some((k, row)) if k == key => return Some(row),
+                Some(_) => i = (i + 1) & mask,
+                None => return None,
+            }
+        }
     }
 }
 
@@ -341,17 +358,17 @@ impl Spec {
     }
 
     fn index(&'static self) -> &'static RowIndex {
-        self.index.get_or_init(|| self.all_rows().into_iter().map(|r| (r.lookup_key(), r)).collect())
+        self.index.get_or_init(|| RowIndex::new(&self.all_rows()))
     }
 
     /// The row for an id: an exact match first, then the M-Bus row for channels 1..=4.
     pub fn lookup(&'static self, id: Obis) -> Option<&'static Row> {
         let index = self.index();
-        if let Some(r) = index.get(&id.key()) {
+        if let Some(r) = index.get(id.key()) {
             return Some(r);
         }
         if (1..=4).contains(&id.b) {
-            return index.get(&id.with_b(MBUS_WILDCARD).key()).copied();
+            return index.get(id.with_b(MBUS_WILDCARD).key());
         }
         None
     }

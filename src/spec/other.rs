@@ -2,7 +2,7 @@
 //! Hungary, Iskra Ireland, and the Austrian Sagemcom T210-D.
 
 use super::Shape::*;
-use super::{Row, Spec, dsmr, row};
+use super::{Row, Spec, dsmr, mbus, row};
 
 const KWH: Option<&str> = Some("kWh");
 const KVARH: Option<&str> = Some("kvarh");
@@ -62,6 +62,7 @@ pub static ISKRA_IRELAND: Spec = Spec::new("Iskra Ireland", Some(&dsmr::V5), IE_
 static IE_ROWS: &[Row] = &[
     row((0, 0, 96, 1, 0), "equipment_identifier_meter", Text, None, "Meter equipment id"),
     row((1, 0, 0, 0, 0), "meter_number", Text, None, "Meter number"),
+    mbus((0, 96, 1, 1), "equipment_identifier_gas", HexText, None, "M-Bus device serial number (sent empty)"),
 ];
 
 /// Austria, Sagemcom T210-D (Energienetze Steiermark): integer Wh / W / varh / var.

@@ -1,0 +1,159 @@
+//! The commands as a user runs them: exit codes, `record` from `serve` byte for byte,
+//! `replay`, `check-config` with secrets masked, and rate-limited logging of bad telegrams.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+fn dsmrd_cmd() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_dsmrd"))
+}
+
+#[test]
+fn parse_exit_codes() {
+    let ok = dsmrd_cmd()
+        .args(["parse", "--format", "none"])
+        .arg(recording("Kaifa-KFM5_dsmr4.2_athombv.txt"))
+        .output()
+        .expect("run");
+    assert_eq!(ok.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&ok.stderr);
+    assert!(stderr.contains("1 telegrams, 0 CRC failures, 0 other errors"), "{stderr}");
+
+    let bad = dsmrd_cmd()
+        .args(["parse", "--format", "none"])
+        .arg(recording("Kaifa-KFM5-crcinvalid_dsmr4.2_smeterd.txt"))
+        .output()
+        .expect("run");
+    assert_eq!(bad.status.code(), Some(1), "no valid telegram");
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("CRC mismatch: telegram says 656A, content gives E17D"), "{stderr}");
+
+    let missing = dsmrd_cmd().args(["parse", "no/such/capture.txt"]).output().expect("run");
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot open no/such/capture.txt"));
+}
+
+#[test]
+fn parse_reads_stdin_and_writes_json_lines() {
+    let mut child = dsmrd_cmd()
+        .args(["parse", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run");
+    let bytes = std::fs::read(recording("Iskra-AM550-M550T-1012-recording-mini_dsmr5.0_dsmrtools.txt")).expect("rec");
+    child.stdin.take().expect("stdin").write_all(&bytes).expect("write");
+    let out = child.wait_with_output().expect("wait");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["timestamp"], "2019-03-24T14:05:20Z");
+}
+
+#[test]
+fn record_captures_what_serve_sends_byte_for_byte() {
+    let port = free_port();
+    let source = recording("Iskra-AM550-M550T-1012-recording-mini_dsmr5.0_dsmrtools.txt");
+    let addr = format!("127.0.0.1:{port}");
+    let _server = dsmrd(&["serve", source.to_str().expect("utf-8"), "--listen", &addr, "--pace", "fast"], None);
+    assert!(wait_for(Duration::from_secs(10), || std::net::TcpStream::connect(&addr).is_ok()), "serve did not listen");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("capture.txt");
+    let status = dsmrd_cmd()
+        .args(["record", "--from", &format!("tcp:{addr}"), "--out"])
+        .arg(&out)
+        .args(["--duration", "20s"])
+        .stderr(Stdio::null())
+        .status()
+        .expect("record");
+    assert!(status.success());
+    assert_eq!(std::fs::read(&out).expect("capture"), std::fs::read(&source).expect("source"));
+}
+
+#[test]
+fn replay_prints_a_table_with_the_telegram_time() {
+    let out = dsmrd_cmd()
+        .args(["--log-level", "warn", "replay"])
+        .arg(recording("Iskra-AM550-M550T-1012_dsmr5.0_dsmrtools.txt"))
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("2019-03-24T14:05:41Z"), "{text}");
+    assert!(
+        text.lines().any(|l| l.contains("electricity_used_tariff_1") && l.contains("3432.829") && l.contains("kWh")),
+        "{text}"
+    );
+}
+
+#[test]
+fn check_config_prints_the_pipeline_and_masks_secrets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        "[sources.meter]\ntype = \"tcp\"\naddress = \"p1.local:2001\"\ndecryption_key = \"${TEST_SMARTY_KEY}\"\n\n\
+         [sinks.file]\ntype = \"csv\"\npath = \"r.csv\"\ninterval = \"10s\"\naggregate = \"mean\"\n",
+    )
+    .expect("config");
+    let key = "0123456789ABCDEF0123456789ABCDEF";
+    let out = dsmrd_cmd().arg("check-config").arg(&config).env("TEST_SMARTY_KEY", key).output().expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("source meter: tcp p1.local:2001"), "{text}");
+    assert!(text.contains("decryption_key ****"), "{text}");
+    assert!(text.contains("sink file: csv") && text.contains("every 10s (mean)"), "{text}");
+    assert!(!text.contains(key) && !String::from_utf8_lossy(&out.stderr).contains(key));
+
+    let unset = dsmrd_cmd().arg("check-config").arg(&config).env_remove("TEST_SMARTY_KEY").output().expect("run");
+    assert_eq!(unset.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&unset.stderr);
+    assert!(
+        err.contains("c.toml:4:18: sources.meter.decryption_key: environment variable TEST_SMARTY_KEY is not set"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_flood_of_bad_telegrams_is_logged_as_a_summary() {
+    // 2000 telegrams with a wrong CRC, as a bad cable would deliver them, then one good one.
+    let good = std::fs::read(recording("Iskra-AM550-M550T-1012_dsmr5.0_dsmrtools.txt")).expect("rec");
+    let text = String::from_utf8(good.clone()).expect("ascii");
+    let bad = text.replace("3432.829", "3432.828");
+    let mut input = Vec::new();
+    for _ in 0..2000 {
+        input.extend_from_slice(bad.as_bytes());
+    }
+    input.extend_from_slice(&good);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("r.csv");
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!("[sources.meter]\ntype = \"stdin\"\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n"),
+    )
+    .expect("config");
+    let mut child = dsmrd_cmd()
+        .args(["run", "--config"])
+        .arg(&config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    child.stdin.take().expect("stdin").write_all(&input).expect("write");
+    let out = child.wait_with_output().expect("wait");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let one_by_one = log.lines().filter(|l| l.contains("Telegram rejected")).count();
+    assert_eq!(one_by_one, 5, "{log}");
+    assert!(log.contains("1995 more telegrams rejected"), "{log}");
+    assert!(log.contains("crc_failures=2000"), "{log}");
+    assert_eq!(csv_column(&csv, "electricity_used_tariff_1"), vec!["3432.829".to_string()]);
+}

@@ -1,0 +1,133 @@
+//! The pipeline with sinks that fail, stall and recover (paused tokio time): a sink that is
+//! down neither blocks the others nor loses readings, and everything is flushed on shutdown.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dsmrd::config::{OnFull, SinkPipeline};
+use dsmrd::pipeline;
+use dsmrd_sinks::{Field, FieldKind, FieldValue, Reading, Sink, SinkError};
+use jiff::Timestamp;
+use tokio::time::Instant;
+
+fn reading(n: i64) -> Reading {
+    Reading {
+        source: "meter".into(),
+        meter_id: None,
+        time: Timestamp::from_second(1_700_000_000 + n).expect("time"),
+        time_from_meter: true,
+        fields: vec![Field {
+            name: "electricity_used_tariff_1".into(),
+            value: FieldValue::Number(n as f64),
+            unit: Some("kWh".into()),
+            kind: FieldKind::Counter,
+            time: None,
+        }],
+        series: vec![],
+    }
+}
+
+/// Records what it received; fails while `down` is set; can be slow.
+#[derive(Clone, Default)]
+struct Probe {
+    got: Arc<Mutex<Vec<(Instant, f64)>>>,
+    down: Arc<Mutex<bool>>,
+    attempts: Arc<Mutex<u32>>,
+    delay: Duration,
+    closed: Arc<Mutex<bool>>,
+}
+
+#[async_trait::async_trait]
+impl Sink for Probe {
+    async fn send(&mut self, batch: &[Reading]) -> Result<(), SinkError> {
+        *self.attempts.lock().expect("lock") += 1;
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
+        if *self.down.lock().expect("lock") {
+            return Err(SinkError::Retryable("connection refused".into()));
+        }
+        let now = Instant::now();
+        let mut got = self.got.lock().expect("lock");
+        got.extend(batch.iter().map(|r| (now, r.number("electricity_used_tariff_1").expect("value"))));
+        Ok(())
+    }
+
+    async fn close(&mut self) -> Result<(), SinkError> {
+        *self.closed.lock().expect("lock") = true;
+        Ok(())
+    }
+}
+
+fn values(p: &Probe) -> Vec<f64> {
+    p.got.lock().expect("lock").iter().map(|(_, v)| *v).collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_down_sink_keeps_its_readings_and_does_not_hold_up_the_others() {
+    let healthy = Probe::default();
+    let failing = Probe::default();
+    *failing.down.lock().expect("lock") = true;
+    let cfg = SinkPipeline { max_backoff: Duration::from_secs(8), ..SinkPipeline::default() };
+    let (fanout, tasks) = pipeline::start(vec![
+        ("healthy".into(), Box::new(healthy.clone()), cfg),
+        ("failing".into(), Box::new(failing.clone()), cfg),
+    ]);
+    let start = Instant::now();
+    for n in 0..30 {
+        fanout.publish(reading(n), false).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    // The healthy sink got every reading about when it was published.
+    let got = healthy.got.lock().expect("lock").clone();
+    assert_eq!(got.len(), 30);
+    assert!(got.iter().enumerate().all(|(i, (t, _))| (*t - start) < Duration::from_secs(i as u64 + 1)));
+    // The failing one was retried with backoff (1, 2, 4, 8, 8, ... s), not hammered.
+    let attempts = *failing.attempts.lock().expect("lock");
+    assert!((4..=8).contains(&attempts), "attempts: {attempts}");
+    assert!(values(&failing).is_empty());
+    // It comes back: everything it missed arrives, in order.
+    *failing.down.lock().expect("lock") = false;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(values(&failing), (0..30).map(|n| n as f64).collect::<Vec<_>>());
+    pipeline::shutdown(tasks, Duration::from_secs(5)).await;
+    assert!(*healthy.closed.lock().expect("lock") && *failing.closed.lock().expect("lock"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_queue_drops_by_policy_and_counts_it() {
+    let stuck = Probe { delay: Duration::from_secs(3600), ..Probe::default() };
+    let oldest = SinkPipeline { queue: 5, on_full: OnFull::DropOldest, ..SinkPipeline::default() };
+    let newest = SinkPipeline { queue: 5, on_full: OnFull::DropNewest, ..SinkPipeline::default() };
+    let keep_new = Probe::default();
+    *keep_new.down.lock().expect("lock") = true;
+    let keep_old = Probe::default();
+    *keep_old.down.lock().expect("lock") = true;
+    let (fanout, tasks) = pipeline::start(vec![
+        ("stuck".into(), Box::new(stuck.clone()), SinkPipeline { queue: 5, ..SinkPipeline::default() }),
+        ("oldest".into(), Box::new(keep_new.clone()), oldest),
+        ("newest".into(), Box::new(keep_old.clone()), newest),
+    ]);
+    // Publishing never waits, however stuck a sink is.
+    let t0 = Instant::now();
+    for n in 0..1000 {
+        fanout.publish(reading(n), false).await;
+    }
+    assert_eq!(Instant::now(), t0, "publishing blocked");
+    *keep_new.down.lock().expect("lock") = false;
+    *keep_old.down.lock().expect("lock") = false;
+    tokio::time::sleep(Duration::from_secs(70)).await;
+    // Each sink holds one batch in hand plus its queue of 5; the policy decides which.
+    let new_vals = values(&keep_new);
+    let old_vals = values(&keep_old);
+    assert_eq!(new_vals.last(), Some(&999.0), "drop_oldest keeps the latest: {new_vals:?}");
+    assert_eq!(old_vals.first(), Some(&0.0), "drop_newest keeps the first: {old_vals:?}");
+    assert!(old_vals.iter().all(|v| *v < 10.0), "{old_vals:?}");
+    for t in &tasks {
+        let (delivered, dropped, _) = t.counters.snapshot();
+        if t.name != "stuck" {
+            assert_eq!(delivered + dropped, 1000, "{}: delivered {delivered} dropped {dropped}", t.name);
+        }
+    }
+    pipeline::shutdown(tasks, Duration::from_secs(1)).await;
+}

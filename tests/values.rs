@@ -1,0 +1,2122 @@
+//! Values checked against facts dsmrd was not tuned on: what other projects' tests expect for
+//! the same telegrams (`../shared/telegrams/*.assertions.txt`, `*.expected.json`), written
+//! out here as numbers, strings and UTC times. Local meter times are converted by hand:
+//! NL/BE/LU `S` = UTC+2, `W` = UTC+1; Swedish meters are always UTC+1; Irish `S` = UTC+1.
+//!
+//! Where a source disagrees with dsmrd the test says so and pins what FACTS.md supports.
+//! The second half pins the JSON contract on small constructed telegrams (units without
+//! `*`, double parentheses, empty groups, placeholders, unknown and duplicate codes, ...).
+
+use std::fs;
+use std::path::Path;
+
+use dsmrd::decoder::{DecodeError, Decoded, Decoder, DecoderOptions};
+use dsmrd::frame::{CrcStatus, Reject, crc16};
+use dsmrd::json::{JsonContext, telegram_json};
+use dsmrd::obis::Obis;
+use dsmrd::parse::parse;
+use dsmrd::smarty::Keys;
+use dsmrd::spec::VersionChoice;
+use dsmrd::telegram::Value;
+use dsmrd::time::zone;
+use serde_json::{Value as J, json};
+
+const AMSTERDAM: &str = "Europe/Amsterdam";
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+fn recording(name: &str) -> Vec<u8> {
+    fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("recordings").join(name)).expect("recording exists")
+}
+
+/// Everything the decoder made of a byte stream: telegrams as JSON, and rejections.
+struct Decoded2 {
+    telegrams: Vec<J>,
+    errors: Vec<DecodeError>,
+}
+
+fn decode_bytes(bytes: &[u8], check_crc: bool, tz: &str, keys: Option<Keys>) -> Decoded2 {
+    let cx = JsonContext { tz: zone(tz).expect("zone") };
+    let mut decoder = Decoder::new(DecoderOptions { check_crc, keys, ..DecoderOptions::default() });
+    let mut out = Decoded2 { telegrams: Vec::new(), errors: Vec::new() };
+    let mut on = |d: Decoded<'_>| match d {
+        Decoded::Telegram(t) => out.telegrams.push(telegram_json(&t, &cx)),
+        Decoded::Error { error, .. } => out.errors.push(error),
+    };
+    decoder.feed(bytes, &mut on);
+    decoder.finish(&mut on);
+    out
+}
+
+/// The one telegram of a recording, read with the CRC check on (or off for spec examples
+/// and anonymised files whose CRC is known to be wrong), with no rejected bytes and no line
+/// errors.
+fn one_in(name: &str, check_crc: bool, tz: &str) -> T {
+    let d = decode_bytes(&recording(name), check_crc, tz, None);
+    assert!(d.errors.is_empty(), "{name}: {:?}", d.errors);
+    assert_eq!(d.telegrams.len(), 1, "{name}");
+    let t = T(d.telegrams.into_iter().next().unwrap());
+    assert_eq!(t.0["errors"], json!([]), "{name}");
+    t
+}
+
+fn one(name: &str) -> T {
+    one_in(name, true, AMSTERDAM)
+}
+
+/// Spec examples and anonymised telegrams: the CRC printed with them is wrong.
+fn one_bad_crc(name: &str) -> T {
+    let t = one_in(name, false, AMSTERDAM);
+    assert_eq!(t.0["crc_ok"], json!(false), "{name}: expected a known-bad CRC");
+    t
+}
+
+/// One telegram's JSON form, with lookups that fail with a useful message.
+struct T(J);
+
+impl T {
+    fn top(&self, key: &str) -> J {
+        self.0[key].clone()
+    }
+
+    fn objects(&self) -> &Vec<J> {
+        self.0["objects"].as_array().expect("objects")
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.objects().iter().map(|o| o["name"].to_string()).collect()
+    }
+
+    /// The first object with this name.
+    fn obj(&self, name: &str) -> &J {
+        self.objects().iter().find(|o| o["name"] == name).unwrap_or_else(|| panic!("no `{name}` in {:?}", self.names()))
+    }
+
+    /// The object on this line code (as written).
+    fn at(&self, obis: &str) -> &J {
+        self.objects().iter().find(|o| o["obis"] == obis).unwrap_or_else(|| panic!("no `{obis}`"))
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.objects().iter().any(|o| o["name"] == name)
+    }
+
+    /// A number with its unit (`""`: the meter wrote none).
+    fn q(&self, name: &str, value: f64, unit: &str) {
+        let o = self.obj(name);
+        assert_eq!(o["value"].as_f64(), Some(value), "{name}: {o}");
+        let want = if unit.is_empty() { J::Null } else { json!(unit) };
+        assert_eq!(o.get("unit").cloned().unwrap_or(J::Null), want, "{name} unit: {o}");
+    }
+
+    /// Several numbers with their units.
+    fn qs(&self, expected: &[(&str, f64, &str)]) {
+        for (name, value, unit) in expected {
+            self.q(name, *value, unit);
+        }
+    }
+
+    /// A text value (decoded when the meter hex-encodes it).
+    fn text(&self, name: &str, value: &str) {
+        assert_eq!(self.obj(name)["value"], json!(value), "{name}");
+    }
+
+    fn null(&self, name: &str) {
+        assert_eq!(self.obj(name)["value"], J::Null, "{name}: {}", self.obj(name));
+    }
+
+    /// A reading with its own capture time (M-Bus, monthly peak).
+    fn reading(&self, name: &str, value: f64, unit: &str, utc: &str) {
+        self.q(name, value, unit);
+        assert_eq!(self.obj(name)["timestamp"], json!(utc), "{name}");
+    }
+
+    /// The power-failure log as (end of failure in UTC, duration in s).
+    fn failures(&self) -> Vec<(String, f64)> {
+        let log = self.obj("power_event_failure_log");
+        let entries = log["entries"].as_array().expect("entries");
+        assert_eq!(log["value"].as_u64(), Some(entries.len() as u64));
+        entries
+            .iter()
+            .map(|e| {
+                assert_eq!(e["unit"], "s");
+                (e["timestamp"].as_str().unwrap_or("null").to_string(), e["value"].as_f64().expect("duration"))
+            })
+            .collect()
+    }
+
+    fn mbus(&self, channel: u64) -> &J {
+        self.0["mbus"]
+            .as_array()
+            .expect("mbus")
+            .iter()
+            .find(|d| d["channel"] == channel)
+            .unwrap_or_else(|| panic!("no M-Bus channel {channel}"))
+    }
+
+    fn no_unknown_codes(&self) {
+        let unknown: Vec<&J> = self.objects().iter().filter(|o| o.get("unknown").is_some()).collect();
+        assert!(unknown.is_empty(), "{unknown:?}");
+    }
+}
+
+fn f(entries: &[(&str, f64)]) -> Vec<(String, f64)> {
+    entries.iter().map(|(t, d)| (t.to_string(), *d)).collect()
+}
+
+/// A telegram with a correct CRC, lines joined with CRLF.
+fn telegram(header: &str, lines: &[&str]) -> Vec<u8> {
+    let mut s = format!("{header}\r\n\r\n");
+    for l in lines {
+        s.push_str(l);
+        s.push_str("\r\n");
+    }
+    s.push('!');
+    let crc = crc16(s.as_bytes());
+    format!("{s}{crc:04X}\r\n").into_bytes()
+}
+
+/// Decode one constructed telegram (CRC on) in Amsterdam time.
+fn constructed(header: &str, lines: &[&str]) -> T {
+    let d = decode_bytes(&telegram(header, lines), true, AMSTERDAM, None);
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    assert_eq!(d.telegrams.len(), 1);
+    T(d.telegrams.into_iter().next().unwrap())
+}
+
+// ---------------------------------------------------------------------------------------
+// DSMR 2.2 / 3.0 (NL)
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn iskra_me382_1003_smeterd() {
+    let t = one("Iskra-ME382-1003_dsmr2.2_smeterd.txt");
+    // smeterd: header '/ISk5\2ME382-1003' in Python, where \2 is the byte 0x02.
+    assert_eq!(t.top("header"), "/ISk5\u{2}ME382-1003");
+    assert_eq!(t.top("dsmr_version"), "2.2");
+    assert_eq!(t.top("crc"), J::Null);
+    assert_eq!(t.top("timestamp"), J::Null);
+    // smeterd keeps the hex; dsmrd decodes it and keeps the hex in `raw`.
+    t.text("equipment_identifier", "ZBEV005093197712");
+    assert_eq!(t.obj("equipment_identifier")["raw"], "5A424556303035303933313937373132");
+    t.qs(&[
+        ("electricity_used_tariff_1", 608.400, "kWh"),
+        ("electricity_used_tariff_2", 490.342, "kWh"),
+        ("electricity_delivered_tariff_1", 0.001, "kWh"),
+        ("electricity_delivered_tariff_2", 0.0, "kWh"),
+        ("current_electricity_usage", 1.51, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+        ("actual_treshold_electricity", 999.0, "kW"),
+        ("actual_switch_position", 1.0, ""),
+    ]);
+    t.text("electricity_active_tariff", "0001");
+    t.null("text_message_code");
+    t.null("text_message");
+    assert_eq!(t.top("mbus"), json!([]));
+}
+
+#[test]
+fn iskra_me382_1004_smeterd_with_gas() {
+    let t = one("Iskra-ME382-1004_dsmr2.2_smeterd.txt");
+    assert_eq!(t.top("header"), "/ISk5\u{2}ME382-1004");
+    // Not hex: kept as sent.
+    t.text("equipment_identifier", "XXXXXXXXXXXXXXMYSERIALXXXXXXXXXXXXXX");
+    t.qs(&[
+        ("electricity_used_tariff_1", 608.400, "kWh"),
+        ("electricity_used_tariff_2", 490.342, "kWh"),
+        ("electricity_delivered_tariff_1", 0.001, "kWh"),
+        ("electricity_delivered_tariff_2", 0.0, "kWh"),
+        ("current_electricity_usage", 1.51, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+        ("actual_treshold_electricity", 999.0, "kW"),
+        ("actual_switch_position", 1.0, ""),
+        ("device_type", 3.0, ""),
+        ("valve_position_gas", 1.0, ""),
+    ]);
+    t.text("electricity_active_tariff", "0001");
+    t.text("equipment_identifier_gas", "28011001232137412");
+    assert_eq!(t.obj("equipment_identifier_gas")["raw"], "3238303131303031323332313337343132");
+    // `130810180000`: DSMR 3.0 TST12 without a DST flag, August in Amsterdam = UTC+2.
+    t.reading("gas_meter_reading", 947.680, "m3", "2013-08-10T16:00:00Z");
+    let gas = t.mbus(1);
+    assert_eq!(gas["device_type"], 3);
+    assert_eq!(gas["equipment_id"], "28011001232137412");
+}
+
+#[test]
+fn iskra_me382_broken_streams_are_not_telegrams() {
+    // smeterd raises an error for both; its lenient P1Packet reads the tail-only packet's
+    // values, but without a `/` header there is no telegram (FACTS §1 layout, §13).
+    let d = decode_bytes(&recording("Iskra-ME382-tail-only_dsmr2.2_smeterd.txt"), true, AMSTERDAM, None);
+    assert!(d.telegrams.is_empty() && d.errors.is_empty());
+    let d = decode_bytes(&recording("Iskra-ME382-1004-3x-unterminated_dsmr2.2_smeterd.txt"), true, AMSTERDAM, None);
+    assert!(d.telegrams.is_empty());
+    assert_eq!(d.errors.len(), 3);
+    assert!(d.errors.iter().all(|e| matches!(e, DecodeError::Frame(Reject::Truncated { .. }))));
+}
+
+#[test]
+fn iskra_mt382_issue54_dsmrtools() {
+    let t = one("Iskra-MT382-1003-issue54a_dsmr2.2_dsmrtools.txt");
+    assert_eq!(t.top("header"), "/ISk5\\2MT382-1003");
+    assert_eq!(t.top("dsmr_version"), "2.2");
+    assert_eq!(t.top("timestamp"), J::Null);
+    assert_eq!(t.top("crc"), J::Null);
+    assert_eq!(t.top("meter_id"), "ZBEV005106844912");
+    t.text("electricity_active_tariff", "0002");
+    t.qs(&[
+        ("electricity_used_tariff_1", 16719.94, "kWh"),
+        ("electricity_used_tariff_2", 19403.22, "kWh"),
+        ("electricity_delivered_tariff_1", 859.681, "kWh"),
+        ("electricity_delivered_tariff_2", 1817.057, "kWh"),
+        ("current_electricity_usage", 0.89, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+    ]);
+    assert!(!t.has("power_event_failure_log"));
+    // One M-Bus device, on channel 2; 2021-11-22T21:00+01:00.
+    assert_eq!(t.top("mbus").as_array().unwrap().len(), 1);
+    assert_eq!(t.mbus(2)["equipment_id"], "28011008306429013");
+    t.reading("gas_meter_reading", 13368.864, "m3", "2021-11-22T20:00:00Z");
+
+    let t = one("Iskra-MT382-1003-issue54b_dsmr2.2_dsmrtools.txt");
+    t.qs(&[
+        ("electricity_used_tariff_1", 16722.627, "kWh"),
+        ("electricity_used_tariff_2", 19412.737, "kWh"),
+        ("electricity_delivered_tariff_1", 859.681, "kWh"),
+        ("electricity_delivered_tariff_2", 1817.110, "kWh"),
+        ("current_electricity_usage", 0.67, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+    ]);
+    assert_eq!(t.mbus(2)["equipment_id"], "28011008306429013");
+    t.reading("gas_meter_reading", 13376.292, "m3", "2021-11-23T19:00:00Z");
+}
+
+/// The athombv MT382 files have no `!` at all. athombv parses them leniently; a telegram
+/// ends with `!` (FACTS §1, §6), so the decoder rejects them. Their lines still read as
+/// athombv expects once the end marker is there.
+#[test]
+fn iskra_mt382_athombv_without_end_marker() {
+    for (name, text) in [
+        ("Iskra-MT382-1003_dsmr2.2-3.0_athombv.txt", None),
+        ("Iskra-MT382-1003-textmsg_dsmr2.2-3.0_athombv.txt", Some("test-/-test")),
+    ] {
+        let mut bytes = recording(name);
+        let d = decode_bytes(&bytes, true, AMSTERDAM, None);
+        assert!(d.telegrams.is_empty(), "{name}");
+        assert!(d.errors.iter().all(|e| matches!(e, DecodeError::Frame(Reject::Truncated { .. }))), "{name}");
+
+        bytes.extend_from_slice(b"!\r\n");
+        let parsed = parse(&bytes, CrcStatus::Absent, VersionChoice::Auto).expect("parses");
+        let t = T(telegram_json(&parsed, &JsonContext { tz: zone(AMSTERDAM).unwrap() }));
+        assert_eq!(t.top("dsmr_version"), "2.2", "{name}");
+        assert_eq!(t.0["errors"], json!([]), "{name}");
+        // Hex that does not decode to text is shown as sent.
+        t.text("equipment_identifier", "00112233445566778899aabbccddeeff");
+        t.qs(&[
+            ("electricity_used_tariff_1", 39837.604, "kWh"),
+            ("electricity_delivered_tariff_1", 5174.479, "kWh"),
+            ("electricity_used_tariff_2", 30477.225, "kWh"),
+            ("electricity_delivered_tariff_2", 11772.946, "kWh"),
+            ("current_electricity_usage", 0.0, "kW"),
+            ("current_electricity_delivery", 0.14, "kW"),
+            ("device_type", 3.0, ""),
+        ]);
+        t.text("electricity_active_tariff", "0002");
+        t.text("equipment_identifier_gas", "0011223344556677889900112233445566");
+        // athombv "2025-04-23T09:00:00.000Z" is the local time `250423090000` (UTC+2 in April).
+        t.reading("gas_meter_reading", 13032.85, "m3", "2025-04-23T07:00:00Z");
+        assert_eq!(t.obj("gas_meter_reading")["period_minutes"], 60);
+        match text {
+            Some(s) => t.text("text_message", s),
+            None => t.null("text_message"),
+        }
+    }
+}
+
+#[test]
+fn kamstrup_kmp5_dsmrtools() {
+    let t = one("Kamstrup-KMP5-KA6U001660297912_dsmr2.2_dsmrtools.txt");
+    assert_eq!(t.top("header"), "/KMP5 KA6U001660297912");
+    // The id is hex of " KA6U001660297912" (a leading blank); dsmr-tools trims it, so does dsmrd.
+    assert_eq!(t.top("meter_id"), "KA6U001660297912");
+    t.text("electricity_active_tariff", "0001");
+    t.qs(&[
+        ("electricity_used_tariff_1", 7041.882, "kWh"),
+        ("electricity_used_tariff_2", 2351.565, "kWh"),
+        ("electricity_delivered_tariff_1", 3125.397, "kWh"),
+        ("electricity_delivered_tariff_2", 7729.108, "kWh"),
+        ("current_electricity_usage", 0.54, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+    ]);
+    assert_eq!(t.mbus(1)["equipment_id"], "28101541004022211");
+    t.reading("gas_meter_reading", 4083.631, "m3", "2016-03-15T20:00:00Z");
+
+    let t = one("Kamstrup-KMP5-ZABF001551772711_dsmr2.2_dsmrtools.txt");
+    assert_eq!(t.top("meter_id"), "ZABF00151772711");
+    t.qs(&[
+        ("electricity_used_tariff_1", 5080.475, "kWh"),
+        ("electricity_used_tariff_2", 5008.385, "kWh"),
+        ("electricity_delivered_tariff_1", 0.0, "kWh"),
+        ("electricity_delivered_tariff_2", 0.0, "kWh"),
+        ("current_electricity_usage", 0.68, "kW"),
+    ]);
+    assert_eq!(t.mbus(2)["equipment_id"], "28101541007162412");
+    t.reading("gas_meter_reading", 2025.003, "m3", "2016-01-17T11:00:00Z");
+
+    let t = one("Kamstrup-KMP5-ZABF001587315111_dsmr2.2_dsmrtools.txt");
+    assert_eq!(t.top("meter_id"), "ZBEV005091207612");
+    t.qs(&[
+        ("electricity_used_tariff_1", 185.0, "kWh"),
+        ("electricity_used_tariff_2", 84.0, "kWh"),
+        ("electricity_delivered_tariff_1", 13.0, "kWh"),
+        ("electricity_delivered_tariff_2", 19.0, "kWh"),
+        ("current_electricity_usage", 0.98, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+        // Kamstrup writes its threshold in A; the unit is the meter's.
+        ("actual_treshold_electricity", 999.0, "A"),
+    ]);
+    assert_eq!(t.mbus(1)["equipment_id"], "28101E61708803q1");
+    // 2012-05-17T02:00+02:00
+    t.reading("gas_meter_reading", 124.477, "m3", "2012-05-17T00:00:00Z");
+}
+
+#[test]
+fn kamstrup_kmp5_athombv() {
+    let t = one("Kamstrup-KMP5-ZABF_dsmr2.2_athombv.txt");
+    // An odd number of hex digits: shown as sent, as athombv does.
+    t.text("equipment_identifier", "205C4D246333034353537383234323121");
+    t.text("electricity_active_tariff", "0001");
+    t.qs(&[
+        ("electricity_used_tariff_1", 185.0, "kWh"),
+        ("electricity_delivered_tariff_1", 13.0, "kWh"),
+        ("electricity_used_tariff_2", 84.0, "kWh"),
+        ("electricity_delivered_tariff_2", 19.0, "kWh"),
+        ("current_electricity_usage", 0.98, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+        ("actual_treshold_electricity", 999.0, "A"),
+        ("actual_switch_position", 1.0, ""),
+        ("valve_position_gas", 1.0, ""),
+    ]);
+    // Not valid UTF-8 once decoded (a 0x99 byte): kept as hex.
+    t.text("equipment_identifier_gas", "3238313031453631373038389930337131");
+    t.reading("gas_meter_reading", 124.477, "m3", "2012-05-17T00:00:00Z");
+    assert_eq!(t.obj("gas_meter_reading")["period_minutes"], 60);
+}
+
+#[test]
+fn landis_gyr_xemex_dsmr22() {
+    let t = one("LandisGyr-XMX5XMXABCE100103855_dsmr2.2_dsmrtools.txt");
+    assert_eq!(t.top("header"), "/XMX5XMXABCE100103855");
+    assert_eq!(t.top("meter_id"), "0123456789");
+    t.text("electricity_active_tariff", "0002");
+    t.qs(&[
+        ("electricity_used_tariff_1", 3687.771, "kWh"),
+        ("electricity_used_tariff_2", 4456.167, "kWh"),
+        ("electricity_delivered_tariff_1", 1450.360, "kWh"),
+        ("electricity_delivered_tariff_2", 3098.554, "kWh"),
+        ("current_electricity_usage", 0.0, "kW"),
+        ("current_electricity_delivery", 0.62, "kW"),
+    ]);
+    // The device type comes after the id here; the reading is still named after it.
+    assert_eq!(t.mbus(1)["equipment_id"], "0123456789");
+    assert_eq!(t.mbus(1)["medium"], "gas");
+    t.reading("gas_meter_reading", 5271.144, "m3", "2019-02-18T11:00:00Z");
+
+    let t = one("LandisGyr-XMX5XMXABCE_dsmr2.2_athombv.txt");
+    t.text("equipment_identifier", "0123456789ABCDEF");
+    t.text("electricity_active_tariff", "0001");
+    t.qs(&[
+        ("electricity_used_tariff_1", 11667.440, "kWh"),
+        ("electricity_used_tariff_2", 11781.558, "kWh"),
+        ("electricity_delivered_tariff_1", 0.0, "kWh"),
+        ("electricity_delivered_tariff_2", 0.0, "kWh"),
+        ("current_electricity_usage", 0.55, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+    ]);
+    assert_eq!(t.top("mbus"), json!([]));
+}
+
+#[test]
+fn landis_gyr_e350_openhab_has_no_unknown_codes() {
+    let t = one("LandisGyr-E350-XMX5XMXABCE000015779_dsmr2.2_openhab.txt");
+    t.no_unknown_codes();
+    // Hex of "12693072" padded with eight blanks.
+    assert_eq!(t.top("meter_id"), "12693072");
+    t.q("electricity_used_tariff_1", 7654.321, "kWh");
+}
+
+// ---------------------------------------------------------------------------------------
+// DSMR 4.x (NL)
+// ---------------------------------------------------------------------------------------
+
+fn spec_example_4(t: &T) {
+    // `/ISk5\2MT382-1000`; athombv's copy has `1 000`.
+    assert!(t.top("header").as_str().unwrap().starts_with("/ISk5\\2MT382-1"));
+    assert_eq!(t.top("timestamp"), "2010-12-09T10:30:20Z");
+    assert_eq!(t.top("meter_id"), "K8EG004046395507");
+    t.text("electricity_active_tariff", "0002");
+    t.qs(&[
+        ("electricity_used_tariff_1", 123456.789, "kWh"),
+        ("electricity_used_tariff_2", 123456.789, "kWh"),
+        ("electricity_delivered_tariff_1", 123456.789, "kWh"),
+        ("electricity_delivered_tariff_2", 123456.789, "kWh"),
+        ("current_electricity_usage", 1.193, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+        ("short_power_failure_count", 4.0, ""),
+        ("long_power_failure_count", 2.0, ""),
+        ("voltage_sag_l1_count", 2.0, ""),
+        ("voltage_sag_l2_count", 1.0, ""),
+        // `1-0:72:32.0` (the spec's typo) is read too; athombv leaves it unknown.
+        ("voltage_sag_l3_count", 0.0, ""),
+        ("voltage_swell_l1_count", 0.0, ""),
+        ("voltage_swell_l2_count", 3.0, ""),
+        ("voltage_swell_l3_count", 0.0, ""),
+        ("device_type", 3.0, ""),
+    ]);
+    t.text("text_message_code", "01 61 81");
+    t.text("text_message", &"0123456789:;<=>?".repeat(5));
+    assert_eq!(t.mbus(1)["equipment_id"], "2222ABCD123456789");
+    t.reading("hourly_gas_meter_reading", 12785.123, "m3", "2010-12-09T10:00:00Z");
+    // 2010-12-08T15:24:15+01:00 for 4 min, 2010-12-08T15:10:04+01:00 for 5 min 1 s.
+    assert_eq!(t.failures(), f(&[("2010-12-08T14:24:15Z", 240.0), ("2010-12-08T14:10:04Z", 301.0)]));
+}
+
+#[test]
+fn spec_example_dsmr40() {
+    for name in ["spec-example-DSMR4.0_dsmr4.0_athombv.txt", "Iskra-MT382-isk1_dsmr4.0_athombv.txt"] {
+        let t = one_bad_crc(name);
+        assert_eq!(t.top("dsmr_version"), "4");
+        t.text("p1_message_header", "40");
+        spec_example_4(&t);
+        // 4.0.4 still has the limiter, breaker and valve (athombv: unknown).
+        t.q("actual_treshold_electricity", 16.1, "kW");
+        t.q("actual_switch_position", 1.0, "");
+        t.q("valve_position_gas", 1.0, "");
+        // The `1-0:99:97.0` typo line is read, buffer type as sent.
+        assert_eq!(t.obj("power_event_failure_log")["obis"], "1-0:99:97.0");
+    }
+}
+
+#[test]
+fn spec_example_dsmr42() {
+    for name in ["spec-example-DSMR4.2.2_dsmr4.2_athombv.txt", "spec-example-DSMR4.2-dsmrtools_dsmr4.2_dsmrtools.txt"] {
+        let t = one_bad_crc(name);
+        assert_eq!(t.top("crc"), "CE7C");
+        assert_eq!(t.top("dsmr_version"), "4");
+        t.text("p1_message_header", "42");
+        spec_example_4(&t);
+        // `1-0:31.7.0.255(001*A)`: an F group written with a dot, kept as written.
+        assert_eq!(t.at("1-0:31.7.0.255")["name"], "instantaneous_current_l1");
+        t.qs(&[
+            ("instantaneous_current_l1", 1.0, "A"),
+            ("instantaneous_current_l2", 2.0, "A"),
+            ("instantaneous_current_l3", 3.0, "A"),
+            ("instantaneous_active_power_l1_positive", 1.111, "kW"),
+            ("instantaneous_active_power_l2_positive", 2.222, "kW"),
+            ("instantaneous_active_power_l3_positive", 3.333, "kW"),
+            ("instantaneous_active_power_l1_negative", 4.444, "kW"),
+            ("instantaneous_active_power_l2_negative", 5.555, "kW"),
+            ("instantaneous_active_power_l3_negative", 6.666, "kW"),
+        ]);
+        assert!(!t.has("instantaneous_voltage_l1"));
+    }
+}
+
+#[test]
+fn kaifa_kfm5_athombv() {
+    let t = one("Kaifa-KFM5_dsmr4.2_athombv.txt");
+    assert_eq!(t.top("crc"), "A737");
+    assert_eq!(t.top("crc_ok"), true);
+    assert_eq!(t.top("timestamp"), "2018-03-06T11:30:56Z");
+    assert_eq!(t.top("meter_id"), "E0003000002124813");
+    t.text("electricity_active_tariff", "0002");
+    t.qs(&[
+        ("short_power_failure_count", 13.0, ""),
+        ("long_power_failure_count", 7.0, ""),
+        ("voltage_sag_l1_count", 0.0, ""),
+        ("voltage_swell_l3_count", 0.0, ""),
+        ("electricity_used_tariff_1", 4726.494, "kWh"),
+        ("electricity_delivered_tariff_1", 3284.320, "kWh"),
+        ("electricity_used_tariff_2", 4844.281, "kWh"),
+        ("electricity_delivered_tariff_2", 7764.691, "kWh"),
+        ("current_electricity_usage", 0.0, "kW"),
+        ("current_electricity_delivery", 1.869, "kW"),
+        ("instantaneous_current_l1", 3.0, "A"),
+        ("instantaneous_current_l2", 3.0, "A"),
+        ("instantaneous_current_l3", 2.0, "A"),
+        ("instantaneous_active_power_l1_positive", 0.0, "kW"),
+        ("instantaneous_active_power_l1_negative", 0.688, "kW"),
+        ("instantaneous_active_power_l2_negative", 0.778, "kW"),
+        ("instantaneous_active_power_l3_negative", 0.403, "kW"),
+    ]);
+    assert_eq!(t.mbus(1)["equipment_id"], "G0016561203580113");
+    t.reading("hourly_gas_meter_reading", 5359.919, "m3", "2018-03-06T11:00:00Z");
+    // The Kaifa placeholder entry `000101000024W` / 2147483647 s (FACTS Q15) is a valid time.
+    assert_eq!(t.failures(), f(&[("1999-12-31T23:00:24Z", 2147483647.0)]));
+}
+
+#[test]
+fn kaifa_kfm5_dsmr5rs() {
+    let t = one("Kaifa-KFM5-E0026_dsmr4.2_dsmr5rs.txt");
+    assert_eq!(t.top("header"), "/KFM5KAIFA-METER");
+    // dsmr5rs reads the version as the octet 0x42; it is the text "42".
+    t.text("p1_message_header", "42");
+    // TST 22-09-01 15:22:01, dst = true.
+    assert_eq!(t.top("timestamp"), "2022-09-01T13:22:01Z");
+    assert_eq!(t.top("meter_id"), "E0026000024153615");
+    t.q("electricity_used_tariff_1", 6285.065, "kWh");
+    t.q("electricity_used_tariff_2", 6758.327, "kWh");
+    t.text("electricity_active_tariff", "0002");
+    t.q("short_power_failure_count", 3.0, "");
+}
+
+#[test]
+fn kaifa_kfm5_dsmrtools() {
+    let t = one("Kaifa-KFM5-dsmr42_dsmr4.2_dsmrtools.txt");
+    assert_eq!(t.top("crc"), "DE3E");
+    // 2020-04-10T10:24:33+02:00
+    assert_eq!(t.top("timestamp"), "2020-04-10T08:24:33Z");
+    assert_eq!(t.top("meter_id"), "E0123456789");
+    t.text("electricity_active_tariff", "0002");
+    t.qs(&[
+        ("electricity_used_tariff_1", 3000.497, "kWh"),
+        ("electricity_used_tariff_2", 1000.248, "kWh"),
+        ("electricity_delivered_tariff_1", 1000.458, "kWh"),
+        ("electricity_delivered_tariff_2", 3000.394, "kWh"),
+        ("current_electricity_usage", 0.105, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+    ]);
+    // End 2000-01-01T00:00:01+01:00, PT596523H14M7S.
+    assert_eq!(t.failures(), f(&[("1999-12-31T23:00:01Z", 2147483647.0)]));
+    assert_eq!(t.top("mbus").as_array().unwrap().len(), 1);
+    assert_eq!(t.mbus(2)["equipment_id"], "E0123456789");
+    t.reading("hourly_gas_meter_reading", 2000.671, "m3", "2020-04-10T08:00:00Z");
+}
+
+#[test]
+fn kaifa_kfm5_smeterd() {
+    let t = one("Kaifa-KFM5-crcvalid_dsmr4.2_smeterd.txt");
+    assert_eq!(t.top("header"), "/KFM5KAIFA-METER");
+    t.text("p1_message_header", "42");
+    t.text("electricity_active_tariff", "0002");
+    t.reading("hourly_gas_meter_reading", 1350.170, "m3", "2016-11-07T08:00:00Z");
+
+    // smeterd: P1PacketError for the invalid CRC.
+    let d = decode_bytes(&recording("Kaifa-KFM5-crcinvalid_dsmr4.2_smeterd.txt"), true, AMSTERDAM, None);
+    assert!(d.telegrams.is_empty());
+    assert!(matches!(d.errors[..], [DecodeError::Frame(Reject::CrcMismatch { sent: 0x656A, computed: 0xE17D })]));
+
+    let t = one("Kaifa-KFM5-smeterd1_dsmr4.2_smeterd.txt");
+    t.text("p1_message_header", "42");
+    t.text("equipment_identifier", "XXXXXXXXXXXXXXMYSERIALXXXXXXXXXXXXXX");
+    t.text("electricity_active_tariff", "0002");
+    t.qs(&[
+        ("electricity_used_tariff_1", 498.215, "kWh"),
+        ("electricity_used_tariff_2", 550.159, "kWh"),
+        ("electricity_delivered_tariff_1", 0.001, "kWh"),
+        ("electricity_delivered_tariff_2", 0.0, "kWh"),
+        ("current_electricity_usage", 0.235, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+        ("device_type", 3.0, ""),
+    ]);
+    assert!(!t.has("actual_treshold_electricity") && !t.has("actual_switch_position") && !t.has("valve_position_gas"));
+    t.null("text_message_code");
+    t.null("text_message");
+    assert_eq!(t.obj("equipment_identifier_gas")["raw"], "4730303235303033333337343136333136");
+    t.text("equipment_identifier_gas", "G0025003337416316");
+    // `160905190000S`
+    t.reading("hourly_gas_meter_reading", 323.528, "m3", "2016-09-05T17:00:00Z");
+
+    let t = one("Kaifa-KFM5-smeterd3_dsmr4.2_smeterd.txt");
+    t.text("equipment_identifier", "XXXXXXXXSERIALXXXXXXXXXXX");
+    t.text("electricity_active_tariff", "0001");
+    t.qs(&[
+        ("electricity_used_tariff_1", 608.303, "kWh"),
+        ("electricity_used_tariff_2", 598.271, "kWh"),
+        ("electricity_delivered_tariff_1", 0.0, "kWh"),
+        ("electricity_delivered_tariff_2", 0.0, "kWh"),
+        ("current_electricity_usage", 1.263, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+    ]);
+    t.text("equipment_identifier_gas", "G0032561269259616");
+    // `161106180000W`
+    t.reading("hourly_gas_meter_reading", 230.576, "m3", "2016-11-06T17:00:00Z");
+}
+
+#[test]
+fn landis_gyr_e350_dsmr4() {
+    let t = one("LandisGyr-XMX5LGBBFFB231158062_dsmr4.x_smeterd.txt");
+    assert_eq!(t.top("header"), "/XMX5LGBBFFB231158062");
+    t.text("p1_message_header", "42");
+    t.text("equipment_identifier", "XXXXXXXXSERIALXXXXXXXXXXX");
+    t.text("electricity_active_tariff", "0001");
+    t.qs(&[
+        ("electricity_used_tariff_1", 4018.859, "kWh"),
+        ("electricity_used_tariff_2", 2827.154, "kWh"),
+        ("electricity_delivered_tariff_1", 0.002, "kWh"),
+        ("electricity_delivered_tariff_2", 0.0, "kWh"),
+        ("current_electricity_usage", 0.341, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+        ("device_type", 3.0, ""),
+    ]);
+    t.text("equipment_identifier_gas", "G0023561219721914");
+    t.reading("hourly_gas_meter_reading", 5290.211, "m3", "2016-09-04T20:00:00Z");
+
+    let t = one("LandisGyr-XMX5LGBBFFB231216240_dsmr4.0_athombv.txt");
+    assert_eq!(t.top("crc"), "4F82");
+    t.text("p1_message_header", "40");
+    // athombv "2000-01-01T01:00:00.000Z" is the local `000101010000W`.
+    assert_eq!(t.top("timestamp"), "2000-01-01T00:00:00Z");
+    assert_eq!(t.top("meter_id"), "E0004001591092214");
+    t.text("electricity_active_tariff", "0001");
+    t.qs(&[
+        ("short_power_failure_count", 23.0, ""),
+        ("long_power_failure_count", 0.0, ""),
+        ("voltage_sag_l1_count", 0.0, ""),
+        ("voltage_swell_l1_count", 0.0, ""),
+        ("electricity_used_tariff_1", 1990.002, "kWh"),
+        ("electricity_delivered_tariff_1", 0.0, "kWh"),
+        ("electricity_used_tariff_2", 0.0, "kWh"),
+        ("electricity_delivered_tariff_2", 0.0, "kWh"),
+        ("current_electricity_usage", 0.0, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+        ("actual_treshold_electricity", 999.9, "kW"),
+        ("actual_switch_position", 1.0, ""),
+    ]);
+    assert_eq!(t.failures(), vec![]);
+    assert_eq!(t.top("mbus"), json!([]));
+
+    // amshan: the end line is a bare `!` although the telegram says P1 version 42.
+    let t = one("LandisGyr-XMX5LGBBFFB231314239_dsmr4.x_amshan.txt");
+    assert_eq!(t.top("header"), "/XMX5LGBBFFB231314239");
+    assert_eq!(t.top("crc"), J::Null);
+    assert_eq!(t.top("dsmr_version"), "4");
+}
+
+#[test]
+fn landis_gyr_dsmrtools() {
+    let t = one("LandisGyr-XMX5LGBBFG1009089532_dsmr4.2_dsmrtools.txt");
+    assert_eq!(t.top("crc"), "6D3C");
+    t.text("p1_message_header", "42");
+    assert_eq!(t.top("timestamp"), "2000-01-01T00:00:00Z");
+    assert_eq!(t.top("meter_id"), "E0030003111959715");
+    t.null("text_message");
+    t.text("electricity_active_tariff", "0002");
+    t.qs(&[
+        ("electricity_used_tariff_1", 24.487, "kWh"),
+        ("electricity_used_tariff_2", 30.536, "kWh"),
+        ("electricity_delivered_tariff_1", 0.528, "kWh"),
+        ("electricity_delivered_tariff_2", 0.0, "kWh"),
+        ("current_electricity_usage", 0.0, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+        ("short_power_failure_count", 116.0, ""),
+        ("long_power_failure_count", 0.0, ""),
+        ("voltage_sag_l1_count", 11.0, ""),
+        ("voltage_sag_l2_count", 28.0, ""),
+        ("voltage_sag_l3_count", 28.0, ""),
+        ("voltage_swell_l1_count", 0.0, ""),
+        ("voltage_swell_l2_count", 0.0, ""),
+        ("voltage_swell_l3_count", 0.0, ""),
+        ("instantaneous_current_l1", 0.0, "A"),
+        ("instantaneous_current_l2", 0.0, "A"),
+        ("instantaneous_current_l3", 0.0, "A"),
+        ("instantaneous_active_power_l1_positive", 0.004, "kW"),
+        ("instantaneous_active_power_l2_positive", 0.0, "kW"),
+        ("instantaneous_active_power_l3_positive", 0.0, "kW"),
+        ("instantaneous_active_power_l1_negative", 0.0, "kW"),
+        ("instantaneous_active_power_l2_negative", 0.0, "kW"),
+        ("instantaneous_active_power_l3_negative", 0.0, "kW"),
+    ]);
+    assert!(!t.has("instantaneous_voltage_l1"));
+    assert_eq!(t.failures(), vec![]);
+    assert_eq!(t.mbus(1)["equipment_id"], "G0002340157267314");
+    // `(000101010000W)(0000000000)`: no unit and zero, the unset-device placeholder.
+    t.null("hourly_gas_meter_reading");
+
+    let t = one("LandisGyr-XMX5LGBBFG1009325446_dsmr4.2_dsmrtools.txt");
+    assert_eq!(t.top("crc"), "BB2A");
+    assert_eq!(t.top("timestamp"), "2019-09-05T19:40:03Z");
+    assert_eq!(t.top("meter_id"), "E0031003239456716");
+    t.text("electricity_active_tariff", "0002");
+    t.qs(&[
+        ("electricity_used_tariff_1", 3235.689, "kWh"),
+        ("electricity_used_tariff_2", 6777.240, "kWh"),
+        ("electricity_delivered_tariff_1", 0.313, "kWh"),
+        ("electricity_delivered_tariff_2", 0.0, "kWh"),
+        ("current_electricity_usage", 0.374, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+        ("short_power_failure_count", 3.0, ""),
+        ("long_power_failure_count", 1.0, ""),
+        ("voltage_sag_l1_count", 0.0, ""),
+        ("voltage_swell_l1_count", 0.0, ""),
+        ("instantaneous_current_l1", 2.0, "A"),
+        ("instantaneous_active_power_l1_positive", 0.374, "kW"),
+        ("instantaneous_active_power_l1_negative", 0.0, "kW"),
+    ]);
+    for absent in ["voltage_sag_l2_count", "instantaneous_current_l2", "instantaneous_voltage_l1"] {
+        assert!(!t.has(absent), "{absent}");
+    }
+    // End 2017-01-17T06:59:12+01:00 after PT2H40M6S.
+    assert_eq!(t.failures(), f(&[("2017-01-17T05:59:12Z", 9606.0)]));
+    assert_eq!(t.mbus(1)["device_type"], 3);
+    assert_eq!(t.mbus(1)["equipment_id"], "G0019340315370616");
+    t.reading("hourly_gas_meter_reading", 1091.352, "m3", "2019-09-05T19:00:00Z");
+}
+
+#[test]
+fn landis_gyr_athombv_bad_crc() {
+    let t = one_bad_crc("LandisGyr-XMX5LGBBFG10_dsmr4.2_athombv.txt");
+    t.text("p1_message_header", "42");
+    assert_eq!(t.top("timestamp"), "2017-01-08T15:11:07Z");
+    assert_eq!(t.top("meter_id"), "E0031003001699515");
+    t.text("electricity_active_tariff", "0001");
+    t.qs(&[
+        ("short_power_failure_count", 4.0, ""),
+        ("long_power_failure_count", 3.0, ""),
+        ("electricity_used_tariff_1", 2074.842, "kWh"),
+        ("electricity_delivered_tariff_1", 10.981, "kWh"),
+        ("electricity_used_tariff_2", 881.383, "kWh"),
+        ("electricity_delivered_tariff_2", 28.031, "kWh"),
+        ("current_electricity_usage", 0.494, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+        ("instantaneous_current_l1", 3.0, "A"),
+        ("instantaneous_active_power_l1_positive", 0.494, "kW"),
+    ]);
+    t.reading("hourly_gas_meter_reading", 1234.0, "m3", "2017-01-08T15:00:00Z");
+    assert_eq!(
+        t.failures(),
+        f(&[("2016-03-15T17:42:19Z", 310.0), ("2016-02-07T15:48:37Z", 981.0), ("2015-11-18T07:56:23Z", 502496.0)])
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// DSMR 5 (NL)
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn iskra_am550_dsmrtools() {
+    let t = one("Iskra-AM550-M550T-1012_dsmr5.0_dsmrtools.txt");
+    assert_eq!(t.top("header"), "/ISK5\\2M550T-1012");
+    assert_eq!(t.top("crc"), "9DF0");
+    assert_eq!(t.top("dsmr_version"), "5");
+    t.text("p1_message_header", "50");
+    // 2019-03-24T15:05:41+01:00
+    assert_eq!(t.top("timestamp"), "2019-03-24T14:05:41Z");
+    assert_eq!(t.top("meter_id"), "E0044007131650618");
+    t.null("text_message");
+    t.text("electricity_active_tariff", "0001");
+    t.qs(&[
+        ("electricity_used_tariff_1", 3432.829, "kWh"),
+        ("electricity_used_tariff_2", 3224.632, "kWh"),
+        ("electricity_delivered_tariff_1", 0.0, "kWh"),
+        ("electricity_delivered_tariff_2", 0.0, "kWh"),
+        ("current_electricity_usage", 0.433, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+        ("short_power_failure_count", 5.0, ""),
+        ("long_power_failure_count", 3.0, ""),
+        ("voltage_sag_l1_count", 1.0, ""),
+        ("voltage_sag_l2_count", 1.0, ""),
+        ("voltage_sag_l3_count", 1.0, ""),
+        ("voltage_swell_l1_count", 1.0, ""),
+        ("voltage_swell_l2_count", 1.0, ""),
+        ("voltage_swell_l3_count", 1.0, ""),
+        ("instantaneous_voltage_l1", 236.7, "V"),
+        ("instantaneous_voltage_l2", 234.5, "V"),
+        ("instantaneous_voltage_l3", 236.0, "V"),
+        ("instantaneous_current_l1", 0.0, "A"),
+        ("instantaneous_current_l2", 0.0, "A"),
+        ("instantaneous_current_l3", 2.0, "A"),
+        ("instantaneous_active_power_l1_positive", 0.045, "kW"),
+        ("instantaneous_active_power_l2_positive", 0.010, "kW"),
+        ("instantaneous_active_power_l3_positive", 0.379, "kW"),
+        ("instantaneous_active_power_l1_negative", 0.0, "kW"),
+        ("instantaneous_active_power_l2_negative", 0.0, "kW"),
+        ("instantaneous_active_power_l3_negative", 0.0, "kW"),
+    ]);
+    // 2018-04-17T20:11:02+02:00 .. 20:14:58+02:00: PT3M56S.
+    assert_eq!(t.failures(), f(&[("2018-04-17T18:14:58Z", 236.0)]));
+    assert_eq!(t.top("mbus"), json!([]));
+}
+
+#[test]
+fn iskra_am550_power_failures_and_crcs() {
+    let t = one("Iskra-AM550-M550T-1012-powerfailure_dsmr5.0_dsmrtools.txt");
+    assert_eq!(t.top("crc_ok"), true);
+    // PT3M56S ending 2018-04-17T20:14:58+02:00; PT48M56S ending 2022-05-25T09:43:46+02:00.
+    assert_eq!(t.failures(), f(&[("2018-04-17T18:14:58Z", 236.0), ("2022-05-25T07:43:46Z", 2936.0)]));
+
+    let t = one("Iskra-AM550-M550T-1012-crcvalidator_dsmr5.0_dsmrtools.txt");
+    assert_eq!(t.top("crc"), "478B");
+    assert_eq!(t.top("crc_ok"), true);
+
+    // dsmr-tools: CRC 1234 extracted and wrong.
+    let bytes = recording("Iskra-AM550-short-badcrc_dsmr5.0_dsmrtools.txt");
+    let d = decode_bytes(&bytes, true, AMSTERDAM, None);
+    assert!(d.telegrams.is_empty());
+    assert!(matches!(d.errors[..], [DecodeError::Frame(Reject::CrcMismatch { sent: 0x1234, computed: 0xFC67 })]));
+    let d = decode_bytes(&bytes, false, AMSTERDAM, None);
+    assert_eq!(d.telegrams[0]["crc"], "1234");
+    assert_eq!(d.telegrams[0]["crc_ok"], false);
+
+    // dsmr-tools reads the whole input as one invalid telegram. A `/` restarts framing
+    // (FACTS Q6): the cut-off first telegram is rejected, the complete second one is valid.
+    let d = decode_bytes(&recording("Iskra-AM550-truncated-then-full_dsmr5.0_dsmrtools.txt"), true, AMSTERDAM, None);
+    assert!(matches!(d.errors[..], [DecodeError::Frame(Reject::Truncated { .. })]));
+    assert_eq!(d.telegrams.len(), 1);
+    assert_eq!(d.telegrams[0]["crc"], "34B6");
+    assert_eq!(d.telegrams[0]["crc_ok"], true);
+    assert_eq!(d.telegrams[0]["timestamp"], "2022-05-28T13:02:45Z");
+}
+
+#[test]
+fn iskra_am550_dsmr5rs() {
+    let t = one("Iskra-AM550-M550E-1012_dsmr5.0_dsmr5rs.txt");
+    assert_eq!(t.top("header"), "/ISK5\\2M550E-1012");
+    t.text("p1_message_header", "50");
+    // TST 19-03-20 18:14:03, dst = false.
+    assert_eq!(t.top("timestamp"), "2019-03-20T17:14:03Z");
+    assert_eq!(t.top("meter_id"), "E0043007052870318");
+    t.q("electricity_used_tariff_1", 576.239, "kWh");
+    t.q("electricity_used_tariff_2", 465.162, "kWh");
+    t.text("electricity_active_tariff", "0002");
+    t.q("short_power_failure_count", 9.0, "");
+}
+
+#[test]
+fn iskra_am550_athombv() {
+    let t = one("Iskra-AM550-M550T-1011_dsmr5.0_athombv.txt");
+    assert_eq!(t.top("crc"), "1F28");
+    t.text("p1_message_header", "50");
+    // athombv "2018-11-06T14:04:29.000Z" is the local `181106140429W`.
+    assert_eq!(t.top("timestamp"), "2018-11-06T13:04:29Z");
+    t.text("equipment_identifier", "E0034006810516416");
+    assert_eq!(t.obj("equipment_identifier")["raw"], "4530303334303036383130353136343136");
+    t.null("text_message");
+    t.text("electricity_active_tariff", "0002");
+    t.qs(&[
+        ("short_power_failure_count", 6.0, ""),
+        ("long_power_failure_count", 3.0, ""),
+        ("voltage_sag_l1_count", 3.0, ""),
+        ("voltage_sag_l2_count", 2.0, ""),
+        ("voltage_sag_l3_count", 2.0, ""),
+        ("voltage_swell_l1_count", 1.0, ""),
+        ("voltage_swell_l2_count", 1.0, ""),
+        ("voltage_swell_l3_count", 1.0, ""),
+        ("electricity_used_tariff_1", 3808.351, "kWh"),
+        ("electricity_delivered_tariff_1", 1285.951, "kWh"),
+        ("electricity_used_tariff_2", 2948.827, "kWh"),
+        ("electricity_delivered_tariff_2", 2876.514, "kWh"),
+        ("current_electricity_usage", 0.0, "kW"),
+        ("current_electricity_delivery", 0.498, "kW"),
+        ("instantaneous_voltage_l1", 236.0, "V"),
+        ("instantaneous_voltage_l2", 232.6, "V"),
+        ("instantaneous_voltage_l3", 235.1, "V"),
+        ("instantaneous_current_l1", 2.0, "A"),
+        ("instantaneous_current_l2", 0.0, "A"),
+        ("instantaneous_current_l3", 0.0, "A"),
+        ("instantaneous_active_power_l1_positive", 0.0, "kW"),
+        ("instantaneous_active_power_l2_positive", 0.033, "kW"),
+        ("instantaneous_active_power_l3_positive", 0.132, "kW"),
+        ("instantaneous_active_power_l1_negative", 0.676, "kW"),
+        ("instantaneous_active_power_l2_negative", 0.0, "kW"),
+        ("instantaneous_active_power_l3_negative", 0.0, "kW"),
+    ]);
+    let gas = t.mbus(1);
+    assert_eq!(gas["device_type"], 3);
+    assert_eq!(gas["equipment_id"], "G0039001700460117");
+    t.reading("hourly_gas_meter_reading", 1569.646, "m3", "2018-11-06T13:00:10Z");
+    // athombv leaves the log unparsed: (180529135630S)(0000002451*s).
+    assert_eq!(t.failures(), f(&[("2018-05-29T11:56:30Z", 2451.0)]));
+}
+
+#[test]
+fn iskra_am550_evcc() {
+    // evcc: power 532 W, energy 3.190 kWh (both tariffs), currents 0/1/1 A,
+    // voltages 236.8/236.1/238.4 V, phase powers 56/270/206 W.
+    let t = one("Iskra-AM550-M550T-1011-nlrb_dsmr5.0_evcc.txt");
+    t.qs(&[
+        ("current_electricity_usage", 0.532, "kW"),
+        ("electricity_used_tariff_1", 0.626, "kWh"),
+        ("electricity_used_tariff_2", 2.564, "kWh"),
+        ("instantaneous_current_l1", 0.0, "A"),
+        ("instantaneous_current_l2", 1.0, "A"),
+        ("instantaneous_current_l3", 1.0, "A"),
+        ("instantaneous_voltage_l1", 236.8, "V"),
+        ("instantaneous_voltage_l2", 236.1, "V"),
+        ("instantaneous_voltage_l3", 238.4, "V"),
+        ("instantaneous_active_power_l1_positive", 0.056, "kW"),
+        ("instantaneous_active_power_l2_positive", 0.270, "kW"),
+        ("instantaneous_active_power_l3_positive", 0.206, "kW"),
+    ]);
+    // `1-0:99.97.0()`: an empty log.
+    assert_eq!(t.failures(), vec![]);
+}
+
+#[test]
+fn mcs5_unconfigured_mbus() {
+    let t = one("MCS5-unknown_dsmr5.0_dsmr5rs.txt");
+    assert_eq!(t.top("header"), "/MCS50000000000000");
+    t.text("p1_message_header", "50");
+    // `000000000000W`: no time.
+    assert_eq!(t.top("timestamp"), J::Null);
+    // dsmr5rs: device type none, reading none.
+    t.null("device_type");
+    t.null("equipment_identifier_gas");
+    t.null("hourly_gas_meter_reading");
+    assert_eq!(t.mbus(1)["readings"], json!([]));
+}
+
+#[test]
+fn sagemcom_dsmr5_dsmrtools() {
+    let t = one("Sagemcom-CX2000-ESMR5_dsmr5.0_dsmrtools.txt");
+    assert_eq!(t.top("header"), "/Ene5\\SAGEMCOM CX2000-");
+    assert_eq!(t.top("crc"), "0B43");
+    assert_eq!(t.top("timestamp"), "2018-12-02T05:09:10Z");
+    assert_eq!(t.top("meter_id"), "STTTT123450027317");
+    t.null("text_message");
+    t.text("electricity_active_tariff", "0001");
+    t.qs(&[
+        ("electricity_used_tariff_1", 98.508, "kWh"),
+        ("electricity_used_tariff_2", 0.0, "kWh"),
+        ("electricity_delivered_tariff_1", 0.917, "kWh"),
+        ("electricity_delivered_tariff_2", 0.0, "kWh"),
+        ("current_electricity_usage", 0.004, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+        ("short_power_failure_count", 933.0, ""),
+        ("long_power_failure_count", 108.0, ""),
+        ("voltage_sag_l1_count", 60.0, ""),
+        ("voltage_sag_l2_count", 44.0, ""),
+        ("voltage_sag_l3_count", 45.0, ""),
+        ("voltage_swell_l1_count", 0.0, ""),
+        ("instantaneous_voltage_l1", 227.0, "V"),
+        ("instantaneous_voltage_l2", 226.0, "V"),
+        ("instantaneous_voltage_l3", 228.0, "V"),
+        ("instantaneous_current_l1", 0.0, "A"),
+        ("instantaneous_active_power_l1_positive", 0.004, "kW"),
+        ("instantaneous_active_power_l2_positive", 0.0, "kW"),
+        ("instantaneous_active_power_l1_negative", 0.0, "kW"),
+    ]);
+    assert_eq!(t.top("mbus"), json!([]));
+    // dsmr-tools gives (start, end, duration) in local time; end = start + duration.
+    assert_eq!(
+        t.failures(),
+        f(&[
+            ("2018-12-01T02:08:14Z", 758635.0),  // PT210H43M55S
+            ("2018-09-04T15:39:23Z", 1820.0),    // PT30M20S
+            ("2018-07-07T20:04:40Z", 24288.0),   // PT6H44M48S
+            ("2018-06-11T18:44:09Z", 2246666.0), // PT624H4M26S
+            ("2018-04-25T15:52:48Z", 2897.0),    // PT48M17S
+            ("2018-04-20T20:16:54Z", 1068.0),    // PT17M48S
+            ("2018-02-26T19:34:38Z", 952147.0),  // PT264H29M7S
+            ("2018-02-15T18:23:56Z", 268881.0),  // PT74H41M21S
+            ("2018-02-09T17:43:37Z", 3307.0),    // PT55M7S
+            ("2018-02-08T19:07:17Z", 266.0),     // PT4M26S
+        ])
+    );
+
+    let t = one("Sagemcom-XS210-ESMR5_dsmr5.0_dsmrtools.txt");
+    assert_eq!(t.top("header"), "/Ene5\\XS210 ESMR 5.0");
+    assert_eq!(t.failures(), vec![]);
+}
+
+#[test]
+fn sagemcom_t210_smeterd() {
+    let t = one("Sagemcom-T210-D-Ene5-smeterd_dsmr5.0_smeterd.txt");
+    assert_eq!(t.top("header"), "/Ene5\\T210-D ESMR5.0");
+    // Sent as `!521`: a CRC without its leading zero (FACTS Q1).
+    assert_eq!(t.top("crc"), "0521");
+    t.text("p1_message_header", "50");
+    t.text("equipment_identifier", "E0048000011907618");
+    t.text("electricity_active_tariff", "0001");
+    t.qs(&[
+        ("electricity_used_tariff_1", 5491.102, "kWh"),
+        ("electricity_used_tariff_2", 3602.765, "kWh"),
+        ("electricity_delivered_tariff_1", 3355.937, "kWh"),
+        ("electricity_delivered_tariff_2", 8025.525, "kWh"),
+        ("current_electricity_usage", 2.721, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+        ("instantaneous_voltage_l1", 232.0, "V"),
+        ("instantaneous_current_l1", 8.0, "A"),
+        ("instantaneous_active_power_l1_positive", 1.924, "kW"),
+        ("instantaneous_voltage_l2", 235.0, "V"),
+        ("instantaneous_current_l2", 2.0, "A"),
+        ("instantaneous_active_power_l2_positive", 0.552, "kW"),
+        ("instantaneous_voltage_l3", 235.0, "V"),
+        ("instantaneous_current_l3", 1.0, "A"),
+        ("instantaneous_active_power_l3_positive", 0.244, "kW"),
+    ]);
+    assert!(!t.has("actual_treshold_electricity") && !t.has("actual_switch_position"));
+    assert!(!t.has("text_message_code"));
+    t.null("text_message");
+    assert_eq!(t.top("mbus"), json!([]));
+}
+
+#[test]
+fn sagemcom_t211_dsmr5rs() {
+    let t = one("Sagemcom-T211-Ene5_dsmr5.0_dsmr5rs.txt");
+    assert_eq!(t.top("header"), "/Ene5\\T211 ESMR 5.0");
+    t.text("p1_message_header", "50");
+    t.q("instantaneous_active_power_l1_positive", 0.087, "kW");
+    t.q("instantaneous_active_power_l2_positive", 0.088, "kW");
+    t.q("instantaneous_active_power_l3_positive", 0.323, "kW");
+}
+
+#[test]
+fn sagemcom_athombv_anonymised() {
+    let t = one_bad_crc("Sagemcom-T210-D-ene1_dsmr5.0_athombv.txt");
+    // `210330192305S`
+    assert_eq!(t.top("timestamp"), "2021-03-30T17:23:05Z");
+    t.text("equipment_identifier", "serienummer");
+    t.text("electricity_active_tariff", "0002");
+    t.qs(&[
+        ("short_power_failure_count", 220.0, ""),
+        ("long_power_failure_count", 34.0, ""),
+        ("voltage_sag_l1_count", 24.0, ""),
+        ("voltage_sag_l2_count", 24.0, ""),
+        ("voltage_sag_l3_count", 24.0, ""),
+        ("voltage_swell_l2_count", 0.0, ""),
+        ("electricity_used_tariff_1", 9.533, "kWh"),
+        ("electricity_delivered_tariff_1", 2248.911, "kWh"),
+        ("electricity_used_tariff_2", 14.154, "kWh"),
+        ("electricity_delivered_tariff_2", 5072.177, "kWh"),
+        ("current_electricity_usage", 0.0, "kW"),
+        ("current_electricity_delivery", 0.566, "kW"),
+        ("instantaneous_voltage_l1", 226.0, "V"),
+        ("instantaneous_voltage_l2", 227.0, "V"),
+        ("instantaneous_voltage_l3", 226.0, "V"),
+        ("instantaneous_current_l1", 4.0, "A"),
+        ("instantaneous_current_l2", 4.0, "A"),
+        ("instantaneous_current_l3", 4.0, "A"),
+        ("instantaneous_active_power_l1_positive", 0.0, "kW"),
+        ("instantaneous_active_power_l1_negative", 0.068, "kW"),
+        ("instantaneous_active_power_l2_negative", 0.240, "kW"),
+        ("instantaneous_active_power_l3_negative", 0.257, "kW"),
+    ]);
+    assert_eq!(t.top("mbus"), json!([]));
+    let log = t.failures();
+    assert_eq!(log.len(), 9);
+    assert_eq!(log[0], ("2019-02-21T19:18:23Z".to_string(), 12287.0));
+    assert_eq!(log[8], ("2019-02-13T21:02:45Z".to_string(), 230.0));
+
+    let t = one_bad_crc("Sagemcom-T210-D-ene2_dsmr5.0_athombv.txt");
+    assert_eq!(t.top("timestamp"), "2018-01-08T19:25:37Z");
+    t.qs(&[
+        ("short_power_failure_count", 8.0, ""),
+        ("long_power_failure_count", 4.0, ""),
+        ("voltage_sag_l3_count", 2.0, ""),
+        ("electricity_used_tariff_1", 0.855, "kWh"),
+        ("electricity_delivered_tariff_1", 0.084, "kWh"),
+        ("electricity_used_tariff_2", 0.693, "kWh"),
+        ("electricity_delivered_tariff_2", 0.0, "kWh"),
+        ("current_electricity_usage", 0.134, "kW"),
+        ("instantaneous_voltage_l2", 226.0, "V"),
+        ("instantaneous_active_power_l1_positive", 0.094, "kW"),
+        ("instantaneous_active_power_l2_positive", 0.040, "kW"),
+    ]);
+    assert_eq!(t.mbus(1)["equipment_id"], "serienummer");
+    // athombv "2018-01-08T20:55:00.000Z" is the local `180108205500W`.
+    t.reading("hourly_gas_meter_reading", 1.29, "m3", "2018-01-08T19:55:00Z");
+    assert_eq!(t.failures(), f(&[("2017-10-24T18:46:25Z", 305.0)]));
+
+    let t = one_bad_crc("Sagemcom-T211-ene3_dsmr5.0_athombv.txt");
+    assert_eq!(t.top("timestamp"), "2024-02-20T16:09:58Z");
+    assert_eq!(t.top("meter_id"), "E0062000014526223");
+    t.qs(&[
+        ("short_power_failure_count", 10.0, ""),
+        ("long_power_failure_count", 3.0, ""),
+        ("electricity_used_tariff_1", 565.971, "kWh"),
+        ("electricity_delivered_tariff_1", 6.754, "kWh"),
+        ("electricity_used_tariff_2", 694.269, "kWh"),
+        ("electricity_delivered_tariff_2", 7.849, "kWh"),
+        ("current_electricity_usage", 0.723, "kW"),
+        ("instantaneous_voltage_l2", 225.0, "V"),
+        ("instantaneous_current_l1", 3.0, "A"),
+        ("instantaneous_active_power_l1_positive", 0.654, "kW"),
+        ("instantaneous_active_power_l2_positive", 0.069, "kW"),
+        ("instantaneous_active_power_l2_negative", 0.0, "kW"),
+        ("instantaneous_active_power_l3_negative", 0.0, "kW"),
+    ]);
+    // `1-0:42.1.0` (sic, where 22.7.0 belongs) stays unknown, as in athombv.
+    assert_eq!(t.at("1-0:42.1.0")["unknown"], true);
+    assert!(!t.has("instantaneous_active_power_l1_negative"));
+    assert_eq!(t.mbus(1)["equipment_id"], "G0072003964498719");
+    t.reading("hourly_gas_meter_reading", 6362.12, "m3", "2024-02-20T16:10:00Z");
+    assert_eq!(t.failures(), vec![]);
+}
+
+#[test]
+fn spec_example_dsmr50() {
+    for name in [
+        "spec-example-DSMR5.0_dsmr5.0_athombv.txt",
+        "spec-example-DSMR5.0-dsmrtools_dsmr5.0_dsmrtools.txt",
+        "spec-example-DSMR5.0-lowercase_dsmr5.0_athombv.txt",
+    ] {
+        let t = one_bad_crc(name);
+        assert_eq!(t.top("crc"), "EF2F", "{name}");
+        assert_eq!(t.top("dsmr_version"), "5");
+        t.text("p1_message_header", "50");
+        assert_eq!(t.top("timestamp"), "2010-12-09T10:30:20Z");
+        assert_eq!(t.top("meter_id"), "K8EG004046395507");
+        t.text("text_message", &"0123456789:;<=>?".repeat(5));
+        t.text("electricity_active_tariff", "0002");
+        // The lowercase file writes `kwh`, `v`, `a`: units come out as the table spells them.
+        t.qs(&[
+            ("electricity_used_tariff_1", 123456.789, "kWh"),
+            ("electricity_used_tariff_2", 123456.789, "kWh"),
+            ("electricity_delivered_tariff_1", 123456.789, "kWh"),
+            ("electricity_delivered_tariff_2", 123456.789, "kWh"),
+            ("current_electricity_usage", 1.193, "kW"),
+            ("current_electricity_delivery", 0.0, "kW"),
+            ("short_power_failure_count", 4.0, ""),
+            ("long_power_failure_count", 2.0, ""),
+            ("voltage_sag_l1_count", 2.0, ""),
+            ("voltage_sag_l2_count", 1.0, ""),
+            ("voltage_sag_l3_count", 0.0, ""),
+            ("voltage_swell_l2_count", 3.0, ""),
+            ("instantaneous_voltage_l1", 220.1, "V"),
+            ("instantaneous_voltage_l2", 220.2, "V"),
+            ("instantaneous_voltage_l3", 220.3, "V"),
+            ("instantaneous_current_l1", 1.0, "A"),
+            ("instantaneous_current_l2", 2.0, "A"),
+            ("instantaneous_current_l3", 3.0, "A"),
+            ("instantaneous_active_power_l1_positive", 1.111, "kW"),
+            ("instantaneous_active_power_l2_positive", 2.222, "kW"),
+            ("instantaneous_active_power_l3_positive", 3.333, "kW"),
+            ("instantaneous_active_power_l1_negative", 4.444, "kW"),
+            ("instantaneous_active_power_l2_negative", 5.555, "kW"),
+            ("instantaneous_active_power_l3_negative", 6.666, "kW"),
+        ]);
+        assert_eq!(t.mbus(1)["device_type"], 3);
+        assert_eq!(t.mbus(1)["equipment_id"], "2222ABCD123456789");
+        // 2010-12-09T11:25+01:00
+        t.reading("hourly_gas_meter_reading", 12785.123, "m3", "2010-12-09T10:25:00Z");
+        assert_eq!(t.failures(), f(&[("2010-12-08T14:24:15Z", 240.0), ("2010-12-08T14:10:04Z", 301.0)]));
+    }
+}
+
+#[test]
+fn the_telegram_api_agrees_with_the_json() {
+    let bytes = recording("Iskra-AM550-M550T-1012_dsmr5.0_dsmrtools.txt");
+    let mut decoder = Decoder::new(DecoderOptions::default());
+    let mut seen = 0;
+    decoder.feed(&bytes, |d| {
+        let Decoded::Telegram(t) = d else { panic!("rejected") };
+        seen += 1;
+        assert_eq!(t.number("electricity_used_tariff_1").map(|d| d.to_string()), Some("3432.829".into()));
+        assert_eq!(t.number("instantaneous_voltage_l2").map(|d| d.to_f64()), Some(234.5));
+        assert_eq!(t.meter_id().as_deref(), Some("E0044007131650618"));
+        let tariff = t.get(Obis::new(0, 0, 96, 14, 0)).expect("tariff");
+        assert_eq!(tariff.value, Value::Text("0001"));
+        let ts = t.timestamp().expect("timestamp");
+        assert_eq!((ts.year, ts.month, ts.day, ts.hour, ts.minute, ts.second), (2019, 3, 24, 15, 5, 41));
+    });
+    assert_eq!(seen, 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Belgium (Fluvius e-MUCS), and the XT211 with peaks
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn fluvius_emucs_211_spec_example() {
+    let t = one_bad_crc("spec-example-Fluvius-eMUCS-2.1.1-ex2_e-MUCS-P1-2.1.1-BE_athombv.txt");
+    assert_eq!(t.top("dsmr_version"), "5B");
+    assert_eq!(t.top("crc"), "1234");
+    t.text("belgium_version_information", "50221");
+    t.text("equipment_identifier", "1SAG1100000231");
+    t.text("belgium_ean", "541440012345678900");
+    // athombv "2020-05-12T14:55:52.000Z" is the local `200512145552S`.
+    assert_eq!(t.top("timestamp"), "2020-05-12T12:55:52Z");
+    t.text("electricity_active_tariff", "0001");
+    t.qs(&[
+        ("electricity_used_tariff_1", 0.915, "kWh"),
+        ("electricity_delivered_tariff_1", 0.0, "kWh"),
+        ("electricity_used_tariff_2", 1.955, "kWh"),
+        ("electricity_delivered_tariff_2", 0.030, "kWh"),
+        ("current_electricity_usage", 0.0, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+        ("instantaneous_active_power_l1_positive", 0.0, "kW"),
+        ("instantaneous_active_power_l1_negative", 0.0, "kW"),
+        ("instantaneous_voltage_l1", 234.6, "V"),
+        ("instantaneous_current_l1", 0.0, "A"),
+        ("belgium_current_average_demand", 2.351, "kW"),
+        ("actual_switch_position", 1.0, ""),
+        ("belgium_max_power_per_phase", 99.999, "kW"),
+        ("belgium_max_current_per_phase", 999.99, "A"),
+    ]);
+    // `(200509134558S)(02.589*kW)`
+    t.reading("belgium_maximum_demand_month", 2.589, "kW", "2020-05-09T11:45:58Z");
+    let history = t.obj("belgium_maximum_demand_13_months");
+    assert_eq!(history["value"], 3);
+    assert_eq!(
+        history["entries"],
+        json!([
+            {"timestamp": "2020-04-23T17:25:38Z", "recorded_at": "2020-04-30T22:00:00Z", "value": 3.695, "unit": "kW"},
+            {"timestamp": "2020-03-05T10:21:39Z", "recorded_at": "2020-03-31T22:00:00Z", "value": 5.98, "unit": "kW"},
+            {"timestamp": "2020-02-10T02:54:21Z", "recorded_at": "2020-02-29T22:00:00Z", "value": 4.318, "unit": "kW"},
+        ])
+    );
+    // Gas on 24.2.3 and water on channel 2, ids on 96.1.1 (athombv leaves those unknown).
+    let gas = t.mbus(1);
+    assert_eq!((gas["device_type"].clone(), gas["medium"].clone()), (json!(3), json!("gas")));
+    assert_eq!(gas["equipment_id"], "7FLO2119033733");
+    t.text("mbus_ean", "541440012345678900");
+    t.reading("gas_meter_reading", 112.384, "m3", "2020-05-12T11:45:58Z");
+    let water = t.mbus(2);
+    assert_eq!((water["device_type"].clone(), water["medium"].clone()), (json!(7), json!("water")));
+    assert_eq!(water["equipment_id"], "8SAG1234567890");
+    t.text("equipment_identifier_water", "8SAG1234567890");
+    t.reading("water_meter_reading", 872.234, "m3", "2020-05-12T11:45:58Z");
+    for ch in ["0-1:96.3.10", "0-2:96.3.10", "0-3:96.3.10", "0-4:96.3.10"] {
+        assert_eq!(t.at(ch)["name"], "mbus_control_state");
+        assert_eq!(t.at(ch)["value"], 0);
+    }
+}
+
+#[test]
+fn fluvius_anonymised_openhab() {
+    // Units written without `*` (`000123.456kWh`, `005A`); openHAB: no unknown objects.
+    let t = one("Fluvius-FLU5-anon_e-MUCS-P1-1.7.x-BE_openhab.txt");
+    t.no_unknown_codes();
+    assert_eq!(t.top("dsmr_version"), "5B");
+    t.text("belgium_version_information", "50213");
+    assert_eq!(t.top("timestamp"), "2019-11-27T23:00:00Z");
+    t.qs(&[
+        ("electricity_used_tariff_1", 123.456, "kWh"),
+        ("electricity_used_tariff_2", 234.567, "kWh"),
+        ("electricity_delivered_tariff_1", 345.678, "kWh"),
+        ("electricity_delivered_tariff_2", 456.789, "kWh"),
+        ("current_electricity_usage", 1.234, "kW"),
+        ("instantaneous_voltage_l1", 234.5, "V"),
+        ("instantaneous_current_l1", 5.0, "A"),
+        ("belgium_max_power_per_phase", 999.9, "kW"),
+        ("belgium_max_current_per_phase", 999.0, "A"),
+    ]);
+    t.reading("gas_meter_reading", 99.999, "m3", "2019-11-27T23:00:00Z");
+
+    let t = one("Fluvius-FLU5-anon-3phase_e-MUCS-P1-1.7.x-BE_openhab.txt");
+    t.no_unknown_codes();
+    // Currents with two decimals from firmware 50215/50217 on.
+    t.q("instantaneous_current_l2", 0.80, "A");
+    t.q("instantaneous_current_l3", 1.39, "A");
+    t.q("instantaneous_active_power_l3_negative", 0.271, "kW");
+
+    // `0-1:24.2.3(632525252525W)(00000.000)`: the unreachable-device placeholder (FACTS Q15).
+    let t = one("Fluvius-FLU5-anon-invalid-gas_e-MUCS-P1-1.7.x-BE_openhab.txt");
+    t.no_unknown_codes();
+    assert_eq!(
+        t.obj("gas_meter_reading"),
+        &json!({"obis": "0-1:24.2.3", "name": "gas_meter_reading", "channel": 1, "value": null})
+    );
+    assert_eq!(t.mbus(1)["readings"], json!([]));
+}
+
+#[test]
+fn sagemcom_xt211_with_peaks() {
+    let t = one_bad_crc("Sagemcom-XT211-GRE5_DSMR5-like_athombv.txt");
+    assert_eq!(t.top("header"), "/GRE5\\\\12341234_A");
+    assert_eq!(t.top("dsmr_version"), "5B");
+    // `123412341234W` (anonymised) is no time; athombv's "2014-10-13..." is a JS Date rollover.
+    assert_eq!(t.top("timestamp"), J::Null);
+    // Energy and power on measurement channel B = 1 (`1-1:1.8.1`), as athombv reads them.
+    assert_eq!(t.obj("electricity_used_tariff_1")["obis"], "1-1:1.8.1");
+    t.text("electricity_active_tariff", "0001");
+    t.qs(&[
+        ("electricity_used_tariff_1", 1595.070, "kWh"),
+        ("electricity_delivered_tariff_1", 4478.038, "kWh"),
+        ("electricity_used_tariff_2", 5216.778, "kWh"),
+        ("electricity_delivered_tariff_2", 4.648, "kWh"),
+        ("current_electricity_usage", 1.622, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+        ("instantaneous_voltage_l1", 238.9, "V"),
+        ("instantaneous_voltage_l2", 231.9, "V"),
+        ("instantaneous_voltage_l3", 239.7, "V"),
+        ("instantaneous_current_l1", 5.15, "A"),
+        ("instantaneous_current_l2", 17.19, "A"),
+        ("instantaneous_current_l3", 5.02, "A"),
+        ("instantaneous_active_power_l1_positive", 0.0, "kW"),
+        ("instantaneous_active_power_l2_positive", 3.946, "kW"),
+        ("instantaneous_active_power_l3_positive", 0.0, "kW"),
+        ("instantaneous_active_power_l1_negative", 1.175, "kW"),
+        ("instantaneous_active_power_l2_negative", 0.0, "kW"),
+        ("instantaneous_active_power_l3_negative", 1.148, "kW"),
+        ("short_power_failure_count", 18.0, ""),
+        ("long_power_failure_count", 4.0, ""),
+        ("voltage_sag_l1_count", 2.0, ""),
+        ("voltage_sag_l2_count", 1.0, ""),
+        ("voltage_sag_l3_count", 1.0, ""),
+        ("voltage_swell_l1_count", 0.0, ""),
+        ("belgium_current_average_demand", 0.288, "kW"),
+    ]);
+    t.null("text_message");
+    t.null("text_message_code");
+    t.text("belgium_version_information", "12345");
+    // 48 blanks, hex-encoded.
+    t.text("belgium_ean", "");
+    t.reading("belgium_maximum_demand_month", 15.206, "kW", "2025-03-15T00:45:00Z");
+    // `0-0:98.1.0(12)`: a count with no entries.
+    assert_eq!(t.obj("belgium_maximum_demand_13_months")["entries"], json!([]));
+    assert_eq!(t.failures(), f(&[("2024-05-23T12:49:34Z", 5564711.0), ("2024-11-09T07:31:38Z", 124.0)]));
+    assert_eq!(t.at("0-0:0.0.0")["unknown"], true);
+}
+
+// ---------------------------------------------------------------------------------------
+// Luxembourg (Smarty)
+// ---------------------------------------------------------------------------------------
+
+fn smarty_spec_example(t: &T) {
+    assert_eq!(t.top("dsmr_version"), "5L");
+    t.text("p1_message_header", "42");
+    // athombv "2020-07-06T10:41:57.000Z" is the local `200706104157S`.
+    assert_eq!(t.top("timestamp"), "2020-07-06T08:41:57Z");
+    assert_eq!(t.top("meter_id"), "SAG1030790002574");
+    t.text("luxembourg_equipment_identifier", "SAG1030790002574");
+    t.qs(&[
+        ("electricity_imported_total", 25.653, "kWh"),
+        ("electricity_exported_total", 0.040, "kWh"),
+        ("electricity_reactive_imported_total", 0.835, "kvarh"),
+        ("electricity_reactive_exported_total", 63.781, "kvarh"),
+        ("current_electricity_usage", 0.005, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+        ("current_reactive_imported", 0.0, "kvar"),
+        ("current_reactive_exported", 0.0, "kvar"),
+        ("actual_treshold_electricity", 69.0, "kVA"),
+        ("current_apparent_imported", 0.021, "kVA"),
+        ("current_apparent_exported", 0.0, "kVA"),
+        ("actual_switch_position", 1.0, ""),
+        ("relay_1_switch_position", 0.0, ""),
+        ("relay_2_switch_position", 0.0, ""),
+        ("short_power_failure_count", 99.0, ""),
+        ("voltage_sag_l1_count", 40.0, ""),
+        ("voltage_sag_l2_count", 3.0, ""),
+        ("voltage_sag_l3_count", 2.0, ""),
+        ("voltage_swell_l1_count", 0.0, ""),
+        ("instantaneous_voltage_l1", 233.0, "V"),
+        ("instantaneous_voltage_l2", 0.0, "V"),
+        ("instantaneous_voltage_l3", 1.0, "V"),
+        ("instantaneous_current_l1", 0.0, "A"),
+        ("instantaneous_active_power_l1_positive", 0.005, "kW"),
+        ("instantaneous_reactive_power_l1_positive", 0.0, "kvar"),
+    ]);
+    assert_eq!(t.obj("luxembourg_current_thresholds")["value"], json!([100, -63]));
+    assert_eq!(t.obj("luxembourg_current_thresholds")["unit"], "A");
+    for name in ["text_message", "text_message_2", "text_message_5"] {
+        t.null(name);
+    }
+    assert_eq!(t.mbus(1)["equipment_id"], "FLO189900060355");
+    t.reading("hourly_gas_meter_reading", 0.006, "m3", "2020-07-06T08:31:40Z");
+    // Channels 2 and 3: water meters with no id and a placeholder reading (athombv: none).
+    for ch in [2, 3] {
+        let d = t.mbus(ch);
+        assert_eq!((d["device_type"].clone(), d["equipment_id"].clone()), (json!(7), J::Null));
+        assert_eq!(d["readings"], json!([]));
+        assert_eq!(t.at(&format!("0-{ch}:24.2.1"))["value"], J::Null);
+        assert_eq!(t.at(&format!("0-{ch}:24.2.1"))["name"], "water_meter_reading");
+    }
+    assert_eq!(t.mbus(4)["equipment_id"], "ELS353589980300");
+    assert_eq!(t.at("0-4:24.2.1")["value"], 28.103);
+    assert_eq!(t.at("0-4:24.2.1")["timestamp"], "2020-07-06T08:29:00Z");
+    let valves: Vec<J> = (1..=4).map(|ch| t.at(&format!("0-{ch}:24.4.0"))["value"].clone()).collect();
+    assert_eq!(valves, vec![json!(0), json!(1), json!(1), json!(1)]);
+}
+
+#[test]
+fn smarty_spec_example_plain_and_encrypted() {
+    smarty_spec_example(&one_bad_crc("spec-example-LU-Smarty_smarty1.1-LU_athombv.txt"));
+    // The same telegram encrypted with the published test key, with and without the AAD.
+    for (name, aad) in [
+        ("spec-example-LU-Smarty-encrypted-with-aad_smarty_athombv.bin", Some("ffeeddccbbaa99887766554433221100")),
+        ("spec-example-LU-Smarty-encrypted-without-aad_smarty_athombv.bin", None),
+    ] {
+        let keys = Keys::from_hex("0123456789abcdef0123456789abcdef", aad).expect("key");
+        let d = decode_bytes(&recording(name), true, AMSTERDAM, Some(keys));
+        assert!(d.errors.is_empty(), "{name}: {:?}", d.errors);
+        let t = T(d.telegrams.into_iter().next().expect("a telegram"));
+        assert_eq!(t.top("encrypted"), true);
+        smarty_spec_example(&t);
+    }
+}
+
+#[test]
+fn smarty_openhab() {
+    let t = one("Sagemcom-Smarty-Lux5-253663629_D_smarty-LU_openhab.txt");
+    t.no_unknown_codes();
+    assert_eq!(t.top("meter_id"), "SAG1030700114004");
+    t.q("electricity_imported_total", 6.695, "kWh");
+    // No units on some lines of this meter.
+    t.q("current_reactive_exported", 0.007, "");
+    t.q("actual_treshold_electricity", 77.376, "");
+}
+
+// ---------------------------------------------------------------------------------------
+// Sweden (H1): always normal time, UTC+1
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn kamstrup_kam5_sweden() {
+    for tz in ["Europe/Stockholm", AMSTERDAM] {
+        let t = one_in("Kamstrup-KAM5_SE-P1_amshan.txt", true, tz);
+        assert_eq!(t.top("header"), "/KAM5");
+        assert_eq!(t.top("crc"), "92F5");
+        assert_eq!(t.top("dsmr_version"), "5S");
+        assert_eq!(t.top("meter_id"), J::Null);
+        // amshan: meter_datetime 2022-04-08 13:50:21, Swedish normal time even in April.
+        assert_eq!(t.top("timestamp"), "2022-04-08T12:50:21Z");
+        // amshan gives W / Wh as integers; the meter writes kW / kWh, and kVAr(h).
+        t.qs(&[
+            ("electricity_imported_total", 60995.424, "kWh"),
+            ("electricity_exported_total", 0.0, "kWh"),
+            ("electricity_reactive_imported_total", 12.696, "kvarh"),
+            ("electricity_reactive_exported_total", 12541.802, "kvarh"),
+            ("current_electricity_usage", 2.202, "kW"),
+            ("current_electricity_delivery", 0.0, "kW"),
+            ("current_reactive_imported", 0.0, "kvar"),
+            ("current_reactive_exported", 0.505, "kvar"),
+            ("instantaneous_active_power_l1_positive", 1.947, "kW"),
+            ("instantaneous_active_power_l2_positive", 0.063, "kW"),
+            ("instantaneous_active_power_l3_positive", 0.192, "kW"),
+            ("instantaneous_active_power_l1_negative", 0.0, "kW"),
+            ("instantaneous_active_power_l2_negative", 0.0, "kW"),
+            ("instantaneous_active_power_l3_negative", 0.0, "kW"),
+            ("instantaneous_reactive_power_l1_positive", 0.0, "kvar"),
+            ("instantaneous_reactive_power_l2_positive", 0.0, "kvar"),
+            ("instantaneous_reactive_power_l3_positive", 0.0, "kvar"),
+            ("instantaneous_reactive_power_l1_negative", 0.204, "kvar"),
+            ("instantaneous_reactive_power_l2_negative", 0.095, "kvar"),
+            ("instantaneous_reactive_power_l3_negative", 0.206, "kvar"),
+            ("instantaneous_current_l1", 8.3, "A"),
+            ("instantaneous_current_l2", 0.4, "A"),
+            ("instantaneous_current_l3", 1.4, "A"),
+            ("instantaneous_voltage_l1", 235.5, "V"),
+            ("instantaneous_voltage_l2", 239.5, "V"),
+            ("instantaneous_voltage_l3", 239.1, "V"),
+        ]);
+    }
+}
+
+#[test]
+fn landis_gyr_e360_sweden() {
+    let t = one("LandisGyr-E360-LGF5E360-A_SE-P1_amshan.txt");
+    assert_eq!(t.top("header"), "/LGF5E360");
+    assert_eq!(t.top("crc"), "A077");
+    assert_eq!(t.top("dsmr_version"), "5S");
+    // `210222161900W`
+    assert_eq!(t.top("timestamp"), "2021-02-22T15:19:00Z");
+    t.qs(&[
+        ("electricity_imported_total", 896.020, "kWh"),
+        ("electricity_exported_total", 48.792, "kWh"),
+        ("electricity_reactive_imported_total", 518.309, "kvarh"),
+        ("electricity_reactive_exported_total", 23.732, "kvarh"),
+        ("current_electricity_usage", 0.0, "kW"),
+        ("current_electricity_delivery", 0.020, "kW"),
+        ("current_reactive_imported", 0.0, "kvar"),
+        ("current_reactive_exported", 0.308, "kvar"),
+        ("instantaneous_active_power_l1_positive", 0.0, "kW"),
+        ("instantaneous_active_power_l1_negative", 0.012, "kW"),
+        ("instantaneous_active_power_l2_positive", 0.0, "kW"),
+        ("instantaneous_active_power_l2_negative", 0.071, "kW"),
+        ("instantaneous_active_power_l3_positive", 0.063, "kW"),
+        ("instantaneous_active_power_l3_negative", 0.0, "kW"),
+        ("instantaneous_reactive_power_l1_positive", 0.0, "kvar"),
+        ("instantaneous_reactive_power_l1_negative", 0.146, "kvar"),
+        ("instantaneous_reactive_power_l2_positive", 0.0, "kvar"),
+        ("instantaneous_reactive_power_l2_negative", 0.135, "kvar"),
+        ("instantaneous_reactive_power_l3_positive", 0.0, "kvar"),
+        ("instantaneous_reactive_power_l3_negative", 0.026, "kvar"),
+        ("instantaneous_voltage_l1", 230.1, "V"),
+        ("instantaneous_voltage_l2", 232.2, "V"),
+        ("instantaneous_voltage_l3", 230.4, "V"),
+        ("instantaneous_current_l1", 0.6, "A"),
+        ("instantaneous_current_l2", 0.6, "A"),
+        ("instantaneous_current_l3", 0.3, "A"),
+    ]);
+
+    let t = one("LandisGyr-E360-LGF5E360-D_SE-P1_amshan.txt");
+    assert_eq!(t.top("crc"), "8012");
+    // amshan: 2022-02-04 11:06:50.
+    assert_eq!(t.top("timestamp"), "2022-02-04T10:06:50Z");
+    t.qs(&[
+        ("electricity_imported_total", 10501.076, "kWh"),
+        ("electricity_exported_total", 0.0, "kWh"),
+        ("electricity_reactive_imported_total", 1761.087, "kvarh"),
+        ("electricity_reactive_exported_total", 8.391, "kvarh"),
+        ("current_electricity_usage", 2.301, "kW"),
+        ("current_reactive_imported", 0.135, "kvar"),
+        ("current_reactive_exported", 0.0, "kvar"),
+        ("instantaneous_active_power_l1_positive", 0.622, "kW"),
+        ("instantaneous_active_power_l2_positive", 0.667, "kW"),
+        // The meter sends `0001.011*kW`; amshan's 1010 W is int(1.011 * 1000) truncated.
+        ("instantaneous_active_power_l3_positive", 1.011, "kW"),
+        ("instantaneous_reactive_power_l1_negative", 0.208, "kvar"),
+        ("instantaneous_reactive_power_l2_negative", 0.142, "kvar"),
+        ("instantaneous_reactive_power_l3_negative", 0.0, "kvar"),
+        ("instantaneous_reactive_power_l3_positive", 0.486, "kvar"),
+        ("instantaneous_current_l1", 2.8, "A"),
+        ("instantaneous_current_l2", 2.9, "A"),
+        ("instantaneous_current_l3", 4.8, "A"),
+        ("instantaneous_voltage_l1", 232.1, "V"),
+        ("instantaneous_voltage_l2", 233.1, "V"),
+        ("instantaneous_voltage_l3", 231.9, "V"),
+    ]);
+
+    let t = one("LandisGyr-ELL5-253833635_A_SE-P1_amshan.txt");
+    assert_eq!(t.top("header"), "/ELL5\\253833635_A");
+    assert_eq!(t.top("crc"), "80FF");
+    assert_eq!(t.top("dsmr_version"), "5S");
+    // `201020085222W`: October, still UTC+1 in Sweden's meters.
+    assert_eq!(t.top("timestamp"), "2020-10-20T07:52:22Z");
+}
+
+#[test]
+fn aidon_sweden_evcc() {
+    // evcc: power 4251 W, energy 10117.368 kWh, currents 7.0/6.0/6.9 A,
+    // voltages 221.2/224.3/223.3 V, phase powers 1462/1263/1523 W.
+    let t = one("Aidon-6534-ADN9_SE-P1_evcc.txt");
+    assert_eq!(t.top("header"), "/ADN9 6534");
+    assert_eq!(t.top("dsmr_version"), "5S");
+    t.qs(&[
+        ("current_electricity_usage", 4.251, "kW"),
+        ("electricity_imported_total", 10117.368, "kWh"),
+        ("instantaneous_current_l1", 7.0, "A"),
+        ("instantaneous_current_l2", 6.0, "A"),
+        ("instantaneous_current_l3", 6.9, "A"),
+        ("instantaneous_voltage_l1", 221.2, "V"),
+        ("instantaneous_voltage_l2", 224.3, "V"),
+        ("instantaneous_voltage_l3", 223.3, "V"),
+        ("instantaneous_active_power_l1_positive", 1.462, "kW"),
+        ("instantaneous_active_power_l2_positive", 1.263, "kW"),
+        ("instantaneous_active_power_l3_positive", 1.523, "kW"),
+    ]);
+}
+
+#[test]
+fn kamstrup_omnia_sweden_style_athombv() {
+    let t = one_bad_crc("Kamstrup-Omnia-KAM5_SE-LU-styleP1_athombv.txt");
+    assert_eq!(t.top("dsmr_version"), "5S");
+    // `250000000000W` is no time. athombv's "2024-11-30T00:00:00.000Z" is month 0 / day 0
+    // rolled back by JavaScript's Date.
+    assert_eq!(t.top("timestamp"), J::Null);
+    assert_eq!(t.obj("p1_message_timestamp")["raw"], "250000000000W");
+    t.qs(&[
+        ("electricity_imported_total", 123.321, "kWh"),
+        ("electricity_exported_total", 456.654, "kWh"),
+        ("electricity_reactive_imported_total", 1234.432, "kvarh"),
+        ("electricity_reactive_exported_total", 5678.765, "kvarh"),
+        ("current_electricity_usage", 2.424, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+        ("current_reactive_imported", 1.229, "kvar"),
+        ("instantaneous_active_power_l1_positive", 0.682, "kW"),
+        ("instantaneous_active_power_l2_positive", 0.750, "kW"),
+        ("instantaneous_active_power_l3_positive", 0.992, "kW"),
+        ("instantaneous_active_power_l1_negative", 0.0, "kW"),
+        ("instantaneous_reactive_power_l1_positive", 0.391, "kvar"),
+        ("instantaneous_voltage_l1", 225.4, "V"),
+        ("instantaneous_voltage_l2", 229.4, "V"),
+        ("instantaneous_voltage_l3", 225.9, "V"),
+        ("instantaneous_current_l1", 3.4, "A"),
+        ("instantaneous_current_l2", 3.9, "A"),
+        ("instantaneous_current_l3", 4.6, "A"),
+    ]);
+    assert_eq!(t.top("mbus"), json!([]));
+}
+
+// ---------------------------------------------------------------------------------------
+// Austria (Sagemcom T210-D, Wh / W)
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn austria_t210d() {
+    let t = one_bad_crc("Sagemcom-T210-D-AT-EST5_dsmr5.0-AT_athombv.txt");
+    assert_eq!(t.top("dsmr_version"), "T210D_AT");
+    assert_eq!(t.top("header"), "/EST5\\123456789_A");
+    // athombv "2025-03-19T10:28:12.000Z" is the local `250319102812W`.
+    assert_eq!(t.top("timestamp"), "2025-03-19T09:28:12Z");
+    t.qs(&[
+        ("electricity_imported_total", 201282.0, "Wh"),
+        ("electricity_used_tariff_1", 134904.0, "Wh"),
+        ("electricity_used_tariff_2", 66378.0, "Wh"),
+        ("electricity_exported_total", 320908.0, "Wh"),
+        ("electricity_delivered_tariff_1", 317131.0, "Wh"),
+        ("electricity_delivered_tariff_2", 3777.0, "Wh"),
+        ("current_electricity_usage", 0.0, "W"),
+        ("current_electricity_delivery", 3996.0, "W"),
+        ("electricity_reactive_imported_total", 36520.0, "varh"),
+        ("electricity_reactive_imported_tariff_1", 32377.0, "varh"),
+        ("electricity_reactive_imported_tariff_2", 4143.0, "varh"),
+        ("current_reactive_imported", 0.0, "var"),
+        ("electricity_reactive_exported_total", 259742.0, "varh"),
+        ("electricity_reactive_exported_tariff_1", 169558.0, "varh"),
+        ("electricity_reactive_exported_tariff_2", 90184.0, "varh"),
+        ("current_reactive_exported", 221.0, "var"),
+    ]);
+    // Integers stay JSON integers.
+    assert_eq!(t.obj("electricity_imported_total")["value"], json!(201282));
+
+    let t = one("Sagemcom-T210-D-AT-EST5-253740976_dsmr5.0-AT_openhab.txt");
+    t.no_unknown_codes();
+    t.q("electricity_imported_total", 326641.0, "Wh");
+    t.q("current_electricity_usage", 621.0, "W");
+}
+
+// ---------------------------------------------------------------------------------------
+// Synthetic recordings for the formats without a public capture (FACTS §10)
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn synthetic_easymeter_q3d() {
+    let name = "synthetic-EasyMeter-Q3D_Q3D_dsmrd.txt";
+    let d = decode_bytes(&recording(name), true, AMSTERDAM, None);
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    let t = T(d.telegrams.into_iter().next().expect("telegram"));
+    t.no_unknown_codes();
+    assert_eq!(t.0["errors"], json!([]));
+    assert_eq!(t.top("dsmr_version"), "Q3D");
+    assert_eq!(t.top("header"), "/ESY5Q3DB1024 V3.04");
+    assert_eq!(t.top("crc"), J::Null);
+    assert_eq!(t.top("timestamp"), J::Null);
+    assert_eq!(t.top("meter_id"), "1ESY1161003456");
+    assert_eq!(t.obj("electricity_imported_total")["obis"], "1-0:1.8.0*255");
+    t.qs(&[
+        ("electricity_imported_total", 41637.2081745, "kWh"),
+        ("electricity_exported_total", 1183.5546021, "kWh"),
+        ("instantaneous_active_power_l1_positive", 512.37, "W"),
+        ("instantaneous_active_power_l2_positive", 208.91, "W"),
+        ("instantaneous_active_power_l3_positive", 377.06, "W"),
+        ("current_electricity_usage", 1098.34, "W"),
+    ]);
+    t.text("q3d_equipment_identifier", "0273011003456");
+    t.text("q3d_equipment_state", "80");
+    t.text("q3d_equipment_serialnumber", "1ESY1161003456");
+    assert_eq!(t.objects().len(), 9);
+}
+
+#[test]
+fn synthetic_eon_hungary() {
+    let t = one("synthetic-EON-HU-SAG5_EON_HU_dsmrd.txt");
+    t.no_unknown_codes();
+    assert_eq!(t.top("dsmr_version"), "EON_HU");
+    assert_eq!(t.top("crc"), "0068");
+    // `240312151005W`, Budapest keeps Central European time.
+    assert_eq!(t.top("timestamp"), "2024-03-12T14:10:05Z");
+    assert_eq!(t.top("meter_id"), "SAG3058812463307");
+    t.text("cosem_logical_device_name", "SAG3058812463307");
+    t.text("equipment_serial_number", "90138452");
+    t.text("electricity_active_tariff", "0002");
+    t.qs(&[
+        ("electricity_imported_total", 4318.962, "kWh"),
+        ("electricity_used_tariff_1", 2711.406, "kWh"),
+        ("electricity_used_tariff_2", 1607.556, "kWh"),
+        ("electricity_used_tariff_3", 0.0, "kWh"),
+        ("electricity_used_tariff_4", 0.0, "kWh"),
+        ("electricity_exported_total", 1254.118, "kWh"),
+        ("electricity_delivered_tariff_1", 873.290, "kWh"),
+        ("electricity_delivered_tariff_2", 380.828, "kWh"),
+        ("electricity_delivered_tariff_3", 0.0, "kWh"),
+        ("electricity_delivered_tariff_4", 0.0, "kWh"),
+        ("electricity_reactive_imported_total", 112.734, "kvarh"),
+        ("electricity_reactive_exported_total", 845.205, "kvarh"),
+        ("electricity_reactive_total_q1", 98.311, "kvarh"),
+        ("electricity_reactive_total_q2", 14.423, "kvarh"),
+        ("electricity_reactive_total_q3", 201.617, "kvarh"),
+        ("electricity_reactive_total_q4", 643.588, "kvarh"),
+        ("electricity_combined", 5573.080, "kWh"),
+        ("instantaneous_voltage_l1", 229.4, "V"),
+        ("instantaneous_current_l3", 5.0, "A"),
+        ("instantaneous_active_power_l3_positive", 1.039, "kW"),
+        ("instantaneous_power_factor_total", 0.912, ""),
+        ("instantaneous_power_factor_l1", 0.954, ""),
+        ("instantaneous_power_factor_l2", 0.871, ""),
+        ("instantaneous_power_factor_l3", 0.903, ""),
+        ("frequency", 50.01, "Hz"),
+        ("current_electricity_usage", 1.897, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+        ("instantaneous_reactive_power_q1", 0.412, "kvar"),
+        ("instantaneous_reactive_power_q4", 0.287, "kvar"),
+        ("actual_treshold_electricity", 90.0, "kW"),
+        ("max_power_on_l1", 200.0, "A"),
+        ("max_power_on_l2", 200.0, "A"),
+        ("max_power_on_l3", 200.0, "A"),
+        ("actual_switch_position", 1.0, ""),
+    ]);
+    t.null("text_message");
+    let snap = t.obj("last_month_data");
+    assert_eq!(snap["value"], 18);
+    // `240301000000W`: the end of February.
+    assert_eq!(snap["timestamp"], "2024-02-29T23:00:00Z");
+    let entries = snap["entries"].as_array().unwrap();
+    assert_eq!(entries[0], json!({"value": 4205.117, "unit": "kWh"}));
+    assert_eq!(entries[10], json!({"value": 109.802, "unit": "kvarh"}));
+    assert_eq!(entries[17], json!({"value": 3006.383, "unit": "kWh"}));
+    // The registers add up as in the meter: 1.8.0 = T1 + T2 + T3 + T4 and so on.
+    let v = |i: usize| entries[i]["value"].as_f64().unwrap();
+    assert!((v(1) + v(2) + v(3) + v(4) - v(0)).abs() < 1e-6);
+    assert!((v(0) + v(5) - v(16)).abs() < 1e-6);
+}
+
+#[test]
+fn synthetic_iskra_ireland() {
+    let name = "synthetic-Iskra-IE-MIE5T_ISKRA_IE_dsmrd.txt";
+    let t = one_in(name, true, "Europe/Dublin");
+    t.no_unknown_codes();
+    assert_eq!(t.top("dsmr_version"), "ISKRA_IE");
+    assert_eq!(t.top("header"), "/ISk5\\2MIE5T-200");
+    assert_eq!(t.top("crc"), "D179");
+    // `240708193512S`: Irish summer time is UTC+1.
+    assert_eq!(t.top("timestamp"), "2024-07-08T18:35:12Z");
+    assert_eq!(t.top("meter_id"), "17256034");
+    t.text("equipment_identifier_meter", "17256034");
+    t.text("meter_number", "00000000");
+    t.text("electricity_active_tariff", "0002");
+    t.qs(&[
+        ("electricity_used_tariff_1", 3918.407, "kWh"),
+        ("electricity_used_tariff_2", 2260.114, "kWh"),
+        ("electricity_delivered_tariff_1", 412.960, "kWh"),
+        ("electricity_delivered_tariff_2", 31.205, "kWh"),
+        ("current_electricity_usage", 0.845, "kW"),
+        ("current_electricity_delivery", 0.0, "kW"),
+        ("actual_treshold_electricity", 999.9, "kW"),
+        ("instantaneous_voltage_l1", 236.8, "V"),
+        ("instantaneous_current_l1", 4.0, "A"),
+        ("short_power_failure_count", 11.0, ""),
+        ("long_power_failure_count", 2.0, ""),
+    ]);
+    // `240118064212W`: Irish winter time is UTC.
+    assert_eq!(t.failures(), f(&[("2024-01-18T06:42:12Z", 4127.0)]));
+    // `0-1:96.1.1()`: an M-Bus id slot with nothing in it.
+    assert_eq!(t.at("0-1:96.1.1")["value"], J::Null);
+    assert_eq!(t.mbus(1)["equipment_id"], J::Null);
+}
+
+// ---------------------------------------------------------------------------------------
+// The JSON contract on constructed telegrams
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn units_without_star_and_in_any_case() {
+    let t = constructed(
+        "/FLU5\\253769484_A",
+        &[
+            "0-0:96.1.4(50217)",
+            "0-0:1.0.0(230615120000S)",
+            "1-0:1.8.1(000123.456kWh)",
+            "1-0:1.8.2(000234.567 kWh)",
+            "1-0:2.8.1(000001.000*KWH)",
+            "1-0:31.7.0(001.23A)",
+            "1-0:32.7.0(230.1V)",
+            "1-0:1.7.0(01.234*kW )",
+        ],
+    );
+    assert_eq!(t.0["errors"], json!([]));
+    assert_eq!(t.top("timestamp"), "2023-06-15T10:00:00Z");
+    assert_eq!(
+        t.obj("electricity_used_tariff_1"),
+        &json!({"obis": "1-0:1.8.1", "name": "electricity_used_tariff_1", "value": 123.456, "unit": "kWh"})
+    );
+    t.q("electricity_used_tariff_2", 234.567, "kWh");
+    t.q("electricity_delivered_tariff_1", 1.0, "kWh");
+    t.q("instantaneous_current_l1", 1.23, "A");
+    t.q("instantaneous_voltage_l1", 230.1, "V");
+    t.q("current_electricity_usage", 1.234, "kW");
+}
+
+#[test]
+fn double_parentheses() {
+    let t = constructed(
+        "/ISk5\\2M550T-2006",
+        &["1-3:0.2.8(50)", "0-0:1.0.0(230615120000S)", "1-0:0.2.0((ER11))", "1-0:1.8.1((000001.500*kWh))"],
+    );
+    assert_eq!(t.0["errors"], json!([]));
+    assert_eq!(
+        t.at("1-0:0.2.0"),
+        &json!({"obis": "1-0:0.2.0", "name": null, "value": "ER11", "raw": ["ER11"], "unknown": true})
+    );
+    t.q("electricity_used_tariff_1", 1.5, "kWh");
+}
+
+#[test]
+fn empty_groups() {
+    let t = constructed(
+        "/MCS5000000000000",
+        &[
+            "1-3:0.2.8(50)",
+            "0-0:1.0.0(230615120000S)",
+            "0-0:96.13.0()",
+            "1-0:99.97.0()",
+            "0-1:24.1.0()",
+            "0-1:96.1.0()",
+            "0-1:24.2.1()()",
+        ],
+    );
+    assert_eq!(t.0["errors"], json!([]));
+    assert_eq!(t.obj("text_message"), &json!({"obis": "0-0:96.13.0", "name": "text_message", "value": null}));
+    assert_eq!(
+        t.obj("power_event_failure_log"),
+        &json!({"obis": "1-0:99.97.0", "name": "power_event_failure_log", "value": 0, "buffer_type": "", "entries": []})
+    );
+    assert_eq!(
+        t.obj("device_type"),
+        &json!({"obis": "0-1:24.1.0", "name": "device_type", "channel": 1, "value": null})
+    );
+    t.null("equipment_identifier_gas");
+    t.null("hourly_gas_meter_reading");
+    assert_eq!(
+        t.top("mbus"),
+        json!([{"channel": 1, "device_type": null, "medium": null, "equipment_id": null, "readings": []}])
+    );
+
+    // `(0)()` and `(1)()()()` (FACTS Q16): logs that announce entries they do not carry.
+    for log in ["1-0:99.97.0(0)()", "1-0:99.97.0(1)()()()"] {
+        let t = constructed("/ISK5\\2M550T-1012", &["1-3:0.2.8(50)", log]);
+        assert_eq!(t.0["errors"], json!([]), "{log}");
+        assert_eq!(t.failures(), vec![], "{log}");
+    }
+}
+
+#[test]
+fn negative_values() {
+    let t = constructed(
+        "/ISK5\\2M550T-1012",
+        &["1-3:0.2.8(50)", "0-0:1.0.0(230615120000S)", "1-0:2.7.0(-00.123*kW)", "1-0:31.7.0(-005.3*A)"],
+    );
+    t.q("current_electricity_delivery", -0.123, "kW");
+    t.q("instantaneous_current_l1", -5.3, "A");
+    let t = constructed("/Lux5\\253694471_M", &["1-3:0.2.8(42)", "1-1:31.4.0(100*A)(-063*A)"]);
+    assert_eq!(t.obj("luxembourg_current_thresholds")["value"], json!([100, -63]));
+}
+
+#[test]
+fn values_with_many_decimals() {
+    let t = constructed(
+        "/ISK5\\2M550T-1012",
+        &[
+            "1-3:0.2.8(50)",
+            "1-0:1.8.1(00052185.7825309*kWh)",
+            "1-0:1.8.2(0.000000000000000001*kWh)",
+            "1-0:2.8.1(12345678901.123456789*kWh)",
+            "1-0:2.8.2(000000.000*kWh)",
+        ],
+    );
+    t.q("electricity_used_tariff_1", 52185.7825309, "kWh");
+    t.q("electricity_used_tariff_2", 1e-18, "kWh");
+    // Beyond what 64 bits hold (19 digits) a value is not a meter reading: that line is an error
+    // and the others still count.
+    let errors = t.0["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0]["text"], "1-0:2.8.1(12345678901.123456789*kWh)");
+    assert_eq!(errors[0]["line"], 6); // the header is line 1
+    // A zero with decimals stays a float, an integer an integer.
+    assert_eq!(t.obj("electricity_delivered_tariff_2")["value"], json!(0.0));
+    let t = constructed("/ISK5\\2M550T-1012", &["1-3:0.2.8(50)", "0-0:96.7.21(00007)"]);
+    assert_eq!(t.obj("short_power_failure_count")["value"], json!(7));
+}
+
+#[test]
+fn placeholder_timestamps() {
+    let t = constructed(
+        "/ISK5\\2M550T-1012",
+        &[
+            "1-3:0.2.8(50)",
+            "0-0:1.0.0(632525252525W)",
+            "1-0:99.97.0(2)(0-0:96.7.19)(632525252525W)(0000000000*s)(230101120000W)(0000000060*s)",
+            "0-1:24.1.0(003)",
+            "0-1:24.2.1(632525252525W)(00000.000)",
+            "0-2:24.1.0(003)",
+            "0-2:24.2.1(700101010000W)(00000000)",
+            "0-3:24.1.0(003)",
+            "0-3:24.2.1(632525252525S)(00012.345*m3)",
+        ],
+    );
+    assert_eq!(t.0["errors"], json!([]));
+    assert_eq!(t.top("timestamp"), J::Null);
+    assert_eq!(
+        t.obj("p1_message_timestamp"),
+        &json!({"obis": "0-0:1.0.0", "name": "p1_message_timestamp", "value": null, "raw": "632525252525W"})
+    );
+    assert_eq!(
+        t.obj("power_event_failure_log")["entries"],
+        json!([
+            {"timestamp": null, "raw_timestamp": "632525252525W", "value": 0, "unit": "s"},
+            {"timestamp": "2023-01-01T11:00:00Z", "raw_timestamp": "230101120000W", "value": 60, "unit": "s"},
+        ])
+    );
+    // Unreachable / unconfigured devices: no reading.
+    assert_eq!(
+        t.at("0-1:24.2.1"),
+        &json!({"obis": "0-1:24.2.1", "name": "hourly_gas_meter_reading", "channel": 1, "value": null})
+    );
+    assert_eq!(t.at("0-2:24.2.1")["value"], J::Null);
+    // A real value (it has a unit) next to a bad time keeps the value, without a time.
+    assert_eq!(
+        t.at("0-3:24.2.1"),
+        &json!({"obis": "0-3:24.2.1", "name": "hourly_gas_meter_reading", "channel": 3,
+                "value": 12.345, "unit": "m3", "timestamp": null})
+    );
+    let readings: Vec<usize> = (1..=3).map(|c| t.mbus(c)["readings"].as_array().unwrap().len()).collect();
+    assert_eq!(readings, vec![0, 0, 1]);
+}
+
+#[test]
+fn unknown_codes_are_kept() {
+    let t = constructed(
+        "/ISK5\\2M550T-1012",
+        &[
+            "1-3:0.2.8(50)",
+            "1-0:99.1.0(12)(34*kWh)",
+            "0-0:96.50.68(ON)",
+            "1-0:16.7.0(00.245kW)",
+            "0-0:96.99.0(230615120000S)",
+            "1-0:0.2.0()",
+        ],
+    );
+    assert_eq!(t.0["errors"], json!([]));
+    assert_eq!(
+        t.at("1-0:99.1.0"),
+        &json!({"obis": "1-0:99.1.0", "name": null, "value": 12, "raw": ["12", "34*kWh"], "unknown": true})
+    );
+    assert_eq!(t.at("0-0:96.50.68")["value"], "ON");
+    // A number with a unit written without `*`, as Fluvius writes them.
+    assert_eq!(
+        t.at("1-0:16.7.0"),
+        &json!({"obis": "1-0:16.7.0", "name": null, "value": 0.245, "unit": "kW", "raw": ["00.245kW"], "unknown": true})
+    );
+    // A time is text, not the number 230615120000 in `S`.
+    assert_eq!(t.at("0-0:96.99.0")["value"], "230615120000S");
+    assert_eq!(t.at("1-0:0.2.0")["value"], J::Null);
+}
+
+#[test]
+fn duplicate_codes_are_both_kept_in_order() {
+    let bytes = telegram(
+        "/ISK5\\2M550T-1012",
+        &["1-3:0.2.8(50)", "0-0:1.0.0(230615120000S)", "1-0:1.8.1(000001.000*kWh)", "1-0:1.8.1(000002.000*kWh)"],
+    );
+    let d = decode_bytes(&bytes, true, AMSTERDAM, None);
+    let t = T(d.telegrams[0].clone());
+    let values: Vec<&J> = t.objects().iter().filter(|o| o["obis"] == "1-0:1.8.1").map(|o| &o["value"]).collect();
+    assert_eq!(values, vec![&json!(1.0), &json!(2.0)]);
+    assert_eq!(t.0["errors"], json!([]));
+    // The Telegram API answers with the first.
+    let mut decoder = Decoder::new(DecoderOptions::default());
+    decoder.feed(&bytes, |d| {
+        let Decoded::Telegram(t) = d else { panic!() };
+        assert_eq!(t.number("electricity_used_tariff_1").map(|d| d.to_f64()), Some(1.0));
+    });
+}
+
+#[test]
+fn belgian_mbus_ids_and_water_on_24_2_1() {
+    let t = constructed(
+        "/FLU5\\253769484_A",
+        &[
+            "0-0:96.1.4(50217)",
+            "0-0:96.1.1(3153414733313031303231363035)",
+            "0-0:1.0.0(230615120000S)",
+            "0-1:24.1.0(003)",
+            "0-1:96.1.1(37464C4F32313139303333373333)",
+            "0-1:24.2.3(230615115500S)(00112.384*m3)",
+            "0-2:24.1.0(007)",
+            "0-2:96.1.1(3853414731323334353637383930)",
+            "0-2:24.2.1(230615115500S)(00872.234*m3)",
+            "0-3:96.1.1(3953414731323334353637383931)",
+            "0-3:24.2.1(230615115500S)(00001.250*m3)",
+        ],
+    );
+    assert_eq!(t.0["errors"], json!([]));
+    assert_eq!(t.top("dsmr_version"), "5B");
+    assert_eq!(t.top("meter_id"), "1SAG3101021605");
+    assert_eq!(
+        t.at("0-1:96.1.1"),
+        &json!({"obis": "0-1:96.1.1", "name": "equipment_identifier_gas", "channel": 1,
+                "value": "7FLO2119033733", "raw": "37464C4F32313139303333373333"})
+    );
+    t.reading("gas_meter_reading", 112.384, "m3", "2023-06-15T09:55:00Z");
+    assert_eq!(t.at("0-2:96.1.1")["name"], "equipment_identifier_water");
+    assert_eq!(
+        t.at("0-2:24.2.1"),
+        &json!({"obis": "0-2:24.2.1", "name": "water_meter_reading", "channel": 2,
+                "value": 872.234, "unit": "m3", "timestamp": "2023-06-15T09:55:00Z"})
+    );
+    // Without a device type line the reading keeps the neutral M-Bus name.
+    assert_eq!(t.at("0-3:24.2.1")["name"], "mbus_meter_reading");
+    let devices: Vec<(J, J)> =
+        t.top("mbus").as_array().unwrap().iter().map(|d| (d["medium"].clone(), d["equipment_id"].clone())).collect();
+    assert_eq!(
+        devices,
+        vec![
+            (json!("gas"), json!("7FLO2119033733")),
+            (json!("water"), json!("8SAG1234567890")),
+            (J::Null, json!("9SAG1234567891")),
+        ]
+    );
+}
+
+#[test]
+fn demand_value_before_a_twelve_digit_time() {
+    // FACTS Q22: an Iskra MIE5T-200 in Belgium, hex-encoded version, peak value first.
+    let t = constructed(
+        "/ISk5\\2MIE5T-200",
+        &[
+            "0-0:96.1.4(3231313130)",
+            "0-0:1.0.0(260102013000W)",
+            "1-0:1.6.0(08.796*kW)(260102010000)",
+            "1-0:32.7.0(130.2*V)",
+        ],
+    );
+    assert_eq!(t.0["errors"], json!([]));
+    assert_eq!(t.top("dsmr_version"), "5B");
+    assert_eq!(
+        t.obj("belgium_version_information"),
+        &json!({"obis": "0-0:96.1.4", "name": "belgium_version_information", "value": "21110", "raw": "3231313130"})
+    );
+    // No DST flag: the zone decides (January, UTC+1).
+    assert_eq!(
+        t.obj("belgium_maximum_demand_month"),
+        &json!({"obis": "1-0:1.6.0", "name": "belgium_maximum_demand_month", "value": 8.796, "unit": "kW",
+                "timestamp": "2026-01-02T00:00:00Z"})
+    );
+}
+
+#[test]
+fn electricity_on_measurement_channel_one() {
+    // Swiss meters (FACTS §10) and the XT211 write `1-1:` where DSMR writes `1-0:`.
+    let t = constructed(
+        "/LGZ5\\2ZMF100AC.2.1",
+        &["1-3:0.2.8(50)", "0-0:1.0.0(230615120000S)", "1-1:1.8.1(001234.567*kWh)", "1-1:2.7.0(00.250*kW)"],
+    );
+    assert_eq!(
+        t.at("1-1:1.8.1"),
+        &json!({"obis": "1-1:1.8.1", "name": "electricity_used_tariff_1", "value": 1234.567, "unit": "kWh"})
+    );
+    t.q("current_electricity_delivery", 0.25, "kW");
+}
+
+#[test]
+fn padded_and_empty_ids() {
+    let t = constructed(
+        "/KFM5KAIFA-METER",
+        &[
+            "1-3:0.2.8(42)",
+            "0-0:96.1.1(204B413655303031363630323937393132)",
+            "0-1:24.1.0(003)",
+            "0-1:96.1.0(2020202020)",
+        ],
+    );
+    assert_eq!(
+        t.obj("equipment_identifier"),
+        &json!({"obis": "0-0:96.1.1", "name": "equipment_identifier",
+                "value": "KA6U001660297912", "raw": "204B413655303031363630323937393132"})
+    );
+    assert_eq!(t.top("meter_id"), "KA6U001660297912");
+    t.text("equipment_identifier_gas", "");
+}
+
+#[test]
+fn header_with_control_characters_is_valid_json() {
+    // The Iskra ME382 header byte 0x02 where `\2` belongs.
+    let t = constructed("/ISk5\u{2}ME382-1003", &["1-0:1.8.1(00001.001*kWh)"]);
+    let text = serde_json::to_string(&t.0).unwrap();
+    assert!(text.contains(r#""header":"/ISk5\u0002ME382-1003""#), "{text}");
+    assert_eq!(serde_json::from_str::<J>(&text).unwrap(), t.0);
+}
