@@ -1,33 +1,101 @@
 //! The boundary to the sinks: a parsed telegram becomes a [`Reading`] of named values with
 //! units and UTC times, so no sink ever sees OBIS syntax.
 
+use std::borrow::Cow;
+use std::sync::{Arc, Mutex, MutexGuard};
+
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-
-use std::borrow::Cow;
 
 use dsmrd_sinks::{Field, FieldKind, FieldValue, Reading, SeriesPoint, Text};
 
 use crate::obis::Obis;
 use crate::telegram::{Object, Quantity, Stamp, Telegram, Value};
 use crate::time::{rfc3339, to_utc};
+use crate::value::MeterTime;
 
 /// Everything needed to turn telegrams of one source into readings.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ReadingContext {
     pub source: String,
     pub tz: TimeZone,
+    /// Values that repeat telegram after telegram (ids, tariff, version; the hourly gas
+    /// time): converted once, shared after that.
+    cache: Mutex<Cache>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Cache {
+    texts: Vec<(Box<str>, Arc<str>)>,
+    times: Vec<(MeterTime, bool, Option<Timestamp>)>,
+}
+
+/// Entries kept per cache; a telegram has a handful of texts and times.
+const CACHE_SIZE: usize = 16;
+
+impl ReadingContext {
+    pub fn new(source: &str, tz: TimeZone) -> ReadingContext {
+        ReadingContext { source: source.to_string(), tz, cache: Mutex::new(Cache::default()) }
+    }
+
+    /// Never contended (one source, one task); a poisoned cache is still a valid cache.
+    fn lock(&self) -> MutexGuard<'_, Cache> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn utc(&self, m: MeterTime, normal: bool) -> Option<Timestamp> {
+        let mut cache = self.lock();
+        if let Some((_, _, ts)) = cache.times.iter().find(|(k, n, _)| *k == m && *n == normal) {
+            return *ts;
+        }
+        let ts = to_utc(m, &self.tz, normal);
+        if cache.times.len() >= CACHE_SIZE {
+            cache.times.remove(0);
+        }
+        cache.times.push((m, normal, ts));
+        ts
+    }
+
+    /// `raw` as shared text, decoded from hex first when `hex`.
+    fn text(&self, raw: &str, hex: bool) -> FieldValue {
+        let mut cache = self.lock();
+        let key_hex = if hex { 1 } else { 0 };
+        if let Some((_, v)) =
+            cache.texts.iter().find(|(k, _)| k.len() == raw.len() + 1 && k.as_bytes()[0] == key_hex && &k[1..] == raw)
+        {
+            return FieldValue::Text(v.clone());
+        }
+        let value: Arc<str> = if hex { Value::hex_text(raw).into() } else { raw.into() };
+        if cache.texts.len() >= CACHE_SIZE {
+            cache.texts.remove(0);
+        }
+        let key = format!("{}{raw}", char::from(key_hex)).into_boxed_str();
+        cache.texts.push((key, value.clone()));
+        FieldValue::Text(value)
+    }
 }
 
 /// Convert a telegram; `received` is used as the reading's time when the telegram carries
 /// no valid timestamp of its own.
 pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) -> Reading {
     let normal = t.version.always_normal_time();
-    let utc = |s: &Stamp<'_>| s.time.and_then(|m| to_utc(m, &cx.tz, normal));
-    let own_time = t.timestamp().and_then(|m| to_utc(m, &cx.tz, normal));
+    let utc = |s: &Stamp<'_>| s.time.and_then(|m| cx.utc(m, normal));
+    let own_time = t.timestamp().and_then(|m| cx.utc(m, normal));
     let mut fields: Vec<Field> = Vec::with_capacity(t.objects.len());
     let mut series = Vec::new();
     let stamp_id = Obis::new(0, 0, 1, 0, 0);
+    // Whether any code may be sent twice (a meter fault seen in the field; almost never):
+    // a 64-bit filter, whose rare false alarm only costs the name check below.
+    let repeats = {
+        let mut seen = 0u64;
+        let mut repeats = false;
+        for o in &t.objects {
+            let bit = 1u64 << (o.id.key().wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58);
+            repeats |= seen & bit != 0;
+            seen |= bit;
+        }
+        repeats
+    };
     for (idx, o) in t.objects.iter().enumerate() {
         if o.id == stamp_id {
             continue;
@@ -35,7 +103,8 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
         let base = field_name(o);
         // Table names are unique per table; only M-Bus devices, unknown codes and a code
         // sent twice can collide, so only they pay for the check.
-        let may_collide = o.name.is_none() || o.channel().is_some() || t.objects[..idx].iter().any(|p| p.id == o.id);
+        let may_collide =
+            o.name.is_none() || o.channel().is_some() || (repeats && t.objects[..idx].iter().any(|p| p.id == o.id));
         let mut push = |name: Text, value: FieldValue, unit: Option<&str>, time: Option<Timestamp>| {
             let name = if may_collide { unique(&fields, name, o) } else { name };
             let kind = kind_of(&name, &value, unit);
@@ -49,11 +118,11 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
                     push(Cow::Owned(format!("{base}_{}", i + 1)), num(q), q.unit, None);
                 }
             }
-            Value::Text(s) => push(base, FieldValue::Text((*s).to_string()), None, None),
-            Value::Hex(raw) => push(base, FieldValue::Text(Value::hex_text(raw)), None, None),
+            Value::Text(s) => push(base, cx.text(s, false), None, None),
+            Value::Hex(raw) => push(base, cx.text(raw, true), None, None),
             Value::Time(s) => {
                 if let Some(ts) = utc(s) {
-                    push(base, FieldValue::Text(rfc3339(ts)), None, None);
+                    push(base, FieldValue::Text(rfc3339(ts).into()), None, None);
                 }
             }
             Value::Timed { time, value } => push(base, num(value), value.unit, utc(time)),
@@ -99,7 +168,7 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
                 let (n, unit) = first.split_once('*').map_or((first, None), |(n, u)| (n, Some(u)));
                 match crate::value::Decimal::parse(n) {
                     Some(d) => push(base, FieldValue::Number(d.to_f64()), unit, None),
-                    None if !first.is_empty() => push(base, FieldValue::Text(first.to_string()), None, None),
+                    None if !first.is_empty() => push(base, cx.text(first, false), None, None),
                     None => {}
                 }
             }
@@ -107,7 +176,11 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
     }
     Reading {
         source: cx.source.clone(),
-        meter_id: t.meter_id(),
+        meter_id: match t.meter_id_raw().map(|(raw, hex)| cx.text(raw, hex)) {
+            Some(FieldValue::Text(s)) if !s.is_empty() => Some(s.to_string()),
+            // An id that decodes to nothing: look further, as the telegram does.
+            _ => t.meter_id(),
+        },
         time: own_time.unwrap_or(received),
         time_from_meter: own_time.is_some(),
         fields,
@@ -154,15 +227,29 @@ fn kind_of(name: &str, value: &FieldValue, unit: Option<&str>) -> FieldKind {
     if matches!(value, FieldValue::Text(_)) {
         return FieldKind::Info;
     }
-    let unit = unit.unwrap_or("").to_ascii_lowercase();
-    match unit.as_str() {
-        "kwh" | "wh" | "m3" | "gj" | "mj" | "kvarh" | "varh" | "s" => FieldKind::Counter,
-        "kw" | "w" | "v" | "a" | "kvar" | "var" | "kva" | "va" | "hz" => FieldKind::Gauge,
-        _ if name.ends_with("_count") || name.contains("_reading") || name.contains("electricity_") => {
-            FieldKind::Counter
+    const COUNTERS: [&str; 10] = ["kWh", "Wh", "m3", "GJ", "MJ", "kvarh", "varh", "kVArh", "VArh", "s"];
+    const GAUGES: [&str; 11] = ["kW", "W", "V", "A", "kvar", "var", "kVAr", "VAr", "kVA", "VA", "Hz"];
+    if let Some(u) = unit {
+        // Exact spellings first (what the tables and nearly every meter use), then any case.
+        if COUNTERS.contains(&u) {
+            return FieldKind::Counter;
         }
-        _ if name.contains("power_factor") || name.contains("current_") || name.contains("voltage") => FieldKind::Gauge,
-        _ => FieldKind::Info,
+        if GAUGES.contains(&u) {
+            return FieldKind::Gauge;
+        }
+        if COUNTERS.iter().any(|c| c.eq_ignore_ascii_case(u)) {
+            return FieldKind::Counter;
+        }
+        if GAUGES.iter().any(|g| g.eq_ignore_ascii_case(u)) {
+            return FieldKind::Gauge;
+        }
+    }
+    if name.ends_with("_count") || name.contains("_reading") || name.contains("electricity_") {
+        FieldKind::Counter
+    } else if name.contains("power_factor") || name.contains("current_") || name.contains("voltage") {
+        FieldKind::Gauge
+    } else {
+        FieldKind::Info
     }
 }
 
@@ -187,7 +274,7 @@ mod tests {
              0-2:24.1.0(003)\r\n0-2:24.2.1(190324150000W)(00001.000*m3)\r\n!",
         );
         let t = parse(&bytes, crate::frame::CrcStatus::Absent, VersionChoice::Auto).unwrap();
-        let cx = ReadingContext { source: "meter".into(), tz: crate::time::zone("Europe/Amsterdam").unwrap() };
+        let cx = ReadingContext::new("meter", crate::time::zone("Europe/Amsterdam").unwrap());
         let r = to_reading(&t, &cx, Timestamp::UNIX_EPOCH);
         assert_eq!(r.time.to_string(), "2019-03-24T14:05:41Z");
         assert!(r.time_from_meter);

@@ -126,6 +126,17 @@ pub struct LineError<'a> {
     pub reason: String,
 }
 
+/// Where a meter's own id can be, in order of preference: equipment identifier, the
+/// Luxembourg / Hungarian device name, the Hungarian / Irish serial, the Q3D serial and
+/// ownership number.
+const METER_IDS: [Obis; 5] = [
+    Obis::new(0, 0, 96, 1, 1),
+    Obis::new(0, 0, 42, 0, 0),
+    Obis::new(0, 0, 96, 1, 0),
+    Obis::new(0, 0, 96, 1, 255),
+    Obis::new(1, 0, 0, 0, 0),
+];
+
 /// One M-Bus device, gathered from the lines of its channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MBusDevice<'t, 'a> {
@@ -180,16 +191,19 @@ impl<'a> Telegram<'a> {
     /// The meter's own id: equipment identifier, or the Luxembourg / Hungarian device
     /// name, or the Q3D serial.
     pub fn meter_id(&self) -> Option<String> {
-        const IDS: [Obis; 5] = [
-            Obis::new(0, 0, 96, 1, 1),
-            Obis::new(0, 0, 42, 0, 0),
-            Obis::new(0, 0, 96, 1, 0),
-            Obis::new(0, 0, 96, 1, 255),
-            Obis::new(1, 0, 0, 0, 0),
-        ];
-        IDS.iter().find_map(|id| match &self.get(*id)?.value {
+        METER_IDS.iter().find_map(|id| match &self.get(*id)?.value {
             Value::Hex(raw) => Some(Value::hex_text(raw)).filter(|s| !s.is_empty()),
             Value::Text(t) => Some((*t).to_string()),
+            _ => None,
+        })
+    }
+
+    /// The text [`Telegram::meter_id`] is made from, undecoded, and whether it is hex; for
+    /// callers that cache the decoding.
+    pub fn meter_id_raw(&self) -> Option<(&'a str, bool)> {
+        METER_IDS.iter().find_map(|id| match &self.get(*id)?.value {
+            Value::Hex(raw) => Some((*raw, true)),
+            Value::Text(t) => Some((*t, false)),
             _ => None,
         })
     }

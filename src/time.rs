@@ -56,7 +56,7 @@ fn shift(offset: Offset, seconds: i32) -> Option<Offset> {
 
 /// RFC 3339 in UTC with a `Z`, whole seconds: `2010-12-09T10:30:20Z`.
 pub fn rfc3339(ts: Timestamp) -> String {
-    ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    dsmrd_sinks::rfc3339(ts)
 }
 
 #[cfg(test)]

@@ -284,6 +284,56 @@ struct OpenFile {
     path: PathBuf,
     columns: Vec<String>,
     out: BufWriter<File>,
+    /// Which field of a reading fills each field column, learned from the readings.
+    layout: Layout,
+}
+
+/// The column → field mapping of the last reading, keyed by the identity of its field
+/// names. Names are mostly `&'static str` from the tables, so consecutive readings of the
+/// same meter have the same name pointers and reuse the mapping without comparing text.
+#[derive(Default)]
+struct Layout {
+    /// The field names of the reading the mapping was made for.
+    names: Vec<NameKey>,
+    /// For each field column (after the base three), the index into `fields`.
+    map: Vec<Option<usize>>,
+}
+
+/// A field name as remembered by [`Layout`]: a static name by address (its text cannot
+/// change), an owned one by its text (its address may be reused by another name).
+enum NameKey {
+    Static(usize, usize),
+    Owned(String),
+}
+
+impl NameKey {
+    fn of(name: &crate::Text) -> NameKey {
+        match name {
+            std::borrow::Cow::Borrowed(s) => NameKey::Static(s.as_ptr() as usize, s.len()),
+            std::borrow::Cow::Owned(s) => NameKey::Owned(s.clone()),
+        }
+    }
+
+    fn is(&self, name: &crate::Text) -> bool {
+        match (self, name) {
+            (NameKey::Static(p, l), std::borrow::Cow::Borrowed(s)) => *p == s.as_ptr() as usize && *l == s.len(),
+            (NameKey::Owned(a), std::borrow::Cow::Owned(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Layout {
+    /// The mapping for `r`, and whether it had to be worked out anew.
+    fn for_reading(&mut self, r: &Reading, columns: &[String]) -> (&[Option<usize>], bool) {
+        let same = self.names.len() == r.fields.len() && self.names.iter().zip(&r.fields).all(|(k, f)| k.is(&f.name));
+        if !same {
+            self.names = r.fields.iter().map(|f| NameKey::of(&f.name)).collect();
+            self.map =
+                columns.iter().skip(BASE.len()).map(|c| r.fields.iter().position(|f| f.name == c.as_str())).collect();
+        }
+        (&self.map, !same)
+    }
 }
 
 /// What is at a path before the sink writes there.
@@ -331,7 +381,9 @@ impl CsvWriter {
                 }
             };
             let file = self.file.insert(file);
-            if self.config.fields.is_none() {
+            let (map, new_layout) = file.layout.for_reading(r, &file.columns);
+            // Fields without a column can only appear when the layout changed.
+            if new_layout && self.config.fields.is_none() {
                 for f in r.fields.iter().filter(|f| !file.columns.iter().any(|c| *c == *f.name)) {
                     if self.warned.insert(f.name.to_string()) {
                         tracing::warn!(
@@ -343,7 +395,7 @@ impl CsvWriter {
                     }
                 }
             }
-            let line = row(r, &file.columns, self.config.delimiter);
+            let line = row(r, &file.columns, map, self.config.delimiter);
             file.out.write_all(line.as_bytes()).map_err(|e| write_error(&file.path, e))?;
         }
         Ok(())
@@ -363,7 +415,7 @@ impl CsvWriter {
     /// Write out the buffered rows and sync them to disk.
     fn sync(&mut self) -> Result<(), SinkError> {
         let Some(file) = &mut self.file else { return Ok(()) };
-        let result = file.out.flush().and_then(|()| file.out.get_ref().sync_data());
+        let result = file.out.flush().and_then(|()| sync_data(file.out.get_ref()));
         if let Err(e) = result {
             let err = write_error(&file.path, e);
             self.abandon();
@@ -403,7 +455,7 @@ impl CsvWriter {
                     );
                     out.write_all(b"\n").map_err(|e| write_error(&path, e))?;
                 }
-                return Ok(OpenFile { path, columns, out });
+                return Ok(OpenFile { path, columns, out, layout: Layout::default() });
             }
         }
         if !matches!(existing, Existing::New) {
@@ -420,7 +472,7 @@ impl CsvWriter {
         out.write_all(header(&columns, delimiter).as_bytes())
             .and_then(|()| out.write_all(b"\n"))
             .map_err(|e| write_error(&path, e))?;
-        Ok(OpenFile { path, columns, out })
+        Ok(OpenFile { path, columns, out, layout: Layout::default() })
     }
 
     /// Rename `path` to `STEM.TIMESTAMP.EXT` (with `-N` added to the timestamp if that name
@@ -443,7 +495,16 @@ impl CsvWriter {
 /// Flush, sync and close a file the sink is done with.
 fn sync(file: OpenFile) -> Result<(), SinkError> {
     let OpenFile { path, mut out, .. } = file;
-    out.flush().and_then(|()| out.get_ref().sync_data()).map_err(|e| write_error(&path, e))
+    out.flush().and_then(|()| sync_data(out.get_ref())).map_err(|e| write_error(&path, e))
+}
+
+/// `fsync` the data; a file that cannot be synced at all (`/dev/null`, a pipe, some
+/// network file systems answer EINVAL) has nothing more to make durable.
+fn sync_data(file: &File) -> io::Result<()> {
+    match file.sync_data() {
+        Err(e) if e.kind() == io::ErrorKind::InvalidInput => Ok(()),
+        other => other,
+    }
 }
 
 fn append(path: &Path) -> Result<File, SinkError> {
@@ -507,40 +568,28 @@ fn header(columns: &[String], delimiter: char) -> String {
 }
 
 /// One row, with its line break.
-fn row(r: &Reading, columns: &[String], delimiter: char) -> String {
+fn row(r: &Reading, columns: &[String], map: &[Option<usize>], delimiter: char) -> String {
     let mut line = String::with_capacity(512);
-    // Readings list their fields in the same order as the columns (both follow the
-    // telegram), so the search starts where the last one matched.
-    let mut hint = 0;
-    let mut find = |name: &str| {
-        let n = r.fields.len();
-        let found = (0..n).map(|k| (hint + k) % n).find(|&k| r.fields[k].name == name);
-        if let Some(k) = found {
-            hint = k + 1;
-        }
-        found.map(|k| &r.fields[k])
-    };
-    for (i, column) in columns.iter().enumerate() {
-        if i > 0 {
-            line.push(delimiter);
-        }
-        match column.as_str() {
-            "time" => line.push_str(&rfc3339(r.time)),
-            "source" => push_text(&mut line, &r.source, delimiter),
-            "meter_id" => push_text(&mut line, r.meter_id.as_deref().unwrap_or(""), delimiter),
-            name => match find(name) {
-                Some(f) => match &f.value {
-                    FieldValue::Number(n) if n.is_finite() => push_number(&mut line, *n),
-                    FieldValue::Number(_) => {}
-                    FieldValue::Text(s) => push_text(&mut line, s, delimiter),
-                },
-                None => {
-                    let own_time = name.strip_suffix("_time").and_then(|n| r.field(n)).and_then(|f| f.time);
-                    if let Some(t) = own_time {
-                        line.push_str(&rfc3339(t));
-                    }
-                }
+    // Every column list starts with BASE (`time`, `source`, `meter_id`).
+    line.push_str(&rfc3339(r.time));
+    line.push(delimiter);
+    push_text(&mut line, &r.source, delimiter);
+    line.push(delimiter);
+    push_text(&mut line, r.meter_id.as_deref().unwrap_or(""), delimiter);
+    for (column, index) in columns.iter().skip(BASE.len()).zip(map) {
+        line.push(delimiter);
+        match index.map(|k| &r.fields[k]) {
+            Some(f) => match &f.value {
+                FieldValue::Number(n) if n.is_finite() => push_number(&mut line, *n),
+                FieldValue::Number(_) => {}
+                FieldValue::Text(s) => push_text(&mut line, s, delimiter),
             },
+            None => {
+                let own_time = column.strip_suffix("_time").and_then(|n| r.field(n)).and_then(|f| f.time);
+                if let Some(t) = own_time {
+                    line.push_str(&rfc3339(t));
+                }
+            }
         }
     }
     line.push('\n');

@@ -2,6 +2,7 @@
 //! named values with units and times.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 
@@ -24,7 +25,8 @@ pub enum FieldKind {
 #[derive(Debug, Clone, PartialEq)]
 pub enum FieldValue {
     Number(f64),
-    Text(String),
+    /// Shared: ids and states repeat in every reading and are not copied for each.
+    Text(Arc<str>),
 }
 
 impl FieldValue {

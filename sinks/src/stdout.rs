@@ -198,7 +198,7 @@ fn json(r: &Reading) -> J {
     for f in &r.fields {
         let value = match &f.value {
             FieldValue::Number(n) => number(*n),
-            FieldValue::Text(s) => J::String(s.clone()),
+            FieldValue::Text(s) => J::String(s.to_string()),
         };
         fields.insert(f.name.to_string(), value);
         if let Some(u) = &f.unit {

@@ -127,7 +127,7 @@ impl Ingest {
         Ingest {
             name: name.to_string(),
             decoder: Decoder::new(opts),
-            cx: ReadingContext { source: name.to_string(), tz: decode.timezone.clone() },
+            cx: ReadingContext::new(name, decode.timezone.clone()),
             fanout,
             wait,
             counters,
