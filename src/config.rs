@@ -124,6 +124,22 @@ pub enum Pace {
     Speed(f64),
 }
 
+impl std::str::FromStr for Pace {
+    type Err = String;
+
+    /// `fast`, `realtime`, or a speed factor above 0 (`10` = ten times real time).
+    fn from_str(s: &str) -> Result<Pace, String> {
+        match s {
+            "fast" => Ok(Pace::Fast),
+            "realtime" => Ok(Pace::Speed(1.0)),
+            other => match other.parse::<f64>() {
+                Ok(f) if f > 0.0 && f.is_finite() => Ok(Pace::Speed(f)),
+                _ => Err(format!("pace must be fast, realtime or a speed factor above 0, not `{other}`")),
+            },
+        }
+    }
+}
+
 /// `type = "replay"`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplayConfig {
@@ -354,6 +370,15 @@ enum PaceToml {
     Factor(f64),
 }
 
+impl PaceToml {
+    fn pace(&self) -> Option<Pace> {
+        match self {
+            PaceToml::Word(w) => w.parse().ok(),
+            PaceToml::Factor(f) => (*f > 0.0 && f.is_finite()).then_some(Pace::Speed(*f)),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ReplayToml {
@@ -567,11 +592,9 @@ impl<'t> Cx<'t> {
                 }
                 let pace = match &raw.pace {
                     None => Pace::Fast,
-                    Some(p) => match p.get_ref() {
-                        PaceToml::Word(w) if w == "fast" => Pace::Fast,
-                        PaceToml::Word(w) if w == "realtime" => Pace::Speed(1.0),
-                        PaceToml::Factor(f) if *f > 0.0 && f.is_finite() => Pace::Speed(*f),
-                        _ => {
+                    Some(p) => match p.get_ref().pace() {
+                        Some(pace) => pace,
+                        None => {
                             self.at(
                                 p.span(),
                                 &format!("{path}.pace"),

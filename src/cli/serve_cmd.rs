@@ -34,14 +34,7 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let pace = match args.pace.as_str() {
-        "fast" => Pace::Fast,
-        "realtime" => Pace::Speed(1.0),
-        other => match other.parse::<f64>() {
-            Ok(f) if f > 0.0 && f.is_finite() => Pace::Speed(f),
-            _ => anyhow::bail!("--pace must be fast, realtime or a factor above 0, not `{other}`"),
-        },
-    };
+    let pace: Pace = args.pace.parse().map_err(|e: String| anyhow::anyhow!("--{e}"))?;
     if !args.file.is_file() {
         anyhow::bail!("recording {} does not exist", args.file.display());
     }

@@ -21,25 +21,18 @@ pub async fn run(cfg: &TcpConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
             r = connect => r,
             _ = stopped(&mut shutdown) => return,
         };
-        let mut stream = match stream {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => {
+        let failure = match stream {
+            Ok(Ok(s)) => Ok(s),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!("no answer within {:?}", cfg.connect_timeout)),
+        };
+        let mut stream = match failure {
+            Ok(s) => s,
+            Err(error) => {
                 attempts += 1;
                 if !outage_logged {
-                    tracing::warn!(source = %ingest.name, address = %cfg.address, error = %e,
+                    tracing::warn!(source = %ingest.name, address = %cfg.address, %error,
                         "Cannot connect; retrying with backoff.");
-                    outage_logged = true;
-                }
-                if !sleep_or_stop(backoff, &mut shutdown).await {
-                    return;
-                }
-                backoff = (backoff * 2).min(cfg.max_backoff);
-                continue;
-            }
-            Err(_) => {
-                attempts += 1;
-                if !outage_logged {
-                    tracing::warn!(source = %ingest.name, address = %cfg.address, "Connect timed out; retrying with backoff.");
                     outage_logged = true;
                 }
                 if !sleep_or_stop(backoff, &mut shutdown).await {
