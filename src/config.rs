@@ -460,13 +460,7 @@ impl<'t> Cx<'t> {
         keys: &[&str],
         invert: bool,
     ) -> Option<T> {
-        let mut sub = DeTable::new();
-        for (k, v) in table {
-            if keys.contains(&k.get_ref().as_ref()) != invert {
-                sub.insert(k.clone(), v.clone());
-            }
-        }
-        let value = Spanned::new(span, DeValue::Table(sub));
+        let value = Spanned::new(span, DeValue::Table(select(table, keys, invert)));
         match T::deserialize(ValueDeserializer::from(value)) {
             Ok(t) => Some(t),
             Err(mut e) => {
@@ -656,12 +650,7 @@ impl<'t> Cx<'t> {
         let span = v.span();
         let kind = self.kind_of(t, span.clone(), path, SinkConfig::TYPES)?;
         let common: Option<SinkCommon> = self.part(t, span.clone(), path, SINK_COMMON, false);
-        let mut sub = DeTable::new();
-        for (k, val) in t {
-            if !SINK_COMMON.contains(&k.get_ref().as_ref()) {
-                sub.insert(k.clone(), val.clone());
-            }
-        }
+        let sub = select(t, SINK_COMMON, true);
         let config =
             match SinkConfig::deserialize(&kind, ValueDeserializer::from(Spanned::new(span, DeValue::Table(sub))))? {
                 Ok(c) => Some(c),
@@ -687,6 +676,17 @@ impl<'t> Cx<'t> {
         }
         Some(SinkSpec { name: name.to_string(), config: config?, pipeline: p })
     }
+}
+
+/// The entries of `table` whose key is in `keys` (or, with `invert`, is not).
+fn select<'i>(table: &DeTable<'i>, keys: &[&str], invert: bool) -> DeTable<'i> {
+    let mut sub = DeTable::new();
+    for (k, v) in table {
+        if keys.contains(&k.get_ref().as_ref()) != invert {
+            sub.insert(k.clone(), v.clone());
+        }
+    }
+    sub
 }
 
 /// Name the key an error is about: the key whose text or value holds the error's span.

@@ -128,39 +128,17 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
             Value::Timed { time, value } => push(base, num(value), value.unit, utc(time)),
             Value::LegacyGas { time, value, .. } => push(base, num(value), value.unit, utc(time)),
             Value::EventLog { entries, .. } => {
-                for e in entries {
-                    if let Some(ts) = utc(&e.end) {
-                        series.push(SeriesPoint {
-                            name: base.clone(),
-                            time: ts,
-                            value: e.duration.value.to_f64(),
-                            unit: e.duration.unit.map(unit_text),
-                        });
-                    }
-                }
+                let points = entries.iter().filter_map(|e| Some(point(base.clone(), utc(&e.end)?, &e.duration)));
+                series.extend(points);
             }
             Value::PeakHistory(peaks) => {
-                for p in peaks {
-                    if let Some(ts) = utc(&p.time) {
-                        series.push(SeriesPoint {
-                            name: base.clone(),
-                            time: ts,
-                            value: p.demand.value.to_f64(),
-                            unit: p.demand.unit.map(unit_text),
-                        });
-                    }
-                }
+                series.extend(peaks.iter().filter_map(|p| Some(point(base.clone(), utc(&p.time)?, &p.demand))));
             }
             Value::Snapshot { time, values } => {
                 if let Some(ts) = utc(time) {
-                    for (i, q) in values.iter().enumerate() {
-                        series.push(SeriesPoint {
-                            name: Cow::Owned(format!("{base}_{}", i + 1)),
-                            time: ts,
-                            value: q.value.to_f64(),
-                            unit: q.unit.map(unit_text),
-                        });
-                    }
+                    let points =
+                        values.iter().enumerate().map(|(i, q)| point(Cow::Owned(format!("{base}_{}", i + 1)), ts, q));
+                    series.extend(points);
                 }
             }
             Value::Raw(groups) => {
@@ -186,6 +164,11 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
         fields,
         series,
     }
+}
+
+/// One history entry.
+fn point(name: Text, time: Timestamp, q: &Quantity<'_>) -> SeriesPoint {
+    SeriesPoint { name, time, value: q.value.to_f64(), unit: q.unit.map(unit_text) }
 }
 
 fn num(q: &Quantity<'_>) -> FieldValue {
