@@ -30,29 +30,82 @@ pub struct Clues {
     pub demand: bool,
 }
 
-impl Clues {
-    /// Note one data line.
-    pub fn see(&mut self, id: Obis, obis_text: &str, groups: &[&str]) {
+/// What one code tells version detection, decided once per code (the code index keeps it
+/// with each id it knows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clue {
+    None,
+    P1Version,
+    BelgianVersion,
+    LogicalName,
+    EquipmentId,
+    Timestamp,
+    ImportTotal,
+    LegacyGas,
+    BelgianGas,
+    Demand,
+}
+
+impl Clue {
+    pub fn of(id: Obis) -> Clue {
         match (id.a, id.b, id.c, id.d, id.e) {
-            (1, 3, 0, 2, 8) => {
-                self.p1_version = groups.first().and_then(|g| g.parse().ok());
-            }
-            (0, 0, 96, 1, 4) => self.belgian_version = true,
-            (0, 0, 42, 0, 0) => self.logical_name = true,
-            (0, 0, 96, 1, 1) => self.equipment_id = true,
-            (0, 0, 1, 0, 0) => self.timestamp = true,
-            (1, 0, 1, 8, 0) => self.import_total = true,
-            (0, 1..=4, 24, 3, 0) => self.legacy_gas = true,
-            (0, 1..=4, 24, 2, 3) => self.belgian_gas = true,
-            (1, 0, 1, 4, 0) => self.demand = true,
-            _ => {}
-        }
-        // A `*` only ever introduces the F group, which has at most 3 digits.
-        let text = obis_text.as_bytes();
-        if text[text.len().saturating_sub(4)..].contains(&b'*') {
-            self.f_group = true;
+            (1, 3, 0, 2, 8) => Clue::P1Version,
+            (0, 0, 96, 1, 4) => Clue::BelgianVersion,
+            (0, 0, 42, 0, 0) => Clue::LogicalName,
+            (0, 0, 96, 1, 1) => Clue::EquipmentId,
+            (0, 0, 1, 0, 0) => Clue::Timestamp,
+            (1, 0, 1, 8, 0) => Clue::ImportTotal,
+            (0, 1..=4, 24, 3, 0) => Clue::LegacyGas,
+            (0, 1..=4, 24, 2, 3) => Clue::BelgianGas,
+            (1, 0, 1, 4, 0) => Clue::Demand,
+            _ => Clue::None,
         }
     }
+}
+
+impl Clues {
+    /// Note one data line: what its code says, and whether it was written with an F group.
+    #[inline(always)]
+    pub fn see(&mut self, clue: Clue, f_group: bool, groups: &[&str]) {
+        self.f_group |= f_group;
+        match clue {
+            Clue::None => {}
+            Clue::P1Version => self.p1_version = groups.first().and_then(|g| g.parse().ok()),
+            Clue::BelgianVersion => self.belgian_version = true,
+            Clue::LogicalName => self.logical_name = true,
+            Clue::EquipmentId => self.equipment_id = true,
+            Clue::Timestamp => self.timestamp = true,
+            Clue::ImportTotal => self.import_total = true,
+            Clue::LegacyGas => self.legacy_gas = true,
+            Clue::BelgianGas => self.belgian_gas = true,
+            Clue::Demand => self.demand = true,
+        }
+    }
+}
+
+/// Whether an id's text carries an F group introduced by `*` (which has at most 3 digits).
+pub fn has_star_f_group(obis_text: &str) -> bool {
+    let text = obis_text.as_bytes();
+    text[text.len().saturating_sub(4)..].contains(&b'*')
+}
+
+/// Whether `ident` contains `pat` (given in upper case), ignoring ASCII case: a rolling
+/// window over the header, run per telegram.
+fn contains_upper(ident: &[u8], pat: &[u8]) -> bool {
+    let n = pat.len();
+    if n == 0 || n > 8 || ident.len() < n {
+        return n == 0;
+    }
+    let target = pat.iter().fold(0u64, |w, &b| w << 8 | u64::from(b));
+    let mask = if n == 8 { u64::MAX } else { (1u64 << (8 * n)) - 1 };
+    let mut w = 0u64;
+    for (i, &b) in ident.iter().enumerate() {
+        w = (w << 8 | u64::from(b.to_ascii_uppercase())) & mask;
+        if i + 1 >= n && w == target {
+            return true;
+        }
+    }
+    false
 }
 
 /// Choose the version for one telegram.
@@ -61,7 +114,7 @@ impl Clues {
 pub fn detect(header: &str, clues: &Clues, crc: CrcStatus) -> Version {
     let ident = header.as_bytes();
     let flag = |f: &str| ident.get(..3).is_some_and(|h| h.eq_ignore_ascii_case(f.as_bytes()));
-    let has = |s: &str| ident.windows(s.len()).any(|w| w.eq_ignore_ascii_case(s.as_bytes()));
+    let has = |s: &str| contains_upper(ident, s.as_bytes());
     if flag("FLU") || clues.belgian_version || clues.belgian_gas || clues.demand {
         return Version::Belgium;
     }
@@ -100,4 +153,19 @@ pub fn detect(header: &str, clues: &Clues, crc: CrcStatus) -> Version {
         return Version::Sweden;
     }
     Version::V5
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_search_ignores_case() {
+        assert!(contains_upper(b"/ISK5\\2MIE5T-200", b"MIE5"));
+        assert!(contains_upper(b"/isk5mie5", b"MIE5"));
+        assert!(contains_upper(b"MIE5", b"MIE5"));
+        assert!(!contains_upper(b"/ISK5\\2MIE", b"MIE5"));
+        assert!(!contains_upper(b"MI", b"MIE5"));
+        assert!(contains_upper(b"/ESY5Q3DA1004", b"Q3D"));
+    }
 }

@@ -48,52 +48,61 @@ impl Obis {
     /// Parse the id that runs up to the first `(` (or the end) of `b`, in one scan; returns
     /// it with the offset where it stops. Each group is 1 to 3 digits, at most 255; `-`
     /// follows A, `:` follows B, `.` or `:` follow C and D, and `.` or `*` introduce F.
-    fn parse_prefix(b: &[u8]) -> Option<(Obis, usize)> {
-        let mut ids = [0u8; 5];
+    /// Unrolled: this runs once per line of every telegram.
+    #[inline]
+    pub(crate) fn parse_prefix(b: &[u8]) -> Option<(Obis, usize)> {
         let mut i = 0;
-        for (n, id) in ids.iter_mut().enumerate() {
-            *id = group(b, &mut i)?;
-            let sep = b.get(i).copied();
-            let ok = match n {
-                0 => sep == Some(b'-'),
-                1 => sep == Some(b':'),
-                2 | 3 => matches!(sep, Some(b'.' | b':')),
-                _ => break,
-            };
-            if !ok {
-                return None;
+        let a = group(b, &mut i)?;
+        separator(b, &mut i, |c| c == b'-')?;
+        let b_ = group(b, &mut i)?;
+        separator(b, &mut i, |c| c == b':')?;
+        let c = group(b, &mut i)?;
+        separator(b, &mut i, |c| c == b'.' || c == b':')?;
+        let d = group(b, &mut i)?;
+        separator(b, &mut i, |c| c == b'.' || c == b':')?;
+        let e = group(b, &mut i)?;
+        match b.get(i) {
+            None | Some(b'(') => {}
+            Some(b'.' | b'*') => {
+                i += 1;
+                group(b, &mut i)?;
+                if !matches!(b.get(i), None | Some(b'(')) {
+                    return None;
+                }
             }
-            i += 1;
+            Some(_) => return None,
         }
-        if matches!(b.get(i), Some(b'.' | b'*')) {
-            i += 1;
-            group(b, &mut i)?;
+        Some((Obis::new(a, b_, c, d, e), i))
+    }
+}
+
+/// Step over the separator at `b[*i]` when `ok` accepts it.
+#[inline(always)]
+fn separator(b: &[u8], i: &mut usize, ok: impl Fn(u8) -> bool) -> Option<()> {
+    match b.get(*i) {
+        Some(&c) if ok(c) => {
+            *i += 1;
+            Some(())
         }
-        if !matches!(b.get(i), None | Some(b'(')) {
-            return None;
-        }
-        Some((Obis::new(ids[0], ids[1], ids[2], ids[3], ids[4]), i))
+        _ => None,
     }
 }
 
 /// Read one value group of 1 to 3 digits (at most 255) at `b[*i..]`, advancing `i`.
+#[inline(always)]
 fn group(b: &[u8], i: &mut usize) -> Option<u8> {
-    let start = *i;
-    let mut value = 0u16;
-    while let Some(&c) = b.get(*i) {
-        if !c.is_ascii_digit() {
-            break;
-        }
-        value = value * 10 + u16::from(c - b'0');
-        *i += 1;
-        if *i - start > 3 || value > 255 {
+    let digit = |k: usize| b.get(k).map(|c| c.wrapping_sub(b'0')).filter(|&d| d < 10).map(u16::from);
+    let mut value = digit(*i)?;
+    let mut k = *i + 1;
+    while let Some(d) = digit(k) {
+        if k - *i == 3 {
             return None;
         }
+        value = value * 10 + d;
+        k += 1;
     }
-    if *i == start {
-        return None;
-    }
-    Some(value as u8)
+    *i = k;
+    u8::try_from(value).ok()
 }
 
 impl fmt::Display for Obis {

@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use crate::detect::{self, Clues};
+use crate::detect::{self, Clue, Clues};
 use crate::frame::CrcStatus;
 use crate::obis::Obis;
 use crate::spec::{Medium, Row, Shape, Spec, Version, VersionChoice};
@@ -86,42 +86,65 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
         clues: Clues::default(),
     };
     let mut groups = [""; MAX_GROUPS];
-    for (line_no, range) in logical_lines(body, header_end) {
+    let mut pos = (header_end + 1).min(body.len());
+    let mut line_no = 1u32;
+    while pos < body.len() {
+        // The usual line, in the usual form, in one scan.
+        if let Some(text) = text {
+            if let Some(line) = plain_line(text, pos, spec, &mut groups) {
+                line_no += 1;
+                pos = line.next;
+                let obis = &text[line.start..line.obis_end];
+                let g = &groups[..line.groups];
+                out.clues.see(line.clue, line.f_group, g);
+                out.add(line_no, &text[line.start..line.end], obis, line.id, line.row, g);
+                continue;
+            }
+        }
+        // Anything else: blanks, continuation lines, doubled parentheses, bad lines.
+        let Some((no, range, next)) = logical_line(body, pos, &mut line_no) else { break };
+        pos = next;
         let line = match text.and_then(|t| t.get(range.clone())) {
             Some(line) => line,
             None => match std::str::from_utf8(&body[range]) {
                 Ok(line) => line,
                 Err(_) => {
                     let reason = "line is not text (bytes lost or changed?)".into();
-                    out.errors.push(LineError { line: line_no, text: "", reason });
+                    out.errors.push(LineError { line: no, text: "", reason });
                     continue;
                 }
             },
         };
         let Some((obis, id, rest)) = Obis::split_line(line) else {
-            out.errors.push(LineError { line: line_no, text: line, reason: "not an OBIS data line".into() });
+            out.errors.push(LineError { line: no, text: line, reason: "not an OBIS data line".into() });
             continue;
         };
-        let g = match split_groups(rest, &mut groups) {
-            Ok(n) => &groups[..n],
-            Err(reason) => {
-                out.errors.push(LineError { line: line_no, text: line, reason });
-                continue;
+        match split_groups(rest, &mut groups) {
+            Ok(n) => {
+                out.clues.see(Clue::of(id), detect::has_star_f_group(obis), &groups[..n]);
+                out.add(no, line, obis, id, lookup(spec, id), &groups[..n]);
             }
-        };
-        out.clues.see(id, obis, g);
-        let row = lookup(spec, id);
+            Err(reason) => out.errors.push(LineError { line: no, text: line, reason }),
+        }
+    }
+    out
+}
+
+impl<'a> Lines<'a> {
+    /// Type one data line against `spec` and keep it, or keep why it does not fit.
+    #[inline(always)]
+    fn add(&mut self, line_no: u32, line: &'a str, obis: &'a str, id: Obis, row: Option<&'static Row>, g: &[&'a str]) {
         // Built in place (`push` would assemble the object aside and copy it in), then
         // typed in place.
-        let len = out.objects.len();
-        out.objects.resize_with(len + 1, || Object {
+        let len = self.objects.len();
+        self.objects.resize_with(len + 1, || Object {
             obis,
             id,
             line: line_no,
             name: row.map(|r| r.name),
             value: Value::Empty,
         });
-        let slot = &mut out.objects[len].value;
+        let slot = &mut self.objects[len].value;
         let typed = match row {
             Some(row) => typed_value(row, g, slot),
             None => {
@@ -130,57 +153,145 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
             }
         };
         if let Err(reason) = typed {
-            out.objects.pop();
-            out.value_errors.push(LineError { line: line_no, text: line, reason });
+            self.objects.pop();
+            self.value_errors.push(LineError { line: line_no, text: line, reason });
         }
     }
-    out
 }
 
-/// The row for an id. Electricity codes on measurement channel B = 1 (`1-1:1.8.1`, sent by
-/// Swiss and some Sagemcom meters) mean what they mean on B = 0 unless the table says
-/// otherwise (the Luxembourg `1-1:31.4.0`).
-fn lookup(spec: &'static Spec, id: Obis) -> Option<&'static Row> {
-    spec.lookup(id).or_else(|| if id.a == 1 && id.b == 1 { spec.lookup(id.with_b(0)) } else { None })
+/// Where a line in the plain form lies: `A-B:C.D.E(v)(v)…` straight up to its line end.
+struct PlainLine {
+    start: usize,
+    obis_end: usize,
+    /// End of the line's text (before `\r\n`).
+    end: usize,
+    /// Start of the next line.
+    next: usize,
+    id: Obis,
+    row: Option<&'static Row>,
+    clue: Clue,
+    f_group: bool,
+    groups: usize,
 }
 
-/// The data lines after the header, as (line number, byte range), with a line that starts
-/// with `(` joined to the one before it (DSMR 2.2/3.0 gas values).
-fn logical_lines(body: &[u8], header_end: usize) -> impl Iterator<Item = (u32, Range<usize>)> {
-    let mut pos = (header_end + 1).min(body.len());
-    let mut line_no = 1u32;
-    let mut pending: Option<(u32, Range<usize>)> = None;
-    std::iter::from_fn(move || {
-        loop {
-            if pos >= body.len() {
-                return pending.take();
-            }
-            let nl = memchr::memchr(b'\n', &body[pos..]).map_or(body.len(), |i| pos + i);
-            let mut start = pos;
-            let mut end = nl;
-            while end > start && matches!(body[end - 1], b'\r' | b'\0' | b' ' | b'\t') {
-                end -= 1;
-            }
-            while start < end && matches!(body[start], b'\0' | b' ' | b'\t' | b'\r') {
-                start += 1;
-            }
-            pos = nl + 1;
-            line_no += 1;
-            if start == end {
-                continue;
-            }
-            if body[start] == b'(' {
-                if let Some((_, r)) = pending.as_mut() {
-                    r.end = end;
-                    continue;
-                }
-            }
-            let prev = pending.replace((line_no, start..end));
-            if prev.is_some() {
-                return prev;
-            }
+/// Read the line at `pos` when it has the plain form nearly every meter sends: an OBIS id,
+/// value groups with nothing between them, `\r\n` or `\n`, and a next line that starts
+/// with a digit (so is neither a continuation nor blank) or the end. Returns `None` for
+/// anything else, which [`logical_line`] then reads with every tolerance; both give the
+/// same result for a line this accepts.
+#[inline(always)]
+fn plain_line<'a>(
+    text: &'a str,
+    pos: usize,
+    spec: &'static Spec,
+    out: &mut [&'a str; MAX_GROUPS],
+) -> Option<PlainLine> {
+    let b = text.as_bytes();
+    let line = b.get(pos..)?;
+    let (id, row, clue, f_group, len) = match spec.code_at(line) {
+        Some(code) => (code.id, Some(code.row), code.clue, false, code.len),
+        None => {
+            let (id, len) = Obis::parse_prefix(line)?;
+            let f_group = detect::has_star_f_group(text.get(pos..pos + len)?);
+            (id, lookup(spec, id), Clue::of(id), f_group, len)
         }
-    })
+    };
+    let obis_end = pos + len;
+    let mut at = obis_end;
+    let mut count = 0;
+    loop {
+        // `at` is on a `(`, and the group does not open with a second one.
+        if b.get(at) != Some(&b'(') || b.get(at + 1) == Some(&b'(') || count == MAX_GROUPS {
+            return None;
+        }
+        let close = at + 1 + find_close_or_newline(b.get(at + 1..)?)?;
+        if b[close] != b')' {
+            return None;
+        }
+        out[count] = &text[at + 1..close];
+        count += 1;
+        at = close + 1;
+        match b.get(at) {
+            Some(b'(') => continue,
+            Some(b'\r') if b.get(at + 1) == Some(&b'\n') => {
+                let next = at + 2;
+                return b.get(next).is_none_or(u8::is_ascii_digit).then_some(PlainLine {
+                    start: pos,
+                    obis_end,
+                    end: at,
+                    next,
+                    id,
+                    row,
+                    clue,
+                    f_group,
+                    groups: count,
+                });
+            }
+            Some(b'\n') => {
+                let next = at + 1;
+                return b.get(next).is_none_or(u8::is_ascii_digit).then_some(PlainLine {
+                    start: pos,
+                    obis_end,
+                    end: at,
+                    next,
+                    id,
+                    row,
+                    clue,
+                    f_group,
+                    groups: count,
+                });
+            }
+            None => {
+                return Some(PlainLine {
+                    start: pos,
+                    obis_end,
+                    end: at,
+                    next: at,
+                    id,
+                    row,
+                    clue,
+                    f_group,
+                    groups: count,
+                });
+            }
+            Some(_) => return None,
+        }
+    }
+}
+
+/// The logical line at or after `pos`, as (line number, trimmed byte range, start of the
+/// line after it): blank lines are skipped, a line that starts with `(` is joined to the one
+/// before it (DSMR 2.2/3.0 gas values), and `line_no` counts every physical line read.
+fn logical_line(body: &[u8], mut pos: usize, line_no: &mut u32) -> Option<(u32, Range<usize>, usize)> {
+    let mut current: Option<(u32, Range<usize>)> = None;
+    loop {
+        if pos >= body.len() {
+            return current.map(|(n, r)| (n, r, pos));
+        }
+        let nl = memchr::memchr(b'\n', &body[pos..]).map_or(body.len(), |i| pos + i);
+        let mut start = pos;
+        let mut end = nl;
+        while end > start && matches!(body[end - 1], b'\r' | b'\0' | b' ' | b'\t') {
+            end -= 1;
+        }
+        while start < end && matches!(body[start], b'\0' | b' ' | b'\t' | b'\r') {
+            start += 1;
+        }
+        match current.as_mut() {
+            // The next logical line: left for the next call.
+            Some(_) if start < end && body[start] != b'(' => return current.map(|(n, r)| (n, r, pos)),
+            Some((_, r)) if start < end => r.end = end,
+            None if start < end => current = Some((*line_no + 1, start..end)),
+            _ => {}
+        }
+        *line_no += 1;
+        pos = nl + 1;
+    }
+}
+
+/// The row for an id: see [`Spec::row`].
+fn lookup(spec: &'static Spec, id: Obis) -> Option<&'static Row> {
+    spec.row(id)
 }
 
 /// Split `(a)(b*u)((c))` into group contents, tolerating line breaks and blanks between
@@ -244,6 +355,26 @@ fn find_paren(b: &[u8]) -> Option<usize> {
     words.remainder().iter().position(|&c| c == b')').map(|i| done + i)
 }
 
+/// The offset of the first `)` or `\n` in `b`, eight bytes at a time like [`find_paren`].
+#[inline(always)]
+fn find_close_or_newline(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const PARENS: u64 = u64::from_ne_bytes([b')'; 8]);
+    const NEWLINES: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    let mut words = b.chunks_exact(8);
+    for (k, word) in (&mut words).enumerate() {
+        let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        let (p, n) = (w ^ PARENS, w ^ NEWLINES);
+        let zeros = (p.wrapping_sub(ONES) & !p | n.wrapping_sub(ONES) & !n) & HIGHS;
+        if zeros != 0 {
+            return Some(k * 8 + (zeros.trailing_zeros() / 8) as usize);
+        }
+    }
+    let done = b.len() - words.remainder().len();
+    words.remainder().iter().position(|&c| c == b')' || c == b'\n').map(|i| done + i)
+}
+
 /// `str::trim`, without its Unicode scan for the usual text that starts and ends with a
 /// printable ASCII character.
 fn trim(s: &str) -> &str {
@@ -293,6 +424,9 @@ fn quantity<'a>(s: &'a str, expected_unit: Option<&'static str>) -> Result<Quant
     let (value, unit) = match Decimal::parse_prefix(s) {
         // The usual `value` and `value*unit`, read in one scan.
         Some((value, "")) => return Ok(Quantity { value, unit: None }),
+        Some((value, rest)) if expected_unit.is_some_and(|e| is_star_unit(rest.as_bytes(), e.as_bytes())) => {
+            return Ok(Quantity { value, unit: expected_unit });
+        }
         Some((value, rest)) if rest.starts_with('*') => (value, Some(trim(&rest[1..]))),
         // `valueunit`, as some Fluvius meters write it.
         Some((value, rest))
@@ -309,6 +443,16 @@ fn quantity<'a>(s: &'a str, expected_unit: Option<&'static str>) -> Result<Quant
         (u, _) => u,
     };
     Ok(Quantity { value, unit })
+}
+
+/// Whether `rest` is exactly `*` followed by `unit`: compared in line, as a library call
+/// costs more than comparing the three or four bytes a unit has.
+#[inline(always)]
+fn is_star_unit(rest: &[u8], unit: &[u8]) -> bool {
+    match rest.split_first() {
+        Some((b'*', u)) => u.len() == unit.len() && u.iter().zip(unit).all(|(a, b)| a == b),
+        _ => false,
+    }
 }
 
 /// Whether text after a number without `*` reads as a unit.

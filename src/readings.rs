@@ -28,6 +28,9 @@ pub struct ReadingContext {
 struct Cache {
     texts: Vec<(Box<str>, Arc<str>)>,
     times: Vec<(MeterTime, bool, Option<Timestamp>)>,
+    /// The kind of table names sent without a unit, by the name's address: the name
+    /// alone decides it, and a substring search per field and telegram is not free.
+    kinds: Vec<(usize, FieldKind)>,
 }
 
 /// Entries kept per cache; a telegram has a handful of texts and times.
@@ -42,36 +45,53 @@ impl ReadingContext {
     fn lock(&self) -> MutexGuard<'_, Cache> {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
 
-    fn utc(&self, m: MeterTime, normal: bool) -> Option<Timestamp> {
-        let mut cache = self.lock();
-        if let Some((_, _, ts)) = cache.times.iter().find(|(k, n, _)| *k == m && *n == normal) {
+impl Cache {
+    fn utc(&mut self, m: MeterTime, normal: bool, tz: &TimeZone) -> Option<Timestamp> {
+        if let Some((_, _, ts)) = self.times.iter().find(|(k, n, _)| *k == m && *n == normal) {
             return *ts;
         }
-        let ts = to_utc(m, &self.tz, normal);
-        if cache.times.len() >= CACHE_SIZE {
-            cache.times.remove(0);
+        let ts = to_utc(m, tz, normal);
+        if self.times.len() >= CACHE_SIZE {
+            self.times.remove(0);
         }
-        cache.times.push((m, normal, ts));
+        self.times.push((m, normal, ts));
         ts
     }
 
     /// `raw` as shared text, decoded from hex first when `hex`.
-    fn text(&self, raw: &str, hex: bool) -> FieldValue {
-        let mut cache = self.lock();
+    fn text(&mut self, raw: &str, hex: bool) -> FieldValue {
         let key_hex = if hex { 1 } else { 0 };
         if let Some((_, v)) =
-            cache.texts.iter().find(|(k, _)| k.len() == raw.len() + 1 && k.as_bytes()[0] == key_hex && &k[1..] == raw)
+            self.texts.iter().find(|(k, _)| k.len() == raw.len() + 1 && k.as_bytes()[0] == key_hex && &k[1..] == raw)
         {
             return FieldValue::Text(v.clone());
         }
         let value: Arc<str> = if hex { Value::hex_text(raw).into() } else { raw.into() };
-        if cache.texts.len() >= CACHE_SIZE {
-            cache.texts.remove(0);
+        if self.texts.len() >= CACHE_SIZE {
+            self.texts.remove(0);
         }
         let key = format!("{}{raw}", char::from(key_hex)).into_boxed_str();
-        cache.texts.push((key, value.clone()));
+        self.texts.push((key, value.clone()));
         FieldValue::Text(value)
+    }
+
+    /// [`kind_of`], remembered for table names.
+    fn kind(&mut self, name: &Text, value: &FieldValue, unit: Option<&str>) -> FieldKind {
+        let Cow::Borrowed(static_name) = name else { return kind_of(name, value, unit) };
+        if unit.is_some() || matches!(value, FieldValue::Text(_)) {
+            return kind_of(name, value, unit);
+        }
+        let key = static_name.as_ptr() as usize;
+        if let Some((_, k)) = self.kinds.iter().find(|(n, _)| *n == key) {
+            return *k;
+        }
+        let kind = kind_of(name, value, unit);
+        if self.kinds.len() < 4 * CACHE_SIZE {
+            self.kinds.push((key, kind));
+        }
+        kind
     }
 }
 
@@ -79,8 +99,12 @@ impl ReadingContext {
 /// no valid timestamp of its own.
 pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) -> Reading {
     let normal = t.version.always_normal_time();
-    let utc = |s: &Stamp<'_>| s.time.and_then(|m| cx.utc(m, normal));
-    let own_time = t.timestamp().and_then(|m| cx.utc(m, normal));
+    // Taken once for the telegram: one source converts on one task.
+    let mut cache = cx.lock();
+    let cache = &mut *cache;
+    let tz = &cx.tz;
+    let own_time = t.timestamp().and_then(|m| cache.utc(m, normal, tz));
+    let utc = |cache: &mut Cache, s: &Stamp<'_>| s.time.and_then(|m| cache.utc(m, normal, tz));
     let mut fields: Vec<Field> = Vec::with_capacity(t.objects.len());
     let mut series = Vec::new();
     let stamp_id = Obis::new(0, 0, 1, 0, 0);
@@ -105,37 +129,51 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
         // sent twice can collide, so only they pay for the check.
         let may_collide =
             o.name.is_none() || o.channel().is_some() || (repeats && t.objects[..idx].iter().any(|p| p.id == o.id));
-        let mut push = |name: Text, value: FieldValue, unit: Option<&str>, time: Option<Timestamp>| {
-            let name = if may_collide { unique(&fields, name, o) } else { name };
-            let kind = kind_of(&name, &value, unit);
-            fields.push(Field { name, value, unit: unit.map(unit_text), kind, time });
-        };
+        let mut push =
+            |cache: &mut Cache, name: Text, value: FieldValue, unit: Option<&str>, time: Option<Timestamp>| {
+                let name = if may_collide { unique(&fields, name, o) } else { name };
+                let kind = cache.kind(&name, &value, unit);
+                fields.push(Field { name, value, unit: unit.map(unit_text), kind, time });
+            };
+
         match &o.value {
             Value::Empty => {}
-            Value::Number(q) => push(base, num(q), q.unit, None),
+            Value::Number(q) => push(cache, base, num(q), q.unit, None),
             Value::Numbers(qs) => {
                 for (i, q) in qs.iter().enumerate() {
-                    push(Cow::Owned(format!("{base}_{}", i + 1)), num(q), q.unit, None);
+                    push(cache, Cow::Owned(format!("{base}_{}", i + 1)), num(q), q.unit, None);
                 }
             }
-            Value::Text(s) => push(base, cx.text(s, false), None, None),
-            Value::Hex(raw) => push(base, cx.text(raw, true), None, None),
+            Value::Text(s) => {
+                let v = cache.text(s, false);
+                push(cache, base, v, None, None);
+            }
+            Value::Hex(raw) => {
+                let v = cache.text(raw, true);
+                push(cache, base, v, None, None);
+            }
             Value::Time(s) => {
-                if let Some(ts) = utc(s) {
-                    push(base, FieldValue::Text(rfc3339(ts).into()), None, None);
+                if let Some(ts) = utc(cache, s) {
+                    push(cache, base, FieldValue::Text(rfc3339(ts).into()), None, None);
                 }
             }
-            Value::Timed { time, value } => push(base, num(value), value.unit, utc(time)),
-            Value::LegacyGas { time, value, .. } => push(base, num(value), value.unit, utc(time)),
+            Value::Timed { time, value } => {
+                let ts = utc(cache, time);
+                push(cache, base, num(value), value.unit, ts);
+            }
+            Value::LegacyGas { time, value, .. } => {
+                let ts = utc(cache, time);
+                push(cache, base, num(value), value.unit, ts);
+            }
             Value::EventLog { entries, .. } => {
-                let points = entries.iter().filter_map(|e| Some(point(base.clone(), utc(&e.end)?, &e.duration)));
+                let points = entries.iter().filter_map(|e| Some(point(base.clone(), utc(cache, &e.end)?, &e.duration)));
                 series.extend(points);
             }
             Value::PeakHistory(peaks) => {
-                series.extend(peaks.iter().filter_map(|p| Some(point(base.clone(), utc(&p.time)?, &p.demand))));
+                series.extend(peaks.iter().filter_map(|p| Some(point(base.clone(), utc(cache, &p.time)?, &p.demand))));
             }
             Value::Snapshot { time, values } => {
-                if let Some(ts) = utc(time) {
+                if let Some(ts) = utc(cache, time) {
                     let points =
                         values.iter().enumerate().map(|(i, q)| point(Cow::Owned(format!("{base}_{}", i + 1)), ts, q));
                     series.extend(points);
@@ -145,8 +183,11 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
                 let first = groups.first().copied().unwrap_or("");
                 let (n, unit) = first.split_once('*').map_or((first, None), |(n, u)| (n, Some(u)));
                 match crate::value::Decimal::parse(n) {
-                    Some(d) => push(base, FieldValue::Number(d.to_f64()), unit, None),
-                    None if !first.is_empty() => push(base, cx.text(first, false), None, None),
+                    Some(d) => push(cache, base, FieldValue::Number(d.to_f64()), unit, None),
+                    None if !first.is_empty() => {
+                        let v = cache.text(first, false);
+                        push(cache, base, v, None, None);
+                    }
                     None => {}
                 }
             }
@@ -154,7 +195,7 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
     }
     Reading {
         source: cx.source.clone(),
-        meter_id: match t.meter_id_raw().map(|(raw, hex)| cx.text(raw, hex)) {
+        meter_id: match t.meter_id_raw().map(|(raw, hex)| cache.text(raw, hex)) {
             Some(FieldValue::Text(s)) if !s.is_empty() => Some(s.to_string()),
             // An id that decodes to nothing: look further, as the telegram does.
             _ => t.meter_id(),
@@ -183,16 +224,49 @@ fn field_name(o: &Object<'_>) -> Text {
     }
 }
 
+/// A unit of up to 7 bytes packed with its length into an integer (`u64::MAX` for longer
+/// ones), so that telling units apart is an integer compare, not a string compare per field.
+const fn unit_key(u: &str) -> u64 {
+    let b = u.as_bytes();
+    if b.len() > 7 {
+        return u64::MAX;
+    }
+    let mut key = (b.len() as u64) << 56;
+    let mut i = 0;
+    while i < b.len() {
+        key |= (b[i] as u64) << (8 * i);
+        i += 1;
+    }
+    key
+}
+
+const fn unit_keys<const N: usize>(units: [&str; N]) -> [u64; N] {
+    let mut keys = [0u64; N];
+    let mut i = 0;
+    while i < N {
+        keys[i] = unit_key(units[i]);
+        i += 1;
+    }
+    keys
+}
+
+const KNOWN_UNITS: [&str; 17] =
+    ["kWh", "kW", "V", "A", "m3", "s", "Wh", "W", "kvarh", "kvar", "kVArh", "kVAr", "varh", "var", "kVA", "GJ", "Hz"];
+const KNOWN_KEYS: [u64; 17] = unit_keys(KNOWN_UNITS);
+
 /// Units as written, without an allocation for the common ones.
 fn unit_text(u: &str) -> Text {
-    const KNOWN: &[&str] = &[
-        "kWh", "kW", "V", "A", "m3", "s", "Wh", "W", "kvarh", "kvar", "kVArh", "kVAr", "varh", "var", "kVA", "GJ", "Hz",
-    ];
-    match KNOWN.iter().find(|k| **k == u) {
-        Some(k) => Cow::Borrowed(k),
+    let key = unit_key(u);
+    match KNOWN_KEYS.iter().position(|&k| k == key) {
+        Some(i) => Cow::Borrowed(KNOWN_UNITS[i]),
         None => Cow::Owned(u.to_string()),
     }
 }
+
+const COUNTERS: [&str; 10] = ["kWh", "Wh", "m3", "GJ", "MJ", "kvarh", "varh", "kVArh", "VArh", "s"];
+const GAUGES: [&str; 11] = ["kW", "W", "V", "A", "kvar", "var", "kVAr", "VAr", "kVA", "VA", "Hz"];
+const COUNTER_KEYS: [u64; 10] = unit_keys(COUNTERS);
+const GAUGE_KEYS: [u64; 11] = unit_keys(GAUGES);
 
 /// Keep names unique within a reading: a second device of the same kind on another M-Bus
 /// channel gets the channel appended (`water_meter_reading_2`).
@@ -210,14 +284,13 @@ fn kind_of(name: &str, value: &FieldValue, unit: Option<&str>) -> FieldKind {
     if matches!(value, FieldValue::Text(_)) {
         return FieldKind::Info;
     }
-    const COUNTERS: [&str; 10] = ["kWh", "Wh", "m3", "GJ", "MJ", "kvarh", "varh", "kVArh", "VArh", "s"];
-    const GAUGES: [&str; 11] = ["kW", "W", "V", "A", "kvar", "var", "kVAr", "VAr", "kVA", "VA", "Hz"];
     if let Some(u) = unit {
         // Exact spellings first (what the tables and nearly every meter use), then any case.
-        if COUNTERS.contains(&u) {
+        let key = unit_key(u);
+        if COUNTER_KEYS.contains(&key) {
             return FieldKind::Counter;
         }
-        if GAUGES.contains(&u) {
+        if GAUGE_KEYS.contains(&key) {
             return FieldKind::Gauge;
         }
         if COUNTERS.iter().any(|c| c.eq_ignore_ascii_case(u)) {

@@ -26,30 +26,62 @@ impl Decimal {
     #[inline(always)]
     pub fn parse_prefix(s: &str) -> Option<(Decimal, &str)> {
         let b = s.as_bytes();
+        let (neg, start) = match b.first()? {
+            b'-' => (true, 1),
+            b'+' => (false, 1),
+            _ => (false, 0),
+        };
+        // Up to 18 digits cannot overflow, so the usual value needs no checked arithmetic.
+        let mut mantissa: u64 = 0;
+        let mut i = start;
+        while let Some(d) = b.get(i).map(|c| c.wrapping_sub(b'0')).filter(|&d| d < 10) {
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+            i += 1;
+        }
+        let mut digits = i - start;
+        let mut scale = 0;
+        if matches!(b.get(i), Some(b'.' | b',')) {
+            i += 1;
+            let frac = i;
+            while let Some(d) = b.get(i).map(|c| c.wrapping_sub(b'0')).filter(|&d| d < 10) {
+                mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+                i += 1;
+            }
+            scale = i - frac;
+            digits += scale;
+        }
+        if digits == 0 || scale > 18 {
+            return None;
+        }
+        if digits > 18 {
+            return Decimal::parse_long(s);
+        }
+        let mantissa = mantissa as i64; // < 10^18
+        Some((Decimal { mantissa: if neg { -mantissa } else { mantissa }, scale: scale as u8 }, &s[i..]))
+    }
+
+    /// [`Decimal::parse_prefix`] for more than 18 digits: fits when the leading ones are zeros.
+    #[cold]
+    fn parse_long(s: &str) -> Option<(Decimal, &str)> {
+        let b = s.as_bytes();
         let (neg, mut i) = match b.first()? {
             b'-' => (true, 1),
             b'+' => (false, 1),
             _ => (false, 0),
         };
         let mut mantissa: i64 = 0;
-        let mut digits = 0;
         let mut scale: u8 = 0;
         while let Some(d) = b.get(i).and_then(|c| digit(*c)) {
             mantissa = mantissa.checked_mul(10)?.checked_add(d)?;
-            digits += 1;
             i += 1;
         }
         if matches!(b.get(i), Some(b'.' | b',')) {
             i += 1;
             while let Some(d) = b.get(i).and_then(|c| digit(*c)) {
                 mantissa = mantissa.checked_mul(10)?.checked_add(d)?;
-                digits += 1;
                 scale = scale.saturating_add(1);
                 i += 1;
             }
-        }
-        if digits == 0 || scale > 18 {
-            return None;
         }
         Some((Decimal { mantissa: if neg { -mantissa } else { mantissa }, scale }, &s[i..]))
     }
@@ -109,9 +141,19 @@ impl MeterTime {
     pub fn parse(s: &str) -> Option<MeterTime> {
         let b = s.as_bytes();
         let (digits, flag): ([u8; 12], Option<u8>) = match b.len() {
-            12 | 13 if b[..12].iter().all(u8::is_ascii_digit) => {
-                let mut d = [0u8; 12];
-                d.copy_from_slice(&b[..12]);
+            12 | 13 => {
+                let d: [u8; 12] = b[..12].try_into().ok()?;
+                // Twelve ASCII digits, checked eight and four at a time: each byte is 0x3?
+                // and stays 0x3? when 6 is added.
+                let lo = u64::from_le_bytes(d[..8].try_into().ok()?);
+                let hi = u32::from_le_bytes(d[8..].try_into().ok()?);
+                let all_digits = lo & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030
+                    && lo.wrapping_add(0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030
+                    && hi & 0xF0F0_F0F0 == 0x3030_3030
+                    && hi.wrapping_add(0x0606_0606) & 0xF0F0_F0F0 == 0x3030_3030;
+                if !all_digits {
+                    return None;
+                }
                 (d, b.get(12).copied())
             }
             17 | 18 => {
@@ -145,7 +187,8 @@ impl MeterTime {
             dst,
         };
         let valid = (1..=12).contains(&t.month)
-            && (1..=days_in_month(t.year, t.month)).contains(&t.day)
+            && t.day >= 1
+            && (t.day <= 28 || t.day <= days_in_month(t.year, t.month))
             && t.hour < 24
             && t.minute < 60
             && t.second < 60;
@@ -218,6 +261,11 @@ mod tests {
         assert_eq!(Decimal::parse_prefix("kWh"), None);
         // More fractional digits than any scale: rejected, not wrapped around.
         assert_eq!(Decimal::parse(&format!("0.{}", "0".repeat(300))), None);
+        // More than 18 digits: kept when they fit, rejected when they do not.
+        assert_eq!(Decimal::parse(&format!("{}12.5", "0".repeat(30))), Some(Decimal { mantissa: 125, scale: 1 }));
+        assert_eq!(Decimal::parse("-0000000000000000000001"), Some(Decimal { mantissa: -1, scale: 0 }));
+        assert_eq!(Decimal::parse("99999999999999999999"), None);
+        assert_eq!(Decimal::parse("999999999999999999"), Some(Decimal { mantissa: 999_999_999_999_999_999, scale: 0 }));
     }
 
     #[test]

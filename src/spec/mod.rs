@@ -4,6 +4,7 @@
 //! 5B = 5 + ...).
 
 mod belgium;
+pub mod code_index;
 mod dsmr;
 mod luxembourg;
 mod other;
@@ -14,6 +15,7 @@ use std::str::FromStr;
 use std::sync::OnceLock;
 
 use crate::obis::Obis;
+use code_index::CodeIndex;
 
 /// How the value groups of a line are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -295,6 +297,7 @@ pub struct Spec {
     pub parent: Option<&'static Spec>,
     pub rows: &'static [Row],
     index: OnceLock<RowIndex>,
+    codes: OnceLock<CodeIndex>,
 }
 
 /// The rows in effect, keyed by packed OBIS id, in an open-addressing table at most a
@@ -341,7 +344,7 @@ impl RowIndex {
 
 impl Spec {
     pub(crate) const fn new(name: &'static str, parent: Option<&'static Spec>, rows: &'static [Row]) -> Spec {
-        Spec { name, parent, rows, index: OnceLock::new() }
+        Spec { name, parent, rows, index: OnceLock::new(), codes: OnceLock::new() }
     }
 
     /// Every row in effect, parent rows first, overridden ones removed.
@@ -359,6 +362,21 @@ impl Spec {
 
     fn index(&'static self) -> &'static RowIndex {
         self.index.get_or_init(|| RowIndex::new(&self.all_rows()))
+    }
+
+    /// The row a data line with this id gets: [`Spec::lookup`], and for electricity codes on
+    /// measurement channel B = 1 (`1-1:1.8.1`, sent by Swiss and some Sagemcom meters) the
+    /// row of the same code on B = 0, unless the table has its own (the Luxembourg
+    /// `1-1:31.4.0`).
+    pub fn row(&'static self, id: Obis) -> Option<&'static Row> {
+        self.lookup(id).or_else(|| if id.a == 1 && id.b == 1 { self.lookup(id.with_b(0)) } else { None })
+    }
+
+    /// The id and row of the code written at the start of `line`, when it is written in the
+    /// plain form (`1-0:1.8.1(`) and the table knows it: see [`CodeIndex`].
+    #[inline]
+    pub fn code_at(&'static self, line: &[u8]) -> Option<code_index::Code> {
+        self.codes.get_or_init(|| CodeIndex::new(self)).get(line)
     }
 
     /// The row for an id: an exact match first, then the M-Bus row for channels 1..=4.

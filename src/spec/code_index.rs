@@ -1,0 +1,151 @@
+//! Finds a data line's OBIS id and table row from the id's text in one hash probe, so the
+//! lines meters send in the plain form (`1-0:1.8.1(`) need no digit-by-digit id parsing.
+
+use super::{Channel, Row, Spec};
+use crate::detect::Clue;
+use crate::obis::Obis;
+
+/// A known code found at the start of a line.
+#[derive(Debug, Clone, Copy)]
+pub struct Code {
+    pub id: Obis,
+    pub row: &'static Row,
+    /// What the code tells version detection.
+    pub clue: Clue,
+    /// Length of the code's text (the offset of its `(`).
+    pub len: usize,
+}
+
+/// Every id a table knows, keyed by its plain text (`0-1:24.2.1`) packed into a `u128`.
+#[derive(Debug)]
+pub(crate) struct CodeIndex {
+    slots: Box<[Option<Entry>]>,
+    /// `64 - log2(slots.len())`: the hash is the top bits of the product.
+    shift: u32,
+}
+
+/// 32 bytes: the key as two words keeps it off `u128`'s 16-byte alignment, and the row
+/// reference gives `Option` its niche, so a DSMR 5 table fits in 8 KiB of cache.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    key: [u64; 2],
+    id: Obis,
+    clue: Clue,
+    row: &'static Row,
+}
+
+/// The 16 bytes at the start of `line` with everything from the first `(` on cleared, and
+/// the offset of that `(`; `None` when fewer than 16 bytes remain or no `(` is among them.
+#[inline(always)]
+fn key_at(line: &[u8]) -> Option<(u128, usize)> {
+    const ONES: u128 = u128::from_ne_bytes([0x01; 16]);
+    const HIGHS: u128 = u128::from_ne_bytes([0x80; 16]);
+    const PARENS: u128 = u128::from_ne_bytes([b'('; 16]);
+    let word = u128::from_le_bytes(line.get(..16)?.try_into().ok()?);
+    let x = word ^ PARENS;
+    // The lowest flagged byte is the first `(`.
+    let found = x.wrapping_sub(ONES) & !x & HIGHS;
+    if found == 0 {
+        return None;
+    }
+    let len = (found.trailing_zeros() / 8) as usize;
+    Some((word & ((1u128 << (len * 8)) - 1), len))
+}
+
+#[inline(always)]
+fn split(key: u128) -> [u64; 2] {
+    [key as u64, (key >> 64) as u64]
+}
+
+fn plain_text(id: Obis) -> String {
+    format!("{}-{}:{}.{}.{}(", id.a, id.b, id.c, id.d, id.e)
+}
+
+impl CodeIndex {
+    pub(crate) fn new(spec: &'static Spec) -> CodeIndex {
+        let mut ids = Vec::new();
+        for row in spec.all_rows() {
+            match row.b {
+                Channel::Is(b) => {
+                    ids.push(Obis::new(row.a, b, row.c, row.d, row.e));
+                    if row.a == 1 && b == 0 {
+                        ids.push(Obis::new(row.a, 1, row.c, row.d, row.e));
+                    }
+                }
+                Channel::MBus => ids.extend((1..=4).map(|b| Obis::new(row.a, b, row.c, row.d, row.e))),
+            }
+        }
+        let len = (ids.len() * 2).next_power_of_two().max(16);
+        let mut index = CodeIndex { slots: vec![None; len].into_boxed_slice(), shift: 64 - len.trailing_zeros() };
+        for id in ids {
+            // The row a line with this id gets by the general path, so a hit here and a
+            // parsed id always agree.
+            let Some(row) = spec.row(id) else { continue };
+            let mut text = plain_text(id).into_bytes();
+            text.resize(16, 0);
+            let Some((key, _)) = key_at(&text) else { continue };
+            let mut i = index.home(key);
+            loop {
+                match index.slots[i] {
+                    Some(e) if e.key == split(key) => break,
+                    Some(_) => i = (i + 1) & (len - 1),
+                    None => {
+                        index.slots[i] = Some(Entry { key: split(key), id, clue: Clue::of(id), row });
+                        break;
+                    }
+                }
+            }
+        }
+        index
+    }
+
+    #[inline(always)]
+    fn home(&self, key: u128) -> usize {
+        let folded = (key as u64) ^ ((key >> 64) as u64).rotate_left(29);
+        (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    /// The id, row and text length of the code at the start of `line`.
+    #[inline]
+    pub(crate) fn get(&self, line: &[u8]) -> Option<Code> {
+        let (key, len) = key_at(line)?;
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(key);
+        loop {
+            match &self.slots[i] {
+                Some(e) if e.key == split(key) => return Some(Code { id: e.id, row: e.row, clue: e.clue, len }),
+                Some(_) => i = (i + 1) & mask,
+                None => return None,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::obis::Obis;
+    use crate::spec::Version;
+
+    #[test]
+    fn finds_what_the_parsed_id_finds() {
+        for version in Version::ALL {
+            let spec = version.spec();
+            for row in spec.all_rows() {
+                let b = match row.b {
+                    super::Channel::Is(b) => b,
+                    super::Channel::MBus => 2,
+                };
+                let id = Obis::new(row.a, b, row.c, row.d, row.e);
+                let line = format!("{}(000001.000*kWh)\r\n", super::plain_text(id).trim_end_matches('('));
+                let code = spec.code_at(line.as_bytes()).expect("a known code is found");
+                assert_eq!((code.id, code.len), (id, line.find('(').unwrap()), "{version:?} {line}");
+                assert!(std::ptr::eq(code.row, spec.row(id).unwrap()), "{version:?} {line}");
+                assert_eq!(code.clue, crate::detect::Clue::of(id));
+            }
+            // Unknown codes, other spellings and short input are left to the parser.
+            for line in ["1-0:1.8.1*255(000001.000*kWh)", "9-9:9.9.9(000001.000*kWh)", "1-0:1.8.1(", "1-0:1.8.1(0)"] {
+                assert!(spec.code_at(line.as_bytes()).is_none(), "{version:?} {line}");
+            }
+        }
+    }
+}
