@@ -89,49 +89,67 @@ pub fn has_star_f_group(obis_text: &str) -> bool {
     text[text.len().saturating_sub(4)..].contains(&b'*')
 }
 
-/// Whether `ident` contains `pat` (given in upper case), ignoring ASCII case: a rolling
-/// window over the header, run per telegram.
-fn contains_upper(ident: &[u8], pat: &[u8]) -> bool {
-    let n = pat.len();
-    if n == 0 || n > 8 || ident.len() < n {
-        return n == 0;
-    }
-    let target = pat.iter().fold(0u64, |w, &b| w << 8 | u64::from(b));
-    let mask = if n == 8 { u64::MAX } else { (1u64 << (8 * n)) - 1 };
-    let mut w = 0u64;
-    for (i, &b) in ident.iter().enumerate() {
-        w = (w << 8 | u64::from(b.to_ascii_uppercase())) & mask;
-        if i + 1 >= n && w == target {
-            return true;
+/// What the header line says, read once per telegram (detection runs twice: on the header
+/// alone, then with the clues from the lines).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Header {
+    fluvius: bool,
+    easymeter: bool,
+    austria: bool,
+    q3d: bool,
+    iskra_ireland: bool,
+    luxembourg: bool,
+    sagemcom: bool,
+}
+
+impl Header {
+    /// Compares ASCII letters case-insensitively and allocates nothing.
+    pub fn read(header: &str) -> Header {
+        let ident = header.as_bytes();
+        let flag = |f: &str| ident.get(..3).is_some_and(|h| h.eq_ignore_ascii_case(f.as_bytes()));
+        let sagemcom = b"SAG5SAG-METER";
+        // `Q3D` and `MIE5` anywhere in the identification, in one pass.
+        let (mut q3d, mut mie5, mut w) = (false, false, 0u32);
+        for &b in ident {
+            w = w << 8 | u32::from(b.to_ascii_uppercase());
+            q3d |= w & 0x00FF_FFFF == u32::from_be_bytes([0, b'Q', b'3', b'D']);
+            mie5 |= w == u32::from_be_bytes(*b"MIE5");
+        }
+        Header {
+            fluvius: flag("FLU"),
+            easymeter: flag("ESY"),
+            austria: flag("EST"),
+            q3d,
+            iskra_ireland: mie5,
+            luxembourg: flag("LUX"),
+            sagemcom: ident.get(..sagemcom.len()).is_some_and(|h| h.eq_ignore_ascii_case(sagemcom)),
         }
     }
-    false
 }
 
 /// Choose the version for one telegram.
-///
-/// Compares ASCII letters case-insensitively and allocates nothing: this runs per telegram.
 pub fn detect(header: &str, clues: &Clues, crc: CrcStatus) -> Version {
-    let ident = header.as_bytes();
-    let flag = |f: &str| ident.get(..3).is_some_and(|h| h.eq_ignore_ascii_case(f.as_bytes()));
-    let has = |s: &str| contains_upper(ident, s.as_bytes());
-    if flag("FLU") || clues.belgian_version || clues.belgian_gas || clues.demand {
+    detect_with(&Header::read(header), clues, crc)
+}
+
+/// [`detect`] with the header already read.
+pub fn detect_with(h: &Header, clues: &Clues, crc: CrcStatus) -> Version {
+    if h.fluvius || clues.belgian_version || clues.belgian_gas || clues.demand {
         return Version::Belgium;
     }
-    if flag("ESY") || (clues.f_group && has("Q3D")) {
+    if h.easymeter || (clues.f_group && h.q3d) {
         return Version::Q3d;
     }
-    if flag("EST") {
+    if h.austria {
         return Version::AustriaT210D;
     }
-    if has("MIE5") {
+    if h.iskra_ireland {
         return Version::IskraIreland;
     }
-    if flag("LUX") || (clues.logical_name && clues.p1_version.is_some()) {
+    if h.luxembourg || (clues.logical_name && clues.p1_version.is_some()) {
         return Version::Luxembourg;
     }
-    let sagemcom = b"SAG5SAG-METER";
-    if ident.get(..sagemcom.len()).is_some_and(|h| h.eq_ignore_ascii_case(sagemcom)) || clues.logical_name {
+    if h.sagemcom || clues.logical_name {
         return Version::EonHungary;
     }
     match clues.p1_version {
@@ -161,11 +179,13 @@ mod tests {
 
     #[test]
     fn header_search_ignores_case() {
-        assert!(contains_upper(b"/ISK5\\2MIE5T-200", b"MIE5"));
-        assert!(contains_upper(b"/isk5mie5", b"MIE5"));
-        assert!(contains_upper(b"MIE5", b"MIE5"));
-        assert!(!contains_upper(b"/ISK5\\2MIE", b"MIE5"));
-        assert!(!contains_upper(b"MI", b"MIE5"));
-        assert!(contains_upper(b"/ESY5Q3DA1004", b"Q3D"));
+        assert!(Header::read("/ISK5\\2MIE5T-200").iskra_ireland);
+        assert!(Header::read("/isk5mie5").iskra_ireland);
+        assert!(Header::read("MIE5").iskra_ireland);
+        assert!(!Header::read("/ISK5\\2MIE").iskra_ireland);
+        assert!(!Header::read("MI").iskra_ireland);
+        assert!(Header::read("/ESY5Q3DA1004").q3d);
+        assert!(Header::read("Q3D").q3d);
+        assert!(!Header::read("Q3").q3d);
     }
 }

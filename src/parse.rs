@@ -36,19 +36,26 @@ pub fn parse(bytes: &[u8], crc: CrcStatus, choice: VersionChoice) -> Result<Tele
     let end = memchr::memrchr(b'!', bytes).unwrap_or(bytes.len());
     let body = &bytes[..end];
     let header_end = memchr::memchr(b'\n', body).unwrap_or(body.len());
-    let header = std::str::from_utf8(&body[1..header_end]).map_err(|_| ParseError::BadHeader)?;
-    let header = header.trim_end_matches(['\r', '\0']);
     // Valid as a whole (the usual case), the body needs no check line by line.
     let text = std::str::from_utf8(body).ok();
+    let header = match text {
+        Some(t) => &t[1..header_end],
+        None => std::str::from_utf8(&body[1..header_end]).map_err(|_| ParseError::BadHeader)?,
+    };
+    let header = header.trim_end_matches(['\r', '\0']);
+    let read_header = match choice {
+        VersionChoice::Auto => detect::Header::read(header),
+        VersionChoice::Fixed(_) => detect::Header::default(),
+    };
 
     let guess = match choice {
         VersionChoice::Fixed(v) => v,
-        VersionChoice::Auto => detect::detect(header, &Clues::default(), crc),
+        VersionChoice::Auto => detect::detect_with(&read_header, &Clues::default(), crc),
     };
     let mut lines = read_lines(body, text, header_end, guess.spec());
     let version = match choice {
         VersionChoice::Fixed(v) => v,
-        VersionChoice::Auto => detect::detect(header, &lines.clues, crc),
+        VersionChoice::Auto => detect::detect_with(&read_header, &lines.clues, crc),
     };
     if version != guess && !lines.same_rows(guess.spec(), version.spec()) {
         lines = read_lines(body, text, header_end, version.spec());
@@ -626,5 +633,54 @@ mod tests {
         }
         // Bytes just below and above `)` are no match.
         assert_eq!(find_paren(&[0x28, 0x2A, 0xA9, 0x28, 0x2A, 0xA9, 0x28, 0x2A, 0x29]), Some(8));
+    }
+
+    /// Lines as meters write them, and as broken or unusual meters do.
+    const FRAGMENTS: &[&str] = &[
+        "1-0:1.8.1(000576.239*kWh)\r\n",
+        "1-0:1.7.0(00.193*kW)\r\n",
+        "0-0:96.1.1(4530303433303037303532383730333138)\r\n",
+        "0-0:1.0.0(190320181403W)\r\n",
+        "0-1:24.2.1(190320181003W)(00304.089*m3)\r\n",
+        "1-0:99.97.0(2)(0-0:96.7.19)(190201235231W)(0000003231*s)(190212214204W)(0000001489*s)\r\n",
+        "0-0:96.13.0()\r\n",
+        "1-3:0.2.8(50)\r\n",
+        "1-0:1.8.0*255(000123.4 kWh)\r\n",
+        "1-1:1.8.1(000001.000*kWh)\r\n",
+        "9-9:9.9.9(1)(2)\r\n",
+        "0-1:24.3.0(121030140000)(00)(60)(1)(0-1:24.2.1)(m3)\r\n",
+        "(00000.000)\r\n",
+        "\r\n",
+        "1-0:1.8.2((000465.162*kWh))\r\n",
+        "1-0:2.7.0(00.000*kW) \r\n",
+        "1-0:32.7.0(236.1*V)\n",
+        "1-0:31.7.0(001*A\r\n",
+        "garbage line\r\n",
+        "1-0:21.7.0(00.193kW)\r\n",
+        "1-0:22.7.0(abc*kW)\r\n",
+        "0-0:96.14.0(0002)(",
+        "1-0:1.8.1(1)",
+    ];
+
+    proptest::proptest! {
+        /// The plain-line fast path reads every line exactly as the general path does: the
+        /// same objects, values, line numbers and errors, whatever the lines around it.
+        #[test]
+        fn fast_path_agrees_with_the_general_path(picks in proptest::collection::vec(0..FRAGMENTS.len(), 0..24)) {
+            let mut body = String::from("/ISK5\\2M550E-1012\r\n\r\n");
+            for &i in &picks {
+                body.push_str(FRAGMENTS[i]);
+            }
+            let header_end = body.find('\n').unwrap();
+            for version in [Version::V5, Version::V2_2, Version::Belgium] {
+                let spec = version.spec();
+                let fast = read_lines(body.as_bytes(), Some(&body), header_end, spec);
+                let slow = read_lines(body.as_bytes(), None, header_end, spec);
+                proptest::prop_assert_eq!(&fast.objects, &slow.objects);
+                proptest::prop_assert_eq!(&fast.errors, &slow.errors);
+                proptest::prop_assert_eq!(&fast.value_errors, &slow.value_errors);
+                proptest::prop_assert_eq!(format!("{:?}", fast.clues), format!("{:?}", slow.clues));
+            }
+        }
     }
 }

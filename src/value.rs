@@ -32,21 +32,12 @@ impl Decimal {
             _ => (false, 0),
         };
         // Up to 18 digits cannot overflow, so the usual value needs no checked arithmetic.
-        let mut mantissa: u64 = 0;
-        let mut i = start;
-        while let Some(d) = b.get(i).map(|c| c.wrapping_sub(b'0')).filter(|&d| d < 10) {
-            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
-            i += 1;
-        }
+        let (mut mantissa, mut i) = digit_run(b, start, 0);
         let mut digits = i - start;
         let mut scale = 0;
         if matches!(b.get(i), Some(b'.' | b',')) {
-            i += 1;
-            let frac = i;
-            while let Some(d) = b.get(i).map(|c| c.wrapping_sub(b'0')).filter(|&d| d < 10) {
-                mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
-                i += 1;
-            }
+            let frac = i + 1;
+            (mantissa, i) = digit_run(b, frac, mantissa);
             scale = i - frac;
             digits += scale;
         }
@@ -196,6 +187,42 @@ impl MeterTime {
     }
 }
 
+/// Read the run of ASCII digits at `b[i..]` onto `acc` (as `acc * 10^n + run`, wrapping:
+/// callers reject runs too long to fit), returning the new value and the offset after the
+/// run. Eight bytes at a time where eight remain.
+#[inline(always)]
+fn digit_run(b: &[u8], mut i: usize, mut acc: u64) -> (u64, usize) {
+    while let Some(chunk) = b.get(i..i + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let x = word.wrapping_sub(0x3030_3030_3030_3030);
+        // A byte that is no digit is above 9 after the subtraction (or borrowed into): the
+        // lowest flagged byte is the first one that is no digit.
+        let stop = (x | x.wrapping_add(0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080;
+        let n = (stop.trailing_zeros() / 8) as usize;
+        if n == 0 {
+            return (acc, i);
+        }
+        // The n digits moved to the top, so the bytes below read as leading zeros; then
+        // pairs, quads and the whole word are combined (most significant digit first).
+        let d = x << (8 * (8 - n));
+        let d = (d & 0x0F0F_0F0F_0F0F_0F0F).wrapping_mul(2561) >> 8;
+        let d = (d & 0x00FF_00FF_00FF_00FF).wrapping_mul(6_553_601) >> 16;
+        let d = (d & 0x0000_FFFF_0000_FFFF).wrapping_mul(42_949_672_960_001) >> 32;
+        acc = acc.wrapping_mul(POW10[n]).wrapping_add(d);
+        i += n;
+        if n < 8 {
+            return (acc, i);
+        }
+    }
+    while let Some(d) = b.get(i).map(|c| c.wrapping_sub(b'0')).filter(|&d| d < 10) {
+        acc = acc.wrapping_mul(10).wrapping_add(u64::from(d));
+        i += 1;
+    }
+    (acc, i)
+}
+
+const POW10: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+
 fn digit(c: u8) -> Option<i64> {
     c.is_ascii_digit().then(|| i64::from(c - b'0'))
 }
@@ -284,5 +311,41 @@ mod tests {
         assert_eq!(decode_hex_text("4B384547303034303436333935353037").as_deref(), Some("K8EG004046395507"));
         assert_eq!(decode_hex_text("0102"), None);
         assert_eq!(decode_hex_text("ABC"), None);
+    }
+
+    /// The plain, digit-at-a-time reading [`Decimal::parse_prefix`] must agree with.
+    fn reference(s: &str) -> Option<(Decimal, &str)> {
+        let b = s.as_bytes();
+        let (neg, mut i) = match b.first()? {
+            b'-' => (true, 1),
+            b'+' => (false, 1),
+            _ => (false, 0),
+        };
+        let (mut mantissa, mut digits, mut scale) = (0i64, 0, 0u8);
+        while let Some(d) = b.get(i).and_then(|c| digit(*c)) {
+            mantissa = mantissa.checked_mul(10)?.checked_add(d)?;
+            digits += 1;
+            i += 1;
+        }
+        if matches!(b.get(i), Some(b'.' | b',')) {
+            i += 1;
+            while let Some(d) = b.get(i).and_then(|c| digit(*c)) {
+                mantissa = mantissa.checked_mul(10)?.checked_add(d)?;
+                digits += 1;
+                scale = scale.saturating_add(1);
+                i += 1;
+            }
+        }
+        if digits == 0 || scale > 18 {
+            return None;
+        }
+        Some((Decimal { mantissa: if neg { -mantissa } else { mantissa }, scale }, &s[i..]))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decimals_read_eight_digits_at_a_time_as_one_at_a_time(s in "[-+]?[0-9]{0,22}([.,][0-9]{0,22})?[*a-zA-Z0-9 /:.]{0,10}") {
+            proptest::prop_assert_eq!(Decimal::parse_prefix(&s), reference(&s));
+        }
     }
 }

@@ -31,7 +31,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 
 /// Run a validated configuration on a fresh runtime.
 pub fn run_config(cfg: config::Config) -> anyhow::Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let summary = rt.block_on(daemon::run(cfg, shutdown_signal()))?;
     let undelivered: u64 = summary.sinks.iter().map(|s| s.2).sum();
     if undelivered > 0 {
