@@ -11,7 +11,7 @@ use dsmrd_sinks::{Field, FieldKind, FieldValue, Reading, SeriesPoint, Text};
 
 use crate::obis::Obis;
 use crate::telegram::{Object, Quantity, Stamp, Telegram, Value};
-use crate::time::{rfc3339, to_utc};
+use crate::time::{YearOffsets, rfc3339, to_utc_in};
 use crate::value::MeterTime;
 
 /// Everything needed to turn telegrams of one source into readings.
@@ -28,6 +28,8 @@ pub struct ReadingContext {
 struct Cache {
     texts: Vec<(Box<str>, Arc<str>)>,
     times: Vec<(MeterTime, bool, Option<Timestamp>)>,
+    /// The zone's offsets in the year last converted.
+    year: Option<YearOffsets>,
     /// The kind of table names sent without a unit, by the name's address: the name
     /// alone decides it, and a substring search per field and telegram is not free.
     kinds: Vec<(usize, FieldKind)>,
@@ -52,7 +54,7 @@ impl Cache {
         if let Some((_, _, ts)) = self.times.iter().find(|(k, n, _)| *k == m && *n == normal) {
             return *ts;
         }
-        let ts = to_utc(m, tz, normal);
+        let ts = to_utc_in(m, tz, normal, &mut self.year);
         if self.times.len() >= CACHE_SIZE {
             self.times.remove(0);
         }
@@ -77,17 +79,14 @@ impl Cache {
         FieldValue::Text(value)
     }
 
-    /// [`kind_of`], remembered for table names.
-    fn kind(&mut self, name: &Text, value: &FieldValue, unit: Option<&str>) -> FieldKind {
-        let Cow::Borrowed(static_name) = name else { return kind_of(name, value, unit) };
-        if unit.is_some() || matches!(value, FieldValue::Text(_)) {
-            return kind_of(name, value, unit);
-        }
+    /// [`kind_by_name`], remembered for table names.
+    fn kind_by_name(&mut self, name: &Text) -> FieldKind {
+        let Cow::Borrowed(static_name) = name else { return kind_by_name(name) };
         let key = static_name.as_ptr() as usize;
         if let Some((_, k)) = self.kinds.iter().find(|(n, _)| *n == key) {
             return *k;
         }
-        let kind = kind_of(name, value, unit);
+        let kind = kind_by_name(name);
         if self.kinds.len() < 4 * CACHE_SIZE {
             self.kinds.push((key, kind));
         }
@@ -108,18 +107,21 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
     let mut fields: Vec<Field> = Vec::with_capacity(t.objects.len());
     let mut series = Vec::new();
     let stamp_id = Obis::new(0, 0, 1, 0, 0);
-    // Whether any code may be sent twice (a meter fault seen in the field; almost never):
-    // a 64-bit filter, whose rare false alarm only costs the name check below.
-    let repeats = {
-        let mut seen = 0u64;
-        let mut repeats = false;
-        for o in &t.objects {
-            let bit = 1u64 << (o.id.key().wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58);
-            repeats |= seen & bit != 0;
-            seen |= bit;
+    // Which objects may repeat an earlier code (a meter fault seen in the field; almost
+    // never): a 256-bit filter marks an object whose bit was already set, and only marked
+    // ones (about one per telegram, mostly false alarms) pay for the exact check below.
+    let mut maybe_repeat = [false; 64];
+    {
+        let mut seen = [0u64; 4];
+        for (idx, o) in t.objects.iter().enumerate() {
+            let h = (o.id.key().wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize;
+            let (word, bit) = (h >> 6, 1u64 << (h & 63));
+            if let Some(m) = maybe_repeat.get_mut(idx) {
+                *m = seen[word] & bit != 0;
+            }
+            seen[word] |= bit;
         }
-        repeats
-    };
+    }
     for (idx, o) in t.objects.iter().enumerate() {
         if o.id == stamp_id {
             continue;
@@ -127,13 +129,24 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
         let base = field_name(o);
         // Table names are unique per table; only M-Bus devices, unknown codes and a code
         // sent twice can collide, so only they pay for the check.
-        let may_collide =
-            o.name.is_none() || o.channel().is_some() || (repeats && t.objects[..idx].iter().any(|p| p.id == o.id));
+        let repeat = maybe_repeat.get(idx).copied().unwrap_or(true) && t.objects[..idx].iter().any(|p| p.id == o.id);
+        let may_collide = o.name.is_none() || o.channel().is_some() || repeat;
         let mut push =
             |cache: &mut Cache, name: Text, value: FieldValue, unit: Option<&str>, time: Option<Timestamp>| {
                 let name = if may_collide { unique(&fields, name, o) } else { name };
-                let kind = cache.kind(&name, &value, unit);
-                fields.push(Field { name, value, unit: unit.map(unit_text), kind, time });
+                let (unit, unit_kind) = match unit {
+                    Some(u) => {
+                        let (text, kind) = unit_info(u);
+                        (Some(text), kind)
+                    }
+                    None => (None, None),
+                };
+                let kind = match (&value, unit_kind) {
+                    (FieldValue::Text(_), _) => FieldKind::Info,
+                    (_, Some(kind)) => kind,
+                    _ => cache.kind_by_name(&name),
+                };
+                fields.push(Field { name, value, unit, kind, time });
             };
 
         match &o.value {
@@ -209,7 +222,7 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
 
 /// One history entry.
 fn point(name: Text, time: Timestamp, q: &Quantity<'_>) -> SeriesPoint {
-    SeriesPoint { name, time, value: q.value.to_f64(), unit: q.unit.map(unit_text) }
+    SeriesPoint { name, time, value: q.value.to_f64(), unit: q.unit.map(|u| unit_info(u).0) }
 }
 
 fn num(q: &Quantity<'_>) -> FieldValue {
@@ -240,33 +253,52 @@ const fn unit_key(u: &str) -> u64 {
     key
 }
 
-const fn unit_keys<const N: usize>(units: [&str; N]) -> [u64; N] {
-    let mut keys = [0u64; N];
+/// The units meters write, each with how a value in it behaves: registers only grow,
+/// instantaneous values may be averaged.
+const UNITS: [(&str, FieldKind); 21] = [
+    ("kWh", FieldKind::Counter),
+    ("kW", FieldKind::Gauge),
+    ("V", FieldKind::Gauge),
+    ("A", FieldKind::Gauge),
+    ("m3", FieldKind::Counter),
+    ("s", FieldKind::Counter),
+    ("Wh", FieldKind::Counter),
+    ("W", FieldKind::Gauge),
+    ("kvarh", FieldKind::Counter),
+    ("kvar", FieldKind::Gauge),
+    ("kVArh", FieldKind::Counter),
+    ("kVAr", FieldKind::Gauge),
+    ("varh", FieldKind::Counter),
+    ("var", FieldKind::Gauge),
+    ("VArh", FieldKind::Counter),
+    ("VAr", FieldKind::Gauge),
+    ("kVA", FieldKind::Gauge),
+    ("VA", FieldKind::Gauge),
+    ("GJ", FieldKind::Counter),
+    ("MJ", FieldKind::Counter),
+    ("Hz", FieldKind::Gauge),
+];
+const UNIT_KEYS: [u64; 21] = {
+    let mut keys = [0u64; 21];
     let mut i = 0;
-    while i < N {
-        keys[i] = unit_key(units[i]);
+    while i < 21 {
+        keys[i] = unit_key(UNITS[i].0);
         i += 1;
     }
     keys
-}
+};
 
-const KNOWN_UNITS: [&str; 17] =
-    ["kWh", "kW", "V", "A", "m3", "s", "Wh", "W", "kvarh", "kvar", "kVArh", "kVAr", "varh", "var", "kVA", "GJ", "Hz"];
-const KNOWN_KEYS: [u64; 17] = unit_keys(KNOWN_UNITS);
-
-/// Units as written, without an allocation for the common ones.
-fn unit_text(u: &str) -> Text {
+/// A unit as text (without an allocation for the known ones) and, when the unit tells,
+/// the kind of a value in it. Exact spellings are one integer compare each (what the
+/// tables and nearly every meter use); other cases are matched ignoring case.
+fn unit_info(u: &str) -> (Text, Option<FieldKind>) {
     let key = unit_key(u);
-    match KNOWN_KEYS.iter().position(|&k| k == key) {
-        Some(i) => Cow::Borrowed(KNOWN_UNITS[i]),
-        None => Cow::Owned(u.to_string()),
+    if let Some(i) = UNIT_KEYS.iter().position(|&k| k == key) {
+        return (Cow::Borrowed(UNITS[i].0), Some(UNITS[i].1));
     }
+    let kind = UNITS.iter().find(|(known, _)| known.eq_ignore_ascii_case(u)).map(|(_, k)| *k);
+    (Cow::Owned(u.to_string()), kind)
 }
-
-const COUNTERS: [&str; 10] = ["kWh", "Wh", "m3", "GJ", "MJ", "kvarh", "varh", "kVArh", "VArh", "s"];
-const GAUGES: [&str; 11] = ["kW", "W", "V", "A", "kvar", "var", "kVAr", "VAr", "kVA", "VA", "Hz"];
-const COUNTER_KEYS: [u64; 10] = unit_keys(COUNTERS);
-const GAUGE_KEYS: [u64; 11] = unit_keys(GAUGES);
 
 /// Keep names unique within a reading: a second device of the same kind on another M-Bus
 /// channel gets the channel appended (`water_meter_reading_2`).
@@ -279,27 +311,8 @@ fn unique(fields: &[Field], name: Text, o: &Object<'_>) -> Text {
     Cow::Owned(if fields.iter().any(|f| f.name == candidate) { format!("{name}_line{}", o.line) } else { candidate })
 }
 
-/// Instantaneous values may be averaged; registers and states may not.
-fn kind_of(name: &str, value: &FieldValue, unit: Option<&str>) -> FieldKind {
-    if matches!(value, FieldValue::Text(_)) {
-        return FieldKind::Info;
-    }
-    if let Some(u) = unit {
-        // Exact spellings first (what the tables and nearly every meter use), then any case.
-        let key = unit_key(u);
-        if COUNTER_KEYS.contains(&key) {
-            return FieldKind::Counter;
-        }
-        if GAUGE_KEYS.contains(&key) {
-            return FieldKind::Gauge;
-        }
-        if COUNTERS.iter().any(|c| c.eq_ignore_ascii_case(u)) {
-            return FieldKind::Counter;
-        }
-        if GAUGES.iter().any(|g| g.eq_ignore_ascii_case(u)) {
-            return FieldKind::Gauge;
-        }
-    }
+/// The kind of a number whose unit does not tell (or that has none), by its name.
+fn kind_by_name(name: &str) -> FieldKind {
     if name.ends_with("_count") || name.contains("_reading") || name.contains("electricity_") {
         FieldKind::Counter
     } else if name.contains("power_factor") || name.contains("current_") || name.contains("voltage") {

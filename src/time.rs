@@ -23,11 +23,41 @@ pub fn zone(name: &str) -> Result<TimeZone, String> {
 /// meters always do; `always_normal_time` forces that even when the flag is missing). Without
 /// a flag the zone's rules decide, taking the earlier instant of a repeated hour.
 pub fn to_utc(t: MeterTime, tz: &TimeZone, always_normal_time: bool) -> Option<Timestamp> {
+    to_utc_in(t, tz, always_normal_time, &mut None)
+}
+
+/// A zone's normal and summer offsets for one year, kept by a caller that converts many
+/// times (two zone lookups saved per flagged time).
+#[derive(Debug, Clone, Copy)]
+pub struct YearOffsets {
+    year: i16,
+    normal: Offset,
+    summer: Offset,
+}
+
+/// [`to_utc`], reusing (and updating) the offsets of the year last converted.
+pub fn to_utc_in(
+    t: MeterTime,
+    tz: &TimeZone,
+    always_normal_time: bool,
+    year: &mut Option<YearOffsets>,
+) -> Option<Timestamp> {
     let dt = DateTime::new(t.year, t.month as i8, t.day as i8, t.hour as i8, t.minute as i8, t.second as i8, 0).ok()?;
     let dst = if always_normal_time { Dst::Winter } else { t.dst };
+    let mut offsets = || -> Option<YearOffsets> {
+        match *year {
+            Some(y) if y.year == t.year => Some(y),
+            _ => {
+                let (normal, summer) = normal_and_summer(tz, t.year)?;
+                let y = YearOffsets { year: t.year, normal, summer };
+                *year = Some(y);
+                Some(y)
+            }
+        }
+    };
     let offset = match dst {
-        Dst::Winter => normal_and_summer(tz, t.year)?.0,
-        Dst::Summer => normal_and_summer(tz, t.year)?.1,
+        Dst::Winter => offsets()?.normal,
+        Dst::Summer => offsets()?.summer,
         Dst::Unknown => match tz.to_ambiguous_timestamp(dt).offset() {
             AmbiguousOffset::Unambiguous { offset } => offset,
             AmbiguousOffset::Fold { before, .. } => before,

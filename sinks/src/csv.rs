@@ -55,7 +55,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use jiff::Timestamp;
 use serde::{Deserialize, Deserializer};
 
-use crate::{BuildSink, FieldValue, Healthcheck, Reading, Sink, SinkError, rfc3339};
+use crate::{BuildSink, FieldValue, Healthcheck, Reading, Sink, SinkError, push_rfc3339};
 
 /// The columns every file starts with.
 const BASE: [&str; 3] = ["time", "source", "meter_id"];
@@ -295,8 +295,19 @@ struct OpenFile {
 struct Layout {
     /// The field names of the reading the mapping was made for.
     names: Vec<NameKey>,
-    /// For each field column (after the base three), the index into `fields`.
-    map: Vec<Option<usize>>,
+    /// For each field column (after the base three), where its cell comes from.
+    map: Vec<Cell>,
+}
+
+/// Where a column's cell comes from in a reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cell {
+    /// The value of field `k`.
+    Value(usize),
+    /// The own time of field `k` (`hourly_gas_meter_reading_time`).
+    TimeOf(usize),
+    /// Nothing in this reading: an empty cell.
+    Empty,
 }
 
 /// A field name as remembered by [`Layout`]: a static name by address (its text cannot
@@ -325,12 +336,19 @@ impl NameKey {
 
 impl Layout {
     /// The mapping for `r`, and whether it had to be worked out anew.
-    fn for_reading(&mut self, r: &Reading, columns: &[String]) -> (&[Option<usize>], bool) {
+    fn for_reading(&mut self, r: &Reading, columns: &[String]) -> (&[Cell], bool) {
         let same = self.names.len() == r.fields.len() && self.names.iter().zip(&r.fields).all(|(k, f)| k.is(&f.name));
         if !same {
             self.names = r.fields.iter().map(|f| NameKey::of(&f.name)).collect();
-            self.map =
-                columns.iter().skip(BASE.len()).map(|c| r.fields.iter().position(|f| f.name == c.as_str())).collect();
+            let find = |name: &str| r.fields.iter().position(|f| f.name == name);
+            self.map = columns
+                .iter()
+                .skip(BASE.len())
+                .map(|c| match find(c) {
+                    Some(k) => Cell::Value(k),
+                    None => c.strip_suffix("_time").and_then(find).map_or(Cell::Empty, Cell::TimeOf),
+                })
+                .collect();
         }
         (&self.map, !same)
     }
@@ -369,6 +387,7 @@ impl CsvWriter {
     }
 
     fn write_rows(&mut self, batch: &[Reading]) -> Result<(), SinkError> {
+        let mut line = String::with_capacity(512);
         for r in batch {
             let path = self.config.path_for(r.time);
             let file = match self.file.take() {
@@ -395,7 +414,8 @@ impl CsvWriter {
                     }
                 }
             }
-            let line = row(r, &file.columns, map, self.config.delimiter);
+            line.clear();
+            row(&mut line, r, map, self.config.delimiter);
             file.out.write_all(line.as_bytes()).map_err(|e| write_error(&file.path, e))?;
         }
         Ok(())
@@ -567,33 +587,31 @@ fn header(columns: &[String], delimiter: char) -> String {
     line
 }
 
-/// One row, with its line break.
-fn row(r: &Reading, columns: &[String], map: &[Option<usize>], delimiter: char) -> String {
-    let mut line = String::with_capacity(512);
+/// One row, with its line break, appended to `line`.
+fn row(line: &mut String, r: &Reading, map: &[Cell], delimiter: char) {
     // Every column list starts with BASE (`time`, `source`, `meter_id`).
-    line.push_str(&rfc3339(r.time));
+    push_rfc3339(line, r.time);
     line.push(delimiter);
-    push_text(&mut line, &r.source, delimiter);
+    push_text(line, &r.source, delimiter);
     line.push(delimiter);
-    push_text(&mut line, r.meter_id.as_deref().unwrap_or(""), delimiter);
-    for (column, index) in columns.iter().skip(BASE.len()).zip(map) {
+    push_text(line, r.meter_id.as_deref().unwrap_or(""), delimiter);
+    for cell in map {
         line.push(delimiter);
-        match index.map(|k| &r.fields[k]) {
-            Some(f) => match &f.value {
-                FieldValue::Number(n) if n.is_finite() => push_number(&mut line, *n),
+        match *cell {
+            Cell::Value(k) => match &r.fields[k].value {
+                FieldValue::Number(n) if n.is_finite() => push_number(line, *n),
                 FieldValue::Number(_) => {}
-                FieldValue::Text(s) => push_text(&mut line, s, delimiter),
+                FieldValue::Text(s) => push_text(line, s, delimiter),
             },
-            None => {
-                let own_time = column.strip_suffix("_time").and_then(|n| r.field(n)).and_then(|f| f.time);
-                if let Some(t) = own_time {
-                    line.push_str(&rfc3339(t));
+            Cell::TimeOf(k) => {
+                if let Some(t) = r.fields[k].time {
+                    push_rfc3339(line, t);
                 }
             }
+            Cell::Empty => {}
         }
     }
     line.push('\n');
-    line
 }
 
 /// Append a number in its shortest exact form, as `f64`'s `Display` writes it (`3432.829`,
@@ -602,14 +620,52 @@ fn row(r: &Reading, columns: &[String], map: &[Option<usize>], delimiter: char) 
 fn push_number(line: &mut String, n: f64) {
     use std::fmt::Write as _;
     let magnitude = n.abs();
-    if n.fract() == 0.0 && magnitude < 1e15 {
+    // `as` conversions rather than `fract` and `round`, which are library calls on the
+    // baseline x86-64 target.
+    if magnitude < 1e15 && (n as i64) as f64 == n {
         line.push_str(itoa::Buffer::new().format(n as i64));
-    } else if (1e-4..1e15).contains(&magnitude) {
-        // Same digits as Display in this range: both print the shortest round-trip form,
-        // and ryu uses no exponent here.
-        line.push_str(ryu::Buffer::new().format_finite(n));
+    } else if let Some((m, k)) = few_decimals(n) {
+        push_fixed(line, m, k);
     } else {
         let _ = write!(line, "{n}");
+    }
+}
+
+/// `n` as `m / 10^k` with the fewest decimals `k` (1 to 6), when that decimal reads back
+/// as exactly `n`: the shortest round-trip form, which is what `Display` prints, for the
+/// values meters send (`576.239`, `0.193`). Below 1e9 the f64 spacing is finer than 1e-6,
+/// so at most one `m` per `k` reads back as `n`, and rounding `n * 10^k` finds it.
+fn few_decimals(n: f64) -> Option<(i64, usize)> {
+    const POW10: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
+    if !(1e-4..1e9).contains(&n.abs()) {
+        return None;
+    }
+    let half = if n < 0.0 { -0.5 } else { 0.5 };
+    (1..POW10.len()).find_map(|k| {
+        // Rounded half away from zero; below 1e15 the conversion is exact.
+        let m = (n * POW10[k] + half) as i64;
+        (m as f64 / POW10[k] == n).then_some((m, k))
+    })
+}
+
+/// Append `m / 10^k` in fixed notation (`k` ≥ 1).
+fn push_fixed(line: &mut String, m: i64, k: usize) {
+    if m < 0 {
+        line.push('-');
+    }
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(m.unsigned_abs());
+    match digits.len().checked_sub(k) {
+        Some(0) | None => {
+            line.push_str("0.");
+            line.extend(std::iter::repeat_n('0', k - digits.len()));
+            line.push_str(digits);
+        }
+        Some(int) => {
+            line.push_str(&digits[..int]);
+            line.push('.');
+            line.push_str(&digits[int..]);
+        }
     }
 }
 
@@ -995,5 +1051,18 @@ mod tests {
         let err = health.await.unwrap_err();
         assert!(err.to_string().starts_with(&format!("cannot write {}", missing.display())), "{err}");
         assert!(config(Path::new("/"), "").build("file").is_err());
+    }
+
+    proptest::proptest! {
+        /// Numbers print as `Display` prints them: meter-like decimals and any finite f64.
+        #[test]
+        fn numbers_print_as_display_does(m in proptest::prop_oneof![-2000i64..2000, -10_000_000_000_000i64..10_000_000_000_000], k in 0u32..8, bits in proptest::num::f64::NORMAL | proptest::num::f64::SUBNORMAL | proptest::num::f64::ZERO) {
+            let n = m as f64 / 10f64.powi(k as i32);
+            for x in [n, bits] {
+                let mut line = String::new();
+                push_number(&mut line, x);
+                proptest::prop_assert_eq!(line, format!("{x}"));
+            }
+        }
     }
 }

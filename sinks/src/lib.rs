@@ -70,6 +70,14 @@ pub fn healthy() -> Healthcheck {
 /// A time as RFC 3339 in UTC to the second (`2019-03-24T14:05:41Z`), the form every sink
 /// writes and the one `dsmrd parse` prints.
 pub fn rfc3339(ts: jiff::Timestamp) -> String {
+    let mut out = String::with_capacity(20);
+    push_rfc3339(&mut out, ts);
+    out
+}
+
+/// [`rfc3339`], appended to `out` without an allocation of its own (a CSV row has one or
+/// two times per reading).
+pub fn push_rfc3339(out: &mut String, ts: jiff::Timestamp) {
     let secs = ts.as_second();
     let (days, day_secs) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Days since 1970-01-01 to a civil date (H. Hinnant's algorithm): it runs once per
@@ -84,13 +92,14 @@ pub fn rfc3339(ts: jiff::Timestamp) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     if !(0..=9999).contains(&year) {
-        return ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+        out.push_str(&ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
+        return;
     }
-    let mut out = *b"0000-00-00T00:00:00Z";
+    let mut buf = *b"0000-00-00T00:00:00Z";
     let mut put = |at: usize, value: i64, width: usize| {
         let mut v = value;
         for k in (0..width).rev() {
-            out[at + k] = b'0' + (v % 10) as u8;
+            buf[at + k] = b'0' + (v % 10) as u8;
             v /= 10;
         }
     };
@@ -100,7 +109,8 @@ pub fn rfc3339(ts: jiff::Timestamp) -> String {
     put(11, day_secs / 3600, 2);
     put(14, day_secs % 3600 / 60, 2);
     put(17, day_secs % 60, 2);
-    out.iter().map(|&b| b as char).collect()
+    // Digits and separators only: always ASCII.
+    out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
 }
 
 /// Mask a secret for display: keeps nothing but its length class.
