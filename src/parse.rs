@@ -497,9 +497,16 @@ fn loose_quantity<'a>(s: &'a str, expected_unit: Option<&str>) -> Result<(Decima
 fn timed<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'a>, String> {
     let (time, value) = match g {
         [] | [""] => return Ok(Value::Empty),
-        [t, v, ..] if MeterTime::parse(t).is_none() && MeterTime::parse(v).is_some() => (stamp(v), quantity(t, unit)?),
-        [_, "", ..] => return Ok(Value::Empty),
-        [t, v, ..] => (stamp(t), quantity(v, unit)?),
+        [t, v, ..] => {
+            let first = MeterTime::parse(t);
+            if first.is_none() && MeterTime::parse(v).is_some() {
+                (stamp(v), quantity(t, unit)?)
+            } else if v.is_empty() {
+                return Ok(Value::Empty);
+            } else {
+                (Stamp { time: first, raw: t }, quantity(v, unit)?)
+            }
+        }
         [_] => return Err("expected a timestamp and a value".into()),
     };
     if value.unit.is_none() && (time.time.is_none() || value.value.mantissa == 0) {

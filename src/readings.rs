@@ -17,7 +17,7 @@ use crate::value::MeterTime;
 /// Everything needed to turn telegrams of one source into readings.
 #[derive(Debug)]
 pub struct ReadingContext {
-    pub source: String,
+    pub source: Arc<str>,
     pub tz: TimeZone,
     /// Values that repeat telegram after telegram (ids, tariff, version; the hourly gas
     /// time): converted once, shared after that.
@@ -28,6 +28,8 @@ pub struct ReadingContext {
 struct Cache {
     texts: Vec<(Box<str>, Arc<str>)>,
     times: Vec<(MeterTime, bool, Option<Timestamp>)>,
+    /// The entry of `times` to replace next once it is full.
+    next_time: usize,
     /// The zone's offsets in the year last converted.
     year: Option<YearOffsets>,
     /// The kind of table names sent without a unit, by the name's address: the name
@@ -40,7 +42,7 @@ const CACHE_SIZE: usize = 16;
 
 impl ReadingContext {
     pub fn new(source: &str, tz: TimeZone) -> ReadingContext {
-        ReadingContext { source: source.to_string(), tz, cache: Mutex::new(Cache::default()) }
+        ReadingContext { source: source.into(), tz, cache: Mutex::new(Cache::default()) }
     }
 
     /// Never contended (one source, one task); a poisoned cache is still a valid cache.
@@ -55,10 +57,12 @@ impl Cache {
             return *ts;
         }
         let ts = to_utc_in(m, tz, normal, &mut self.year);
-        if self.times.len() >= CACHE_SIZE {
-            self.times.remove(0);
+        if self.times.len() < CACHE_SIZE {
+            self.times.push((m, normal, ts));
+        } else {
+            self.times[self.next_time] = (m, normal, ts);
+            self.next_time = (self.next_time + 1) % CACHE_SIZE;
         }
-        self.times.push((m, normal, ts));
         ts
     }
 
@@ -209,9 +213,9 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
     Reading {
         source: cx.source.clone(),
         meter_id: match t.meter_id_raw().map(|(raw, hex)| cache.text(raw, hex)) {
-            Some(FieldValue::Text(s)) if !s.is_empty() => Some(s.to_string()),
+            Some(FieldValue::Text(s)) if !s.is_empty() => Some(s),
             // An id that decodes to nothing: look further, as the telegram does.
-            _ => t.meter_id(),
+            _ => t.meter_id().map(Arc::from),
         },
         time: own_time.unwrap_or(received),
         time_from_meter: own_time.is_some(),

@@ -671,7 +671,13 @@ fn push_fixed(line: &mut String, m: i64, k: usize) {
 
 /// Append a text cell, quoted as RFC 4180 says when it needs to be.
 fn push_text(line: &mut String, text: &str, delimiter: char) {
-    if text.contains([delimiter, '"', '\r', '\n']) {
+    let needs_quotes = match u8::try_from(delimiter) {
+        // One pass over the bytes (the usual ASCII delimiter); a multi-byte delimiter
+        // cannot match inside other characters' bytes, but is searched as text.
+        Ok(d) if d.is_ascii() => text.bytes().any(|b| b == d || b == b'"' || b == b'\r' || b == b'\n'),
+        _ => text.contains([delimiter, '"', '\r', '\n']),
+    };
+    if needs_quotes {
         line.push('"');
         line.push_str(&text.replace('"', "\"\""));
         line.push('"');

@@ -63,10 +63,10 @@ pub struct SeriesPoint {
 /// What one telegram said.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reading {
-    /// The configured source name (`meter`).
-    pub source: String,
-    /// The meter's own id, when the telegram carries one.
-    pub meter_id: Option<String>,
+    /// The configured source name (`meter`); shared by all readings of the source.
+    pub source: Arc<str>,
+    /// The meter's own id, when the telegram carries one; shared while it stays the same.
+    pub meter_id: Option<Arc<str>>,
     /// The telegram's own time (UTC); the receive time when the telegram has none
     /// (`time_from_meter` is then false).
     pub time: Timestamp,

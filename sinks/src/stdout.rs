@@ -224,8 +224,8 @@ fn json(r: &Reading) -> J {
         .collect();
     let mut m = Map::new();
     m.insert("time".into(), J::String(rfc3339(r.time)));
-    m.insert("source".into(), J::String(r.source.clone()));
-    m.insert("meter_id".into(), r.meter_id.clone().map_or(J::Null, J::String));
+    m.insert("source".into(), J::String(r.source.to_string()));
+    m.insert("meter_id".into(), r.meter_id.as_deref().map_or(J::Null, |id| J::String(id.to_string())));
     m.insert("fields".into(), J::Object(fields));
     m.insert("units".into(), J::Object(units));
     m.insert("times".into(), J::Object(times));
