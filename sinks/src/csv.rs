@@ -44,6 +44,13 @@
 //! the error can appear twice. The health check opens (creating when missing) the file the
 //! sink would write now; with `rotate = "daily"` and no file for today yet it creates and
 //! removes a probe file in the directory instead.
+//!
+//! **Rotation by other tools.** When another tool moves or removes the file (logrotate's
+//! default `create` mode), the sink notices at its next sync, within 5 s, and starts a new
+//! file with a header at `path`; rows written in between are in the moved file, so none are
+//! lost (a removed file takes them with it). logrotate's `copytruncate` mode is not detected
+//! (rows would continue without a header): use `create`, or `rotate = "daily"` and no
+//! logrotate at all.
 
 use std::collections::HashSet;
 use std::ffi::OsString;
@@ -442,6 +449,14 @@ impl CsvWriter {
             return Err(err);
         }
         self.last_sync = Some(std::time::Instant::now());
+        if !still_at_path(file) {
+            tracing::info!(
+                sink = %self.name,
+                file = %file.path.display(),
+                "The CSV file was moved or removed (log rotation?); starting a new one there."
+            );
+            self.file = None;
+        }
         Ok(())
     }
 
@@ -516,6 +531,23 @@ impl CsvWriter {
 fn sync(file: OpenFile) -> Result<(), SinkError> {
     let OpenFile { path, mut out, .. } = file;
     out.flush().and_then(|()| sync_data(out.get_ref())).map_err(|e| write_error(&path, e))
+}
+
+/// Whether the path still names the file being written: false once another tool moved or
+/// removed it (logrotate's default `create` mode). When it cannot tell, it says yes.
+#[cfg(unix)]
+fn still_at_path(file: &OpenFile) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(&file.path), file.out.get_ref().metadata()) {
+        (Ok(at_path), Ok(open)) => at_path.dev() == open.dev() && at_path.ino() == open.ino(),
+        (Err(e), _) => e.kind() != io::ErrorKind::NotFound,
+        (_, Err(_)) => true,
+    }
+}
+
+#[cfg(not(unix))]
+fn still_at_path(_: &OpenFile) -> bool {
+    true
 }
 
 /// `fsync` the data; a file that cannot be synced at all (`/dev/null`, a pipe, some
@@ -1070,5 +1102,32 @@ mod tests {
                 proptest::prop_assert_eq!(line, format!("{x}"));
             }
         }
+    }
+
+    #[test]
+    fn a_file_moved_away_by_logrotate_is_followed_by_a_new_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("readings.csv");
+        let rotated = dir.path().join("readings.csv.1");
+        let mut w = writer(&path, "");
+        deliver(&mut w, &[reading("2019-03-24T14:05:41Z", vec![num("a", 1.0)])]);
+        fs::rename(&path, &rotated).unwrap();
+        // Written before the sink looks: into the moved file, which is where logrotate
+        // expects late rows.
+        deliver(&mut w, &[reading("2019-03-24T14:05:42Z", vec![num("a", 2.0)])]);
+        deliver(&mut w, &[reading("2019-03-24T14:05:43Z", vec![num("a", 3.0)])]);
+        assert_eq!(
+            read(&rotated),
+            "time,source,meter_id,a\n\
+             2019-03-24T14:05:41Z,meter,E0044007131650618,1\n\
+             2019-03-24T14:05:42Z,meter,E0044007131650618,2\n"
+        );
+        assert_eq!(read(&path), "time,source,meter_id,a\n2019-03-24T14:05:43Z,meter,E0044007131650618,3\n");
+
+        // Removed outright: the same.
+        fs::remove_file(&path).unwrap();
+        deliver(&mut w, &[reading("2019-03-24T14:05:44Z", vec![num("a", 4.0)])]);
+        deliver(&mut w, &[reading("2019-03-24T14:05:45Z", vec![num("a", 5.0)])]);
+        assert_eq!(read(&path), "time,source,meter_id,a\n2019-03-24T14:05:45Z,meter,E0044007131650618,5\n");
     }
 }
