@@ -108,13 +108,12 @@ impl Header {
         let ident = header.as_bytes();
         let flag = |f: &str| ident.get(..3).is_some_and(|h| h.eq_ignore_ascii_case(f.as_bytes()));
         let sagemcom = b"SAG5SAG-METER";
-        // `Q3D` and `MIE5` anywhere in the identification, in one pass.
-        let (mut q3d, mut mie5, mut w) = (false, false, 0u32);
-        for &b in ident {
-            w = w << 8 | u32::from(b.to_ascii_uppercase());
-            q3d |= w & 0x00FF_FFFF == u32::from_be_bytes([0, b'Q', b'3', b'D']);
-            mie5 |= w == u32::from_be_bytes(*b"MIE5");
-        }
+        // `Q3D` and `MIE5` anywhere in the identification: found by their first letter.
+        let anywhere = |pat: &[u8]| {
+            memchr::memchr2_iter(pat[0], pat[0].to_ascii_lowercase(), ident)
+                .any(|i| ident.get(i..i + pat.len()).is_some_and(|w| w.eq_ignore_ascii_case(pat)))
+        };
+        let (q3d, mie5) = (anywhere(b"Q3D"), anywhere(b"MIE5"));
         Header {
             fluvius: flag("FLU"),
             easymeter: flag("ESY"),

@@ -398,6 +398,7 @@ fn clip(s: &str) -> &str {
 
 /// Type the value groups `g` by `row` into `out`, which holds [`Value::Empty`]. Written in
 /// place, the usual small values are not copied again (this is the hot path).
+#[inline(always)]
 fn typed_value<'a>(row: &Row, g: &[&'a str], out: &mut Value<'a>) -> Result<(), String> {
     let first = g.first().copied().unwrap_or("");
     *out = match row.shape {
