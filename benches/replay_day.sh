@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Replays a synthetic 24 h capture (86,400 DSMR 5 telegrams, one per second) as fast as
-# possible into a CSV file through `dsmrd run`, and prints wall time and peak memory.
-# Usage: benches/replay_day.sh   (from the repository root)
+# Replays a synthetic 24 h capture (86,400 DSMR 5 telegrams, one per second; or TELEGRAMS)
+# as fast as possible into a CSV file through `dsmrd run`, and prints wall time and peak
+# memory.
+# Usage: benches/replay_day.sh [TELEGRAMS]   (from the repository root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet --bin dsmrd --example synth_day
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-./target/release/examples/synth_day "$dir/day.txt" 86400
+./target/release/examples/synth_day "$dir/day.txt" "${1:-86400}"
 cat > "$dir/day.toml" <<TOML
 [sources.meter]
 type = "replay"
@@ -23,4 +24,4 @@ for run in 1 2 3; do
     /usr/bin/time -f "run $run: %e s wall, %U s user, %S s sys, max RSS %M KB" \
         ./target/release/dsmrd --log-level warn run --config "$dir/day.toml"
 done
-echo "rows: $(($(wc -l < "$dir/day.csv") - 1))"
+echo "rows: $(($(wc -l < "$dir/day.csv") - 1)), input $(du -h "$dir/day.txt" | cut -f1)"
