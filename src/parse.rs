@@ -96,6 +96,18 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
     let mut pos = (header_end + 1).min(body.len());
     let mut line_no = 1u32;
     while pos < body.len() {
+        // Blank lines (the one after the header) are only counted.
+        match body[pos] {
+            b'\n' => {
+                (pos, line_no) = (pos + 1, line_no + 1);
+                continue;
+            }
+            b'\r' if body.get(pos + 1) == Some(&b'\n') => {
+                (pos, line_no) = (pos + 2, line_no + 1);
+                continue;
+            }
+            _ => {}
+        }
         // The usual line, in the usual form, in one scan.
         if let Some(text) = text {
             if let Some(line) = plain_line(text, pos, spec, &mut groups) {
