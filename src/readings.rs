@@ -137,20 +137,7 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
         let may_collide = o.name.is_none() || o.channel().is_some() || repeat;
         let mut push =
             |cache: &mut Cache, name: Text, value: FieldValue, unit: Option<&str>, time: Option<Timestamp>| {
-                let name = if may_collide { unique(&fields, name, o) } else { name };
-                let (unit, unit_kind) = match unit {
-                    Some(u) => {
-                        let (text, kind) = unit_info(u);
-                        (Some(text), kind)
-                    }
-                    None => (None, None),
-                };
-                let kind = match (&value, unit_kind) {
-                    (FieldValue::Text(_), _) => FieldKind::Info,
-                    (_, Some(kind)) => kind,
-                    _ => cache.kind_by_name(&name),
-                };
-                fields.push(Field { name, value, unit, kind, time });
+                add_field(&mut fields, cache, o, may_collide, name, value, unit, time);
             };
 
         match &o.value {
@@ -224,6 +211,36 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
     }
 }
 
+/// Append one field: its name made unique when it may collide, its unit as text, its kind.
+/// (A function, not a closure, so that it can be inlined: one call per field.)
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn add_field(
+    fields: &mut Vec<Field>,
+    cache: &mut Cache,
+    o: &Object<'_>,
+    may_collide: bool,
+    name: Text,
+    value: FieldValue,
+    unit: Option<&str>,
+    time: Option<Timestamp>,
+) {
+    let name = if may_collide { unique(fields, name, o) } else { name };
+    let (unit, unit_kind) = match unit {
+        Some(u) => {
+            let (text, kind) = unit_info(u);
+            (Some(text), kind)
+        }
+        None => (None, None),
+    };
+    let kind = match (&value, unit_kind) {
+        (FieldValue::Text(_), _) => FieldKind::Info,
+        (_, Some(kind)) => kind,
+        _ => cache.kind_by_name(&name),
+    };
+    fields.push(Field { name, value, unit, kind, time });
+}
+
 /// One history entry.
 fn point(name: Text, time: Timestamp, q: &Quantity<'_>) -> SeriesPoint {
     SeriesPoint { name, time, value: q.value.to_f64(), unit: q.unit.map(|u| unit_info(u).0) }
@@ -295,6 +312,7 @@ const UNIT_KEYS: [u64; 21] = {
 /// A unit as text (without an allocation for the known ones) and, when the unit tells,
 /// the kind of a value in it. Exact spellings are one integer compare each (what the
 /// tables and nearly every meter use); other cases are matched ignoring case.
+#[inline(always)]
 fn unit_info(u: &str) -> (Text, Option<FieldKind>) {
     let key = unit_key(u);
     if let Some(i) = UNIT_KEYS.iter().position(|&k| k == key) {

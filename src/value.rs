@@ -80,7 +80,13 @@ impl Decimal {
     /// The value as `f64` (for JSON numbers, means and line protocols).
     pub fn to_f64(self) -> f64 {
         // Both parts are exact in f64 for meter-sized numbers; one division rounds once.
-        self.mantissa as f64 / 10f64.powi(i32::from(self.scale))
+        // (Powers from a table: `powi` is a library call, and this runs per value.)
+        const POW10: [f64; 19] =
+            [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18];
+        match POW10.get(usize::from(self.scale)) {
+            Some(p) => self.mantissa as f64 / p,
+            None => self.mantissa as f64 / 10f64.powi(i32::from(self.scale)),
+        }
     }
 
     /// The integer part, when the value has no fraction.
