@@ -230,51 +230,19 @@ fn plain_line<'a>(
         out[count] = &text[at + 1..close];
         count += 1;
         at = close + 1;
-        match b.get(at) {
+        // After the last group: the line end, then a line that starts with a digit (neither
+        // a continuation nor blank), or the end of the body.
+        let next = match b.get(at) {
             Some(b'(') => continue,
-            Some(b'\r') if b.get(at + 1) == Some(&b'\n') => {
-                let next = at + 2;
-                return b.get(next).is_none_or(u8::is_ascii_digit).then_some(PlainLine {
-                    start: pos,
-                    obis_end,
-                    end: at,
-                    next,
-                    id,
-                    row,
-                    clue,
-                    f_group,
-                    groups: count,
-                });
-            }
-            Some(b'\n') => {
-                let next = at + 1;
-                return b.get(next).is_none_or(u8::is_ascii_digit).then_some(PlainLine {
-                    start: pos,
-                    obis_end,
-                    end: at,
-                    next,
-                    id,
-                    row,
-                    clue,
-                    f_group,
-                    groups: count,
-                });
-            }
-            None => {
-                return Some(PlainLine {
-                    start: pos,
-                    obis_end,
-                    end: at,
-                    next: at,
-                    id,
-                    row,
-                    clue,
-                    f_group,
-                    groups: count,
-                });
-            }
+            Some(b'\r') if b.get(at + 1) == Some(&b'\n') => at + 2,
+            Some(b'\n') => at + 1,
+            None => at,
             Some(_) => return None,
+        };
+        if !b.get(next).is_none_or(u8::is_ascii_digit) {
+            return None;
         }
+        return Some(PlainLine { start: pos, obis_end, end: at, next, id, row, clue, f_group, groups: count });
     }
 }
 
