@@ -24,6 +24,7 @@ pub mod decoder;
 pub mod detect;
 pub mod frame;
 pub mod json;
+mod lines;
 pub mod obis;
 pub mod parse;
 pub mod pipeline;
