@@ -151,9 +151,10 @@ pub struct Framer {
     state: State,
     max_len: usize,
     check_crc: bool,
-    /// A telegram with a valid CRC has been seen. Meters do not switch formats, so from
-    /// then on a telegram without CRC is rejected: a byte changed into `!` would otherwise
-    /// pass off the cut-short telegram as one from a meter that sends no CRC.
+    /// A telegram (a frame with a header line) with a valid CRC has been seen. Meters do not
+    /// switch formats, so from then on a telegram without CRC is rejected: a byte changed
+    /// into `!` would otherwise pass off the cut-short telegram as one from a meter that
+    /// sends no CRC.
     crc_seen: bool,
     /// Index in `buf` of the `!` of the current telegram.
     bang: usize,
@@ -384,7 +385,10 @@ impl Framer {
             let sent = parse_hex_u16(&self.buf[self.bang + 1..]);
             let computed = crc16(&self.buf[..=self.bang]);
             if sent == computed || crc16_restoring_cr(&self.buf[..=self.bang]) == Some(sent) {
-                self.crc_seen = true;
+                // Only a frame with a whole header line counts as a meter's telegram: noise
+                // such as `/=…!3` can carry a matching one-digit CRC by chance (1 in 4096),
+                // and must not make the telegrams of a meter without CRC look cut short.
+                self.crc_seen |= memchr::memchr(b'\n', &self.buf[..self.bang]).is_some();
                 CrcStatus::Valid(sent)
             } else if self.check_crc {
                 self.stats.rejected += 1;
@@ -593,6 +597,18 @@ mod tests {
         assert_eq!(after[1], Err(Reject::CrcMissing));
         let unchecked = frames(&mut Framer::default().with_crc_check(false), format!("{good}{cut}").as_bytes());
         assert!(unchecked[1].is_ok(), "--no-crc passes it on");
+    }
+
+    #[test]
+    fn noise_with_a_matching_crc_does_not_make_a_stream_expect_crcs() {
+        // `/=\xD8!` happens to have CRC 0x0003 (found by the property tests): framed and
+        // passed on (the parser rejects it), but it is no telegram with a header line.
+        let noise = b"/=\xD8!3";
+        assert_eq!(crc16(&noise[..4]), 0x0003);
+        let meter = b"/ISk5\\2MT382-1000\r\n\r\n1-0:1.8.1(00001.001*kWh)\r\n!\r\n";
+        let got = frames(&mut Framer::default(), &[&noise[..], &meter[..]].concat());
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[1].is_ok(), "the meter's telegram without CRC is kept: {got:?}");
     }
 
     #[test]
