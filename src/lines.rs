@@ -13,6 +13,7 @@ pub(crate) const MAX_GROUPS: usize = 64;
 
 /// Where a line in the plain form lies: `A-B:C.D.E(v)(v)…` straight up to its line end.
 pub(crate) struct PlainLine {
+    /// Where the line and its OBIS code start, and where the code ends (at the first `(`).
     pub start: usize,
     pub obis_end: usize,
     /// End of the line's text (before `\r\n`).
@@ -65,8 +66,8 @@ pub(crate) fn plain_line<'a>(
         out[count] = &text[at + 1..close];
         count += 1;
         at = close + 1;
-        // After the last group: the line end, then a line that starts with a digit (neither
-        // a continuation nor blank), or the end of the body.
+        // After a group: the next group, or the line end followed by a line that starts
+        // with a digit (neither a continuation nor blank) or by the end of the body.
         let next = match b.get(at) {
             Some(b'(') => continue,
             Some(b'\r') if b.get(at + 1) == Some(&b'\n') => at + 2,
