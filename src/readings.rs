@@ -379,4 +379,30 @@ mod tests {
         assert_eq!(r.number("hourly_gas_meter_reading_2"), Some(1.0));
         assert!(r.field("p1_message_timestamp").is_none());
     }
+
+    #[test]
+    fn a_code_sent_twice_keeps_both_values_under_distinct_names() {
+        let bytes = telegram(
+            "/ISK5\\2M550T-1012\r\n\r\n1-3:0.2.8(50)\r\n0-0:1.0.0(190324150541W)\r\n\
+             1-0:1.8.1(000001.000*kWh)\r\n1-0:1.7.0(00.433*kW)\r\n1-0:1.8.1(000002.000*kWh)\r\n!",
+        );
+        let t = parse(&bytes, crate::frame::CrcStatus::Absent, VersionChoice::Auto).unwrap();
+        let cx = ReadingContext::new("meter", crate::time::zone("Europe/Amsterdam").unwrap());
+        let r = to_reading(&t, &cx, Timestamp::UNIX_EPOCH);
+        assert_eq!(r.number("electricity_used_tariff_1"), Some(1.0));
+        assert_eq!(r.number("electricity_used_tariff_1_7"), Some(2.0), "{:?}", r.fields);
+        assert_eq!(r.number("current_electricity_usage"), Some(0.433));
+    }
+
+    #[test]
+    fn units_tell_the_kind_in_any_case_and_unknown_ones_leave_it_to_the_name() {
+        assert_eq!(unit_info("kWh"), (Cow::Borrowed("kWh"), Some(FieldKind::Counter)));
+        assert_eq!(unit_info("kwh"), (Cow::Owned("kwh".to_string()), Some(FieldKind::Counter)));
+        assert_eq!(unit_info("kVAr"), (Cow::Borrowed("kVAr"), Some(FieldKind::Gauge)));
+        assert_eq!(unit_info("°C"), (Cow::Owned("°C".to_string()), None));
+        assert_eq!(unit_info("kWhkWhkWh").1, None);
+        assert_eq!(kind_by_name("voltage_sag_l1_count"), FieldKind::Counter);
+        assert_eq!(kind_by_name("instantaneous_voltage_l1"), FieldKind::Gauge);
+        assert_eq!(kind_by_name("text_message"), FieldKind::Info);
+    }
 }
