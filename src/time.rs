@@ -145,4 +145,18 @@ mod tests {
     fn unknown_zone_is_a_clear_error() {
         assert!(zone("Mars/Olympus").unwrap_err().contains("Mars/Olympus"));
     }
+
+    #[test]
+    fn kept_year_offsets_give_the_same_instants() {
+        let tz = zone(DEFAULT_TIMEZONE).unwrap();
+        let mut kept = None;
+        for raw in
+            ["231231235959W", "240101000000W", "240331030000S", "240701120000S", "220101000000W", "241027020000W"]
+        {
+            let t = MeterTime::parse(raw).unwrap();
+            for normal in [false, true] {
+                assert_eq!(to_utc_in(t, &tz, normal, &mut kept), to_utc(t, &tz, normal), "{raw} {normal}");
+            }
+        }
+    }
 }
