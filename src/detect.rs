@@ -131,13 +131,9 @@ impl Header {
     }
 }
 
-/// Choose the version for one telegram.
-pub fn detect(header: &str, clues: &Clues, crc: CrcStatus) -> Version {
-    detect_with(&Header::read(header), clues, crc)
-}
-
-/// [`detect`] with the header already read.
-pub fn detect_with(h: &Header, clues: &Clues, crc: CrcStatus) -> Version {
+/// Choose the version for one telegram from its header (read once with [`Header::read`]),
+/// the clues from its lines and whether it has a CRC.
+pub fn detect(h: &Header, clues: &Clues, crc: CrcStatus) -> Version {
     if h.fluvius || clues.belgian_version || clues.belgian_gas || clues.demand {
         return Version::Belgium;
     }

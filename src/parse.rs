@@ -46,12 +46,12 @@ pub fn parse(bytes: &[u8], crc: CrcStatus, choice: VersionChoice) -> Result<Tele
 
     let guess = match choice {
         VersionChoice::Fixed(v) => v,
-        VersionChoice::Auto => detect::detect_with(&read_header, &Clues::default(), crc),
+        VersionChoice::Auto => detect::detect(&read_header, &Clues::default(), crc),
     };
     let mut lines = read_lines(body, text, header_end, guess.spec());
     let version = match choice {
         VersionChoice::Fixed(v) => v,
-        VersionChoice::Auto => detect::detect_with(&read_header, &lines.clues, crc),
+        VersionChoice::Auto => detect::detect(&read_header, &lines.clues, crc),
     };
     if version != guess && !lines.same_rows(guess.spec(), version.spec()) {
         lines = read_lines(body, text, header_end, version.spec());
