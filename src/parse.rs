@@ -76,7 +76,7 @@ impl Lines<'_> {
     /// Whether every typed line has the same row in `a` and `b`, so that reading the
     /// telegram against `b` instead of `a` would give the same result.
     fn same_rows(&self, a: &'static Spec, b: &'static Spec) -> bool {
-        self.value_errors.is_empty() && self.objects.iter().all(|o| lookup(a, o.id) == lookup(b, o.id))
+        self.value_errors.is_empty() && self.objects.iter().all(|o| a.row(o.id) == b.row(o.id))
     }
 }
 
@@ -137,7 +137,7 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
         match split_groups(rest, &mut groups) {
             Ok(n) => {
                 out.clues.see(Clue::of(id), detect::has_star_f_group(obis), &groups[..n]);
-                out.add(no, line, obis, id, lookup(spec, id), &groups[..n]);
+                out.add(no, line, obis, id, spec.row(id), &groups[..n]);
             }
             Err(reason) => out.errors.push(LineError { line: no, text: line, reason }),
         }
@@ -172,11 +172,6 @@ impl<'a> Lines<'a> {
             self.value_errors.push(LineError { line: line_no, text: line, reason });
         }
     }
-}
-
-/// The row for an id: see [`Spec::row`].
-fn lookup(spec: &'static Spec, id: Obis) -> Option<&'static Row> {
-    spec.row(id)
 }
 
 /// `str::trim`, without its Unicode scan for the usual text that starts and ends with a
