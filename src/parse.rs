@@ -186,7 +186,7 @@ fn trim(s: &str) -> &str {
 #[inline(always)]
 fn typed_value<'a>(row: &Row, g: &[&'a str], out: &mut Value<'a>) -> Result<(), String> {
     let first = g.first().copied().unwrap_or("");
-    *out = match row.shape {
+    let value = match row.shape {
         Shape::Number | Shape::Text | Shape::HexText if first.is_empty() => return Ok(()),
         Shape::Number => Value::Number(quantity(first, row.unit)?),
         Shape::Numbers => Value::Numbers(g.iter().map(|s| quantity(s, row.unit)).collect::<Result<Vec<_>, _>>()?),
@@ -203,6 +203,9 @@ fn typed_value<'a>(row: &Row, g: &[&'a str], out: &mut Value<'a>) -> Result<(), 
             Value::Snapshot { time, values }
         }
     };
+    // `out` holds `Value::Empty`, which owns nothing: replaced without a drop call.
+    debug_assert!(matches!(out, Value::Empty));
+    std::mem::forget(std::mem::replace(out, value));
     Ok(())
 }
 
