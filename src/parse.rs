@@ -112,7 +112,8 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
                 let obis = &text[line.start..line.obis_end];
                 let g = &groups[..line.groups];
                 out.clues.see(line.clue, line.f_group, g);
-                out.add(line_no, &text[line.start..line.end], obis, line.id, line.row, g);
+                let (start, end) = (line.start, line.end);
+                out.add(line_no, || &text[start..end], obis, line.id, line.row, g);
                 continue;
             }
         }
@@ -137,7 +138,7 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
         match split_groups(rest, &mut groups) {
             Ok(n) => {
                 out.clues.see(Clue::of(id), detect::has_star_f_group(obis), &groups[..n]);
-                out.add(no, line, obis, id, spec.row(id), &groups[..n]);
+                out.add(no, || line, obis, id, spec.row(id), &groups[..n]);
             }
             Err(reason) => out.errors.push(LineError { line: no, text: line, reason }),
         }
@@ -148,7 +149,16 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
 impl<'a> Lines<'a> {
     /// Type one data line against `spec` and keep it, or keep why it does not fit.
     #[inline(always)]
-    fn add(&mut self, line_no: u32, line: &'a str, obis: &'a str, id: Obis, row: Option<&'static Row>, g: &[&'a str]) {
+    /// (`line` gives the line's text, needed only to report a value that does not fit.)
+    fn add(
+        &mut self,
+        line_no: u32,
+        line: impl FnOnce() -> &'a str,
+        obis: &'a str,
+        id: Obis,
+        row: Option<&'static Row>,
+        g: &[&'a str],
+    ) {
         // Built in place (`push` would assemble the object aside and copy it in), then
         // typed in place.
         let len = self.objects.len();
@@ -169,7 +179,7 @@ impl<'a> Lines<'a> {
         };
         if let Err(reason) = typed {
             self.objects.pop();
-            self.value_errors.push(LineError { line: line_no, text: line, reason });
+            self.value_errors.push(LineError { line: line_no, text: line(), reason });
         }
     }
 }
