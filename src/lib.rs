@@ -17,6 +17,9 @@
 //!
 //! [`daemon::run`] wires them together.
 
+// The one exception, with its invariant and safety argument: `lines::between_ascii`.
+#![deny(unsafe_code)]
+
 pub mod cli;
 pub mod config;
 pub mod daemon;

@@ -4,7 +4,7 @@
 
 use crate::detect::{self, Clue, Clues};
 use crate::frame::CrcStatus;
-use crate::lines::{MAX_GROUPS, clip, logical_line, plain_line, split_groups};
+use crate::lines::{MAX_GROUPS, between_ascii, clip, logical_line, plain_line, split_groups};
 use crate::obis::Obis;
 use crate::spec::{Medium, Row, Shape, Spec, Version, VersionChoice};
 use crate::telegram::{FailureEntry, LineError, Object, Peak, Quantity, Stamp, Telegram, Value, is_mbus_code};
@@ -109,7 +109,8 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
             if let Some(line) = plain_line(text, pos, spec, &mut groups) {
                 line_no += 1;
                 pos = line.next;
-                let obis = &text[line.start..line.obis_end];
+                // `start` is at the code's first digit, `obis_end` at its `(`.
+                let obis = between_ascii(text, line.start, line.obis_end);
                 let g = &groups[..line.groups];
                 out.clues.see(line.clue, line.f_group, g);
                 let (start, end) = (line.start, line.end);
