@@ -228,12 +228,19 @@ fn stamp(raw: &str) -> Stamp<'_> {
 /// matches the table's apart from case (`kwh`, `kVArh`) is given in the table's spelling.
 #[inline(always)]
 fn quantity<'a>(s: &'a str, expected_unit: Option<&'static str>) -> Result<Quantity<'a>, String> {
-    let (value, unit) = match Decimal::parse_prefix(s) {
-        // The usual `value` and `value*unit`, read in one scan.
-        Some((value, "")) => return Ok(Quantity { value, unit: None }),
-        Some((value, rest)) if expected_unit.is_some_and(|e| is_star_unit(rest.as_bytes(), e.as_bytes())) => {
+    // The usual `value` and `value*unit`, read in one scan (on bytes: the rest is only cut
+    // as text for the unusual forms).
+    let parsed = Decimal::parse_prefix_len(s);
+    if let Some((value, end)) = parsed {
+        let rest = s.as_bytes().get(end..).unwrap_or_default();
+        if rest.is_empty() {
+            return Ok(Quantity { value, unit: None });
+        }
+        if expected_unit.is_some_and(|e| is_star_unit(rest, e.as_bytes())) {
             return Ok(Quantity { value, unit: expected_unit });
         }
+    }
+    let (value, unit) = match parsed.map(|(value, end)| (value, s.get(end..).unwrap_or_default())) {
         Some((value, rest)) if rest.starts_with('*') => (value, Some(trim(&rest[1..]))),
         // `valueunit`, as some Fluvius meters write it.
         Some((value, rest))

@@ -25,6 +25,13 @@ impl Decimal {
     /// the text after it (a unit, say); `None` when `s` does not start with a number.
     #[inline(always)]
     pub fn parse_prefix(s: &str) -> Option<(Decimal, &str)> {
+        let (d, end) = Decimal::parse_prefix_len(s)?;
+        Some((d, s.get(end..).unwrap_or_default()))
+    }
+
+    /// [`Decimal::parse_prefix`], giving the length of the number instead of the rest.
+    #[inline(always)]
+    pub fn parse_prefix_len(s: &str) -> Option<(Decimal, usize)> {
         let b = s.as_bytes();
         let (neg, start) = match b.first()? {
             b'-' => (true, 1),
@@ -48,12 +55,12 @@ impl Decimal {
             return Decimal::parse_long(s);
         }
         let mantissa = mantissa as i64; // < 10^18
-        Some((Decimal { mantissa: if neg { -mantissa } else { mantissa }, scale: scale as u8 }, &s[i..]))
+        Some((Decimal { mantissa: if neg { -mantissa } else { mantissa }, scale: scale as u8 }, i))
     }
 
     /// [`Decimal::parse_prefix`] for more than 18 digits: fits when the leading ones are zeros.
     #[cold]
-    fn parse_long(s: &str) -> Option<(Decimal, &str)> {
+    fn parse_long(s: &str) -> Option<(Decimal, usize)> {
         let b = s.as_bytes();
         let (neg, mut i) = match b.first()? {
             b'-' => (true, 1),
@@ -74,7 +81,7 @@ impl Decimal {
                 i += 1;
             }
         }
-        Some((Decimal { mantissa: if neg { -mantissa } else { mantissa }, scale }, &s[i..]))
+        Some((Decimal { mantissa: if neg { -mantissa } else { mantissa }, scale }, i))
     }
 
     /// The value as `f64` (for JSON numbers, means and line protocols).
