@@ -26,10 +26,8 @@ pub struct ReadingContext {
 
 #[derive(Debug, Clone, Default)]
 struct Cache {
-    texts: Vec<(Box<str>, Arc<str>)>,
-    times: Vec<(MeterTime, bool, Option<Timestamp>)>,
-    /// The entry of `times` to replace next once it is full.
-    next_time: usize,
+    texts: Ring<(Box<str>, Arc<str>)>,
+    times: Ring<(MeterTime, bool, Option<Timestamp>)>,
     /// The zone's offsets in the year last converted.
     year: Option<YearOffsets>,
     /// The kind of table names sent without a unit, by the name's address: the name
@@ -39,6 +37,34 @@ struct Cache {
 
 /// Entries kept per cache; a telegram has a handful of texts and times.
 const CACHE_SIZE: usize = 16;
+
+/// At most [`CACHE_SIZE`] entries; once full, a new one replaces the oldest.
+#[derive(Debug, Clone)]
+struct Ring<T> {
+    items: Vec<T>,
+    next: usize,
+}
+
+impl<T> Default for Ring<T> {
+    fn default() -> Self {
+        Ring { items: Vec::new(), next: 0 }
+    }
+}
+
+impl<T> Ring<T> {
+    fn find(&self, pred: impl Fn(&T) -> bool) -> Option<&T> {
+        self.items.iter().find(|x| pred(x))
+    }
+
+    fn insert(&mut self, item: T) {
+        if self.items.len() < CACHE_SIZE {
+            self.items.push(item);
+        } else {
+            self.items[self.next] = item;
+            self.next = (self.next + 1) % CACHE_SIZE;
+        }
+    }
+}
 
 impl ReadingContext {
     pub fn new(source: &str, tz: TimeZone) -> ReadingContext {
@@ -53,16 +79,11 @@ impl ReadingContext {
 
 impl Cache {
     fn utc(&mut self, m: MeterTime, normal: bool, tz: &TimeZone) -> Option<Timestamp> {
-        if let Some((_, _, ts)) = self.times.iter().find(|(k, n, _)| *k == m && *n == normal) {
+        if let Some((_, _, ts)) = self.times.find(|(k, n, _)| *k == m && *n == normal) {
             return *ts;
         }
         let ts = to_utc_in(m, tz, normal, &mut self.year);
-        if self.times.len() < CACHE_SIZE {
-            self.times.push((m, normal, ts));
-        } else {
-            self.times[self.next_time] = (m, normal, ts);
-            self.next_time = (self.next_time + 1) % CACHE_SIZE;
-        }
+        self.times.insert((m, normal, ts));
         ts
     }
 
@@ -70,16 +91,13 @@ impl Cache {
     fn text(&mut self, raw: &str, hex: bool) -> FieldValue {
         let key_hex = if hex { 1 } else { 0 };
         if let Some((_, v)) =
-            self.texts.iter().find(|(k, _)| k.len() == raw.len() + 1 && k.as_bytes()[0] == key_hex && &k[1..] == raw)
+            self.texts.find(|(k, _)| k.len() == raw.len() + 1 && k.as_bytes()[0] == key_hex && &k[1..] == raw)
         {
             return FieldValue::Text(v.clone());
         }
         let value: Arc<str> = if hex { Value::hex_text(raw).into() } else { raw.into() };
-        if self.texts.len() >= CACHE_SIZE {
-            self.texts.remove(0);
-        }
         let key = format!("{}{raw}", char::from(key_hex)).into_boxed_str();
-        self.texts.push((key, value.clone()));
+        self.texts.insert((key, value.clone()));
         FieldValue::Text(value)
     }
 
