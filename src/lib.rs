@@ -31,6 +31,7 @@ mod lines;
 pub mod obis;
 pub mod parse;
 pub mod pipeline;
+mod quick;
 pub mod readings;
 pub mod smarty;
 pub mod source;

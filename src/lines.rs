@@ -6,6 +6,7 @@ use std::ops::Range;
 
 use crate::detect::{self, Clue};
 use crate::obis::Obis;
+use crate::spec::code_index::Code;
 use crate::spec::{Row, Spec};
 
 /// The most value groups one line may carry (the Belgian 13-month history has 42).
@@ -39,11 +40,12 @@ pub(crate) fn plain_line<'a>(
     text: &'a str,
     pos: usize,
     spec: &'static Spec,
+    code: Option<Code>,
     out: &mut [&'a str; MAX_GROUPS],
 ) -> Option<PlainLine> {
     let b = text.as_bytes();
     let line = b.get(pos..)?;
-    let (id, row, clue, f_group, len) = match spec.code_at(line) {
+    let (id, row, clue, f_group, len) = match code {
         Some(code) => (code.id, Some(code.row), code.clue, false, code.len),
         None => {
             let (id, len) = Obis::parse_prefix(line)?;
@@ -66,20 +68,27 @@ pub(crate) fn plain_line<'a>(
         out[count] = between_ascii(text, at + 1, close);
         count += 1;
         at = close + 1;
-        // After a group: the next group, or the line end followed by a line that starts
-        // with a digit (neither a continuation nor blank) or by the end of the body.
-        let next = match b.get(at) {
-            Some(b'(') => continue,
-            Some(b'\r') if b.get(at + 1) == Some(&b'\n') => at + 2,
-            Some(b'\n') => at + 1,
-            None => at,
-            Some(_) => return None,
-        };
-        if !b.get(next).is_none_or(u8::is_ascii_digit) {
-            return None;
+        // After a group: the next group, or the end of a plain line.
+        if b.get(at) == Some(&b'(') {
+            continue;
         }
+        let next = plain_end(b, at)?;
         return Some(PlainLine { start: pos, obis_end, end: at, next, id, row, clue, f_group, groups: count });
     }
+}
+
+/// Where the next line starts when a plain line's text ends at `at`: a line end (`\r\n` or
+/// `\n`) followed by a line that starts with a digit (neither a continuation nor blank) or
+/// by the end of the body. `None` for anything else.
+#[inline(always)]
+pub(crate) fn plain_end(b: &[u8], at: usize) -> Option<usize> {
+    let next = match b.get(at) {
+        Some(b'\r') if b.get(at + 1) == Some(&b'\n') => at + 2,
+        Some(b'\n') => at + 1,
+        None => at,
+        Some(_) => return None,
+    };
+    b.get(next).is_none_or(u8::is_ascii_digit).then_some(next)
 }
 
 /// `&text[start..end]` for ends the caller found next to ASCII bytes: `start` just after
@@ -194,7 +203,7 @@ fn find_paren(b: &[u8]) -> Option<usize> {
 
 /// The offset of the first `)` or `\n` in `b`, eight bytes at a time like [`find_paren`].
 #[inline(always)]
-fn find_close_or_newline(b: &[u8]) -> Option<usize> {
+pub(crate) fn find_close_or_newline(b: &[u8]) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     const PARENS: u64 = u64::from_ne_bytes([b')'; 8]);

@@ -6,6 +6,7 @@ use crate::detect::{self, Clue, Clues};
 use crate::frame::CrcStatus;
 use crate::lines::{MAX_GROUPS, between_ascii, clip, logical_line, plain_line, split_groups};
 use crate::obis::Obis;
+use crate::quick;
 use crate::spec::{Medium, Row, Shape, Spec, Version, VersionChoice};
 use crate::telegram::{FailureEntry, LineError, Object, Peak, Quantity, Stamp, Telegram, Value, is_mbus_code};
 use crate::value::{Decimal, MeterTime};
@@ -106,7 +107,24 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
         }
         // The usual line, in the usual form, in one scan.
         if let Some(text) = text {
-            if let Some(line) = plain_line(text, pos, spec, &mut groups) {
+            let code = spec.code_at(&body[pos..]);
+            if let Some(code) = &code {
+                // Built in place (`push` would assemble the object aside and copy it in),
+                // then typed in place; dropped again if the line is not in the quick form.
+                let len = out.objects.len();
+                // `pos` is at the code's first digit, `pos + len` at its `(`.
+                let obis = between_ascii(text, pos, pos + code.len);
+                let (id, line, name) = (code.id, line_no + 1, Some(code.row.name));
+                out.objects.resize_with(len + 1, || Object { obis, id, line, name, value: Value::Empty });
+                if let Some(next) = quick::value(text, pos, code, &mut out.objects[len].value) {
+                    line_no = line;
+                    out.clues.see(code.clue, false, &[]);
+                    pos = next;
+                    continue;
+                }
+                out.objects.truncate(len);
+            }
+            if let Some(line) = plain_line(text, pos, spec, code, &mut groups) {
                 line_no += 1;
                 pos = line.next;
                 // `start` is at the code's first digit, `obis_end` at its `(`.

@@ -1,7 +1,7 @@
 //! Finds a data line's OBIS id and table row from the id's text in one hash probe, so the
 //! lines meters send in the plain form (`1-0:1.8.1(`) need no digit-by-digit id parsing.
 
-use super::{Channel, Row, Spec};
+use super::{Channel, Row, Shape, Spec};
 use crate::detect::Clue;
 use crate::obis::Obis;
 
@@ -14,6 +14,46 @@ pub struct Code {
     pub clue: Clue,
     /// Length of the code's text (the offset of its `(`).
     pub len: usize,
+    /// How [`crate::quick`] may read the line's value.
+    pub quick: Quick,
+}
+
+/// The value forms [`crate::quick`] reads in one pass, decided once per row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quick {
+    /// Left to the general reader (several groups, logs, the version line, ...).
+    No,
+    /// One number, then `)` or `*unit)` with the table's unit: `tail` holds the bytes of
+    /// `*unit)` (little-endian, `tail_len` of them).
+    Number { tail: u64, tail_len: u8 },
+    Text,
+    Hex,
+    Time,
+}
+
+impl Quick {
+    fn of(row: &Row, clue: Clue) -> Quick {
+        if clue == Clue::P1Version {
+            // Its value is a detection clue, which the general reader takes from the group.
+            return Quick::No;
+        }
+        match row.shape {
+            Shape::Number => {
+                let unit = row.unit.unwrap_or("");
+                if unit.len() > 6 {
+                    return Quick::No;
+                }
+                let mut tail = [0u8; 8];
+                let text = format!("*{unit})");
+                tail[..text.len()].copy_from_slice(text.as_bytes());
+                Quick::Number { tail: u64::from_le_bytes(tail), tail_len: text.len() as u8 }
+            }
+            Shape::Text => Quick::Text,
+            Shape::HexText => Quick::Hex,
+            Shape::Time => Quick::Time,
+            _ => Quick::No,
+        }
+    }
 }
 
 /// Every id a table knows, keyed by its plain text (`0-1:24.2.1`) packed into a `u128`.
@@ -24,13 +64,14 @@ pub(crate) struct CodeIndex {
     shift: u32,
 }
 
-/// 32 bytes: the key as two words keeps it off `u128`'s 16-byte alignment, and the row
-/// reference gives `Option` its niche, so a DSMR 5 table fits in 8 KiB of cache.
+/// 48 bytes: the key as two words keeps it off `u128`'s 16-byte alignment, and the row
+/// reference gives `Option` its niche.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     key: [u64; 2],
     id: Obis,
     clue: Clue,
+    quick: Quick,
     row: &'static Row,
 }
 
@@ -90,7 +131,8 @@ impl CodeIndex {
                     Some(e) if e.key == split(key) => break,
                     Some(_) => i = (i + 1) & (len - 1),
                     None => {
-                        index.slots[i] = Some(Entry { key: split(key), id, clue: Clue::of(id), row });
+                        let clue = Clue::of(id);
+                        index.slots[i] = Some(Entry { key: split(key), id, clue, quick: Quick::of(row, clue), row });
                         break;
                     }
                 }
@@ -113,7 +155,9 @@ impl CodeIndex {
         let mut i = self.home(key);
         loop {
             match &self.slots[i] {
-                Some(e) if e.key == split(key) => return Some(Code { id: e.id, row: e.row, clue: e.clue, len }),
+                Some(e) if e.key == split(key) => {
+                    return Some(Code { id: e.id, row: e.row, clue: e.clue, len, quick: e.quick });
+                }
                 Some(_) => i = (i + 1) & mask,
                 None => return None,
             }
