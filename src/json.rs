@@ -87,8 +87,7 @@ fn raw_quantity(first: &str) -> Option<Quantity<'_>> {
             let unit = &first[split..];
             // `YYMMDDhhmmssX` (a time, or a placeholder like `632525252525W`) is text.
             let time_like = split == 12 && matches!(unit, "S" | "W" | "s" | "w");
-            let plausible =
-                !time_like && (unit.is_empty() || (unit.len() <= 6 && unit.bytes().all(|b| b.is_ascii_alphanumeric())));
+            let plausible = !time_like && (unit.is_empty() || crate::value::is_known_unit(unit));
             if !plausible {
                 return None;
             }
@@ -130,6 +129,9 @@ fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
         Value::Timed { time: t, value } => {
             put_quantity(&mut m, value);
             m.insert("timestamp".into(), time(t));
+            if o.value.is_placeholder() {
+                m.insert("placeholder".into(), J::Bool(true));
+            }
         }
         Value::LegacyGas { time: t, status, period_minutes, source, value } => {
             put_quantity(&mut m, value);

@@ -287,12 +287,10 @@ fn is_star_unit(rest: &[u8], unit: &[u8]) -> bool {
     }
 }
 
-/// Whether text after a number without `*` reads as a unit.
+/// Whether text after a number without `*` reads as a unit: the table's, or one meters
+/// write (so `24408DB2` is no number with unit `DB2`).
 fn plausible_unit(unit: &str, expected_unit: Option<&str>) -> bool {
-    !unit.is_empty()
-        && unit.len() <= 6
-        && (expected_unit.is_some_and(|u| u.eq_ignore_ascii_case(unit))
-            || unit.bytes().all(|b| b.is_ascii_alphanumeric()))
+    expected_unit.is_some_and(|u| u.eq_ignore_ascii_case(unit)) || crate::value::is_known_unit(unit)
 }
 
 /// The other forms [`quantity`] reads: blanks around the number, a unit without `*`.
@@ -316,9 +314,8 @@ fn loose_quantity<'a>(s: &'a str, expected_unit: Option<&str>) -> Result<(Decima
 }
 
 /// `(TST)(value*unit)`, also in the reversed order one Irish meter sends. The placeholder an
-/// unreachable or unconfigured M-Bus device leaves, a value without unit next to a time that
-/// is no time or next to a zero (`(632525252525W)(00000.000)`, `(700101010000W)(00000000)`),
-/// is no reading: [`Value::Empty`].
+/// unreachable or unconfigured M-Bus device leaves (`(632525252525W)(00000.000)`) is kept as
+/// written; [`Value::is_placeholder`] tells it apart.
 fn timed<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'a>, String> {
     let (time, value) = match g {
         [] | [""] => return Ok(Value::Empty),
@@ -334,9 +331,6 @@ fn timed<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'a>, Str
         }
         [_] => return Err("expected a timestamp and a value".into()),
     };
-    if value.unit.is_none() && (time.time.is_none() || value.value.mantissa == 0) {
-        return Ok(Value::Empty);
-    }
     Ok(Value::Timed { time, value })
 }
 

@@ -179,6 +179,7 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
                     push(cache, base, FieldValue::Text(rfc3339(ts).into()), None, None);
                 }
             }
+            Value::Timed { .. } if o.value.is_placeholder() => {}
             Value::Timed { time, value } => {
                 let ts = utc(cache, time);
                 push(cache, base, num(value), value.unit, ts);
@@ -396,6 +397,22 @@ mod tests {
         assert_eq!(gas.time.unwrap().to_string(), "2019-03-24T14:00:00Z");
         assert_eq!(r.number("hourly_gas_meter_reading_2"), Some(1.0));
         assert!(r.field("p1_message_timestamp").is_none());
+    }
+
+    #[test]
+    fn placeholder_mbus_readings_are_not_stored() {
+        let bytes = telegram(
+            "/ISK5\\2M550T-1012\r\n\r\n1-3:0.2.8(50)\r\n0-0:1.0.0(190324150541W)\r\n\
+             0-1:24.1.0(003)\r\n0-1:24.2.1(632525252525W)(00000.000)\r\n\
+             0-2:24.1.0(003)\r\n0-2:24.2.1(700101010000W)(00000000)\r\n\
+             0-3:24.1.0(003)\r\n0-3:24.2.1(190324150000W)(00012.345*m3)\r\n!",
+        );
+        let t = parse(&bytes, crate::frame::CrcStatus::Absent, VersionChoice::Auto).unwrap();
+        let cx = ReadingContext::new("meter", crate::time::zone("Europe/Amsterdam").unwrap());
+        let r = to_reading(&t, &cx, Timestamp::UNIX_EPOCH);
+        let gas: Vec<_> = r.fields.iter().filter(|f| f.name.contains("gas_meter_reading")).collect();
+        assert_eq!(gas.len(), 1, "{gas:?}");
+        assert_eq!(gas[0].value, FieldValue::Number(12.345));
     }
 
     #[test]

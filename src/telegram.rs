@@ -79,13 +79,25 @@ pub enum Value<'a> {
 }
 
 impl Value<'_> {
+    /// Whether this is the placeholder an unreachable or unconfigured M-Bus device leaves
+    /// instead of a reading: a value without unit next to a time that is no time or next to
+    /// a zero (`(632525252525W)(00000.000)`, `(700101010000W)(00000000)`). Sinks store no
+    /// reading for it (a gas counter would drop to 0); `parse` shows it as sent.
+    pub fn is_placeholder(&self) -> bool {
+        match self {
+            Value::Timed { time, value } => value.unit.is_none() && (time.time.is_none() || value.value.mantissa == 0),
+            _ => false,
+        }
+    }
+
     /// A hex-encoded string decoded to text, or the raw text when it does not decode to
-    /// printable characters (some meters send plain ids on hex codes). The blanks meters pad
-    /// ids with (`204B4136...`, `...2020202020`) are trimmed; the hex keeps them.
+    /// printable characters (some meters send plain ids on hex codes) or only to NUL bytes
+    /// (`00000000000000`: plain digits as likely as hex). The blanks meters pad ids and
+    /// messages with (`204B4136...`, `...2020202020`) are trimmed; the hex keeps them.
     pub fn hex_text(raw: &str) -> String {
         match decode_hex_text(raw) {
-            Some(text) => text.trim().to_string(),
-            None => raw.to_string(),
+            Some(text) if !text.is_empty() => text.trim().to_string(),
+            _ => raw.to_string(),
         }
     }
 }

@@ -182,7 +182,12 @@ impl MeterTime {
             Some(_) => return None,
         };
         let t = MeterTime {
-            year: 2000 + i16::from(two(0)),
+            // Two-digit years as POSIX `%y` reads them (and dsmr_parser with it): 69..=99
+            // are 1969..=1999, which is where the `700101010000W` placeholder points.
+            year: match two(0) {
+                yy @ 69..=99 => 1900 + i16::from(yy),
+                yy => 2000 + i16::from(yy),
+            },
             month: two(2),
             day: two(4),
             hour: two(6),
@@ -252,6 +257,18 @@ fn days_in_month(year: i16, month: u8) -> u8 {
 /// Decode a hex-encoded octet string (equipment ids, text messages) into text, when it
 /// is an even number of hex digits that decode to printable text. Trailing NULs are
 /// dropped.
+/// Units meters write, for telling a unit written without `*` (`12.5kWh`, as some Fluvius
+/// meters do) from text that only starts with digits (`24408DB2`, a firmware signature).
+const KNOWN_UNITS: [&str; 26] = [
+    "kWh", "Wh", "MWh", "kW", "W", "MW", "V", "A", "m3", "s", "kvarh", "kvar", "varh", "var", "kVAh", "VAh", "kVA",
+    "VA", "GJ", "MJ", "kJ", "Hz", "l", "dm3", "min", "h",
+];
+
+/// Whether `unit` is one of the units meters write, in any case.
+pub fn is_known_unit(unit: &str) -> bool {
+    KNOWN_UNITS.iter().any(|k| k.eq_ignore_ascii_case(unit))
+}
+
 pub fn decode_hex_text(s: &str) -> Option<String> {
     let b = s.as_bytes();
     if b.is_empty() || b.len() % 2 != 0 {

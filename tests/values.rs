@@ -123,6 +123,13 @@ impl T {
         assert_eq!(self.obj(name)["value"], json!(value), "{name}");
     }
 
+    /// The placeholder an unreachable or unset M-Bus device sends: shown as sent, a zero
+    /// without unit, and marked.
+    fn placeholder(&self, name: &str) {
+        let o = self.obj(name);
+        assert_eq!((o["value"].as_f64(), o.get("unit"), &o["placeholder"]), (Some(0.0), None, &json!(true)), "{o}");
+    }
+
     fn null(&self, name: &str) {
         assert_eq!(self.obj(name)["value"], J::Null, "{name}: {}", self.obj(name));
     }
@@ -733,7 +740,7 @@ fn landis_gyr_dsmrtools() {
     assert_eq!(t.failures(), vec![]);
     assert_eq!(t.mbus(1)["equipment_id"], "G0002340157267314");
     // `(000101010000W)(0000000000)`: no unit and zero, the unset-device placeholder.
-    t.null("hourly_gas_meter_reading");
+    t.placeholder("hourly_gas_meter_reading");
 
     let t = one("LandisGyr-XMX5LGBBFG1009325446_dsmr4.2_dsmrtools.txt");
     assert_eq!(t.top("crc"), "BB2A");
@@ -964,8 +971,8 @@ fn mcs5_unconfigured_mbus() {
     // dsmr5rs: device type none, reading none.
     t.null("device_type");
     t.null("equipment_identifier_gas");
-    t.null("hourly_gas_meter_reading");
-    assert_eq!(t.mbus(1)["readings"], json!([]));
+    t.placeholder("hourly_gas_meter_reading");
+    assert_eq!(t.mbus(1)["readings"].as_array().map(Vec::len), Some(1));
 }
 
 #[test]
@@ -1308,9 +1315,10 @@ fn fluvius_anonymised_openhab() {
     t.no_unknown_codes();
     assert_eq!(
         t.obj("gas_meter_reading"),
-        &json!({"obis": "0-1:24.2.3", "name": "gas_meter_reading", "channel": 1, "value": null})
+        &json!({"obis": "0-1:24.2.3", "name": "gas_meter_reading", "channel": 1,
+                "value": 0.0, "timestamp": null, "placeholder": true})
     );
-    assert_eq!(t.mbus(1)["readings"], json!([]));
+    assert_eq!(t.mbus(1)["readings"], json!([t.obj("gas_meter_reading")]));
 }
 
 #[test]
@@ -1411,8 +1419,9 @@ fn smarty_spec_example(t: &T) {
     for ch in [2, 3] {
         let d = t.mbus(ch);
         assert_eq!((d["device_type"].clone(), d["equipment_id"].clone()), (json!(7), J::Null));
-        assert_eq!(d["readings"], json!([]));
-        assert_eq!(t.at(&format!("0-{ch}:24.2.1"))["value"], J::Null);
+        assert_eq!(d["readings"], json!([t.at(&format!("0-{ch}:24.2.1"))]));
+        assert_eq!(t.at(&format!("0-{ch}:24.2.1"))["value"], 0.0);
+        assert_eq!(t.at(&format!("0-{ch}:24.2.1"))["placeholder"], true);
         assert_eq!(t.at(&format!("0-{ch}:24.2.1"))["name"], "water_meter_reading");
     }
     assert_eq!(t.mbus(4)["equipment_id"], "ELS353589980300");
@@ -1941,12 +1950,18 @@ fn placeholder_timestamps() {
             {"timestamp": "2023-01-01T11:00:00Z", "raw_timestamp": "230101120000W", "value": 60, "unit": "s"},
         ])
     );
-    // Unreachable / unconfigured devices: no reading.
+    // Unreachable / unconfigured devices: shown as sent (dsmr_parser reads a 0 too), and
+    // marked as placeholders, which sinks do not store.
     assert_eq!(
         t.at("0-1:24.2.1"),
-        &json!({"obis": "0-1:24.2.1", "name": "hourly_gas_meter_reading", "channel": 1, "value": null})
+        &json!({"obis": "0-1:24.2.1", "name": "hourly_gas_meter_reading", "channel": 1,
+                "value": 0.0, "timestamp": null, "placeholder": true})
     );
-    assert_eq!(t.at("0-2:24.2.1")["value"], J::Null);
+    assert_eq!(
+        t.at("0-2:24.2.1"),
+        &json!({"obis": "0-2:24.2.1", "name": "hourly_gas_meter_reading", "channel": 2,
+                "value": 0, "timestamp": "1970-01-01T00:00:00Z", "placeholder": true})
+    );
     // A real value (it has a unit) next to a bad time keeps the value, without a time.
     assert_eq!(
         t.at("0-3:24.2.1"),
@@ -1954,7 +1969,7 @@ fn placeholder_timestamps() {
                 "value": 12.345, "unit": "m3", "timestamp": null})
     );
     let readings: Vec<usize> = (1..=3).map(|c| t.mbus(c)["readings"].as_array().unwrap().len()).collect();
-    assert_eq!(readings, vec![0, 0, 1]);
+    assert_eq!(readings, vec![1, 1, 1]);
 }
 
 #[test]
@@ -1968,6 +1983,8 @@ fn unknown_codes_are_kept() {
             "1-0:16.7.0(00.245kW)",
             "0-0:96.99.0(230615120000S)",
             "1-0:0.2.0()",
+            "1-1:0.2.8(24408DB2)",
+            "1-0:0.2.1(02.21)",
         ],
     );
     assert_eq!(t.0["errors"], json!([]));
@@ -1984,6 +2001,10 @@ fn unknown_codes_are_kept() {
     // A time is text, not the number 230615120000 in `S`.
     assert_eq!(t.at("0-0:96.99.0")["value"], "230615120000S");
     assert_eq!(t.at("1-0:0.2.0")["value"], J::Null);
+    // Text that only starts with digits (a firmware signature) is no number with a unit.
+    assert_eq!(t.at("1-1:0.2.8")["value"], "24408DB2");
+    assert_eq!(t.at("1-1:0.2.8").get("unit"), None);
+    assert_eq!(t.at("1-0:0.2.1")["value"], 2.21);
 }
 
 #[test]
@@ -2110,6 +2131,9 @@ fn padded_and_empty_ids() {
     );
     assert_eq!(t.top("meter_id"), "KA6U001660297912");
     t.text("equipment_identifier_gas", "");
+    // All zeros: as likely plain digits as hex NULs (DSMR 2.2 meters send unset ids so).
+    let t = constructed("/ISk5\\2MT382-1004", &["0-0:96.1.1(00000000000000)", "1-0:1.8.1(00001.001*kWh)"]);
+    t.text("equipment_identifier", "00000000000000");
 }
 
 #[test]

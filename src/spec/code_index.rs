@@ -25,7 +25,10 @@ pub enum Quick {
     No,
     /// One number, then `)` or `*unit)` with the table's unit: `tail` holds the bytes of
     /// `*unit)` (little-endian, `tail_len` of them).
-    Number { tail: u64, tail_len: u8 },
+    Number {
+        tail: u64,
+        tail_len: u8,
+    },
     Text,
     Hex,
     Time,
