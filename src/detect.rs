@@ -96,6 +96,7 @@ pub struct Header {
     fluvius: bool,
     easymeter: bool,
     austria: bool,
+    lithuania: bool,
     q3d: bool,
     iskra_ireland: bool,
     luxembourg: bool,
@@ -123,6 +124,7 @@ impl Header {
             fluvius: flag("FLU"),
             easymeter: flag("ESY"),
             austria: flag("EST"),
+            lithuania: flag("ESO"),
             q3d,
             iskra_ireland: mie5,
             luxembourg: flag("LUX"),
@@ -134,6 +136,10 @@ impl Header {
 /// Choose the version for one telegram from its header (read once with [`Header::read`]),
 /// the clues from its lines and whether it has a CRC.
 pub fn detect(h: &Header, clues: &Clues, crc: CrcStatus) -> Version {
+    // Before the Belgian clues: ESO meters send 1-0:1.4.0 too.
+    if h.lithuania {
+        return Version::EsoLithuania;
+    }
     if h.fluvius || clues.belgian_version || clues.belgian_gas || clues.demand {
         return Version::Belgium;
     }
@@ -143,6 +149,7 @@ pub fn detect(h: &Header, clues: &Clues, crc: CrcStatus) -> Version {
     if h.austria {
         return Version::AustriaT210D;
     }
+
     if h.iskra_ireland {
         return Version::IskraIreland;
     }

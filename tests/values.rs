@@ -2144,3 +2144,147 @@ fn header_with_control_characters_is_valid_json() {
     assert!(text.contains(r#""header":"/ISk5\u0002ME382-1003""#), "{text}");
     assert_eq!(serde_json::from_str::<J>(&text).unwrap(), t.0);
 }
+
+// ---------------------------------------------------------------------------------------
+// Real captures of those formats from dsmr_parser's tests, and ESO Lithuania
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn easymeter_q3d_captures() {
+    for (name, import, export, id) in [
+        ("EasyMeter-Q3D-ESY5Q3DB1024-V3.04_Q3D_dsmrparser.txt", 52185.7825309, Some(19949.3221493), "1ESY1313002565"),
+        ("EasyMeter-Q3D-ESY5Q3DA1004-V3.04_Q3D_dsmrparser.txt", 32549.5061662, None, "1ESY1336001560"),
+    ] {
+        let d = decode_bytes(&recording(name), true, AMSTERDAM, None);
+        // The gateway's lines after `!` are skipped bytes, not telegrams or errors.
+        assert!(d.errors.is_empty(), "{name}: {:?}", d.errors);
+        assert_eq!(d.telegrams.len(), 1, "{name}");
+        let t = T(d.telegrams.into_iter().next().unwrap());
+        t.no_unknown_codes();
+        assert_eq!(t.top("dsmr_version"), "Q3D");
+        assert_eq!(t.top("meter_id"), id);
+        t.q("electricity_imported_total", import, "kWh");
+        assert_eq!(t.has("electricity_exported_total"), export.is_some());
+        if let Some(export) = export {
+            t.q("electricity_exported_total", export, "kWh");
+        }
+    }
+    let t = one("EasyMeter-Q3D-ESY5Q3DB1024-V3.04_Q3D_dsmrparser.txt");
+    t.qs(&[
+        ("instantaneous_active_power_l1_positive", 747.85, "W"),
+        ("instantaneous_active_power_l3_positive", 639.73, "W"),
+        ("current_electricity_usage", 2124.86, "W"),
+    ]);
+    t.text("q3d_equipment_identifier", "0272031312565");
+    t.text("q3d_equipment_state", "80");
+}
+
+#[test]
+fn eon_hungary_capture() {
+    let t = one("Sagemcom-SAG5-EON-HU_EON_HU_dsmrparser.txt");
+    t.no_unknown_codes();
+    assert_eq!(t.top("dsmr_version"), "EON_HU");
+    assert_eq!(t.top("crc"), "99DA");
+    // `230724150730S`: Budapest summer time is UTC+2.
+    assert_eq!(t.top("timestamp"), "2023-07-24T13:07:30Z");
+    t.text("cosem_logical_device_name", "SAG3082200002160");
+    t.text("equipment_serial_number", "890082200002160");
+    t.qs(&[
+        ("actual_treshold_electricity", 90.0, "kW"),
+        ("electricity_imported_total", 173.640, "kWh"),
+        ("electricity_used_tariff_1", 47.719, "kWh"),
+        ("electricity_used_tariff_2", 125.921, "kWh"),
+        ("electricity_exported_total", 627.177, "kWh"),
+        ("electricity_reactive_exported_total", 303.131, "kvarh"),
+        ("electricity_reactive_total_q3", 160.487, "kvarh"),
+        ("electricity_combined", 800.817, "kWh"),
+        ("instantaneous_power_factor_total", 4.556, ""),
+        ("frequency", 50.0, "Hz"),
+        ("current_electricity_delivery", 2.601, "kW"),
+        ("instantaneous_reactive_power_q3", 0.504, "kvar"),
+        ("max_power_on_l1", 200.0, "A"),
+    ]);
+    let snap = t.obj("last_month_data");
+    assert_eq!(snap["value"], 19);
+    assert_eq!(snap["timestamp"], "2023-06-30T22:00:00Z");
+    let entries = snap["entries"].as_array().unwrap();
+    assert_eq!(entries[0], json!({"value": 40.777, "unit": "kWh"}));
+    assert_eq!(entries[12], json!({"value": 183.027, "unit": "kWh"}));
+    assert_eq!(entries[18], json!({"value": 3.4, "unit": "kW"}));
+}
+
+#[test]
+fn iskra_ireland_capture() {
+    let t = one("Iskra-MIE5T-200_ISKRA_IE_dsmrparser.txt");
+    t.no_unknown_codes();
+    assert_eq!(t.top("dsmr_version"), "ISKRA_IE");
+    assert_eq!(t.top("crc"), "AD3B");
+    assert_eq!(t.top("meter_id"), "09610");
+    t.text("meter_number", "00000000");
+    t.qs(&[
+        ("electricity_used_tariff_1", 10.181, "kWh"),
+        ("electricity_used_tariff_2", 10.182, "kWh"),
+        ("electricity_delivered_tariff_1", 10.281, "kWh"),
+        ("electricity_delivered_tariff_2", 10.282, "kWh"),
+        ("current_electricity_usage", 0.170, "kW"),
+        ("current_electricity_delivery", 0.270, "kW"),
+        ("instantaneous_active_power_l2_positive", 0.417, "kW"),
+        ("instantaneous_active_power_l3_negative", 0.627, "kW"),
+        ("instantaneous_voltage_l2", 241.7, "V"),
+        ("instantaneous_current_l1", 0.0, "A"),
+    ]);
+    // `230202132747S`: the meter flags summer time in February; the flag is what dsmrd
+    // goes by (UTC+2 in Amsterdam, UTC+1 in Dublin).
+    assert_eq!(t.top("timestamp"), "2023-02-02T11:27:47Z");
+    let dublin = one_in("Iskra-MIE5T-200_ISKRA_IE_dsmrparser.txt", true, "Europe/Dublin");
+    assert_eq!(dublin.top("timestamp"), "2023-02-02T12:27:47Z");
+}
+
+#[test]
+fn eso_lithuania() {
+    let t = one("ESO5-253880853-max-3ph_ESO_LT_dsmrparser.txt");
+    t.no_unknown_codes();
+    assert_eq!(t.top("dsmr_version"), "ESO_LT");
+    assert_eq!(t.top("crc"), "979F");
+    assert_eq!(t.objects().len(), 100);
+    assert_eq!(t.top("meter_id"), "SAG1000000000001");
+    t.qs(&[
+        ("electricity_imported_total", 7926.0, "kWh"),
+        ("electricity_used_tariff_1", 7926.0, "kWh"),
+        ("electricity_used_tariff_4", 0.0, "kWh"),
+        ("electricity_exported_total", 20183.680, "kWh"),
+        ("electricity_reactive_imported_total", 11688.602, "kvarh"),
+        ("electricity_reactive_exported_tariff_1", 1050.043, "kvarh"),
+        ("current_reactive_exported", 0.061, "kvar"),
+        ("instantaneous_reactive_power_l3_positive", 0.156, "kvar"),
+        ("instantaneous_reactive_power_l2_negative", 0.032, "kvar"),
+        ("eso_lt_average_voltage_l2", 242.7, "V"),
+        ("eso_lt_instantaneous_current_sum_over_all_phases", 8.0, "A"),
+        ("eso_lt_frequency", 49.0, "Hz"),
+        ("eso_lt_instantaneous_apparent_import_power_l3", 1.270, "kVA"),
+        ("eso_lt_average_net_power", 1.068, "kW"),
+        ("eso_lt_instantaneous_power_factor_l1", -0.926, ""),
+        ("eso_lt_measurement_period_3_for_instantaneous_values", 900.0, "s"),
+        ("eso_lt_demand_register_1_active_energy_import", 0.337, "kW"),
+        ("eso_lt_demand_register_6_apparent_energy_export", 0.948, "kVA"),
+        ("eso_lt_duration_of_last_voltage_sag_l2", 734.0, "s"),
+        ("eso_lt_magnitude_of_last_voltage_swell_l3", 256.0, "V"),
+        ("voltage_sag_l2_count", 49.0, ""),
+    ]);
+    // Firmware ids are text, even where they look like numbers.
+    t.text("eso_lt_active_firmware_identifier", "02.21");
+    t.text("eso_lt_active_firmware_signature", "1EA43311");
+    t.text("eso_lt_active_firmware_identifier_1", "03.02");
+    t.text("eso_lt_active_firmware_signature_1", "24408DB2");
+    t.text("text_message", "setP1_max_3ph");
+    // Not a Belgian meter, though it sends 1-0:1.4.0.
+    assert!(!t.has("belgium_current_average_demand"));
+    for name in ["ESO5-253883680-max-1ph_ESO_LT_dsmrparser.txt", "ESO5-253883680-extended-1ph_ESO_LT_dsmrparser.txt"] {
+        let t = one(name);
+        t.no_unknown_codes();
+        assert_eq!(t.top("dsmr_version"), "ESO_LT", "{name}");
+    }
+    let t = one("ESO5-253883680-extended-1ph_ESO_LT_dsmrparser.txt");
+    t.q("eso_lt_instantaneous_power_factor_total", 0.616, "");
+    t.q("electricity_reactive_exported_total", 280.264, "kvarh");
+}

@@ -22,7 +22,7 @@ use crate::time::{DEFAULT_TIMEZONE, zone};
 pub struct ParseArgs {
     /// The capture to read; `-` or nothing reads stdin.
     pub file: Option<PathBuf>,
-    /// Telegram format: auto, 2.2, 3, 4, 5, 5B, 5L, 5S, Q3D, EON_HU, ISKRA_IE, T210D_AT.
+    /// Telegram format: auto, 2.2, 3, 4, 5, 5B, 5L, 5S, Q3D, EON_HU, ISKRA_IE, T210D_AT, ESO_LT.
     #[arg(long, default_value = "auto", value_parser = parse_version)]
     pub dsmr_version: VersionChoice,
     /// Time zone of the meter's clock (IANA name).

@@ -6,6 +6,7 @@
 mod belgium;
 pub mod code_index;
 mod dsmr;
+mod lithuania;
 mod luxembourg;
 mod other;
 mod sweden;
@@ -179,11 +180,13 @@ pub enum Version {
     IskraIreland,
     /// Austria, Sagemcom T210-D (Energienetze Steiermark).
     AustriaT210D,
+    /// Lithuania, ESO (`/ESO5\…`).
+    EsoLithuania,
 }
 
 impl Version {
     /// Every version, in the order the README lists them.
-    pub const ALL: [Version; 11] = [
+    pub const ALL: [Version; 12] = [
         Version::V2_2,
         Version::V3,
         Version::V4,
@@ -195,6 +198,7 @@ impl Version {
         Version::EonHungary,
         Version::IskraIreland,
         Version::AustriaT210D,
+        Version::EsoLithuania,
     ];
 
     /// The short code used on the command line and in the config (`5B`).
@@ -211,6 +215,7 @@ impl Version {
             Version::EonHungary => "EON_HU",
             Version::IskraIreland => "ISKRA_IE",
             Version::AustriaT210D => "T210D_AT",
+            Version::EsoLithuania => "ESO_LT",
         }
     }
 
@@ -237,6 +242,7 @@ impl Version {
             Version::EonHungary => &other::EON_HUNGARY,
             Version::IskraIreland => &other::ISKRA_IRELAND,
             Version::AustriaT210D => &other::AUSTRIA_T210D,
+            Version::EsoLithuania => &lithuania::ESO_LT,
         }
     }
 
@@ -281,6 +287,7 @@ impl FromStr for VersionChoice {
             "EON_HU" | "5EONHU" | "HU" | "EON_HUNGARY" => Version::EonHungary,
             "ISKRA_IE" | "IE" => Version::IskraIreland,
             "T210D_AT" | "AT" | "AUSTRIA" | "SAGEMCOM_T210_D_R" | "T210D" => Version::AustriaT210D,
+            "ESO_LT" | "LT" | "LITHUANIA" | "ESO" | "V5_ESO_LT" => Version::EsoLithuania,
             _ => {
                 let known: Vec<&str> = Version::ALL.iter().map(|v| v.code()).collect();
                 return Err(format!("unknown DSMR version `{s}`; expected auto or one of {}", known.join(", ")));
