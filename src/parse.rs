@@ -387,14 +387,18 @@ fn peak_history<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'
 /// `water_meter_reading`, not an hourly gas reading. Gas keeps the table's name.
 fn name_mbus_readings(objects: &mut [Object<'_>]) {
     let mut media: [Option<Medium>; 5] = [None; 5];
-    for o in objects.iter() {
-        if is_mbus_code(o.id) && (o.id.c, o.id.d, o.id.e) == (24, 1, 0) {
-            if let Value::Number(q) = &o.value {
+    // The second pass starts at the first M-Bus line (meters send them last, so it is
+    // short).
+    let mut first = objects.len();
+    for (i, o) in objects.iter().enumerate() {
+        if is_mbus_code(o.id) {
+            first = first.min(i);
+            if let ((24, 1, 0), Value::Number(q)) = ((o.id.c, o.id.d, o.id.e), &o.value) {
                 media[usize::from(o.id.b)] = q.value.to_i64().map(Medium::from_device_type);
             }
         }
     }
-    for o in objects.iter_mut() {
+    for o in objects[first..].iter_mut() {
         if !is_mbus_code(o.id) || o.name.is_none() {
             continue;
         }
