@@ -141,11 +141,24 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
         pos = next;
         let line = match text.and_then(|t| t.get(range.clone())) {
             Some(line) => line,
-            None => match std::str::from_utf8(&body[range]) {
+            None => match std::str::from_utf8(&body[range.clone()]) {
                 Ok(line) => line,
-                Err(_) => {
-                    let reason = "line is not text (bytes lost or changed?)".into();
-                    out.errors.push(LineError { line: no, text: "", reason });
+                Err(e) => {
+                    // The readable start of the line, for the message and the code.
+                    let start = std::str::from_utf8(&body[range.start..range.start + e.valid_up_to()]).unwrap_or("");
+                    match erased_value(start, &body[range]) {
+                        Some((obis, id)) => {
+                            out.clues.see(Clue::of(id), detect::has_star_f_group(obis), &[""]);
+                            out.add(no, || start, obis, id, spec.row(id), &[""]);
+                        }
+                        None => {
+                            let reason = format!(
+                                "line is not text after `{}` (bytes lost or changed?)",
+                                clip(start.get(start.len().saturating_sub(24)..).unwrap_or(start))
+                            );
+                            out.errors.push(LineError { line: no, text: start, reason });
+                        }
+                    }
                     continue;
                 }
             },
@@ -163,6 +176,18 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
         }
     }
     out
+}
+
+/// A line whose one value group holds nothing but erased flash (0xFF) or NUL bytes, as an
+/// E.ON Hungary meter sends its empty 1024-byte text message: its code and id, to be read as
+/// an empty group. `start` is the line's readable start, `line` all of its bytes.
+fn erased_value<'a>(start: &'a str, line: &[u8]) -> Option<(&'a str, Obis)> {
+    let (obis, id, rest) = Obis::split_line(start)?;
+    if rest != "(" {
+        return None;
+    }
+    let group = line.get(obis.len() + 1..)?.strip_suffix(b")")?;
+    group.iter().all(|&b| b == 0xFF || b == 0).then_some((obis, id))
 }
 
 impl<'a> Lines<'a> {
@@ -242,8 +267,8 @@ fn stamp(raw: &str) -> Stamp<'_> {
     Stamp { time: MeterTime::parse(raw), raw }
 }
 
-/// Read `value*unit`, `value` or `valueunit` (some Fluvius meters drop the `*`). A unit that
-/// matches the table's apart from case (`kwh`, `kVArh`) is given in the table's spelling.
+/// Read `value*unit`, `value` or `valueunit` (some Fluvius meters drop the `*`). The unit is
+/// kept as written; the table's unit only helps tell a unit without `*` from other text.
 #[inline(always)]
 fn quantity<'a>(s: &'a str, expected_unit: Option<&'static str>) -> Result<Quantity<'a>, String> {
     // The usual `value` and `value*unit`, read in one scan (on bytes: the rest is only cut
@@ -270,11 +295,8 @@ fn quantity<'a>(s: &'a str, expected_unit: Option<&'static str>) -> Result<Quant
         }
         _ => loose_quantity(s, expected_unit)?,
     };
-    let unit = match (unit.filter(|u| !u.is_empty()), expected_unit) {
-        (Some(u), Some(e)) if u.eq_ignore_ascii_case(e) => Some(e),
-        (u, _) => u,
-    };
-    Ok(Quantity { value, unit })
+    // The unit as the meter wrote it (`kVArh` stays so where the table says `kvarh`).
+    Ok(Quantity { value, unit: unit.filter(|u| !u.is_empty()) })
 }
 
 /// Whether `rest` is exactly `*` followed by `unit`: compared in line, as a library call

@@ -1168,8 +1168,10 @@ fn spec_example_dsmr50() {
         assert_eq!(t.top("meter_id"), "K8EG004046395507");
         t.text("text_message", &"0123456789:;<=>?".repeat(5));
         t.text("electricity_active_tariff", "0002");
-        // The lowercase file writes `kwh`, `v`, `a`: units come out as the table spells them.
-        t.qs(&[
+        // The lowercase file writes `kwh`, `v`, `a`: units come out as the meter wrote them.
+        let lower = name.contains("lowercase");
+        let u = |unit: &str| if lower { unit.to_ascii_lowercase() } else { unit.to_string() };
+        for (field, value, unit) in [
             ("electricity_used_tariff_1", 123456.789, "kWh"),
             ("electricity_used_tariff_2", 123456.789, "kWh"),
             ("electricity_delivered_tariff_1", 123456.789, "kWh"),
@@ -1194,7 +1196,9 @@ fn spec_example_dsmr50() {
             ("instantaneous_active_power_l1_negative", 4.444, "kW"),
             ("instantaneous_active_power_l2_negative", 5.555, "kW"),
             ("instantaneous_active_power_l3_negative", 6.666, "kW"),
-        ]);
+        ] {
+            t.q(field, value, &u(unit));
+        }
         assert_eq!(t.mbus(1)["device_type"], 3);
         assert_eq!(t.mbus(1)["equipment_id"], "2222ABCD123456789");
         // 2010-12-09T11:25+01:00
@@ -1477,24 +1481,24 @@ fn kamstrup_kam5_sweden() {
         t.qs(&[
             ("electricity_imported_total", 60995.424, "kWh"),
             ("electricity_exported_total", 0.0, "kWh"),
-            ("electricity_reactive_imported_total", 12.696, "kvarh"),
-            ("electricity_reactive_exported_total", 12541.802, "kvarh"),
+            ("electricity_reactive_imported_total", 12.696, "kVArh"),
+            ("electricity_reactive_exported_total", 12541.802, "kVArh"),
             ("current_electricity_usage", 2.202, "kW"),
             ("current_electricity_delivery", 0.0, "kW"),
-            ("current_reactive_imported", 0.0, "kvar"),
-            ("current_reactive_exported", 0.505, "kvar"),
+            ("current_reactive_imported", 0.0, "kVAr"),
+            ("current_reactive_exported", 0.505, "kVAr"),
             ("instantaneous_active_power_l1_positive", 1.947, "kW"),
             ("instantaneous_active_power_l2_positive", 0.063, "kW"),
             ("instantaneous_active_power_l3_positive", 0.192, "kW"),
             ("instantaneous_active_power_l1_negative", 0.0, "kW"),
             ("instantaneous_active_power_l2_negative", 0.0, "kW"),
             ("instantaneous_active_power_l3_negative", 0.0, "kW"),
-            ("instantaneous_reactive_power_l1_positive", 0.0, "kvar"),
-            ("instantaneous_reactive_power_l2_positive", 0.0, "kvar"),
-            ("instantaneous_reactive_power_l3_positive", 0.0, "kvar"),
-            ("instantaneous_reactive_power_l1_negative", 0.204, "kvar"),
-            ("instantaneous_reactive_power_l2_negative", 0.095, "kvar"),
-            ("instantaneous_reactive_power_l3_negative", 0.206, "kvar"),
+            ("instantaneous_reactive_power_l1_positive", 0.0, "kVAr"),
+            ("instantaneous_reactive_power_l2_positive", 0.0, "kVAr"),
+            ("instantaneous_reactive_power_l3_positive", 0.0, "kVAr"),
+            ("instantaneous_reactive_power_l1_negative", 0.204, "kVAr"),
+            ("instantaneous_reactive_power_l2_negative", 0.095, "kVAr"),
+            ("instantaneous_reactive_power_l3_negative", 0.206, "kVAr"),
             ("instantaneous_current_l1", 8.3, "A"),
             ("instantaneous_current_l2", 0.4, "A"),
             ("instantaneous_current_l3", 1.4, "A"),
@@ -1516,24 +1520,24 @@ fn landis_gyr_e360_sweden() {
     t.qs(&[
         ("electricity_imported_total", 896.020, "kWh"),
         ("electricity_exported_total", 48.792, "kWh"),
-        ("electricity_reactive_imported_total", 518.309, "kvarh"),
-        ("electricity_reactive_exported_total", 23.732, "kvarh"),
+        ("electricity_reactive_imported_total", 518.309, "kVArh"),
+        ("electricity_reactive_exported_total", 23.732, "kVArh"),
         ("current_electricity_usage", 0.0, "kW"),
         ("current_electricity_delivery", 0.020, "kW"),
-        ("current_reactive_imported", 0.0, "kvar"),
-        ("current_reactive_exported", 0.308, "kvar"),
+        ("current_reactive_imported", 0.0, "kVAr"),
+        ("current_reactive_exported", 0.308, "kVAr"),
         ("instantaneous_active_power_l1_positive", 0.0, "kW"),
         ("instantaneous_active_power_l1_negative", 0.012, "kW"),
         ("instantaneous_active_power_l2_positive", 0.0, "kW"),
         ("instantaneous_active_power_l2_negative", 0.071, "kW"),
         ("instantaneous_active_power_l3_positive", 0.063, "kW"),
         ("instantaneous_active_power_l3_negative", 0.0, "kW"),
-        ("instantaneous_reactive_power_l1_positive", 0.0, "kvar"),
-        ("instantaneous_reactive_power_l1_negative", 0.146, "kvar"),
-        ("instantaneous_reactive_power_l2_positive", 0.0, "kvar"),
-        ("instantaneous_reactive_power_l2_negative", 0.135, "kvar"),
-        ("instantaneous_reactive_power_l3_positive", 0.0, "kvar"),
-        ("instantaneous_reactive_power_l3_negative", 0.026, "kvar"),
+        ("instantaneous_reactive_power_l1_positive", 0.0, "kVAr"),
+        ("instantaneous_reactive_power_l1_negative", 0.146, "kVAr"),
+        ("instantaneous_reactive_power_l2_positive", 0.0, "kVAr"),
+        ("instantaneous_reactive_power_l2_negative", 0.135, "kVAr"),
+        ("instantaneous_reactive_power_l3_positive", 0.0, "kVAr"),
+        ("instantaneous_reactive_power_l3_negative", 0.026, "kVAr"),
         ("instantaneous_voltage_l1", 230.1, "V"),
         ("instantaneous_voltage_l2", 232.2, "V"),
         ("instantaneous_voltage_l3", 230.4, "V"),
@@ -1549,19 +1553,19 @@ fn landis_gyr_e360_sweden() {
     t.qs(&[
         ("electricity_imported_total", 10501.076, "kWh"),
         ("electricity_exported_total", 0.0, "kWh"),
-        ("electricity_reactive_imported_total", 1761.087, "kvarh"),
-        ("electricity_reactive_exported_total", 8.391, "kvarh"),
+        ("electricity_reactive_imported_total", 1761.087, "kVArh"),
+        ("electricity_reactive_exported_total", 8.391, "kVArh"),
         ("current_electricity_usage", 2.301, "kW"),
-        ("current_reactive_imported", 0.135, "kvar"),
-        ("current_reactive_exported", 0.0, "kvar"),
+        ("current_reactive_imported", 0.135, "kVAr"),
+        ("current_reactive_exported", 0.0, "kVAr"),
         ("instantaneous_active_power_l1_positive", 0.622, "kW"),
         ("instantaneous_active_power_l2_positive", 0.667, "kW"),
         // The meter sends `0001.011*kW`; amshan's 1010 W is int(1.011 * 1000) truncated.
         ("instantaneous_active_power_l3_positive", 1.011, "kW"),
-        ("instantaneous_reactive_power_l1_negative", 0.208, "kvar"),
-        ("instantaneous_reactive_power_l2_negative", 0.142, "kvar"),
-        ("instantaneous_reactive_power_l3_negative", 0.0, "kvar"),
-        ("instantaneous_reactive_power_l3_positive", 0.486, "kvar"),
+        ("instantaneous_reactive_power_l1_negative", 0.208, "kVAr"),
+        ("instantaneous_reactive_power_l2_negative", 0.142, "kVAr"),
+        ("instantaneous_reactive_power_l3_negative", 0.0, "kVAr"),
+        ("instantaneous_reactive_power_l3_positive", 0.486, "kVAr"),
         ("instantaneous_current_l1", 2.8, "A"),
         ("instantaneous_current_l2", 2.9, "A"),
         ("instantaneous_current_l3", 4.8, "A"),
@@ -1611,16 +1615,16 @@ fn kamstrup_omnia_sweden_style_athombv() {
     t.qs(&[
         ("electricity_imported_total", 123.321, "kWh"),
         ("electricity_exported_total", 456.654, "kWh"),
-        ("electricity_reactive_imported_total", 1234.432, "kvarh"),
-        ("electricity_reactive_exported_total", 5678.765, "kvarh"),
+        ("electricity_reactive_imported_total", 1234.432, "kVArh"),
+        ("electricity_reactive_exported_total", 5678.765, "kVArh"),
         ("current_electricity_usage", 2.424, "kW"),
         ("current_electricity_delivery", 0.0, "kW"),
-        ("current_reactive_imported", 1.229, "kvar"),
+        ("current_reactive_imported", 1.229, "kVAr"),
         ("instantaneous_active_power_l1_positive", 0.682, "kW"),
         ("instantaneous_active_power_l2_positive", 0.750, "kW"),
         ("instantaneous_active_power_l3_positive", 0.992, "kW"),
         ("instantaneous_active_power_l1_negative", 0.0, "kW"),
-        ("instantaneous_reactive_power_l1_positive", 0.391, "kvar"),
+        ("instantaneous_reactive_power_l1_positive", 0.391, "kVAr"),
         ("instantaneous_voltage_l1", 225.4, "V"),
         ("instantaneous_voltage_l2", 229.4, "V"),
         ("instantaneous_voltage_l3", 225.9, "V"),
@@ -1824,7 +1828,8 @@ fn units_without_star_and_in_any_case() {
         &json!({"obis": "1-0:1.8.1", "name": "electricity_used_tariff_1", "value": 123.456, "unit": "kWh"})
     );
     t.q("electricity_used_tariff_2", 234.567, "kWh");
-    t.q("electricity_delivered_tariff_1", 1.0, "kWh");
+    // As the meter wrote it.
+    t.q("electricity_delivered_tariff_1", 1.0, "KWH");
     t.q("instantaneous_current_l1", 1.23, "A");
     t.q("instantaneous_voltage_l1", 230.1, "V");
     t.q("current_electricity_usage", 1.234, "kW");
@@ -2287,4 +2292,24 @@ fn eso_lithuania() {
     let t = one("ESO5-253883680-extended-1ph_ESO_LT_dsmrparser.txt");
     t.q("eso_lt_instantaneous_power_factor_total", 0.616, "");
     t.q("electricity_reactive_exported_total", 280.264, "kvarh");
+}
+
+#[test]
+fn erased_text_is_empty_and_other_bytes_are_reported_with_their_line() {
+    // An E.ON Hungary meter sends its empty text message as 1024 bytes of erased flash.
+    let mut s = b"/SAG5SAG-METER\r\n\r\n0-0:1.0.0(230724150730S)\r\n0-0:96.13.0(".to_vec();
+    s.extend(std::iter::repeat_n(0xFF, 1024));
+    s.extend_from_slice(b")\r\n1-0:1.8.0(000173.640*kWh)\r\n0-0:96.13.1(ab\xC3(cd)\r\n1-0:2.8.0(000627.177*kWh)\r\n!");
+    let crc = crc16(&s);
+    s.extend_from_slice(format!("{crc:04X}\r\n").as_bytes());
+    let d = decode_bytes(&s, true, AMSTERDAM, None);
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    let t = T(d.telegrams.into_iter().next().unwrap());
+    assert_eq!(t.at("0-0:96.13.0"), &json!({"obis": "0-0:96.13.0", "name": "text_message", "value": null}));
+    t.q("electricity_imported_total", 173.640, "kWh");
+    t.q("electricity_exported_total", 627.177, "kWh");
+    assert_eq!(
+        t.0["errors"],
+        json!([{"line": 6, "text": "0-0:96.13.1(ab", "error": "line is not text after `0-0:96.13.1(ab` (bytes lost or changed?)"}])
+    );
 }
