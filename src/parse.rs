@@ -109,20 +109,17 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
         if let Some(text) = text {
             let code = spec.code_at(&body[pos..]);
             if let Some(code) = &code {
-                // Built in place (`push` would assemble the object aside and copy it in),
-                // then typed in place; dropped again if the line is not in the quick form.
-                let len = out.objects.len();
-                // `pos` is at the code's first digit, `pos + len` at its `(`.
+                // Typed in its slot, which is dropped again if the line is not in the
+                // quick form. `pos` is at the code's first digit, `pos + len` at its `(`.
                 let obis = between_ascii(text, pos, pos + code.len);
-                let (id, line, name) = (code.id, line_no + 1, Some(code.row.name));
-                out.objects.resize_with(len + 1, || Object { obis, id, line, name, value: Value::Empty });
-                if let Some(next) = quick::value(text, pos, code, &mut out.objects[len].value) {
-                    line_no = line;
+                let slot = out.slot(line_no + 1, obis, code.id, Some(code.row));
+                if let Some(next) = quick::value(text, pos, code, slot) {
+                    line_no += 1;
                     out.clues.see(code.clue, false, &[]);
                     pos = next;
                     continue;
                 }
-                out.objects.truncate(len);
+                out.objects.pop();
             }
             if let Some(line) = plain_line(text, pos, spec, code, &mut groups) {
                 line_no += 1;
@@ -191,6 +188,16 @@ fn erased_value<'a>(start: &'a str, line: &[u8]) -> Option<(&'a str, Obis)> {
 }
 
 impl<'a> Lines<'a> {
+    /// A new object for this line, holding [`Value::Empty`]: the slot its value is typed
+    /// into. Built in place (`push` would assemble the object aside and copy it in).
+    #[inline(always)]
+    fn slot(&mut self, line: u32, obis: &'a str, id: Obis, row: Option<&'static Row>) -> &mut Value<'a> {
+        let len = self.objects.len();
+        let name = row.map(|r| r.name);
+        self.objects.resize_with(len + 1, || Object { obis, id, line, name, value: Value::Empty });
+        &mut self.objects[len].value
+    }
+
     /// Type one data line against `spec` and keep it, or keep why it does not fit.
     #[inline(always)]
     /// (`line` gives the line's text, needed only to report a value that does not fit.)
@@ -203,17 +210,7 @@ impl<'a> Lines<'a> {
         row: Option<&'static Row>,
         g: &[&'a str],
     ) {
-        // Built in place (`push` would assemble the object aside and copy it in), then
-        // typed in place.
-        let len = self.objects.len();
-        self.objects.resize_with(len + 1, || Object {
-            obis,
-            id,
-            line: line_no,
-            name: row.map(|r| r.name),
-            value: Value::Empty,
-        });
-        let slot = &mut self.objects[len].value;
+        let slot = self.slot(line_no, obis, id, row);
         let typed = match row {
             Some(row) => typed_value(row, g, slot),
             None => {
@@ -257,10 +254,16 @@ fn typed_value<'a>(row: &Row, g: &[&'a str], out: &mut Value<'a>) -> Result<(), 
             Value::Snapshot { time, values }
         }
     };
-    // `out` holds `Value::Empty`, which owns nothing: replaced without a drop call.
+    set_empty(out, value);
+    Ok(())
+}
+
+/// Write `value` over `out`, which holds [`Value::Empty`]: that owns nothing, so it is
+/// replaced without a drop call.
+#[inline(always)]
+pub(crate) fn set_empty<'a>(out: &mut Value<'a>, value: Value<'a>) {
     debug_assert!(matches!(out, Value::Empty));
     std::mem::forget(std::mem::replace(out, value));
-    Ok(())
 }
 
 fn stamp(raw: &str) -> Stamp<'_> {

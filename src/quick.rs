@@ -3,6 +3,7 @@
 //! Anything it does not expect is left to the general readers, which give the same value.
 
 use crate::lines::{between_ascii, find_close_or_newline, plain_end};
+use crate::parse::set_empty;
 use crate::spec::code_index::{Code, Quick};
 use crate::telegram::{Quantity, Stamp, Value};
 use crate::value::{Decimal, MeterTime};
@@ -33,7 +34,7 @@ pub(crate) fn value<'a>(text: &'a str, pos: usize, code: &Code, out: &mut Value<
                 }
             };
             let next = plain_end(b, end)?;
-            set(out, Value::Number(Quantity { value, unit }));
+            set_empty(out, Value::Number(Quantity { value, unit }));
             Some(next)
         }
         Quick::Text | Quick::Hex | Quick::Time => {
@@ -47,20 +48,12 @@ pub(crate) fn value<'a>(text: &'a str, pos: usize, code: &Code, out: &mut Value<
             let next = plain_end(b, close + 1)?;
             let raw = between_ascii(text, v, close);
             match code.quick {
-                Quick::Time => set(out, Value::Time(Stamp { time: MeterTime::parse(raw), raw })),
+                Quick::Time => set_empty(out, Value::Time(Stamp { time: MeterTime::parse(raw), raw })),
                 _ if raw.is_empty() => {}
-                Quick::Hex => set(out, Value::Hex(raw)),
-                _ => set(out, Value::Text(raw)),
+                Quick::Hex => set_empty(out, Value::Hex(raw)),
+                _ => set_empty(out, Value::Text(raw)),
             }
             Some(next)
         }
     }
-}
-
-/// Write `value` over `out`, which holds [`Value::Empty`]: that owns nothing, so it is
-/// replaced without a drop call.
-#[inline(always)]
-fn set<'a>(out: &mut Value<'a>, value: Value<'a>) {
-    debug_assert!(matches!(out, Value::Empty));
-    std::mem::forget(std::mem::replace(out, value));
 }
