@@ -505,6 +505,17 @@ mod tests {
         "1-0:22.7.0(abc*kW)\r\n",
         "0-0:96.14.0(0002)(",
         "1-0:1.8.1(1)",
+        // For the one-pass reader: unit case, a second group, signs, empty groups, a time
+        // with a continuation, a unit that is not the table's, a number cut short.
+        "1-0:1.8.1(000576.239*kwh)\r\n",
+        "1-0:1.7.0(00.193*kW)(1)\r\n",
+        "1-0:1.8.1(-1.5*kWh)\r\n",
+        "0-0:96.1.1()\r\n",
+        "0-0:1.0.0()\r\n",
+        "0-0:1.0.0(190320181403W)\n(5)\r\n",
+        "1-0:1.7.0(00.193*kWh)\r\n",
+        "1-0:1.7.0(00.*kW)\r\n",
+        "1-0:1.7.0(.5*kW)\r\n",
     ];
 
     proptest::proptest! {
