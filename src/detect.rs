@@ -149,7 +149,6 @@ pub fn detect(h: &Header, clues: &Clues, crc: CrcStatus) -> Version {
     if h.austria {
         return Version::AustriaT210D;
     }
-
     if h.iskra_ireland {
         return Version::IskraIreland;
     }
