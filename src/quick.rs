@@ -2,10 +2,10 @@
 //! forward pass from the code to the next line, because they are most of every telegram.
 //! Anything it does not expect is left to the general readers, which give the same value.
 
-use crate::lines::{between_ascii, find_close_or_newline, plain_end};
+use crate::lines::{MAX_GROUPS, between_ascii, find_close_or_newline, plain_end};
 use crate::parse::set_empty;
 use crate::spec::code_index::{Code, Quick};
-use crate::telegram::{Quantity, Stamp, Value};
+use crate::telegram::{FailureEntry, Quantity, Stamp, Value};
 use crate::value::{Decimal, MeterTime};
 
 /// Type the value of the line at `pos`, whose code the index found as `code`, into `out`
@@ -20,33 +20,28 @@ pub(crate) fn value<'a>(text: &'a str, pos: usize, code: &Code, out: &mut Value<
     match code.quick {
         Quick::No => None,
         Quick::Number { tail, tail_len } => {
-            let (value, len) = Decimal::parse_prefix_len(text.get(v..)?)?;
-            let at = v + len;
-            let (unit, end) = match b.get(at) {
-                Some(b')') => (None, at + 1),
-                _ => {
-                    let word = u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?);
-                    let mask = u64::MAX >> (64 - 8 * u32::from(tail_len));
-                    if word & mask != tail {
-                        return None;
-                    }
-                    (code.row.unit, at + usize::from(tail_len))
-                }
-            };
+            let (value, end) = number(text, v, tail, tail_len, code.row.unit)?;
             let next = plain_end(b, end)?;
-            set_empty(out, Value::Number(Quantity { value, unit }));
+            set_empty(out, Value::Number(value));
             Some(next)
         }
+        Quick::Timed { tail, tail_len } => {
+            // A time that is none (a placeholder, or the value first as one Irish meter
+            // sends it) is left to the general reader.
+            let (raw, close) = group(text, v)?;
+            let time = MeterTime::parse(raw)?;
+            if b.get(close + 1) != Some(&b'(') {
+                return None;
+            }
+            let (value, end) = number(text, close + 2, tail, tail_len, code.row.unit)?;
+            let next = plain_end(b, end)?;
+            set_empty(out, Value::Timed { time: Stamp { time: Some(time), raw }, value });
+            Some(next)
+        }
+        Quick::EventLog => event_log(text, v, out),
         Quick::Text | Quick::Hex | Quick::Time => {
-            if b.get(v) == Some(&b'(') {
-                return None;
-            }
-            let close = v + find_close_or_newline(b.get(v..)?)?;
-            if b[close] != b')' {
-                return None;
-            }
+            let (raw, close) = group(text, v)?;
             let next = plain_end(b, close + 1)?;
-            let raw = between_ascii(text, v, close);
             match code.quick {
                 Quick::Time => set_empty(out, Value::Time(Stamp { time: MeterTime::parse(raw), raw })),
                 _ if raw.is_empty() => {}
@@ -56,4 +51,83 @@ pub(crate) fn value<'a>(text: &'a str, pos: usize, code: &Code, out: &mut Value<
             Some(next)
         }
     }
+}
+
+/// The group whose text starts at `v` (just after its `(`), and the offset of its `)`;
+/// `None` for a doubled `((` or a group a line end cuts short.
+#[inline(always)]
+fn group(text: &str, v: usize) -> Option<(&str, usize)> {
+    let b = text.as_bytes();
+    if b.get(v) == Some(&b'(') {
+        return None;
+    }
+    let close = v + find_close_or_newline(b.get(v..)?)?;
+    if b[close] != b')' {
+        return None;
+    }
+    Some((between_ascii(text, v, close), close))
+}
+
+/// The number whose text starts at `v` (just after its `(`), closed by `)` or by `tail`
+/// (`*unit)`, `tail_len` bytes, read as `unit`), and the offset after the `)`.
+#[inline(always)]
+fn number<'a>(
+    text: &'a str,
+    v: usize,
+    tail: u64,
+    tail_len: u8,
+    unit: Option<&'static str>,
+) -> Option<(Quantity<'a>, usize)> {
+    let b = text.as_bytes();
+    let (value, len) = Decimal::parse_prefix_len(text.get(v..)?)?;
+    let at = v + len;
+    match b.get(at) {
+        Some(b')') => Some((Quantity { value, unit: None }, at + 1)),
+        _ => {
+            let word = u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?);
+            let mask = u64::MAX >> (64 - 8 * u32::from(tail_len));
+            (word & mask == tail).then_some((Quantity { value, unit }, at + usize::from(tail_len)))
+        }
+    }
+}
+
+/// `*s)`, the tail of a failure's duration, as [`number`] compares it.
+const SECONDS: (u64, u8) = (u32::from_le_bytes([b'*', b's', b')', 0]) as u64, 3);
+
+/// The power failure log whose count starts at `v`: `(n)(buffer)` and at most n complete
+/// `(time)(seconds)` pairs. Logs with more pairs than they announce, or with empty ones,
+/// are left to the general reader.
+#[inline(never)]
+fn event_log<'a>(text: &'a str, v: usize, out: &mut Value<'a>) -> Option<usize> {
+    let b = text.as_bytes();
+    // At most two digits, and no more pairs than a line may have groups.
+    let (count, at) = match (b.get(v)?, b.get(v + 1)?) {
+        (d @ b'0'..=b'9', b')') => (usize::from(d - b'0'), v + 1),
+        (t @ b'0'..=b'9', o @ b'0'..=b'9') if b.get(v + 2) == Some(&b')') => {
+            (usize::from(t - b'0') * 10 + usize::from(o - b'0'), v + 2)
+        }
+        _ => return None,
+    };
+    if count > (MAX_GROUPS - 2) / 2 || b.get(at + 1) != Some(&b'(') {
+        return None;
+    }
+    let (buffer_type, mut close) = group(text, at + 2)?;
+    let mut entries = Vec::with_capacity(count);
+    while b.get(close + 1) == Some(&b'(') {
+        let (raw, end) = group(text, close + 2)?;
+        if raw.is_empty() || b.get(end + 1) != Some(&b'(') {
+            return None;
+        }
+        let (duration, after) = number(text, end + 2, SECONDS.0, SECONDS.1, Some("s"))?;
+        entries.push(FailureEntry { end: Stamp { time: MeterTime::parse(raw), raw }, duration });
+        close = after - 1;
+    }
+    // A log may hold fewer pairs than it announces (Landis+Gyr, Sagemcom T210-D); the
+    // general reader keeps the first n of more.
+    if entries.len() > count {
+        return None;
+    }
+    let next = plain_end(b, close + 1)?;
+    set_empty(out, Value::EventLog { buffer_type, entries });
+    Some(next)
 }

@@ -142,15 +142,15 @@ impl MeterTime {
     /// Parse `YYMMDDhhmmss` optionally followed by `S` or `W` (case-insensitive). Also
     /// accepts the `YY-MM-DD hh:mm:ss` form some older meters use. Returns `None` for
     /// anything else, including placeholders like `632525252525W` (month 25).
+    #[inline(always)]
     pub fn parse(s: &str) -> Option<MeterTime> {
         let b = s.as_bytes();
-        let (digits, flag): ([u8; 12], Option<u8>) = match b.len() {
+        match b.len() {
             12 | 13 => {
-                let d: [u8; 12] = b[..12].try_into().ok()?;
                 // Twelve ASCII digits, checked eight and four at a time: each byte is 0x3?
                 // and stays 0x3? when 6 is added.
-                let lo = u64::from_le_bytes(d[..8].try_into().ok()?);
-                let hi = u32::from_le_bytes(d[8..].try_into().ok()?);
+                let lo = u64::from_le_bytes(b.get(..8)?.try_into().ok()?);
+                let hi = u32::from_le_bytes(b.get(8..12)?.try_into().ok()?);
                 let all_digits = lo & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030
                     && lo.wrapping_add(0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030
                     && hi & 0xF0F0_F0F0 == 0x3030_3030
@@ -158,50 +158,56 @@ impl MeterTime {
                 if !all_digits {
                     return None;
                 }
-                (d, b.get(12).copied())
+                // Each even byte becomes its pair's value (tens * 10 + ones), in one
+                // multiply for all pairs of a word: no byte exceeds 99, so none carries.
+                let x = lo & 0x0F0F_0F0F_0F0F_0F0F;
+                let pairs = (x.wrapping_mul(10) + (x >> 8)) & 0x00FF_00FF_00FF_00FF;
+                let y = hi & 0x0F0F_0F0F;
+                let tail = (y * 10 + (y >> 8)) & 0x00FF_00FF;
+                let byte = |w: u64, k: u32| (w >> (16 * k)) as u8;
+                let fields =
+                    [byte(pairs, 0), byte(pairs, 1), byte(pairs, 2), byte(pairs, 3), tail as u8, (tail >> 16) as u8];
+                MeterTime::from_fields(fields, b.get(12).copied())
             }
-            17 | 18 => {
-                // YY-MM-DD hh:mm:ss
-                let mut d = [0u8; 12];
-                let idx = [0, 1, 3, 4, 6, 7, 9, 10, 12, 13, 15, 16];
-                for (k, &j) in idx.iter().enumerate() {
-                    if !b[j].is_ascii_digit() {
-                        return None;
-                    }
-                    d[k] = b[j];
-                }
-                (d, b.get(17).copied())
+            17 | 18 => MeterTime::parse_separated(b),
+            _ => None,
+        }
+    }
+
+    /// `YY-MM-DD hh:mm:ss`, as some older meters write it.
+    #[cold]
+    fn parse_separated(b: &[u8]) -> Option<MeterTime> {
+        let mut fields = [0u8; 6];
+        for (k, field) in fields.iter_mut().enumerate() {
+            let (tens, ones) = (*b.get(3 * k)?, *b.get(3 * k + 1)?);
+            if !tens.is_ascii_digit() || !ones.is_ascii_digit() {
+                return None;
             }
-            _ => return None,
-        };
-        let two = |k: usize| (digits[k] - b'0') * 10 + (digits[k + 1] - b'0');
+            *field = (tens - b'0') * 10 + (ones - b'0');
+        }
+        MeterTime::from_fields(fields, b.get(17).copied())
+    }
+
+    /// The time from its two-digit fields (year, month, day, hour, minute, second) and its
+    /// flag byte, if the fields make a valid time and the flag is `S` or `W`.
+    #[inline(always)]
+    fn from_fields([yy, month, day, hour, minute, second]: [u8; 6], flag: Option<u8>) -> Option<MeterTime> {
         let dst = match flag {
             None => Dst::Unknown,
             Some(b'S' | b's') => Dst::Summer,
             Some(b'W' | b'w') => Dst::Winter,
             Some(_) => return None,
         };
-        let t = MeterTime {
-            // Two-digit years as POSIX `%y` reads them (and dsmr_parser with it): 69..=99
-            // are 1969..=1999, which is where the `700101010000W` placeholder points.
-            year: match two(0) {
-                yy @ 69..=99 => 1900 + i16::from(yy),
-                yy => 2000 + i16::from(yy),
-            },
-            month: two(2),
-            day: two(4),
-            hour: two(6),
-            minute: two(8),
-            second: two(10),
-            dst,
-        };
-        let valid = (1..=12).contains(&t.month)
-            && t.day >= 1
-            && (t.day <= 28 || t.day <= days_in_month(t.year, t.month))
-            && t.hour < 24
-            && t.minute < 60
-            && t.second < 60;
-        valid.then_some(t)
+        // Two-digit years as POSIX `%y` reads them (and dsmr_parser with it): 69..=99 are
+        // 1969..=1999, which is where the `700101010000W` placeholder points.
+        let year = i16::from(yy) + if yy >= 69 { 1900 } else { 2000 };
+        let valid = (1..=12).contains(&month)
+            && day >= 1
+            && (day <= 28 || day <= days_in_month(year, month))
+            && hour < 24
+            && minute < 60
+            && second < 60;
+        valid.then_some(MeterTime { year, month, day, hour, minute, second, dst })
     }
 }
 
@@ -372,7 +378,44 @@ mod tests {
         Some((Decimal { mantissa: if neg { -mantissa } else { mantissa }, scale }, &s[i..]))
     }
 
+    /// The field-by-field reading [`MeterTime::parse`] must agree with.
+    fn reference_time(s: &str) -> Option<MeterTime> {
+        let b = s.as_bytes();
+        let (at, flag): (&[usize], _) = match b.len() {
+            12 | 13 => (&[0, 2, 4, 6, 8, 10], b.get(12)),
+            17 | 18 => (&[0, 3, 6, 9, 12, 15], b.get(17)),
+            _ => return None,
+        };
+        let mut f = [0u8; 6];
+        for (k, &i) in at.iter().enumerate() {
+            let (t, o) = (digit(b[i])?, digit(b[i + 1])?);
+            f[k] = (t * 10 + o) as u8;
+        }
+        let dst = match flag {
+            None => Dst::Unknown,
+            Some(b'S' | b's') => Dst::Summer,
+            Some(b'W' | b'w') => Dst::Winter,
+            Some(_) => return None,
+        };
+        let year = if f[0] >= 69 { 1900 } else { 2000 } + i16::from(f[0]);
+        let days = match f[1] {
+            2 if year % 4 == 0 => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        let ok = (1..=12).contains(&f[1]) && (1..=days).contains(&f[2]) && f[3] < 24 && f[4] < 60 && f[5] < 60;
+        ok.then_some(MeterTime { year, month: f[1], day: f[2], hour: f[3], minute: f[4], second: f[5], dst })
+    }
+
     proptest::proptest! {
+        #[test]
+        fn meter_times_read_in_words_as_field_by_field(
+            s in "[0-9]{2}(0[0-9]|1[0-3])([0-3][0-9])([0-2][0-9])([0-6][0-9]){2}[SWswX]?|[0-9/:]{12,13}|[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}[SW]?"
+        ) {
+            proptest::prop_assert_eq!(MeterTime::parse(&s), reference_time(&s));
+        }
+
         #[test]
         fn decimals_read_eight_digits_at_a_time_as_one_at_a_time(s in "[-+]?[0-9]{0,22}([.,][0-9]{0,22})?[*a-zA-Z0-9 /:.]{0,10}") {
             proptest::prop_assert_eq!(Decimal::parse_prefix(&s), reference(&s));

@@ -32,6 +32,22 @@ pub enum Quick {
     Text,
     Hex,
     Time,
+    /// `(time)(number)`, the number read as for `Number` (M-Bus readings, monthly peaks).
+    Timed {
+        tail: u64,
+        tail_len: u8,
+    },
+    /// `(n)(buffer)` then n × `(time)(seconds*s)`: the power failure log.
+    EventLog,
+}
+
+/// `*unit)` as the one-pass reader compares it: little-endian bytes and their count;
+/// `None` for units too long to compare as one word.
+fn tail_of(unit: Option<&str>) -> Option<(u64, u8)> {
+    let text = format!("*{})", unit.unwrap_or(""));
+    let mut tail = [0u8; 8];
+    tail.get_mut(..text.len())?.copy_from_slice(text.as_bytes());
+    Some((u64::from_le_bytes(tail), text.len() as u8))
 }
 
 impl Quick {
@@ -41,19 +57,12 @@ impl Quick {
             return Quick::No;
         }
         match row.shape {
-            Shape::Number => {
-                let unit = row.unit.unwrap_or("");
-                if unit.len() > 6 {
-                    return Quick::No;
-                }
-                let mut tail = [0u8; 8];
-                let text = format!("*{unit})");
-                tail[..text.len()].copy_from_slice(text.as_bytes());
-                Quick::Number { tail: u64::from_le_bytes(tail), tail_len: text.len() as u8 }
-            }
+            Shape::Number => tail_of(row.unit).map_or(Quick::No, |(tail, tail_len)| Quick::Number { tail, tail_len }),
+            Shape::Timed => tail_of(row.unit).map_or(Quick::No, |(tail, tail_len)| Quick::Timed { tail, tail_len }),
             Shape::Text => Quick::Text,
             Shape::HexText => Quick::Hex,
             Shape::Time => Quick::Time,
+            Shape::EventLog => Quick::EventLog,
             _ => Quick::No,
         }
     }
@@ -80,20 +89,25 @@ struct Entry {
 
 /// The 16 bytes at the start of `line` with everything from the first `(` on cleared, and
 /// the offset of that `(`; `None` when fewer than 16 bytes remain or no `(` is among them.
+/// An id is at least 9 characters (`1-0:1.8.1`), so the `(` after one is in the second
+/// eight bytes and only that word is searched; a `(` in the first eight stays in the key,
+/// which then matches no code.
 #[inline(always)]
 fn key_at(line: &[u8]) -> Option<(u128, usize)> {
-    const ONES: u128 = u128::from_ne_bytes([0x01; 16]);
-    const HIGHS: u128 = u128::from_ne_bytes([0x80; 16]);
-    const PARENS: u128 = u128::from_ne_bytes([b'('; 16]);
-    let word = u128::from_le_bytes(line.get(..16)?.try_into().ok()?);
-    let x = word ^ PARENS;
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const PARENS: u64 = u64::from_ne_bytes([b'('; 8]);
+    let lo = u64::from_le_bytes(line.get(..8)?.try_into().ok()?);
+    let hi = u64::from_le_bytes(line.get(8..16)?.try_into().ok()?);
+    let x = hi ^ PARENS;
     // The lowest flagged byte is the first `(`.
     let found = x.wrapping_sub(ONES) & !x & HIGHS;
     if found == 0 {
         return None;
     }
-    let len = (found.trailing_zeros() / 8) as usize;
-    Some((word & ((1u128 << (len * 8)) - 1), len))
+    let bits = found.trailing_zeros() & !7;
+    let hi = hi & ((1u64 << bits) - 1);
+    Some((u128::from(lo) | u128::from(hi) << 64, 8 + (bits / 8) as usize))
 }
 
 #[inline(always)]
