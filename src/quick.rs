@@ -69,7 +69,8 @@ fn group(text: &str, v: usize) -> Option<(&str, usize)> {
 }
 
 /// The number whose text starts at `v` (just after its `(`), closed by `)` or by `tail`
-/// (`*unit)`, `tail_len` bytes, read as `unit`), and the offset after the `)`.
+/// (`*unit)`, `tail_len` bytes, read as `unit`) with or without its `*`, and the offset
+/// after the `)`.
 #[inline(always)]
 fn number<'a>(
     text: &'a str,
@@ -86,7 +87,14 @@ fn number<'a>(
         _ => {
             let word = u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?);
             let mask = u64::MAX >> (64 - 8 * u32::from(tail_len));
-            (word & mask == tail).then_some((Quantity { value, unit }, at + usize::from(tail_len)))
+            if word & mask == tail {
+                return Some((Quantity { value, unit }, at + usize::from(tail_len)));
+            }
+            // `valueunit)`, without the `*`, as some Fluvius meters write it (for a unit
+            // that starts with a letter, as the general reader wants).
+            let bare = tail >> 8;
+            let bare_ok = tail_len > 2 && (bare as u8).is_ascii_alphabetic() && word & (mask >> 8) == bare;
+            bare_ok.then_some((Quantity { value, unit }, at + usize::from(tail_len) - 1))
         }
     }
 }
