@@ -85,7 +85,10 @@ fn number<'a>(
     match b.get(at) {
         Some(b')') => Some((Quantity { value, unit: None }, at + 1)),
         _ => {
-            let word = u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?);
+            let word = match b.get(at..at + 8) {
+                Some(word) => u64::from_le_bytes(word.try_into().ok()?),
+                None => last_word(b, at),
+            };
             let mask = u64::MAX >> (64 - 8 * u32::from(tail_len));
             if word & mask == tail {
                 return Some((Quantity { value, unit }, at + usize::from(tail_len)));
@@ -97,6 +100,17 @@ fn number<'a>(
             bare_ok.then_some((Quantity { value, unit }, at + usize::from(tail_len) - 1))
         }
     }
+}
+
+/// The bytes from `at` to the end of `b` (fewer than eight: the last line's tail) as a
+/// little-endian word, zero-filled; no tail has a zero byte, so none matches past the end.
+#[cold]
+fn last_word(b: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    let rest = b.get(at..).unwrap_or_default();
+    let n = rest.len().min(8);
+    word[..n].copy_from_slice(&rest[..n]);
+    u64::from_le_bytes(word)
 }
 
 /// `*s)`, the tail of a failure's duration, as [`number`] compares it.
