@@ -1,6 +1,7 @@
-//! Reads the commonest data lines — a known code with one number, text or time — in one
-//! forward pass from the code to the next line, because they are most of every telegram.
-//! Anything it does not expect is left to the general readers, which give the same value.
+//! Reads the commonest data lines — a known code with one number, text or time, an M-Bus
+//! reading with its time, the power failure log — in one forward pass from the code to the
+//! next line, because they are most of every telegram. Anything it does not expect is left
+//! to the general readers, which give the same value.
 
 use crate::lines::{MAX_GROUPS, between_ascii, find_close_or_newline, plain_end};
 use crate::parse::set_empty;
