@@ -1,9 +1,11 @@
 //! Frames, checks and parses a recording N times in a loop and prints the time per pass: a
 //! steady workload for profilers (`perf record`, `valgrind --tool=callgrind`), whose counts,
-//! unlike criterion's timings, do not move with a busy host.
+//! unlike criterion's timings, do not move with a busy host. With `dsmr5` as third argument
+//! the `dsmr5` crate does the same work instead, for comparison.
 //!
-//! `cargo run --release --example parse_loop -- recordings/FILE [PASSES]`
+//! `cargo run --release --example parse_loop -- recordings/FILE [PASSES] [dsmrd|dsmr5]`
 
+use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -14,7 +16,7 @@ use dsmrd::spec::VersionChoice;
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let Some(path) = args.next() else {
-        eprintln!("usage: parse_loop FILE [PASSES]");
+        eprintln!("usage: parse_loop FILE [PASSES] [dsmrd|dsmr5]");
         return ExitCode::FAILURE;
     };
     let passes: u32 = match args.next().map(|p| p.parse()) {
@@ -25,6 +27,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let dsmr5 = match args.next().as_deref() {
+        None | Some("dsmrd") => false,
+        Some("dsmr5") => true,
+        Some(other) => {
+            eprintln!("unknown parser `{other}`: dsmrd or dsmr5");
+            return ExitCode::FAILURE;
+        }
+    };
     let input = match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) => {
@@ -32,21 +42,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // As in the daemon and the benchmark, one framer reads the whole stream.
     let mut framer = Framer::default();
     let (mut telegrams, mut objects) = (0u64, 0u64);
     let start = Instant::now();
     for _ in 0..passes {
-        let mut rest: &[u8] = &input;
-        while !rest.is_empty() {
-            let (n, event) = framer.feed(rest);
-            rest = &rest[n..];
-            if let Some(Event::Frame(Frame::Plain { bytes, crc })) = event {
-                if let Ok(t) = parse(bytes, crc, VersionChoice::Auto) {
-                    telegrams += 1;
-                    objects += t.objects.len() as u64;
-                }
-            }
-        }
+        let input = black_box(&input);
+        let (t, o) = if dsmr5 { dsmr5_pass(input) } else { dsmrd_pass(&mut framer, input) };
+        telegrams += t;
+        objects += o;
     }
     let elapsed = start.elapsed();
     println!(
@@ -55,4 +59,36 @@ fn main() -> ExitCode {
         elapsed / u32::try_from(telegrams.max(1)).unwrap_or(u32::MAX)
     );
     ExitCode::SUCCESS
+}
+
+/// dsmrd's path: framer, CRC check, parse with version detection; (telegrams, objects).
+fn dsmrd_pass(framer: &mut Framer, input: &[u8]) -> (u64, u64) {
+    let (mut telegrams, mut objects) = (0, 0);
+    let mut rest = input;
+    while !rest.is_empty() {
+        let (n, event) = framer.feed(rest);
+        rest = &rest[n..];
+        if let Some(Event::Frame(Frame::Plain { bytes, crc })) = event {
+            if let Ok(t) = parse(bytes, crc, VersionChoice::Auto) {
+                telegrams += 1;
+                objects += t.objects.len() as u64;
+            }
+        }
+    }
+    (telegrams, objects)
+}
+
+/// The `dsmr5` crate's path, as `benches/parse.rs` runs it: its byte-iterator `Reader`
+/// frames, `to_telegram` checks the CRC, `objects()` parses every line.
+fn dsmr5_pass(input: &[u8]) -> (u64, u64) {
+    let (mut telegrams, mut objects) = (0, 0);
+    for readout in dsmr5::Reader::new(input.iter().map(|&b| Ok::<u8, ()>(b))).flatten() {
+        let Ok(telegram) = readout.to_telegram() else { continue };
+        telegrams += 1;
+        for o in telegram.objects().flatten() {
+            black_box(o);
+            objects += 1;
+        }
+    }
+    (telegrams, objects)
 }
