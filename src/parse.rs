@@ -16,7 +16,9 @@ use crate::value::{Decimal, MeterTime};
 pub enum ParseError {
     #[error("frame does not start with `/`")]
     NoHeader,
-    #[error("telegram header is not text")]
+    /// Only when no data line could be read either: such a frame is more likely noise
+    /// whose last bytes happened to match a CRC than a telegram.
+    #[error("telegram header is not text, and no data line follows")]
     BadHeader,
 }
 
@@ -35,9 +37,22 @@ pub fn parse(bytes: &[u8], crc: CrcStatus, choice: VersionChoice) -> Result<Tele
     let header_end = memchr::memchr(b'\n', body).unwrap_or(body.len());
     // Valid as a whole (the usual case), the body needs no check line by line.
     let text = ascii_text(body).or_else(|| std::str::from_utf8(body).ok());
-    let header = match text {
-        Some(t) => &t[1..header_end],
-        None => std::str::from_utf8(&body[1..header_end]).map_err(|_| ParseError::BadHeader)?,
+    let (header, header_error) = match text {
+        Some(t) => (&t[1..header_end], None),
+        None => match std::str::from_utf8(&body[1..header_end]) {
+            Ok(header) => (header, None),
+            // The readable start stands for the header (and tells the meter as far as it
+            // goes); the lines are read as always, so no good reading is lost.
+            // (A frame with no data line either is rejected below.)
+            Err(e) => {
+                let start = std::str::from_utf8(&body[1..1 + e.valid_up_to()]).unwrap_or("");
+                let reason = format!(
+                    "header is not text after `/{}` (bytes lost or changed?); read as far as it is",
+                    clip(start.get(start.len().saturating_sub(24)..).unwrap_or(start))
+                );
+                (start, Some(LineError { line: 1, text: start, reason }))
+            }
+        },
     };
     let header = header.trim_end_matches(['\r', '\0']);
     let read_header = match choice {
@@ -58,6 +73,10 @@ pub fn parse(bytes: &[u8], crc: CrcStatus, choice: VersionChoice) -> Result<Tele
         lines = read_lines(body, text, header_end, version.spec());
     }
     let Lines { mut objects, mut errors, value_errors, .. } = lines;
+    if header_error.is_some() && objects.is_empty() {
+        return Err(ParseError::BadHeader);
+    }
+    errors.splice(0..0, header_error);
     errors.extend(value_errors);
     name_mbus_readings(&mut objects);
     Ok(Telegram { header, version, crc, objects, errors, encrypted: false })

@@ -2295,6 +2295,22 @@ fn eso_lithuania() {
 }
 
 #[test]
+fn a_header_that_is_no_text_is_reported_and_the_lines_are_read() {
+    // A bit flipped on the way (no CRC on DSMR 2.2 to catch it) turns `5` into 0xB5.
+    let s = b"/ISk\xB52MT382-1003\r\n\r\n1-0:1.8.1(16719.940*kWh)\r\n1-0:1.7.0(0000.89*kW)\r\n!\r\n";
+    let d = decode_bytes(s, false, AMSTERDAM, None);
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    let t = T(d.telegrams.into_iter().next().expect("the telegram is read"));
+    t.q("electricity_used_tariff_1", 16719.940, "kWh");
+    t.q("current_electricity_usage", 0.89, "kW");
+    assert_eq!(t.top("header"), "/ISk");
+    assert_eq!(
+        t.0["errors"],
+        json!([{"line": 1, "text": "ISk", "error": "header is not text after `/ISk` (bytes lost or changed?); read as far as it is"}])
+    );
+}
+
+#[test]
 fn erased_text_is_empty_and_other_bytes_are_reported_with_their_line() {
     // An E.ON Hungary meter sends its empty text message as 1024 bytes of erased flash.
     let mut s = b"/SAG5SAG-METER\r\n\r\n0-0:1.0.0(230724150730S)\r\n0-0:96.13.0(".to_vec();
