@@ -76,7 +76,9 @@ pub fn parse(bytes: &[u8], crc: CrcStatus, choice: VersionChoice) -> Result<Tele
     if header_error.is_some() && objects.is_empty() {
         return Err(ParseError::BadHeader);
     }
-    errors.splice(0..0, header_error);
+    if let Some(e) = header_error {
+        errors.insert(0, e);
+    }
     errors.extend(value_errors);
     name_mbus_readings(&mut objects);
     Ok(Telegram { header, version, crc, objects, errors, encrypted: false })
