@@ -571,6 +571,44 @@ mod tests {
         "1-0:99.97.0(01)(0-0:96.7.19)(190201235231W)(0000003231*s)\r\n",
     ];
 
+    /// Every plain telegram in `recordings/` reads the same by the fast paths as by the
+    /// general reader, against every table.
+    #[test]
+    fn fast_paths_agree_with_the_general_path_on_every_recording() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("recordings");
+        let mut telegrams = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "txt") {
+                continue;
+            }
+            let stream = std::fs::read(&path).unwrap();
+            let mut framer = crate::frame::Framer::default();
+            let mut rest = stream.as_slice();
+            while !rest.is_empty() {
+                let (n, event) = framer.feed(rest);
+                rest = &rest[n..];
+                let Some(crate::frame::Event::Frame(crate::frame::Frame::Plain { bytes, .. })) = event else {
+                    continue;
+                };
+                let body = &bytes[..memchr::memrchr(b'!', bytes).unwrap()];
+                let Ok(text) = std::str::from_utf8(body) else { continue };
+                let header_end = memchr::memchr(b'\n', body).unwrap_or(body.len());
+                telegrams += 1;
+                for version in Version::ALL {
+                    let spec = version.spec();
+                    let fast = read_lines(body, Some(text), header_end, spec);
+                    let slow = read_lines(body, None, header_end, spec);
+                    let at = format!("{} telegram {telegrams} as {version:?}", path.display());
+                    assert_eq!(fast.objects, slow.objects, "{at}");
+                    assert_eq!(fast.errors, slow.errors, "{at}");
+                    assert_eq!(fast.value_errors, slow.value_errors, "{at}");
+                }
+            }
+        }
+        assert!(telegrams > 600, "{telegrams} telegrams read");
+    }
+
     #[test]
     fn ascii_text_is_only_all_ascii_input() {
         let body = "/ISK5\\2M550E-1012\r\n\r\n1-0:1.8.1(000576.239*kWh)\r\n1-0:1.7.0(00.193*kW)".as_bytes();
