@@ -229,6 +229,12 @@ pub(crate) fn clip(s: &str) -> &str {
     }
 }
 
+/// At most the last 24 characters of `s` (the text just before something unreadable), for
+/// messages.
+pub(crate) fn clip_end(s: &str) -> &str {
+    clip(s.get(s.len().saturating_sub(24)..).unwrap_or(s))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

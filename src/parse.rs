@@ -4,7 +4,7 @@
 
 use crate::detect::{self, Clue, Clues};
 use crate::frame::CrcStatus;
-use crate::lines::{MAX_GROUPS, between_ascii, clip, logical_line, plain_line, split_groups};
+use crate::lines::{MAX_GROUPS, between_ascii, clip, clip_end, logical_line, plain_line, split_groups};
 use crate::obis::Obis;
 use crate::quick;
 use crate::spec::{Medium, Row, Shape, Spec, Version, VersionChoice};
@@ -48,7 +48,7 @@ pub fn parse(bytes: &[u8], crc: CrcStatus, choice: VersionChoice) -> Result<Tele
                 let start = std::str::from_utf8(&body[1..1 + e.valid_up_to()]).unwrap_or("");
                 let reason = format!(
                     "header is not text after `/{}` (bytes lost or changed?); read as far as it is",
-                    clip(start.get(start.len().saturating_sub(24)..).unwrap_or(start))
+                    clip_end(start)
                 );
                 (start, Some(LineError { line: 1, text: start, reason }))
             }
@@ -185,10 +185,8 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
                             out.add(no, || start, obis, id, spec.row(id), &[""]);
                         }
                         None => {
-                            let reason = format!(
-                                "line is not text after `{}` (bytes lost or changed?)",
-                                clip(start.get(start.len().saturating_sub(24)..).unwrap_or(start))
-                            );
+                            let reason =
+                                format!("line is not text after `{}` (bytes lost or changed?)", clip_end(start));
                             out.errors.push(LineError { line: no, text: start, reason });
                         }
                     }
