@@ -29,8 +29,8 @@ pub(crate) fn value<'a>(text: &'a str, pos: usize, code: &Code, out: &mut Value<
         Quick::Timed { tail, tail_len } => {
             // A time that is none (a placeholder, or the value first as one Irish meter
             // sends it) is left to the general reader.
-            let (raw, close) = group(text, v)?;
-            let time = MeterTime::parse(raw)?;
+            let (raw, close, time) = time_group(text, v)?;
+            let time = time?;
             if b.get(close + 1) != Some(&b'(') {
                 return None;
             }
@@ -40,11 +40,16 @@ pub(crate) fn value<'a>(text: &'a str, pos: usize, code: &Code, out: &mut Value<
             Some(next)
         }
         Quick::EventLog => event_log(text, v, out),
-        Quick::Text | Quick::Hex | Quick::Time => {
+        Quick::Time => {
+            let (raw, close, time) = time_group(text, v)?;
+            let next = plain_end(b, close + 1)?;
+            set_empty(out, Value::Time(Stamp { time, raw }));
+            Some(next)
+        }
+        Quick::Text | Quick::Hex => {
             let (raw, close) = group(text, v)?;
             let next = plain_end(b, close + 1)?;
             match code.quick {
-                Quick::Time => set_empty(out, Value::Time(Stamp { time: MeterTime::parse(raw), raw })),
                 _ if raw.is_empty() => {}
                 Quick::Hex => set_empty(out, Value::Hex(raw)),
                 _ => set_empty(out, Value::Text(raw)),
@@ -114,6 +119,24 @@ fn last_word(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(word)
 }
 
+/// The group whose text starts at `v` read as a time, as [`group`] and
+/// [`MeterTime::parse`] would read it: (text, offset of its `)`, time). The usual
+/// `YYMMDDhhmmssX` is taken at its fixed width, without searching for the `)`: a valid time
+/// holds neither `)` nor a line end, so the search would stop at the same byte.
+#[inline(always)]
+fn time_group(text: &str, v: usize) -> Option<(&str, usize, Option<MeterTime>)> {
+    const WIDTH: usize = 13;
+    if text.as_bytes().get(v + WIDTH) == Some(&b')') {
+        if let Some(raw) = text.get(v..v + WIDTH) {
+            if let Some(time) = MeterTime::parse(raw) {
+                return Some((raw, v + WIDTH, Some(time)));
+            }
+        }
+    }
+    let (raw, close) = group(text, v)?;
+    Some((raw, close, MeterTime::parse(raw)))
+}
+
 /// `*s)`, the tail of a failure's duration, as [`number`] compares it.
 const SECONDS: (u64, u8) = (u32::from_le_bytes([b'*', b's', b')', 0]) as u64, 3);
 
@@ -137,12 +160,12 @@ fn event_log<'a>(text: &'a str, v: usize, out: &mut Value<'a>) -> Option<usize> 
     let (buffer_type, mut close) = group(text, at + 2)?;
     let mut entries = Vec::with_capacity(count);
     while b.get(close + 1) == Some(&b'(') {
-        let (raw, end) = group(text, close + 2)?;
+        let (raw, end, time) = time_group(text, close + 2)?;
         if raw.is_empty() || b.get(end + 1) != Some(&b'(') {
             return None;
         }
         let (duration, after) = number(text, end + 2, SECONDS.0, SECONDS.1, Some("s"))?;
-        entries.push(FailureEntry { end: Stamp { time: MeterTime::parse(raw), raw }, duration });
+        entries.push(FailureEntry { end: Stamp { time, raw }, duration });
         close = after - 1;
     }
     // A log may hold fewer pairs than it announces (Landis+Gyr, Sagemcom T210-D); the
