@@ -53,7 +53,10 @@ impl DecodeError {
 
     /// Whether this is a CRC failure (counted apart: the usual sign of a bad cable).
     pub fn is_crc(&self) -> bool {
-        matches!(self, DecodeError::Frame(Reject::CrcMismatch { .. } | Reject::CrcMissing))
+        matches!(
+            self,
+            DecodeError::Frame(Reject::CrcMismatch { .. } | Reject::CrcMissing | Reject::CrcMalformed { .. })
+        )
     }
 }
 

@@ -67,6 +67,9 @@ pub enum Reject {
     /// A telegram without CRC in a stream whose telegrams carry one: its `!` is most
     /// likely a changed byte that cut the telegram short.
     CrcMissing,
+    /// The text after `!` is not a CRC: a character that is not a hex digit, or more than
+    /// four digits.
+    CrcMalformed { byte: u8 },
 }
 
 impl Reject {
@@ -78,6 +81,7 @@ impl Reject {
             Reject::CrcMismatch { .. } => "crc_mismatch",
             Reject::BadSmartyHeader => "bad_smarty_header",
             Reject::CrcMissing => "crc_missing",
+            Reject::CrcMalformed { .. } => "crc_malformed",
         }
     }
 }
@@ -103,6 +107,11 @@ impl fmt::Display for Reject {
             Reject::CrcMissing => write!(
                 f,
                 "telegram without CRC after telegrams with one: an end marker `!` came early (bytes lost or changed on the line)"
+            ),
+            Reject::CrcMalformed { byte } => write!(
+                f,
+                "CRC field after the end marker `!` is not 1 to 4 hex digits (found {}); telegram not trusted",
+                describe_byte(*byte)
             ),
         }
     }
@@ -287,8 +296,21 @@ impl Framer {
                             i += 1;
                             return self.complete_plain(i);
                         }
+                        // Visible text where the CRC belongs (`!XXXX`, a fifth digit): the
+                        // field is broken, and a broken CRC must not pass as an absent one.
+                        // With CRC checking off the telegram is passed on without a CRC.
+                        _ if b.is_ascii_graphic() && b != b'/' => {
+                            if !self.check_crc {
+                                self.buf.truncate(self.bang + 1);
+                                return self.complete_plain(i);
+                            }
+                            self.state = State::Hunt;
+                            self.pending_clear = true;
+                            self.stats.rejected += 1;
+                            return (i, Some(Event::Rejected(Reject::CrcMalformed { byte: b })));
+                        }
                         // Anything else ends the telegram without consuming the byte
-                        // (a telegram glued to the next one, or trailing gateway bytes).
+                        // (a telegram glued to the next one, or a space or control byte).
                         _ => return self.complete_plain(i),
                     }
                 }
@@ -420,6 +442,11 @@ fn crc16_restoring_cr(bytes: &[u8]) -> Option<u16> {
         }
     }
     Some(digest.finalize() as u16)
+}
+
+/// A byte for a message: itself when printable, its hex value otherwise.
+fn describe_byte(b: u8) -> String {
+    if b.is_ascii_graphic() { format!("`{}`", char::from(b)) } else { format!("byte 0x{b:02X}") }
 }
 
 fn parse_hex_u16(digits: &[u8]) -> u16 {
@@ -609,6 +636,30 @@ mod tests {
         let got = frames(&mut Framer::default(), &[&noise[..], &meter[..]].concat());
         assert_eq!(got.len(), 2, "{got:?}");
         assert!(got[1].is_ok(), "the meter's telegram without CRC is kept: {got:?}");
+    }
+
+    #[test]
+    fn a_crc_field_that_is_not_hex_is_rejected_not_taken_as_absent() {
+        for bad in ["XXXX", "WRONG", "G000", "ABCDE", "12G4"] {
+            let input = format!("/TEST\r\n\r\n1-3:0.2.8(50)\r\n!{bad}\r\n");
+            let mut framer = Framer::default();
+            let got = frames(&mut framer, input.as_bytes());
+            assert!(matches!(got[..], [Err(Reject::CrcMalformed { .. })]), "{bad}: {got:?}");
+            let mut unchecked = Framer::default().with_crc_check(false);
+            let (_, ev) = unchecked.feed(input.as_bytes());
+            assert!(matches!(ev, Some(Event::Frame(Frame::Plain { crc: CrcStatus::Absent, .. }))), "{bad}");
+        }
+        let message = Reject::CrcMalformed { byte: b'X' }.to_string();
+        assert!(message.contains("`X`") && message.contains("hex"), "{message}");
+    }
+
+    #[test]
+    fn an_exclamation_mark_in_the_header_is_no_empty_telegram() {
+        // IEC 62056-21 forbids `!` in the identification; `/ACME!MTR` must not pass as an
+        // empty telegram `/ACME` without CRC.
+        let input = with_crc("/ACME!MTR\r\n\r\n1-3:0.2.8(50)\r\n!");
+        let got = frames(&mut Framer::default(), input.as_bytes());
+        assert!(matches!(got[..], [Err(Reject::CrcMalformed { byte: b'M' })]), "{got:?}");
     }
 
     #[test]

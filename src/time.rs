@@ -20,8 +20,10 @@ pub fn zone(name: &str) -> Result<TimeZone, String> {
 /// The flag decides: `S` means the zone's summer offset, `W` its normal (winter) offset,
 /// which also tells the two readings of the repeated autumn hour apart and wins when it
 /// disagrees with the zone's rules: a meter that says `W` in July keeps normal time (Swedish
-/// meters always do; `always_normal_time` forces that even when the flag is missing). Without
-/// a flag the zone's rules decide, taking the earlier instant of a repeated hour.
+/// meters always do; `always_normal_time` forces that when the flag is missing, while an
+/// explicit `S` still means summer time: a meter that sends it keeps summer time, whatever
+/// the table guessed). Without a flag the zone's rules decide, taking the earlier instant of
+/// a repeated hour.
 pub fn to_utc(t: MeterTime, tz: &TimeZone, always_normal_time: bool) -> Option<Timestamp> {
     to_utc_in(t, tz, always_normal_time, &mut None)
 }
@@ -43,7 +45,7 @@ pub fn to_utc_in(
     year: &mut Option<YearOffsets>,
 ) -> Option<Timestamp> {
     let dt = DateTime::new(t.year, t.month as i8, t.day as i8, t.hour as i8, t.minute as i8, t.second as i8, 0).ok()?;
-    let dst = if always_normal_time { Dst::Winter } else { t.dst };
+    let dst = if always_normal_time && t.dst == Dst::Unknown { Dst::Winter } else { t.dst };
     let mut offsets = || -> Option<YearOffsets> {
         match *year {
             Some(y) if y.year == t.year => Some(y),
@@ -115,6 +117,13 @@ mod tests {
     fn sweden_stays_on_normal_time() {
         assert_eq!(utc("230715120000W", "Europe/Stockholm", true), "2023-07-15T11:00:00Z");
         assert_eq!(utc("230715120000", "Europe/Stockholm", true), "2023-07-15T11:00:00Z");
+    }
+
+    #[test]
+    fn an_explicit_summer_flag_wins_over_normal_time() {
+        // A Finnish L+G E360 read with the Swedish table still says S in September.
+        assert_eq!(utc("250904163250S", "Europe/Helsinki", true), "2025-09-04T13:32:50Z");
+        assert_eq!(utc("170702192002S", DEFAULT_TIMEZONE, true), "2017-07-02T17:20:02Z");
     }
 
     #[test]

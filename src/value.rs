@@ -174,6 +174,32 @@ impl MeterTime {
         }
     }
 
+    /// Why `s` does not read as a time (for a message; call only when [`MeterTime::parse`]
+    /// gave `None`).
+    #[cold]
+    pub fn problem(s: &str) -> &'static str {
+        let b = s.as_bytes();
+        let fields: Option<Vec<u8>> = match b.len() {
+            12 | 13 => (0..6).map(|k| two_digits(b, 2 * k)).collect(),
+            17 | 18 => (0..6).map(|k| two_digits(b, 3 * k)).collect(),
+            _ => return "expected YYMMDDhhmmss and an S or W flag",
+        };
+        let Some(f) = fields else { return "expected YYMMDDhhmmss and an S or W flag" };
+        let flag = b.get(if b.len() >= 17 { 17 } else { 12 });
+        if flag.is_some_and(|c| !matches!(c, b'S' | b's' | b'W' | b'w')) {
+            return "the daylight-saving flag is neither S nor W";
+        }
+        let year = i16::from(f[0]) + if f[0] >= 69 { 1900 } else { 2000 };
+        match () {
+            _ if !(1..=12).contains(&f[1]) => "no such month",
+            _ if f[2] == 0 || f[2] > days_in_month(year, f[1]) => "no such day in that month",
+            _ if f[3] > 23 => "no such hour",
+            _ if f[4] > 59 => "no such minute",
+            _ if f[5] > 59 => "no such second",
+            _ => "not a valid time",
+        }
+    }
+
     /// `YY-MM-DD hh:mm:ss`, as some older meters write it.
     #[cold]
     fn parse_separated(b: &[u8]) -> Option<MeterTime> {
@@ -246,6 +272,14 @@ fn digit_run(b: &[u8], mut i: usize, mut acc: u64) -> (u64, usize) {
 }
 
 const POW10: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+
+/// The two-digit number at `b[i..i + 2]`.
+fn two_digits(b: &[u8], i: usize) -> Option<u8> {
+    match (b.get(i)?, b.get(i + 1)?) {
+        (t @ b'0'..=b'9', o @ b'0'..=b'9') => Some((t - b'0') * 10 + (o - b'0')),
+        _ => None,
+    }
+}
 
 fn digit(c: u8) -> Option<i64> {
     c.is_ascii_digit().then(|| i64::from(c - b'0'))

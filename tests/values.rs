@@ -1327,11 +1327,19 @@ fn fluvius_anonymised_openhab() {
 
 #[test]
 fn sagemcom_xt211_with_peaks() {
-    let t = one_bad_crc("Sagemcom-XT211-GRE5_DSMR5-like_athombv.txt");
+    let d = decode_bytes(&recording("Sagemcom-XT211-GRE5_DSMR5-like_athombv.txt"), false, AMSTERDAM, None);
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    let t = T(d.telegrams.into_iter().next().expect("telegram"));
     assert_eq!(t.top("header"), "/GRE5\\\\12341234_A");
     assert_eq!(t.top("dsmr_version"), "5B");
-    // `123412341234W` (anonymised) is no time; athombv's "2014-10-13..." is a JS Date rollover.
+    // `123412341234W` (anonymised) is no time, and reported as such; athombv's
+    // "2014-10-13..." is a JS Date rollover.
     assert_eq!(t.top("timestamp"), J::Null);
+    assert_eq!(
+        t.0["errors"],
+        json!([{"line": 3, "text": "0-0:1.0.0(123412341234W)",
+                "error": "timestamp `123412341234W` of 0-0:1.0.0 is not a valid time (no such month); kept as text"}])
+    );
     // Energy and power on measurement channel B = 1 (`1-1:1.8.1`), as athombv reads them.
     assert_eq!(t.obj("electricity_used_tariff_1")["obis"], "1-1:1.8.1");
     t.text("electricity_active_tariff", "0001");
@@ -2328,4 +2336,65 @@ fn erased_text_is_empty_and_other_bytes_are_reported_with_their_line() {
         t.0["errors"],
         json!([{"line": 6, "text": "0-0:96.13.1(ab", "error": "line is not text after `0-0:96.13.1(ab` (bytes lost or changed?)"}])
     );
+}
+
+#[test]
+fn a_timestamp_that_is_no_time_is_reported_and_the_telegram_kept() {
+    // mijnverbruik/dsmr lists these as invalid timestamps; the line stays, as text.
+    for (raw, why) in [
+        ("991399235959W", "no such month"),
+        ("991132235959W", "no such day in that month"),
+        ("990230120000W", "no such day in that month"),
+        ("991130245959W", "no such hour"),
+        ("99113023W", "expected YYMMDDhhmmss and an S or W flag"),
+        ("991130235959X", "the daylight-saving flag is neither S nor W"),
+    ] {
+        let line = format!("0-0:1.0.0({raw})");
+        let d = decode_bytes(
+            &telegram("/KFM5KAIFA-METER", &["1-3:0.2.8(42)", &line, "1-0:1.8.1(001581.123*kWh)"]),
+            true,
+            AMSTERDAM,
+            None,
+        );
+        assert!(d.errors.is_empty(), "{:?}", d.errors);
+        let t = T(d.telegrams.into_iter().next().expect("telegram kept"));
+        t.q("electricity_used_tariff_1", 1581.123, "kWh");
+        assert_eq!(t.top("timestamp"), J::Null);
+        assert_eq!(t.at("0-0:1.0.0")["raw"], json!(raw));
+        let reason = format!("timestamp `{raw}` of 0-0:1.0.0 is not a valid time ({why}); kept as text");
+        assert_eq!(t.0["errors"], json!([{"line": 4, "text": line, "error": reason}]), "{raw}");
+    }
+    // A clock never set is no error.
+    let t = constructed("/MCS50000000000000", &["1-3:0.2.8(50)", "0-0:1.0.0(000000000000W)"]);
+    assert_eq!(t.at("0-0:1.0.0")["raw"], "000000000000W");
+}
+
+#[test]
+fn a_crc_field_that_is_not_hex_is_a_crc_failure() {
+    let mut body = String::from_utf8(telegram("/TEST", &["1-3:0.2.8(50)"])).unwrap();
+    body.truncate(body.rfind('!').unwrap() + 1);
+    for bad in ["XXXX", "GHIJ", "G000", "WRONG", "ABCDE"] {
+        let d = decode_bytes(format!("{body}{bad}\r\n").as_bytes(), true, AMSTERDAM, None);
+        assert!(d.telegrams.is_empty(), "{bad}: {:?}", d.telegrams);
+        assert!(matches!(d.errors[..], [DecodeError::Frame(Reject::CrcMalformed { .. })]), "{bad}: {:?}", d.errors);
+        assert!(d.errors[0].is_crc(), "{bad}");
+    }
+}
+
+#[test]
+fn a_summer_flag_is_summer_time_even_when_the_telegram_reads_as_swedish() {
+    // No version line, no meter id: the Swedish layout. But the meter says S, so it keeps
+    // summer time (a Dutch Kaifa here; a Finnish L+G E360 alike).
+    let t = constructed("/KFM5KAIFA-METER", &["0-0:1.0.0(170702192002S)", "1-0:1.8.1(001581.123*kWh)"]);
+    assert_eq!(t.top("timestamp"), "2017-07-02T17:20:02Z");
+    let d = decode_bytes(
+        &telegram("/LGF5E360", &["0-0:1.0.0(250904163250S)", "1-0:1.8.0(00013660.589*kWh)"]),
+        true,
+        "Europe/Helsinki",
+        None,
+    );
+    let t = T(d.telegrams.into_iter().next().expect("telegram"));
+    assert_eq!(t.top("dsmr_version"), "5S");
+    assert_eq!(t.top("timestamp"), "2025-09-04T13:32:50Z");
+    t.q("electricity_imported_total", 13660.589, "kWh");
 }
