@@ -150,6 +150,9 @@ fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
                     em.insert("timestamp".into(), time(&e.end));
                     em.insert("raw_timestamp".into(), J::String(e.end.raw.into()));
                     put_quantity(&mut em, &e.duration);
+                    if e.is_placeholder() {
+                        em.insert("placeholder".into(), J::Bool(true));
+                    }
                     J::Object(em)
                 })
                 .collect();

@@ -363,7 +363,13 @@ fn quantity<'a>(s: &'a str, expected_unit: Option<&'static str>) -> Result<Quant
         }
     }
     let (value, unit) = match parsed.map(|(value, end)| (value, s.get(end..).unwrap_or_default())) {
-        Some((value, rest)) if rest.starts_with('*') => (value, Some(trim(&rest[1..]))),
+        Some((value, rest)) if rest.starts_with('*') => {
+            let unit = trim(&rest[1..]);
+            if !is_unit_text(unit) {
+                return Err(format!("`{}` is no unit (expected value*unit, got `{}`)", clip(unit), clip(s)));
+            }
+            (value, Some(unit))
+        }
         // `valueunit`, as some Fluvius meters write it.
         Some((value, rest))
             if rest.starts_with(|c: char| c.is_ascii_alphabetic())
@@ -376,6 +382,14 @@ fn quantity<'a>(s: &'a str, expected_unit: Option<&'static str>) -> Result<Quant
     };
     // The unit as the meter wrote it (`kVArh` stays so where the table says `kvarh`).
     Ok(Quantity { value, unit: unit.filter(|u| !u.is_empty()) })
+}
+
+/// Whether text after `*` can be a unit (`kWh`, `m3`, `kVArh`, `GJ`, `m3/h`, `°C`): no
+/// blanks, no `*`, `,` or parentheses, and no leading digit or sign (so that
+/// `65.0*A,-65.0*A` is not read as the number 65.0 in the unit `A,-65.0*A`).
+fn is_unit_text(unit: &str) -> bool {
+    !unit.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+')
+        && unit.chars().all(|c| c.is_alphanumeric() || matches!(c, '/' | '%' | '.' | '^' | '_' | '-' | '°' | '³' | '²'))
 }
 
 /// Whether `rest` is exactly `*` followed by `unit`: compared in line, as a library call
@@ -397,7 +411,13 @@ fn plausible_unit(unit: &str, expected_unit: Option<&str>) -> bool {
 /// The other forms [`quantity`] reads: blanks around the number, a unit without `*`.
 fn loose_quantity<'a>(s: &'a str, expected_unit: Option<&str>) -> Result<(Decimal, Option<&'a str>), String> {
     let (num, unit) = match s.bytes().position(|b| b == b'*') {
-        Some(star) => (&s[..star], Some(trim(&s[star + 1..]))),
+        Some(star) => {
+            let unit = trim(&s[star + 1..]);
+            if !is_unit_text(unit) {
+                return Err(format!("`{}` is no unit (expected value*unit, got `{}`)", clip(unit), clip(s)));
+            }
+            (&s[..star], Some(unit))
+        }
         None => match Decimal::parse(s) {
             Some(value) => return Ok((value, None)),
             None => {

@@ -189,7 +189,8 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
                 push(cache, base, num(value), value.unit, ts);
             }
             Value::EventLog { entries, .. } => {
-                let points = entries.iter().filter_map(|e| Some(point(base.clone(), utc(cache, &e.end)?, &e.duration)));
+                let real = entries.iter().filter(|e| !e.is_placeholder());
+                let points = real.filter_map(|e| Some(point(base.clone(), utc(cache, &e.end)?, &e.duration)));
                 series.extend(points);
             }
             Value::PeakHistory(peaks) => {

@@ -21,6 +21,14 @@ pub struct Stamp<'a> {
     pub raw: &'a str,
 }
 
+impl Stamp<'_> {
+    /// No time, or the default a meter's clock starts from (1 January 2000 or 1970), which
+    /// unused records and unreachable devices carry.
+    pub fn is_unset(&self) -> bool {
+        self.time.is_none_or(|t| t.month == 1 && t.day == 1 && matches!(t.year, 1970 | 2000))
+    }
+}
+
 /// One entry of the power-failure log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailureEntry<'a> {
@@ -28,6 +36,15 @@ pub struct FailureEntry<'a> {
     pub end: Stamp<'a>,
     /// How long it lasted.
     pub duration: Quantity<'a>,
+}
+
+impl FailureEntry<'_> {
+    /// Whether this is the filler of an empty log rather than a failure: an unset time
+    /// with a zero or all-ones duration (`(000101000001W)(2147483647*s)`, as Kaifa meters
+    /// send it).
+    pub fn is_placeholder(&self) -> bool {
+        self.end.is_unset() && matches!(self.duration.value.to_i64(), Some(0 | 2_147_483_647 | 4_294_967_295))
+    }
 }
 
 /// One month of the Belgian peak history.
@@ -81,11 +98,15 @@ pub enum Value<'a> {
 impl Value<'_> {
     /// Whether this is the placeholder an unreachable or unconfigured M-Bus device leaves
     /// instead of a reading: a value without unit next to a time that is no time or next to
-    /// a zero (`(632525252525W)(00000.000)`, `(700101010000W)(00000000)`). Sinks store no
-    /// reading for it (a gas counter would drop to 0); `parse` shows it as sent.
+    /// a zero (`(632525252525W)(00000.000)`, `(700101010000W)(00000000)`), or a zero, with
+    /// or without unit, next to no time or the clock's default (`(000101000000W)(00000.000*m3)`).
+    /// Sinks store no reading for it (a gas counter would drop to 0); `parse` shows it as sent.
     pub fn is_placeholder(&self) -> bool {
         match self {
-            Value::Timed { time, value } => value.unit.is_none() && (time.time.is_none() || value.value.mantissa == 0),
+            Value::Timed { time, value } => {
+                let zero = value.value.mantissa == 0;
+                (value.unit.is_none() && (time.time.is_none() || zero)) || (zero && time.is_unset())
+            }
             _ => false,
         }
     }

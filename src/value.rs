@@ -325,7 +325,10 @@ pub fn decode_hex_text(s: &str) -> Option<String> {
     }
     let text = String::from_utf8(out).ok()?;
     let printable = text.chars().all(|c| !c.is_control() || c == '\n' || c == '\r' || c == '\t');
-    printable.then_some(text)
+    // Text with no letter or digit (`2222...` is `""""...`) is more likely plain digits sent
+    // on a hex code than hex; blanks alone are padding and decode to nothing.
+    let meaningful = text.chars().all(char::is_whitespace) || text.chars().any(char::is_alphanumeric);
+    (printable && meaningful).then_some(text)
 }
 
 fn hex_nibble(b: u8) -> Option<u8> {
@@ -380,6 +383,8 @@ mod tests {
     fn hex_text() {
         assert_eq!(decode_hex_text("4B384547303034303436333935353037").as_deref(), Some("K8EG004046395507"));
         assert_eq!(decode_hex_text("0102"), None);
+        assert_eq!(decode_hex_text("2222222222222222"), None);
+        assert_eq!(decode_hex_text("20202020").as_deref(), Some("    "));
         assert_eq!(decode_hex_text("ABC"), None);
     }
 

@@ -1959,7 +1959,7 @@ fn placeholder_timestamps() {
     assert_eq!(
         t.obj("power_event_failure_log")["entries"],
         json!([
-            {"timestamp": null, "raw_timestamp": "632525252525W", "value": 0, "unit": "s"},
+            {"timestamp": null, "raw_timestamp": "632525252525W", "value": 0, "unit": "s", "placeholder": true},
             {"timestamp": "2023-01-01T11:00:00Z", "raw_timestamp": "230101120000W", "value": 60, "unit": "s"},
         ])
     );
@@ -2397,4 +2397,67 @@ fn a_summer_flag_is_summer_time_even_when_the_telegram_reads_as_swedish() {
     assert_eq!(t.top("dsmr_version"), "5S");
     assert_eq!(t.top("timestamp"), "2025-09-04T13:32:50Z");
     t.q("electricity_imported_total", 13660.589, "kWh");
+}
+
+#[test]
+fn empty_log_fillers_and_zero_readings_at_the_clock_default_are_placeholders() {
+    let t = constructed(
+        "/KFM5KAIFA-METER",
+        &[
+            "1-3:0.2.8(42)",
+            "0-0:1.0.0(161113205757W)",
+            "1-0:99.97.0(2)(0-0:96.7.19)(000101000001W)(2147483647*s)(161012140321S)(0000000237*s)",
+            "0-1:24.1.0(003)",
+            "0-1:24.2.1(000101000000W)(00000.000*m3)",
+            "0-2:24.1.0(003)",
+            "0-2:24.2.1(161113200000W)(00000.000*m3)",
+        ],
+    );
+    assert_eq!(
+        t.obj("power_event_failure_log")["entries"],
+        json!([
+            {"timestamp": "1999-12-31T23:00:01Z", "raw_timestamp": "000101000001W", "value": 2147483647, "unit": "s", "placeholder": true},
+            {"timestamp": "2016-10-12T12:03:21Z", "raw_timestamp": "161012140321S", "value": 237, "unit": "s"},
+        ])
+    );
+    assert_eq!(t.at("0-1:24.2.1")["placeholder"], true);
+    // A real zero (a new gas meter) at a real time is a reading.
+    assert_eq!(t.at("0-2:24.2.1").get("placeholder"), None);
+}
+
+#[test]
+fn a_unit_that_is_no_unit_is_a_line_error() {
+    let d = decode_bytes(
+        &telegram(
+            "/SIB5\\253691561_E",
+            &["0-0:96.1.4(50217)", "1-1:31.4.0(65.0*A,-65.0*A)", "1-0:1.8.1(000123.456*kWh)"],
+        ),
+        true,
+        AMSTERDAM,
+        None,
+    );
+    let t = T(d.telegrams.into_iter().next().expect("telegram"));
+    t.q("electricity_used_tariff_1", 123.456, "kWh");
+    assert_eq!(
+        t.0["errors"],
+        json!([{"line": 4, "text": "1-1:31.4.0(65.0*A,-65.0*A)",
+                "error": "`A,-65.0*A` is no unit (expected value*unit, got `65.0*A,-65.0*A`)"}])
+    );
+}
+
+#[test]
+fn hex_that_decodes_to_no_letter_or_digit_stays_as_sent() {
+    let t = constructed(
+        "/ISK5\\2M550T-1012",
+        &[
+            "1-3:0.2.8(50)",
+            "0-2:24.1.0(003)",
+            "0-2:96.1.0(2222222222222222)",
+            "0-3:24.1.0(007)",
+            "0-3:96.1.0(4B384547)",
+        ],
+    );
+    assert_eq!(t.at("0-2:96.1.0")["value"], "2222222222222222");
+    assert_eq!(t.mbus(2)["equipment_id"], "2222222222222222");
+    assert_eq!(t.at("0-3:96.1.0")["value"], "K8EG");
 }
