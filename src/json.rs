@@ -167,6 +167,12 @@ fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
                     em.insert("timestamp".into(), time(&p.time));
                     em.insert("recorded_at".into(), time(&p.period_start));
                     put_quantity(&mut em, &p.demand);
+                    if let Some(e) = &p.export {
+                        let mut xm = Map::new();
+                        xm.insert("timestamp".into(), time(&e.time));
+                        put_quantity(&mut xm, &e.value);
+                        em.insert("export".into(), J::Object(xm));
+                    }
                     J::Object(em)
                 })
                 .collect();

@@ -8,7 +8,7 @@ use crate::lines::{MAX_GROUPS, between_ascii, clip, clip_end, logical_line, plai
 use crate::obis::Obis;
 use crate::quick;
 use crate::spec::{Medium, Row, Shape, Spec, Version, VersionChoice};
-use crate::telegram::{FailureEntry, LineError, Object, Peak, Quantity, Stamp, Telegram, Value, is_mbus_code};
+use crate::telegram::{Demand, FailureEntry, LineError, Object, Peak, Quantity, Stamp, Telegram, Value, is_mbus_code};
 use crate::value::{Decimal, MeterTime};
 
 /// Why a frame could not be read as a telegram at all.
@@ -450,6 +450,8 @@ fn timed<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'a>, Str
                 (Stamp { time: first, raw: t }, quantity(v, unit)?)
             }
         }
+        // `(0)`: an M-Bus channel with no device, as an MCS301 sends it.
+        [only] if Decimal::parse(only).is_some_and(|d| d.mantissa == 0) => return Ok(Value::Empty),
         [_] => return Err("expected a timestamp and a value".into()),
     };
     Ok(Value::Timed { time, value })
@@ -490,16 +492,41 @@ fn event_log<'a>(g: &[&'a str]) -> Result<Value<'a>, String> {
 }
 
 /// `(n)(1-0:1.6.0)(1-0:1.6.0)` then n × `(TST start)(TST peak)(value*kW)`; as with the
-/// event log, the complete entries present are kept.
+/// event log, the complete entries present are kept. The list of capture objects says how a
+/// record is laid out, so newer meters that also capture a billing counter and the export
+/// peak (`(n)(0-0:0.1.0)(1-0:1.6.0)(1-0:1.6.0)(1-0:2.6.0)(1-0:2.6.0)`, L+G E660) are read
+/// too: a record is its own time, then one group per capture object, and a code captured
+/// twice in a row is (time of the peak)(peak).
 fn peak_history<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'a>, String> {
     let count_text = g.first().copied().unwrap_or("");
     let count: usize =
         count_text.parse().map_err(|_| format!("expected an entry count, got `{}`", clip(count_text)))?;
-    let triples = g.get(3..).unwrap_or(&[]);
-    let peaks = triples
-        .chunks_exact(3)
-        .take(count)
-        .map(|t| Ok(Peak { period_start: stamp(t[0]), time: stamp(t[1]), demand: quantity(t[2], unit)? }))
+    let rest = g.get(1..).unwrap_or(&[]);
+    let captures = &rest[..rest.iter().take_while(|c| Obis::parse(c).is_some()).count()];
+    let pair_at = |code: &str| captures.windows(2).position(|w| w[0] == code && w[1] == code);
+    let (import, export) = match captures {
+        [] => return Ok(Value::PeakHistory(Vec::new())),
+        [_, _] => (0, None),
+        _ => match pair_at("1-0:1.6.0") {
+            Some(i) => (i, pair_at("1-0:2.6.0")),
+            None => {
+                return Err(format!(
+                    "capture objects {} hold no demand peak (1-0:1.6.0 twice)",
+                    clip(&captures.join(","))
+                ));
+            }
+        },
+    };
+    let demand = |record: &[&'a str], at: usize| -> Result<Demand<'a>, String> {
+        Ok(Demand { time: stamp(record[1 + at]), value: quantity(record[2 + at], unit)? })
+    };
+    let records = rest[captures.len()..].chunks_exact(1 + captures.len()).take(count);
+    let peaks = records
+        .map(|r| {
+            let Demand { time, value } = demand(r, import)?;
+            let export = export.map(|at| demand(r, at)).transpose()?;
+            Ok(Peak { period_start: stamp(r[0]), time, demand: value, export })
+        })
         .collect::<Result<Vec<_>, String>>()?;
     Ok(Value::PeakHistory(peaks))
 }
@@ -629,6 +656,13 @@ mod tests {
         "1-0:99.97.0(1)(0-0:96.7.19)(190201235231W)\r\n",
         "1-0:99.97.0(40)(0-0:96.7.19)(190201235231W)(0000003231*s)\r\n",
         "1-0:99.97.0(01)(0-0:96.7.19)(190201235231W)(0000003231*s)\r\n",
+        // New forms: an empty M-Bus slot, a COSEM clock, a unit that is no unit, a peak
+        // history with export peaks, a bad time.
+        "0-1:24.2.1(0)\r\n",
+        "0-0:1.0.0(07EA080B0208151900007880)\r\n",
+        "1-0:1.7.0(65.0*A,-65.0*A)\r\n",
+        "0-0:98.1.0(1)(0-0:0.1.0)(1-0:1.6.0)(1-0:1.6.0)(1-0:2.6.0)(1-0:2.6.0)(250701000000S)(15)(250604084500S)(01.452*kW)(250629150000S)(01.633*kW)\r\n",
+        "0-0:1.0.0(991399235959W)\r\n",
     ];
 
     /// Every plain telegram in `recordings/` reads the same by the fast paths as by the

@@ -195,6 +195,11 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
             }
             Value::PeakHistory(peaks) => {
                 series.extend(peaks.iter().filter_map(|p| Some(point(base.clone(), utc(cache, &p.time)?, &p.demand))));
+                if peaks.iter().any(|p| p.export.is_some()) {
+                    let export: Cow<'static, str> = Cow::Owned(format!("{base}_export"));
+                    let exports = peaks.iter().filter_map(|p| p.export.as_ref());
+                    series.extend(exports.filter_map(|e| Some(point(export.clone(), utc(cache, &e.time)?, &e.value))));
+                }
             }
             Value::Snapshot { time, values } => {
                 if let Some(ts) = utc(cache, time) {

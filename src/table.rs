@@ -57,7 +57,15 @@ fn value_text(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> String) -> String {
             format!("{} entries{}{}", entries.len(), if list.is_empty() { "" } else { ": " }, list.join("; "))
         }
         Value::PeakHistory(peaks) => {
-            let list: Vec<String> = peaks.iter().map(|p| format!("{} at {}", q(&p.demand), time(&p.time))).collect();
+            let list: Vec<String> = peaks
+                .iter()
+                .map(|p| match &p.export {
+                    None => format!("{} at {}", q(&p.demand), time(&p.time)),
+                    Some(e) => {
+                        format!("{} at {}, export {} at {}", q(&p.demand), time(&p.time), q(&e.value), time(&e.time))
+                    }
+                })
+                .collect();
             format!("{} months: {}", peaks.len(), list.join("; "))
         }
         Value::Snapshot { time: t, values } => {

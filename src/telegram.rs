@@ -52,9 +52,18 @@ impl FailureEntry<'_> {
 pub struct Peak<'a> {
     /// Start of the month the peak belongs to.
     pub period_start: Stamp<'a>,
-    /// When the peak happened.
+    /// When the import peak happened.
     pub time: Stamp<'a>,
     pub demand: Quantity<'a>,
+    /// The export peak of the same month, on meters that capture it (1-0:2.6.0).
+    pub export: Option<Demand<'a>>,
+}
+
+/// A demand peak with its time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Demand<'a> {
+    pub time: Stamp<'a>,
+    pub value: Quantity<'a>,
 }
 
 /// The value of one data line.

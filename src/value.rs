@@ -170,8 +170,30 @@ impl MeterTime {
                 MeterTime::from_fields(fields, b.get(12).copied())
             }
             17 | 18 => MeterTime::parse_separated(b),
+            24 => MeterTime::parse_cosem(b),
             _ => None,
         }
+    }
+
+    /// A COSEM date-time written as 12 octets of hex (`07EA080B0208151900007880`, as an
+    /// MCS301 sends its clock): year (2), month, day, weekday, hour, minute, second,
+    /// hundredths, deviation (2), status; status bit 0x80 says summer time.
+    #[cold]
+    fn parse_cosem(b: &[u8]) -> Option<MeterTime> {
+        let mut o = [0u8; 12];
+        for (k, octet) in o.iter_mut().enumerate() {
+            let pair = std::str::from_utf8(b.get(2 * k..2 * k + 2)?).ok()?;
+            *octet = u8::from_str_radix(pair, 16).ok()?;
+        }
+        let year = i16::try_from(u16::from_be_bytes([o[0], o[1]])).ok()?;
+        let (month, day, hour, minute, second) = (o[2], o[3], o[5], o[6], o[7]);
+        let dst = if o[11] & 0x80 != 0 { Dst::Summer } else { Dst::Winter };
+        let valid = (1..=12).contains(&month)
+            && (1..=days_in_month(year, month)).contains(&day)
+            && hour < 24
+            && minute < 60
+            && second < 60;
+        valid.then_some(MeterTime { year, month, day, hour, minute, second, dst })
     }
 
     /// Why `s` does not read as a time (for a message; call only when [`MeterTime::parse`]
@@ -180,6 +202,7 @@ impl MeterTime {
     pub fn problem(s: &str) -> &'static str {
         let b = s.as_bytes();
         let fields: Option<Vec<u8>> = match b.len() {
+            24 => return "not a COSEM date-time",
             12 | 13 => (0..6).map(|k| two_digits(b, 2 * k)).collect(),
             17 | 18 => (0..6).map(|k| two_digits(b, 3 * k)).collect(),
             _ => return "expected YYMMDDhhmmss and an S or W flag",
@@ -374,6 +397,13 @@ mod tests {
         assert_eq!((t.year, t.month, t.day, t.hour, t.minute, t.second), (2010, 12, 9, 11, 30, 20));
         assert_eq!(t.dst, Dst::Winter);
         assert_eq!(MeterTime::parse("090212160000").unwrap().dst, Dst::Unknown);
+        let cosem = MeterTime::parse("07EA080B0208151900007880").unwrap();
+        assert_eq!(
+            (cosem.year, cosem.month, cosem.day, cosem.hour, cosem.minute, cosem.second),
+            (2026, 8, 11, 8, 21, 25)
+        );
+        assert_eq!(cosem.dst, Dst::Summer);
+        assert_eq!(MeterTime::parse("07EA0D0B0208151900007880"), None);
         assert_eq!(MeterTime::parse("632525252525W"), None);
         assert_eq!(MeterTime::parse("000000000000W"), None);
         assert_eq!(MeterTime::parse("23-01-02 10:00:00").unwrap().hour, 10);

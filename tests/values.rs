@@ -2461,3 +2461,88 @@ fn hex_that_decodes_to_no_letter_or_digit_stays_as_sent() {
     assert_eq!(t.mbus(2)["equipment_id"], "2222222222222222");
     assert_eq!(t.at("0-3:96.1.0")["value"], "K8EG");
 }
+
+#[test]
+fn belgian_three_phase_meter_with_export_peaks_and_reactive_power() {
+    // The layout of an L+G E660 on the Fluvius network (e-MUCS 2.5): export demand next to
+    // import demand, and a peak history that also captures a billing counter and the
+    // export peak. Values made up for this test.
+    let t = constructed(
+        "/LG_E660_Fluvius_3N400V",
+        &[
+            "0-0:96.1.4(50250)",
+            "0-0:1.0.0(250716100010S)",
+            "1-0:1.8.0(0002720.76*kWh)",
+            "1-0:4.7.0(00.056*kvar)",
+            "1-0:64.7.0(00.014*kvar)",
+            "1-0:8.8.0(0000502.35*kvarh)",
+            "1-0:1.4.0(00.000*kW)",
+            "1-0:2.4.0(00.210*kW)",
+            "1-0:1.6.0(250708104500S)(01.430*kW)",
+            "1-0:2.6.0(250713124500S)(01.577*kW)",
+            "0-0:98.1.0(2)(0-0:0.1.0)(1-0:1.6.0)(1-0:1.6.0)(1-0:2.6.0)(1-0:2.6.0)(250601000000S)(14)(250504084500S)(02.452*kW)(250529150000S)(01.111*kW)(250701000000S)(15)(250604084500S)(01.452*kW)(250629150000S)(01.633*kW)",
+        ],
+    );
+    t.no_unknown_codes();
+    assert_eq!(t.top("dsmr_version"), "5B");
+    t.qs(&[
+        ("current_reactive_exported", 0.056, "kvar"),
+        ("instantaneous_reactive_power_l3_negative", 0.014, "kvar"),
+        ("electricity_reactive_total_q4", 502.35, "kvarh"),
+        ("belgium_current_average_demand_export", 0.21, "kW"),
+    ]);
+    t.reading("belgium_maximum_demand_month_export", 1.577, "kW", "2025-07-13T10:45:00Z");
+    assert_eq!(
+        t.obj("belgium_maximum_demand_13_months")["entries"],
+        json!([
+            {"timestamp": "2025-05-04T06:45:00Z", "recorded_at": "2025-05-31T22:00:00Z", "value": 2.452, "unit": "kW",
+             "export": {"timestamp": "2025-05-29T13:00:00Z", "value": 1.111, "unit": "kW"}},
+            {"timestamp": "2025-06-04T06:45:00Z", "recorded_at": "2025-06-30T22:00:00Z", "value": 1.452, "unit": "kW",
+             "export": {"timestamp": "2025-06-29T13:00:00Z", "value": 1.633, "unit": "kW"}},
+        ])
+    );
+}
+
+#[test]
+fn walloon_tariffs_and_grid_configuration() {
+    let t = constructed(
+        "/ISk5\\2MIE5T-200",
+        &[
+            "0-0:96.1.4(21110)",
+            "1-0:94.32.1(400)",
+            "1-0:1.8.3(000123.456*kWh)",
+            "1-0:1.8.5(000001.001*kWh)",
+            "1-0:2.8.4(000002.002*kWh)",
+        ],
+    );
+    t.no_unknown_codes();
+    t.qs(&[
+        ("electricity_used_tariff_3", 123.456, "kWh"),
+        ("electricity_used_tariff_5", 1.001, "kWh"),
+        ("electricity_delivered_tariff_4", 2.002, "kWh"),
+    ]);
+    t.text("belgium_grid_configuration", "400");
+}
+
+#[test]
+fn a_cosem_clock_and_an_empty_mbus_slot() {
+    // An MCS301 sends its clock as a COSEM date-time in hex (status 0x80: summer time) and
+    // `(0)` for an M-Bus channel without a device.
+    let t = constructed(
+        "/MCS5\\253764512_A",
+        &["1-3:0.2.8(50)", "0-0:1.0.0(07EA080B0208151900007880)", "0-1:24.1.0()", "0-1:24.2.1(0)"],
+    );
+    assert_eq!(t.top("timestamp"), "2026-08-11T06:21:25Z");
+    assert_eq!(t.at("0-1:24.2.1")["value"], J::Null);
+}
+
+#[test]
+fn aidon_transformer_ratios() {
+    let t = constructed(
+        "/ADN9 6560",
+        &["0-0:1.0.0(250110093000W)", "1-0:1.8.0(00001219.311*kWh)", "1-0:0.4.2(200)", "1-0:0.4.3(001)"],
+    );
+    assert_eq!(t.top("dsmr_version"), "5S");
+    t.no_unknown_codes();
+    t.qs(&[("current_transformer_ratio", 200.0, ""), ("voltage_transformer_ratio", 1.0, "")]);
+}

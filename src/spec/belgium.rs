@@ -2,12 +2,14 @@
 //! and gas on their own codes.
 
 use super::Shape::*;
-use super::{Row, Spec, dsmr, mbus, row};
+use super::{Row, Spec, mbus, reactive, row};
 
 const KW: Option<&str> = Some("kW");
+const KWH: Option<&str> = Some("kWh");
 
 /// e-MUCS H 1.7 to 2.x.
-pub static BELGIUM: Spec = Spec::new("Belgium e-MUCS (5B)", Some(&dsmr::V5), ROWS);
+/// Three-phase meters (L+G E660) also send reactive power and energy.
+pub static BELGIUM: Spec = Spec::new("Belgium e-MUCS (5B)", Some(&reactive::V5_REACTIVE), ROWS);
 
 static ROWS: &[Row] = &[
     row(
@@ -26,12 +28,28 @@ static ROWS: &[Row] = &[
         KW,
         "Highest 15-minute demand this month, with its time",
     ),
+    row((1, 0, 2, 4, 0), "belgium_current_average_demand_export", Number, KW, "Running 15-minute average export"),
+    row(
+        (1, 0, 2, 6, 0),
+        "belgium_maximum_demand_month_export",
+        Timed,
+        KW,
+        "Highest 15-minute export this month, with its time",
+    ),
+    row((1, 0, 94, 32, 1), "belgium_grid_configuration", Text, None, "Grid connection (230 = 3x230 V, 400 = 3N400 V)"),
+    // Wallonia (ORES) meters count more tariffs.
+    row((1, 0, 1, 8, 3), "electricity_used_tariff_3", Number, KWH, "Energy imported, tariff 3"),
+    row((1, 0, 1, 8, 4), "electricity_used_tariff_4", Number, KWH, "Energy imported, tariff 4"),
+    row((1, 0, 1, 8, 5), "electricity_used_tariff_5", Number, KWH, "Energy imported, tariff 5"),
+    row((1, 0, 2, 8, 3), "electricity_delivered_tariff_3", Number, KWH, "Energy exported, tariff 3"),
+    row((1, 0, 2, 8, 4), "electricity_delivered_tariff_4", Number, KWH, "Energy exported, tariff 4"),
+    row((1, 0, 2, 8, 5), "electricity_delivered_tariff_5", Number, KWH, "Energy exported, tariff 5"),
     row(
         (0, 0, 98, 1, 0),
         "belgium_maximum_demand_13_months",
         PeakHistory,
         KW,
-        "Monthly demand peaks of the last 13 months",
+        "Monthly demand peaks of the last 13 months (with the export peak where the meter captures it)",
     ),
     row((0, 0, 17, 0, 0), "belgium_max_power_per_phase", Number, KW, "Limiter threshold (999.9 = no limit)"),
     row((1, 0, 31, 4, 0), "belgium_max_current_per_phase", Number, Some("A"), "Fuse supervision threshold"),

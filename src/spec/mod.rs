@@ -9,6 +9,7 @@ mod dsmr;
 mod lithuania;
 mod luxembourg;
 mod other;
+mod reactive;
 mod sweden;
 
 use std::fmt;
