@@ -112,7 +112,9 @@ pub(crate) fn between_ascii(text: &str, start: usize, end: usize) -> &str {
 
 /// The logical line at or after `pos`, as (line number, trimmed byte range, start of the
 /// line after it): blank lines are skipped, a line that starts with `(` is joined to the one
-/// before it (DSMR 2.2/3.0 gas values), and `line_no` counts every physical line read.
+/// before it (DSMR 2.2/3.0 gas values), and so is a line that continues a value group left
+/// open at the line end and is no data line itself (a Kamstrup text message over three
+/// lines); `line_no` counts every physical line read.
 pub(crate) fn logical_line(body: &[u8], mut pos: usize, line_no: &mut u32) -> Option<(u32, Range<usize>, usize)> {
     let mut current: Option<(u32, Range<usize>)> = None;
     loop {
@@ -130,7 +132,11 @@ pub(crate) fn logical_line(body: &[u8], mut pos: usize, line_no: &mut u32) -> Op
         }
         match current.as_mut() {
             // The next logical line: left for the next call.
-            Some(_) if start < end && body[start] != b'(' => return current.map(|(n, r)| (n, r, pos)),
+            Some((_, r))
+                if start < end && body[start] != b'(' && !continues_open_group(&body[r.clone()], &body[start..end]) =>
+            {
+                return current.map(|(n, r)| (n, r, pos));
+            }
             Some((_, r)) if start < end => r.end = end,
             None if start < end => current = Some((*line_no + 1, start..end)),
             _ => {}
@@ -138,6 +144,19 @@ pub(crate) fn logical_line(body: &[u8], mut pos: usize, line_no: &mut u32) -> Op
         *line_no += 1;
         pos = nl + 1;
     }
+}
+
+/// Whether `next` continues `line`: `line` leaves a value group open, and `next` does not
+/// start with an OBIS code (a line cut short must not swallow the data line after it).
+fn continues_open_group(line: &[u8], next: &[u8]) -> bool {
+    let open = line.iter().rposition(|&b| b == b'(');
+    let closed = line.iter().rposition(|&b| b == b')');
+    let left_open = match (open, closed) {
+        (Some(o), Some(c)) => o > c,
+        (Some(_), None) => true,
+        _ => false,
+    };
+    left_open && Obis::parse_prefix(next).is_none()
 }
 
 /// Split `(a)(b*u)((c))` into group contents, tolerating line breaks and blanks between

@@ -333,7 +333,14 @@ pub fn is_known_unit(unit: &str) -> bool {
 }
 
 pub fn decode_hex_text(s: &str) -> Option<String> {
-    let b = s.as_bytes();
+    // A message continued over several lines carries their line ends.
+    let joined: String;
+    let b = if s.contains(['\r', '\n']) {
+        joined = s.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+        joined.as_bytes()
+    } else {
+        s.as_bytes()
+    };
     if b.is_empty() || b.len() % 2 != 0 {
         return None;
     }

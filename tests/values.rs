@@ -2546,3 +2546,24 @@ fn aidon_transformer_ratios() {
     t.no_unknown_codes();
     t.qs(&[("current_transformer_ratio", 200.0, ""), ("voltage_transformer_ratio", 1.0, "")]);
 }
+
+#[test]
+fn a_value_continued_over_several_lines_is_joined() {
+    // A Kamstrup meter breaks a long text message over three lines (as esphome's parser
+    // tests have it); a line cut short does not swallow the data line after it.
+    let t = decode_bytes(
+        &telegram(
+            "/KMP5 ZABF000000000000",
+            &["0-0:96.13.0(3031323334353637", "38393A3B3C3D3E3F", "4142)", "1-0:31.7.0(001*A", "1-0:32.7.0(230.1*V)"],
+        ),
+        true,
+        AMSTERDAM,
+        None,
+    );
+    let t = T(t.telegrams.into_iter().next().expect("telegram"));
+    assert_eq!(t.at("0-0:96.13.0")["value"], "0123456789:;<=>?AB");
+    assert_eq!(t.at("0-0:96.13.0")["raw"], "3031323334353637\r\n38393A3B3C3D3E3F\r\n4142");
+    assert_eq!(t.at("1-0:32.7.0")["value"], 230.1);
+    assert_eq!(t.0["errors"][0]["text"], "1-0:31.7.0(001*A");
+    assert_eq!(t.0["errors"].as_array().map(Vec::len), Some(1));
+}
