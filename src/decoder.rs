@@ -132,15 +132,32 @@ impl Decoder {
     }
 
     /// Feed a chunk of the stream; `on` sees every telegram and every error, in order.
-    pub fn feed(&mut self, mut input: &[u8], mut on: impl FnMut(Decoded<'_>)) {
-        let Decoder { framer, inner, opts, plain, stats, offset } = self;
+    pub fn feed(&mut self, input: &[u8], mut on: impl FnMut(Decoded<'_>)) {
+        self.feed_counted(input, true, &mut on);
+    }
+
+    /// [`Decoder::feed`]; `count` is false for bytes fed again, which the offset has
+    /// already counted.
+    fn feed_counted(&mut self, mut input: &[u8], count: bool, on: &mut impl FnMut(Decoded<'_>)) {
         while !input.is_empty() {
+            let Decoder { framer, inner, opts, plain, stats, offset } = self;
             let (n, event) = framer.feed(input);
             input = &input[n..];
-            *offset += n as u64;
-            if let Some(event) = event {
-                let mut cx = Cx { opts, stats, offset: *offset, on: &mut on };
-                handle(event, inner, plain, &mut cx);
+            if count {
+                *offset += n as u64;
+            }
+            let Some(event) = event else { continue };
+            // An encrypted frame that fails authentication may be one cut short whose
+            // length field ran into the next frame: its bytes after the tag are searched
+            // again, so the next frame is not lost with it.
+            let again = match &event {
+                Event::Frame(Frame::Smarty(bytes)) if opts.keys.is_some() => Some(bytes[1..].to_vec()),
+                _ => None,
+            };
+            let mut cx = Cx { opts, stats, offset: *offset, on: &mut *on };
+            let failed = handle(event, inner, plain, &mut cx);
+            if let (true, Some(bytes)) = (failed, again) {
+                self.feed_counted(&bytes, false, on);
             }
         }
     }
@@ -186,7 +203,13 @@ impl<F: FnMut(Decoded<'_>)> Cx<'_, F> {
     }
 }
 
-fn handle<F: FnMut(Decoded<'_>)>(event: Event<'_>, inner: &mut Framer, plain: &mut Vec<u8>, cx: &mut Cx<'_, F>) {
+/// Handle one framer event; true when it was an encrypted frame that failed authentication.
+fn handle<F: FnMut(Decoded<'_>)>(
+    event: Event<'_>,
+    inner: &mut Framer,
+    plain: &mut Vec<u8>,
+    cx: &mut Cx<'_, F>,
+) -> bool {
     match event {
         Event::Frame(Frame::Plain { bytes, crc }) => cx.deliver(bytes, crc, false),
         Event::Frame(Frame::Smarty(bytes)) => match decrypt(bytes, cx.opts.keys.as_ref()) {
@@ -210,10 +233,15 @@ fn handle<F: FnMut(Decoded<'_>)>(event: Event<'_>, inner: &mut Framer, plain: &m
                     cx.error(DecodeError::Parse(ParseError::NoHeader));
                 }
             }
-            Err(e) => cx.error(DecodeError::Decrypt(e)),
+            Err(e) => {
+                let failed = matches!(e, DecryptError::TagMismatch { .. });
+                cx.error(DecodeError::Decrypt(e));
+                return failed;
+            }
         },
         Event::Rejected(r) => cx.error(DecodeError::Frame(r)),
     }
+    false
 }
 
 fn inner_event<F: FnMut(Decoded<'_>)>(ev: Event<'_>, cx: &mut Cx<'_, F>) {

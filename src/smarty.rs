@@ -74,7 +74,7 @@ pub enum DecryptError {
     #[error("encrypted frame uses security control 0x{0:02X}; only 0x30 (authenticated and encrypted) is supported")]
     UnsupportedSecurity(u8),
     #[error(
-        "encrypted frame from system title {system_title} failed authentication (GCM tag mismatch): the decryption key (or authentication key) is wrong for this meter"
+        "encrypted frame from system title {system_title} failed authentication (GCM tag mismatch): the decryption key (or authentication key) is wrong for this meter, or, if other frames decrypt, this one was cut short or changed on the line"
     )]
     TagMismatch { system_title: String },
 }

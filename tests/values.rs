@@ -2567,3 +2567,22 @@ fn a_value_continued_over_several_lines_is_joined() {
     assert_eq!(t.0["errors"][0]["text"], "1-0:31.7.0(001*A");
     assert_eq!(t.0["errors"].as_array().map(Vec::len), Some(1));
 }
+
+#[test]
+fn an_encrypted_frame_cut_short_does_not_take_the_next_one_with_it() {
+    // The first frame breaks off after 200 bytes; its length field then runs into the
+    // next, complete frame. That one fails authentication, and the search starts again
+    // right after its tag byte, so the complete frame is still found and decrypted.
+    let frame = recording("Sagemcom-Smarty-Lux5-encrypted_smarty-LU_openhab.bin");
+    let stream = [&frame[..200], &frame[..]].concat();
+    let keys = Keys::from_hex("D491470F47126332B07D1923B3504188", None).expect("key");
+    let d = decode_bytes(&stream, true, AMSTERDAM, Some(keys));
+    assert_eq!(d.telegrams.len(), 1, "{:?}", d.errors);
+    assert_eq!(d.telegrams[0]["encrypted"], true);
+    assert!(
+        matches!(d.errors[0], DecodeError::Decrypt(dsmrd::smarty::DecryptError::TagMismatch { .. })),
+        "{:?}",
+        d.errors
+    );
+    assert!(d.errors[0].to_string().contains("cut short or changed"), "{}", d.errors[0]);
+}
