@@ -28,6 +28,9 @@ pub struct Clues {
     pub belgian_gas: bool,
     /// 1-0:1.4.0 or 0-0:98.1.0 with a Belgian peak layout is present.
     pub demand: bool,
+    /// A code DSMR 2.2/3.0 does not have (hourly M-Bus reading 0-n:24.2.1, failure
+    /// counters and log, phase voltages) is present.
+    pub dsmr4_code: bool,
 }
 
 /// What one code tells version detection, decided once per code (the code index keeps it
@@ -44,6 +47,7 @@ pub enum Clue {
     LegacyGas,
     BelgianGas,
     Demand,
+    Dsmr4Code,
 }
 
 impl Clue {
@@ -58,6 +62,9 @@ impl Clue {
             (0, 1..=4, 24, 3, 0) => Clue::LegacyGas,
             (0, 1..=4, 24, 2, 3) => Clue::BelgianGas,
             (1, 0, 1, 4, 0) => Clue::Demand,
+            (0, 1..=4, 24, 2, 1) | (0, 0, 96, 7, 21) | (0, 0, 96, 7, 9) | (1, 0, 99, 97, 0) | (1, 0, 32, 7, 0) => {
+                Clue::Dsmr4Code
+            }
             _ => Clue::None,
         }
     }
@@ -79,6 +86,7 @@ impl Clues {
             Clue::LegacyGas => self.legacy_gas = true,
             Clue::BelgianGas => self.belgian_gas = true,
             Clue::Demand => self.demand = true,
+            Clue::Dsmr4Code => self.dsmr4_code = true,
         }
     }
 }
@@ -163,7 +171,9 @@ pub fn detect(h: &Header, clues: &Clues, crc: CrcStatus) -> Version {
         Some(_) => return Version::V4,
         None => {}
     }
-    if crc == CrcStatus::Absent && !clues.timestamp {
+    // No CRC, no time and nothing DSMR 2.2/3.0 lacks: a DSMR 2.2/3.0 meter. (A snippet of
+    // a later telegram without its CRC still reads with the later table.)
+    if crc == CrcStatus::Absent && !clues.timestamp && !clues.dsmr4_code {
         return Version::V2_2;
     }
     if clues.legacy_gas {

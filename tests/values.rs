@@ -2586,3 +2586,15 @@ fn an_encrypted_frame_cut_short_does_not_take_the_next_one_with_it() {
     );
     assert!(d.errors[0].to_string().contains("cut short or changed"), "{}", d.errors[0]);
 }
+
+#[test]
+fn a_snippet_without_crc_or_version_line_but_with_dsmr4_codes_is_not_read_as_dsmr22() {
+    let s = b"/KFM5KAIFA-METER\r\n\r\n1-0:1.8.1(000671.578*kWh)\r\n0-1:24.2.1(161129200000W)(00981.443*m3)\r\n!\r\n";
+    let d = decode_bytes(s, true, AMSTERDAM, None);
+    let t = T(d.telegrams.into_iter().next().expect("telegram"));
+    assert_eq!(t.top("dsmr_version"), "5");
+    t.reading("hourly_gas_meter_reading", 981.443, "m3", "2016-11-29T19:00:00Z");
+    // A real DSMR 2.2 telegram stays 2.2.
+    let t = one("Iskra-ME382-1003_dsmr2.2_smeterd.txt");
+    assert_eq!(t.top("dsmr_version"), "2.2");
+}
