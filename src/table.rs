@@ -23,15 +23,34 @@ pub fn telegram_table(t: &Telegram<'_>, ordinal: u64, cx: &JsonContext) -> Strin
     let stamp = t.timestamp().and_then(|m| to_utc(m, &cx.tz, normal)).map(rfc3339).unwrap_or_else(|| "-".into());
     let mut out = String::new();
     let enc = if t.encrypted { ", decrypted" } else { "" };
-    let _ = writeln!(out, "telegram {ordinal}  /{}  version {}  {}  {}{}", t.header, t.version, stamp, crc, enc);
+    let header = visible(t.header);
+    let _ = writeln!(out, "telegram {ordinal}  /{header}  version {}  {}  {}{}", t.version, stamp, crc, enc);
     for o in &t.objects {
         let name = o.name.unwrap_or("(unknown)");
-        let _ = writeln!(out, "  {:<14} {:<42} {}", o.obis, name, value_text(o, &time));
+        let _ = writeln!(out, "  {:<14} {:<42} {}", o.obis, name, visible(&value_text(o, &time)));
     }
     for e in &t.errors {
-        let _ = writeln!(out, "  line {:<9} {:<42} {}", e.line, "(error)", e.reason);
+        let _ = writeln!(out, "  line {:<9} {:<42} {}", e.line, "(error)", visible(&e.reason));
     }
     out
+}
+
+/// Meter text with its control characters escaped (`\x1B`, `\r`, `\n`): a header or a
+/// message must not move the cursor or recolour the terminal it is printed on.
+pub fn visible(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| match c {
+            '\r' => "\\r".to_string(),
+            '\n' => "\\n".to_string(),
+            '\t' => "\\t".to_string(),
+            c if c.is_control() => format!("\\x{:02X}", u32::from(c)),
+            c => c.to_string(),
+        })
+        .collect::<String>()
+        .into()
 }
 
 fn q(q: &Quantity<'_>) -> String {
@@ -72,5 +91,16 @@ fn value_text(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> String) -> String {
             format!("at {}: {}", time(t), values.iter().map(q).collect::<Vec<_>>().join(", "))
         }
         Value::Raw(groups) => groups.iter().map(|g| format!("({g})")).collect::<String>(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(visible("ISK5\\2M550T"), "ISK5\\2M550T");
+        assert_eq!(visible("AB\u{1b}[31mC\r\n\u{2}"), "AB\\x1B[31mC\\r\\n\\x02");
     }
 }

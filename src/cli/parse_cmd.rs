@@ -15,7 +15,7 @@ use crate::decoder::{DecodeStats, Decoded, Decoder, DecoderOptions};
 use crate::json::{JsonContext, telegram_json};
 use crate::smarty::Keys;
 use crate::spec::VersionChoice;
-use crate::table::telegram_table;
+use crate::table::{telegram_table, visible};
 use crate::time::{DEFAULT_TIMEZONE, zone};
 
 #[derive(Debug, Args)]
@@ -82,7 +82,8 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
             Decoded::Telegram(t) => {
                 ordinal += 1;
                 for e in &t.errors {
-                    eprintln!("dsmrd: {name}: telegram {ordinal}, line {}: `{}`: {}", e.line, e.text, e.reason);
+                    let (text, reason) = (visible(e.text), visible(&e.reason));
+                    eprintln!("dsmrd: {name}: telegram {ordinal}, line {}: `{text}`: {reason}", e.line);
                 }
                 let res = match args.format {
                     Format::Json => serde_json::to_writer(&mut out, &telegram_json(&t, &cx))
