@@ -2,6 +2,8 @@
 //! pick the table ([`crate::detect`]), and type every value by its row's shape. One bad
 //! line becomes a [`LineError`]; the other lines are still read.
 
+use std::borrow::Cow;
+
 use crate::detect::{self, Clue, Clues};
 use crate::frame::CrcStatus;
 use crate::lines::{MAX_GROUPS, between_ascii, clip, clip_end, logical_line, plain_line, split_groups};
@@ -38,9 +40,15 @@ pub fn parse(bytes: &[u8], crc: CrcStatus, choice: VersionChoice) -> Result<Tele
     // Valid as a whole (the usual case), the body needs no check line by line.
     let text = ascii_text(body).or_else(|| std::str::from_utf8(body).ok());
     let (header, header_error) = match text {
-        Some(t) => (&t[1..header_end], None),
+        Some(t) => (Cow::Borrowed(&t[1..header_end]), None),
         None => match std::str::from_utf8(&body[1..header_end]) {
-            Ok(header) => (header, None),
+            Ok(header) => (Cow::Borrowed(header), None),
+            // A CRC vouches for the bytes: the meter sent them so (`/FLU5` 0xAB `769484_A`
+            // where the spec has `\253`). Each byte is read as its Latin-1 character.
+            Err(_) if matches!(crc, CrcStatus::Valid(_)) => {
+                let latin1: String = body[1..header_end].iter().map(|&b| char::from(b)).collect();
+                (Cow::Owned(latin1), None)
+            }
             // The readable start stands for the header (and tells the meter as far as it
             // goes); the lines are read as always, so no good reading is lost.
             // (A frame with no data line either is rejected below.)
@@ -50,13 +58,16 @@ pub fn parse(bytes: &[u8], crc: CrcStatus, choice: VersionChoice) -> Result<Tele
                     "header is not text after `/{}` (bytes lost or changed?); read as far as it is",
                     clip_end(start)
                 );
-                (start, Some(LineError { line: 1, text: start, reason }))
+                (Cow::Borrowed(start), Some(LineError { line: 1, text: start, reason }))
             }
         },
     };
-    let header = header.trim_end_matches(['\r', '\0']);
+    let header = match header {
+        Cow::Borrowed(h) => Cow::Borrowed(h.trim_end_matches(['\r', '\0'])),
+        Cow::Owned(h) => Cow::Owned(h.trim_end_matches(['\r', '\0']).to_string()),
+    };
     let read_header = match choice {
-        VersionChoice::Auto => detect::Header::read(header),
+        VersionChoice::Auto => detect::Header::read(&header),
         VersionChoice::Fixed(_) => detect::Header::default(),
     };
 

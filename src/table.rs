@@ -23,7 +23,7 @@ pub fn telegram_table(t: &Telegram<'_>, ordinal: u64, cx: &JsonContext) -> Strin
     let stamp = t.timestamp().and_then(|m| to_utc(m, &cx.tz, normal)).map(rfc3339).unwrap_or_else(|| "-".into());
     let mut out = String::new();
     let enc = if t.encrypted { ", decrypted" } else { "" };
-    let header = visible(t.header);
+    let header = visible(&t.header);
     let _ = writeln!(out, "telegram {ordinal}  /{header}  version {}  {}  {}{}", t.version, stamp, crc, enc);
     for o in &t.objects {
         let name = o.name.unwrap_or("(unknown)");

@@ -1,6 +1,8 @@
 //! The typed telegram: what a frame means once its version is known. Values borrow from
 //! the frame, so parsing copies no text.
 
+use std::borrow::Cow;
+
 use crate::frame::CrcStatus;
 use crate::obis::Obis;
 use crate::spec::{Medium, Version};
@@ -193,8 +195,9 @@ pub struct MBusDevice<'t, 'a> {
 /// A parsed telegram.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Telegram<'a> {
-    /// The identification line, without the leading `/`.
-    pub header: &'a str,
+    /// The identification line, without the leading `/` (owned only in the rare case of a
+    /// header with bytes that are no UTF-8, read as Latin-1).
+    pub header: Cow<'a, str>,
     pub version: Version,
     pub crc: CrcStatus,
     pub objects: Vec<Object<'a>>,

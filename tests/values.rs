@@ -2598,3 +2598,17 @@ fn a_snippet_without_crc_or_version_line_but_with_dsmr4_codes_is_not_read_as_dsm
     let t = one("Iskra-ME382-1003_dsmr2.2_smeterd.txt");
     assert_eq!(t.top("dsmr_version"), "2.2");
 }
+
+#[test]
+fn a_header_byte_that_is_no_utf8_is_read_as_latin1_when_the_crc_vouches_for_it() {
+    // dsmr-reader's Fluvius tests send `/FLU5` 0xAB `769484_A` (Python's "\253").
+    let mut s = b"/FLU5\xAB769484_A\r\n\r\n0-0:96.1.4(50213)\r\n1-0:1.8.1(000260.129*kWh)\r\n!".to_vec();
+    let crc = crc16(&s);
+    s.extend_from_slice(format!("{crc:04X}\r\n").as_bytes());
+    let d = decode_bytes(&s, true, AMSTERDAM, None);
+    let t = T(d.telegrams.into_iter().next().expect("telegram"));
+    assert_eq!(t.top("header"), "/FLU5\u{AB}769484_A");
+    assert_eq!(t.top("dsmr_version"), "5B");
+    assert_eq!(t.0["errors"], json!([]));
+    t.q("electricity_used_tariff_1", 260.129, "kWh");
+}
