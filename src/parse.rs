@@ -91,7 +91,6 @@ pub fn parse(bytes: &[u8], crc: CrcStatus, choice: VersionChoice) -> Result<Tele
         errors.insert(0, e);
     }
     errors.extend(value_errors);
-    report_unreadable_times(body, &objects, &mut errors);
     name_mbus_readings(&mut objects);
     Ok(Telegram { header, version, crc, objects, errors, encrypted: false })
 }
@@ -221,45 +220,11 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
     out
 }
 
-/// Report a time that does not read as one (month 13, hour 24, a field cut short): the
-/// object keeps it as text, and the line is reported so that a counter shows it. Left
-/// alone: placeholders, which meters send on purpose (an M-Bus reading without unit or of
-/// zero next to `632525252525W`), a clock never set, and entries of logs and histories,
-/// where meters leave unused records as they are.
-fn report_unreadable_times<'a>(body: &'a [u8], objects: &[Object<'a>], errors: &mut Vec<LineError<'a>>) {
-    for o in objects {
-        let stamp = match &o.value {
-            Value::Time(stamp) => stamp,
-            Value::Timed { time, value } if value.value.mantissa != 0 && value.unit.is_some() => time,
-            _ => continue,
-        };
-        if stamp.time.is_some() || stamp.raw.is_empty() || is_unset_clock(stamp.raw) {
-            continue;
-        }
-        let reason = format!(
-            "timestamp `{}` of {} is not a valid time ({}); kept as text",
-            clip(stamp.raw),
-            o.obis,
-            MeterTime::problem(stamp.raw)
-        );
-        errors.push(LineError { line: o.line, text: line_around(body, o.obis), reason });
-    }
-}
-
 /// A clock that was never set (`000000000000W`, `250000000000W`: month or day 00), as
 /// meters send it and captures are anonymised, or the `632525252525W` an M-Bus device
 /// without a reading leaves: no time, but nothing broken either.
 fn is_unset_clock(raw: &str) -> bool {
     raw.get(2..4) == Some("00") || raw.get(4..6) == Some("00") || raw.starts_with("632525")
-}
-
-/// The whole line that `piece` (a slice of `body`) starts in, for a message.
-#[cold]
-fn line_around<'a>(body: &'a [u8], piece: &'a str) -> &'a str {
-    let start = (piece.as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
-    let Some(from) = body.get(start..) else { return piece };
-    let len = memchr::memchr2(b'\r', b'\n', from).unwrap_or(from.len());
-    std::str::from_utf8(&from[..len]).unwrap_or(piece)
 }
 
 /// A line whose one value group holds nothing but erased flash (0xFF) or NUL bytes, as an
@@ -299,17 +264,41 @@ impl<'a> Lines<'a> {
     ) {
         let slot = self.slot(line_no, obis, id, row);
         let typed = match row {
-            Some(row) => typed_value(row, g, slot),
+            Some(row) => typed_value(row, g, slot).map(|()| unreadable_time(slot, obis)),
             None => {
                 *slot = Value::Raw(g.to_vec());
-                Ok(())
+                Ok(None)
             }
         };
-        if let Err(reason) = typed {
-            self.objects.pop();
-            self.value_errors.push(LineError { line: line_no, text: line(), reason });
+        match typed {
+            Ok(None) => {}
+            // Kept, and reported.
+            Ok(Some(reason)) => self.value_errors.push(LineError { line: line_no, text: line(), reason }),
+            Err(reason) => {
+                self.objects.pop();
+                self.value_errors.push(LineError { line: line_no, text: line(), reason });
+            }
         }
     }
+}
+
+/// Why a value's time does not read as one (month 13, hour 24, a field cut short), when it
+/// does not: the object keeps it as text, and the line is reported so that a counter shows
+/// it. Left alone: placeholders, which meters send on purpose (an M-Bus reading without
+/// unit or of zero next to `632525252525W`), a clock never set, and entries of logs and
+/// histories, where meters leave unused records as they are. (The one-pass reader leaves
+/// every time that is none to this path.)
+fn unreadable_time(value: &Value<'_>, obis: &str) -> Option<String> {
+    let stamp = match value {
+        Value::Time(stamp) => stamp,
+        Value::Timed { time, value } if value.value.mantissa != 0 && value.unit.is_some() => time,
+        _ => return None,
+    };
+    if stamp.time.is_some() || stamp.raw.is_empty() || is_unset_clock(stamp.raw) {
+        return None;
+    }
+    let why = MeterTime::problem(stamp.raw);
+    Some(format!("timestamp `{}` of {obis} is not a valid time ({why}); kept as text", clip(stamp.raw)))
 }
 
 /// `str::trim`, without its Unicode scan for the usual text that starts and ends with a

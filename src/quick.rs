@@ -42,6 +42,10 @@ pub(crate) fn value<'a>(text: &'a str, pos: usize, code: &Code, out: &mut Value<
         Quick::EventLog => event_log(text, v, out),
         Quick::Time => {
             let (raw, close, time) = time_group(text, v)?;
+            // A time that is none is left to the general reader, which reports it.
+            if time.is_none() && !raw.is_empty() {
+                return None;
+            }
             let next = plain_end(b, close + 1)?;
             set_empty(out, Value::Time(Stamp { time, raw }));
             Some(next)
