@@ -191,6 +191,30 @@ fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
                 .collect();
             m.insert("entries".into(), J::Array(list));
         }
+        Value::Profile { captures, records } => {
+            m.insert("value".into(), J::from(records.len()));
+            m.insert("capture_objects".into(), J::Array(captures.iter().map(|c| J::String((*c).into())).collect()));
+            let list = records
+                .iter()
+                .map(|(t, values)| {
+                    let mut em = Map::new();
+                    em.insert("timestamp".into(), time(t));
+                    let values = values
+                        .iter()
+                        .zip(captures)
+                        .map(|(q, c)| {
+                            let mut vm = Map::new();
+                            vm.insert("obis".into(), J::String((*c).into()));
+                            put_quantity(&mut vm, q);
+                            J::Object(vm)
+                        })
+                        .collect();
+                    em.insert("values".into(), J::Array(values));
+                    J::Object(em)
+                })
+                .collect();
+            m.insert("entries".into(), J::Array(list));
+        }
         Value::Raw(groups) => {
             let first = groups.first().copied().unwrap_or("");
             match raw_quantity(first) {

@@ -324,6 +324,7 @@ fn typed_value<'a>(row: &Row, g: &[&'a str], out: &mut Value<'a>) -> Result<(), 
         Shape::LegacyGas => legacy_gas(g)?,
         Shape::EventLog => event_log(g)?,
         Shape::PeakHistory => peak_history(g, row.unit)?,
+        Shape::Profile => profile(g, row.unit)?,
         Shape::Snapshot => {
             let time = stamp(first);
             let values = g.iter().skip(1).map(|s| quantity(s, None)).collect::<Result<Vec<_>, _>>()?;
@@ -531,6 +532,23 @@ fn peak_history<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'
     Ok(Value::PeakHistory(peaks))
 }
 
+/// `(n)(code)...(code)` then n records of `(TST)` and one number per code; the complete
+/// records present are kept, as with the event log.
+fn profile<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'a>, String> {
+    let count_text = g.first().copied().unwrap_or("");
+    let count: usize =
+        count_text.parse().map_err(|_| format!("expected a record count, got `{}`", clip(count_text)))?;
+    let rest = g.get(1..).unwrap_or(&[]);
+    let captures: Vec<&str> = rest.iter().copied().take_while(|c| Obis::parse(c).is_some()).collect();
+    let records = if captures.is_empty() { &[] } else { &rest[captures.len()..] };
+    let records = records
+        .chunks_exact(1 + captures.len())
+        .take(count)
+        .map(|r| Ok((stamp(r[0]), r[1..].iter().map(|v| quantity(v, unit)).collect::<Result<Vec<_>, String>>()?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(Value::Profile { captures, records })
+}
+
 /// Name M-Bus readings after the device on their channel: a water meter's 24.2.1 is a
 /// `water_meter_reading`, not an hourly gas reading. Gas keeps the table's name.
 fn name_mbus_readings(objects: &mut [Object<'_>]) {
@@ -665,6 +683,7 @@ mod tests {
         "0-0:1.0.0(991399235959W)\r\n",
         "0-0:96.13.0(30313233\r\n34353637\r\n",
         "38)\r\n",
+        "0-0:98.1.1(1)(0-0:0.1.0)(1-0:1.8.0)(250701000000S)(15)(0002631.00*kWh)\r\n",
     ];
 
     /// Every plain telegram in `recordings/` reads the same by the fast paths as by the

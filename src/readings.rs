@@ -208,6 +208,14 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
                     series.extend(points);
                 }
             }
+            Value::Profile { records, .. } => {
+                for (time, values) in records {
+                    let Some(ts) = utc(cache, time) else { continue };
+                    let points =
+                        values.iter().enumerate().map(|(i, q)| point(Cow::Owned(format!("{base}_{}", i + 1)), ts, q));
+                    series.extend(points);
+                }
+            }
             Value::Raw(groups) => {
                 let first = groups.first().copied().unwrap_or("");
                 let (n, unit) = first.split_once('*').map_or((first, None), |(n, u)| (n, Some(u)));

@@ -102,6 +102,12 @@ pub enum Value<'a> {
         time: Stamp<'a>,
         values: Vec<Quantity<'a>>,
     },
+    /// A profile generic: the codes each record captures, and the records, each its time
+    /// and one number per code.
+    Profile {
+        captures: Vec<&'a str>,
+        records: Vec<(Stamp<'a>, Vec<Quantity<'a>>)>,
+    },
     /// A code the table does not know: its value groups as sent.
     Raw(Vec<&'a str>),
 }

@@ -2481,7 +2481,17 @@ fn belgian_three_phase_meter_with_export_peaks_and_reactive_power() {
             "1-0:1.6.0(250708104500S)(01.430*kW)",
             "1-0:2.6.0(250713124500S)(01.577*kW)",
             "0-0:98.1.0(2)(0-0:0.1.0)(1-0:1.6.0)(1-0:1.6.0)(1-0:2.6.0)(1-0:2.6.0)(250601000000S)(14)(250504084500S)(02.452*kW)(250529150000S)(01.111*kW)(250701000000S)(15)(250604084500S)(01.452*kW)(250629150000S)(01.633*kW)",
+            "0-0:98.1.1(1)(0-0:0.1.0)(1-0:1.8.0)(1-0:5.8.0)(250701000000S)(15)(0002631.00*kWh)(0000007.90*kvarh)",
         ],
+    );
+    assert_eq!(
+        t.obj("belgium_monthly_billing_values"),
+        &json!({"obis": "0-0:98.1.1", "name": "belgium_monthly_billing_values", "value": 1,
+                "capture_objects": ["0-0:0.1.0", "1-0:1.8.0", "1-0:5.8.0"],
+                "entries": [{"timestamp": "2025-06-30T22:00:00Z", "values": [
+                    {"obis": "0-0:0.1.0", "value": 15},
+                    {"obis": "1-0:1.8.0", "value": 2631.0, "unit": "kWh"},
+                    {"obis": "1-0:5.8.0", "value": 7.9, "unit": "kvarh"}]}]})
     );
     t.no_unknown_codes();
     assert_eq!(t.top("dsmr_version"), "5B");

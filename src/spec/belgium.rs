@@ -51,6 +51,13 @@ static ROWS: &[Row] = &[
         KW,
         "Monthly demand peaks of the last 13 months (with the export peak where the meter captures it)",
     ),
+    row(
+        (0, 0, 98, 1, 1),
+        "belgium_monthly_billing_values",
+        Profile,
+        None,
+        "Register values at the end of each month, one per capture object (L+G E660)",
+    ),
     row((0, 0, 17, 0, 0), "belgium_max_power_per_phase", Number, KW, "Limiter threshold (999.9 = no limit)"),
     row((1, 0, 31, 4, 0), "belgium_max_current_per_phase", Number, Some("A"), "Fuse supervision threshold"),
     mbus((0, 96, 1, 1), "equipment_identifier_gas", HexText, None, "M-Bus device serial number (Belgium uses 96.1.1)"),

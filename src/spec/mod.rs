@@ -46,6 +46,9 @@ pub enum Shape {
     /// A timestamp followed by a list of values with units (E.ON Hungary billing
     /// snapshot `0-0:98.1.0`).
     Snapshot,
+    /// A profile generic laid out by its capture objects: `(n)(code)...(code)` then n
+    /// records of (TST)(one value per code) (Belgian monthly billing values `0-0:98.1.1`).
+    Profile,
 }
 
 /// Which channel (value group B) a row applies to.
