@@ -133,12 +133,12 @@ fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
                 m.insert("placeholder".into(), J::Bool(true));
             }
         }
-        Value::LegacyGas { time: t, status, period_minutes, source, value } => {
+        Value::LegacyGas { time: t, value, profile } => {
             put_quantity(&mut m, value);
             m.insert("timestamp".into(), time(t));
-            m.insert("status".into(), J::String((*status).into()));
-            m.insert("period_minutes".into(), period_minutes.map_or(J::Null, J::from));
-            m.insert("source_obis".into(), J::String((*source).into()));
+            m.insert("status".into(), J::String(profile.status.into()));
+            m.insert("period_minutes".into(), profile.period_minutes.map_or(J::Null, J::from));
+            m.insert("source_obis".into(), J::String(profile.source.into()));
         }
         Value::EventLog { buffer_type, entries } => {
             m.insert("value".into(), J::from(entries.len()));
@@ -191,7 +191,8 @@ fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
                 .collect();
             m.insert("entries".into(), J::Array(list));
         }
-        Value::Profile { captures, records } => {
+        Value::Profile(profile) => {
+            let (captures, records) = (&profile.captures, profile.records());
             m.insert("value".into(), J::from(records.len()));
             m.insert("capture_objects".into(), J::Array(captures.iter().map(|c| J::String((*c).into())).collect()));
             let list = records

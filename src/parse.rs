@@ -10,7 +10,9 @@ use crate::lines::{MAX_GROUPS, between_ascii, clip, clip_end, logical_line, plai
 use crate::obis::Obis;
 use crate::quick;
 use crate::spec::{Medium, Row, Shape, Spec, Version, VersionChoice};
-use crate::telegram::{Demand, FailureEntry, LineError, Object, Peak, Quantity, Stamp, Telegram, Value, is_mbus_code};
+use crate::telegram::{
+    Demand, FailureEntry, GasProfile, LineError, Object, Peak, Profile, Quantity, Stamp, Telegram, Value, is_mbus_code,
+};
 use crate::value::{Decimal, MeterTime};
 
 /// Why a frame could not be read as a telegram at all.
@@ -166,7 +168,7 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
                     pos = next;
                     continue;
                 }
-                out.objects.pop();
+                out.unslot();
             }
             if let Some(line) = plain_line(text, pos, spec, code, &mut groups) {
                 line_no += 1;
@@ -181,40 +183,9 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
             }
         }
         // Anything else: blanks, continuation lines, doubled parentheses, bad lines.
-        let Some((no, range, next)) = logical_line(body, pos, &mut line_no) else { break };
-        pos = next;
-        let line = match text.and_then(|t| t.get(range.clone())) {
-            Some(line) => line,
-            None => match std::str::from_utf8(&body[range.clone()]) {
-                Ok(line) => line,
-                Err(e) => {
-                    // The readable start of the line, for the message and the code.
-                    let start = std::str::from_utf8(&body[range.start..range.start + e.valid_up_to()]).unwrap_or("");
-                    match erased_value(start, &body[range]) {
-                        Some((obis, id)) => {
-                            out.clues.see(Clue::of(id), detect::has_star_f_group(obis), &[""]);
-                            out.add(no, || start, obis, id, spec.row(id), &[""]);
-                        }
-                        None => {
-                            let reason =
-                                format!("line is not text after `{}` (bytes lost or changed?)", clip_end(start));
-                            out.errors.push(LineError { line: no, text: start, reason });
-                        }
-                    }
-                    continue;
-                }
-            },
-        };
-        let Some((obis, id, rest)) = Obis::split_line(line) else {
-            out.errors.push(LineError { line: no, text: line, reason: "not an OBIS data line".into() });
-            continue;
-        };
-        match split_groups(rest, &mut groups) {
-            Ok(n) => {
-                out.clues.see(Clue::of(id), detect::has_star_f_group(obis), &groups[..n]);
-                out.add(no, || line, obis, id, spec.row(id), &groups[..n]);
-            }
-            Err(reason) => out.errors.push(LineError { line: no, text: line, reason }),
+        match rare_line(&mut out, body, text, pos, &mut line_no, spec, &mut groups) {
+            Some(next) => pos = next,
+            None => break,
         }
     }
     out
@@ -225,6 +196,56 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
 /// without a reading leaves: no time, but nothing broken either.
 fn is_unset_clock(raw: &str) -> bool {
     raw.get(2..4) == Some("00") || raw.get(4..6) == Some("00") || raw.starts_with("632525")
+}
+
+/// Read the logical line at `pos` that the plain readers left (blanks, continuation lines,
+/// doubled parentheses, bytes that are no text, bad lines) into `out`, and return where
+/// the next one starts (`None` at the end). Kept out of line: the hot loop of
+/// [`read_lines`] stays small enough to be compiled well.
+#[inline(never)]
+fn rare_line<'a>(
+    out: &mut Lines<'a>,
+    body: &'a [u8],
+    text: Option<&'a str>,
+    pos: usize,
+    line_no: &mut u32,
+    spec: &'static Spec,
+    groups: &mut [&'a str; MAX_GROUPS],
+) -> Option<usize> {
+    let (no, range, next) = logical_line(body, pos, line_no)?;
+    let line = match text.and_then(|t| t.get(range.clone())) {
+        Some(line) => line,
+        None => match std::str::from_utf8(&body[range.clone()]) {
+            Ok(line) => line,
+            Err(e) => {
+                // The readable start of the line, for the message and the code.
+                let start = std::str::from_utf8(&body[range.start..range.start + e.valid_up_to()]).unwrap_or("");
+                match erased_value(start, &body[range]) {
+                    Some((obis, id)) => {
+                        out.clues.see(Clue::of(id), detect::has_star_f_group(obis), &[""]);
+                        out.add(no, || start, obis, id, spec.row(id), &[""]);
+                    }
+                    None => {
+                        let reason = format!("line is not text after `{}` (bytes lost or changed?)", clip_end(start));
+                        out.errors.push(LineError { line: no, text: start, reason });
+                    }
+                }
+                return Some(next);
+            }
+        },
+    };
+    let Some((obis, id, rest)) = Obis::split_line(line) else {
+        out.errors.push(LineError { line: no, text: line, reason: "not an OBIS data line".into() });
+        return Some(next);
+    };
+    match split_groups(rest, groups) {
+        Ok(n) => {
+            out.clues.see(Clue::of(id), detect::has_star_f_group(obis), &groups[..n]);
+            out.add(no, || line, obis, id, spec.row(id), &groups[..n]);
+        }
+        Err(reason) => out.errors.push(LineError { line: no, text: line, reason }),
+    }
+    Some(next)
 }
 
 /// A line whose one value group holds nothing but erased flash (0xFF) or NUL bytes, as an
@@ -241,13 +262,25 @@ fn erased_value<'a>(start: &'a str, line: &[u8]) -> Option<(&'a str, Obis)> {
 
 impl<'a> Lines<'a> {
     /// A new object for this line, holding [`Value::Empty`]: the slot its value is typed
-    /// into. Built in place (`push` would assemble the object aside and copy it in).
+    /// into, so that the value is written once, in place. (`push` copies the object in with
+    /// a few vector stores while it stays within 128 bytes; `resize_with`, which would build
+    /// it in place, is not inlined into this loop and costs more.)
     #[inline(always)]
     fn slot(&mut self, line: u32, obis: &'a str, id: Obis, row: Option<&'static Row>) -> &mut Value<'a> {
         let len = self.objects.len();
         let name = row.map(|r| r.name);
-        self.objects.resize_with(len + 1, || Object { obis, id, line, name, value: Value::Empty });
+        self.objects.push(Object { obis, id, line, name, value: Value::Empty });
         &mut self.objects[len].value
+    }
+
+    /// Take back the slot of a line that did not fit. It still holds [`Value::Empty`],
+    /// which owns nothing, so it is forgotten rather than dropped: the drop code for every
+    /// value shape would otherwise be inlined into the hot loop.
+    #[inline(always)]
+    fn unslot(&mut self) {
+        let object = self.objects.pop();
+        debug_assert!(matches!(object, Some(Object { value: Value::Empty, .. })));
+        std::mem::forget(object);
     }
 
     /// Type one data line against `spec` and keep it, or keep why it does not fit.
@@ -275,7 +308,7 @@ impl<'a> Lines<'a> {
             // Kept, and reported.
             Ok(Some(reason)) => self.value_errors.push(LineError { line: line_no, text: line(), reason }),
             Err(reason) => {
-                self.objects.pop();
+                self.unslot();
                 self.value_errors.push(LineError { line: line_no, text: line(), reason });
             }
         }
@@ -467,7 +500,8 @@ fn legacy_gas<'a>(g: &[&'a str]) -> Result<Value<'a>, String> {
     if q.unit.is_none() && !unit.is_empty() {
         q.unit = Some(unit);
     }
-    Ok(Value::LegacyGas { time: stamp(time), status, period_minutes: period.parse().ok(), source, value: q })
+    let profile = Box::new(GasProfile { status, period_minutes: period.parse().ok(), source });
+    Ok(Value::LegacyGas { time: stamp(time), value: q, profile })
 }
 
 /// `(n)(0-0:96.7.19)` then n × `(TST end)(duration*s)`. `()` alone means an empty log.
@@ -534,6 +568,7 @@ fn peak_history<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'
 
 /// `(n)(code)...(code)` then n records of `(TST)` and one number per code; the complete
 /// records present are kept, as with the event log.
+#[inline(never)]
 fn profile<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'a>, String> {
     let count_text = g.first().copied().unwrap_or("");
     let count: usize =
@@ -541,12 +576,14 @@ fn profile<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'a>, S
     let rest = g.get(1..).unwrap_or(&[]);
     let captures: Vec<&str> = rest.iter().copied().take_while(|c| Obis::parse(c).is_some()).collect();
     let records = if captures.is_empty() { &[] } else { &rest[captures.len()..] };
-    let records = records
-        .chunks_exact(1 + captures.len())
-        .take(count)
-        .map(|r| Ok((stamp(r[0]), r[1..].iter().map(|v| quantity(v, unit)).collect::<Result<Vec<_>, String>>()?)))
-        .collect::<Result<Vec<_>, String>>()?;
-    Ok(Value::Profile { captures, records })
+    let (mut times, mut values) = (Vec::new(), Vec::new());
+    for r in records.chunks_exact(1 + captures.len()).take(count) {
+        times.push(stamp(r[0]));
+        for v in &r[1..] {
+            values.push(quantity(v, unit)?);
+        }
+    }
+    Ok(Value::Profile(Box::new(Profile { captures, times, values })))
 }
 
 /// Name M-Bus readings after the device on their channel: a water meter's 24.2.1 is a

@@ -208,9 +208,9 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
                     series.extend(points);
                 }
             }
-            Value::Profile { records, .. } => {
-                for (time, values) in records {
-                    let Some(ts) = utc(cache, time) else { continue };
+            Value::Profile(profile) => {
+                for (time, values) in profile.records() {
+                    let Some(ts) = utc(cache, &time) else { continue };
                     let points =
                         values.iter().enumerate().map(|(i, q)| point(Cow::Owned(format!("{base}_{}", i + 1)), ts, q));
                     series.extend(points);

@@ -90,12 +90,13 @@ fn value_text(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> String) -> String {
         Value::Snapshot { time: t, values } => {
             format!("at {}: {}", time(t), values.iter().map(q).collect::<Vec<_>>().join(", "))
         }
-        Value::Profile { captures, records } => {
+        Value::Profile(profile) => {
+            let (captures, records) = (&profile.captures, profile.records());
             let list: Vec<String> = records
                 .iter()
                 .map(|(t, values)| {
                     let pairs: Vec<String> =
-                        captures.iter().zip(values).map(|(c, v)| format!("{c} {}", q(v))).collect();
+                        captures.iter().zip(values.iter()).map(|(c, v)| format!("{c} {}", q(v))).collect();
                     format!("{}: {}", time(t), pairs.join(", "))
                 })
                 .collect();
