@@ -148,10 +148,13 @@ impl Decoder {
             }
             let Some(event) = event else { continue };
             // An encrypted frame that fails authentication may be one cut short whose
-            // length field ran into the next frame: its bytes after the tag are searched
-            // again, so the next frame is not lost with it.
+            // length field ran into the next frame from the same meter: the bytes from
+            // where that frame's start (tag, title length, system title) appears inside it
+            // are read again, so the next frame is not lost with it.
             let again = match &event {
-                Event::Frame(Frame::Smarty(bytes)) if opts.keys.is_some() => Some(bytes[1..].to_vec()),
+                Event::Frame(Frame::Smarty(bytes)) if opts.keys.is_some() => {
+                    next_frame_start(bytes).map(<[u8]>::to_vec)
+                }
                 _ => None,
             };
             let mut cx = Cx { opts, stats, offset: *offset, on: &mut *on };
@@ -201,6 +204,14 @@ impl<F: FnMut(Decoded<'_>)> Cx<'_, F> {
             Err(e) => self.error(DecodeError::Parse(e)),
         }
     }
+}
+
+/// The bytes of an encrypted frame from the first place after its own start where a frame
+/// from the same meter starts again (its tag, title length and system title), if any.
+fn next_frame_start(frame: &[u8]) -> Option<&[u8]> {
+    let start = frame.get(..10)?;
+    let at = memchr::memmem::find(&frame[1..], start)?;
+    Some(&frame[1 + at..])
 }
 
 /// Handle one framer event; true when it was an encrypted frame that failed authentication.

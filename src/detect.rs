@@ -31,6 +31,9 @@ pub struct Clues {
     /// A code DSMR 2.2/3.0 does not have (hourly M-Bus reading 0-n:24.2.1, failure
     /// counters and log, phase voltages) is present.
     pub dsmr4_code: bool,
+    /// A tariff register (1-0:1.8.1, 1.8.2, 2.8.1, 2.8.2) is present: Swedish meters send
+    /// totals only.
+    pub tariff_register: bool,
 }
 
 /// What one code tells version detection, decided once per code (the code index keeps it
@@ -48,6 +51,7 @@ pub enum Clue {
     BelgianGas,
     Demand,
     Dsmr4Code,
+    TariffRegister,
 }
 
 impl Clue {
@@ -65,6 +69,7 @@ impl Clue {
             (0, 1..=4, 24, 2, 1) | (0, 0, 96, 7, 21) | (0, 0, 96, 7, 9) | (1, 0, 99, 97, 0) | (1, 0, 32, 7, 0) => {
                 Clue::Dsmr4Code
             }
+            (1, 0, 1 | 2, 8, 1 | 2) => Clue::TariffRegister,
             _ => Clue::None,
         }
     }
@@ -87,6 +92,7 @@ impl Clues {
             Clue::BelgianGas => self.belgian_gas = true,
             Clue::Demand => self.demand = true,
             Clue::Dsmr4Code => self.dsmr4_code = true,
+            Clue::TariffRegister => self.tariff_register = true,
         }
     }
 }
@@ -179,11 +185,12 @@ pub fn detect(h: &Header, clues: &Clues, crc: CrcStatus) -> Version {
     if clues.legacy_gas {
         return Version::V3;
     }
-    // CRC and a timestamp but no P1 version and no meter id: the Swedish H1 layout.
-    if !clues.equipment_id && clues.import_total {
+    // CRC and a timestamp but no P1 version, no meter id and no tariff registers: the
+    // Swedish H1 layout. (A Dutch telegram cut down to a few lines keeps its tariffs.)
+    if !clues.equipment_id && !clues.tariff_register && clues.import_total {
         return Version::Sweden;
     }
-    if clues.timestamp && !clues.equipment_id && crc != CrcStatus::Absent {
+    if clues.timestamp && !clues.equipment_id && !clues.tariff_register && crc != CrcStatus::Absent {
         return Version::Sweden;
     }
     Version::V5

@@ -138,8 +138,12 @@ pub fn decrypt(frame: &[u8], keys: Option<&Keys>) -> Result<Decrypted, DecryptEr
     Err(DecryptError::TagMismatch { system_title: printable_title(&title) })
 }
 
-/// A system title for messages: its manufacturer letters and the rest in hex.
+/// A system title for messages: as text when it is all letters and digits (`SYSTEMID`),
+/// else its manufacturer letters and the rest in hex (`SAG677001BD54`).
 pub fn printable_title(title: &[u8; 8]) -> String {
+    if title.iter().all(u8::is_ascii_alphanumeric) {
+        return title.iter().map(|&b| char::from(b)).collect();
+    }
     let flag: String = title[..3].iter().map(|&b| if b.is_ascii_alphanumeric() { b as char } else { '?' }).collect();
     let rest: String = title[3..].iter().map(|b| format!("{b:02X}")).collect();
     format!("{flag}{rest}")
@@ -148,6 +152,12 @@ pub fn printable_title(title: &[u8; 8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn system_titles_read_as_text_where_they_are() {
+        assert_eq!(printable_title(b"SYSTEMID"), "SYSTEMID");
+        assert_eq!(printable_title(&[b'S', b'A', b'G', 0x67, 0x70, 0x01, 0xBD, 0x54]), "SAG677001BD54");
+    }
 
     #[test]
     fn key_errors_do_not_leak_the_key() {

@@ -2383,10 +2383,8 @@ fn a_crc_field_that_is_not_hex_is_a_crc_failure() {
 
 #[test]
 fn a_summer_flag_is_summer_time_even_when_the_telegram_reads_as_swedish() {
-    // No version line, no meter id: the Swedish layout. But the meter says S, so it keeps
-    // summer time (a Dutch Kaifa here; a Finnish L+G E360 alike).
-    let t = constructed("/KFM5KAIFA-METER", &["0-0:1.0.0(170702192002S)", "1-0:1.8.1(001581.123*kWh)"]);
-    assert_eq!(t.top("timestamp"), "2017-07-02T17:20:02Z");
+    // No version line, no meter id, totals only: the Swedish layout. But the meter says S,
+    // so it keeps summer time (a Finnish L+G E360).
     let d = decode_bytes(
         &telegram("/LGF5E360", &["0-0:1.0.0(250904163250S)", "1-0:1.8.0(00013660.589*kWh)"]),
         true,
@@ -2621,4 +2619,14 @@ fn a_header_byte_that_is_no_utf8_is_read_as_latin1_when_the_crc_vouches_for_it()
     assert_eq!(t.top("dsmr_version"), "5B");
     assert_eq!(t.0["errors"], json!([]));
     t.q("electricity_used_tariff_1", 260.129, "kWh");
+}
+
+#[test]
+fn a_dutch_telegram_cut_down_to_a_few_lines_is_not_read_as_swedish() {
+    // No version line and no meter id, as in a partial capture; its tariff registers say
+    // it is no Swedish meter, which sends totals only.
+    let t = constructed("/KFM5KAIFA-METER", &["0-0:1.0.0(170702192002S)", "1-0:1.8.1(001581.123*kWh)"]);
+    assert_eq!(t.top("dsmr_version"), "5");
+    assert_eq!(t.top("timestamp"), "2017-07-02T17:20:02Z");
+    t.q("electricity_used_tariff_1", 1581.123, "kWh");
 }
