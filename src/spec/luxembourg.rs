@@ -2,22 +2,16 @@
 //! power, and relays on channels 1 and 2 that are not M-Bus devices.
 
 use super::Shape::*;
-use super::{Row, Spec, dsmr, row};
+use super::{Row, Spec, reactive, row};
 
-const KVARH: Option<&str> = Some("kvarh");
-const KVAR: Option<&str> = Some("kvar");
 const KVA: Option<&str> = Some("kVA");
 const KW: Option<&str> = Some("kW");
 
 /// Luxmetering E-Meter P1 specification 1.1.3.
-pub static LUXEMBOURG: Spec = Spec::new("Luxembourg Smarty (5L)", Some(&dsmr::V5), ROWS);
+pub static LUXEMBOURG: Spec = Spec::new("Luxembourg Smarty (5L)", Some(&reactive::V5_REACTIVE), ROWS);
 
 static ROWS: &[Row] = &[
     row((0, 0, 42, 0, 0), "luxembourg_equipment_identifier", HexText, None, "COSEM logical device name (hex-encoded)"),
-    row((1, 0, 3, 8, 0), "electricity_reactive_imported_total", Number, KVARH, "Reactive energy imported"),
-    row((1, 0, 4, 8, 0), "electricity_reactive_exported_total", Number, KVARH, "Reactive energy exported"),
-    row((1, 0, 3, 7, 0), "current_reactive_imported", Number, KVAR, "Reactive power Q+"),
-    row((1, 0, 4, 7, 0), "current_reactive_exported", Number, KVAR, "Reactive power Q-"),
     row((1, 0, 9, 7, 0), "current_apparent_imported", Number, KVA, "Apparent power S+"),
     row((1, 0, 10, 7, 0), "current_apparent_exported", Number, KVA, "Apparent power S-"),
     row((0, 0, 17, 0, 0), "actual_treshold_electricity", Number, KVA, "Active threshold SMAX"),
@@ -34,11 +28,5 @@ static ROWS: &[Row] = &[
     row((0, 0, 96, 13, 3), "text_message_3", HexText, None, "Long message 3 (hex-encoded)"),
     row((0, 0, 96, 13, 4), "text_message_4", HexText, None, "Long message 4 (hex-encoded)"),
     row((0, 0, 96, 13, 5), "text_message_5", HexText, None, "Long message 5 (hex-encoded)"),
-    row((1, 0, 23, 7, 0), "instantaneous_reactive_power_l1_positive", Number, KVAR, "Reactive power L1 (Q+)"),
-    row((1, 0, 43, 7, 0), "instantaneous_reactive_power_l2_positive", Number, KVAR, "Reactive power L2 (Q+)"),
-    row((1, 0, 63, 7, 0), "instantaneous_reactive_power_l3_positive", Number, KVAR, "Reactive power L3 (Q+)"),
-    row((1, 0, 24, 7, 0), "instantaneous_reactive_power_l1_negative", Number, KVAR, "Reactive power L1 (Q-)"),
-    row((1, 0, 44, 7, 0), "instantaneous_reactive_power_l2_negative", Number, KVAR, "Reactive power L2 (Q-)"),
-    row((1, 0, 64, 7, 0), "instantaneous_reactive_power_l3_negative", Number, KVAR, "Reactive power L3 (Q-)"),
     row((1, 0, 1, 7, 0), "current_electricity_usage", Number, KW, "Active power +P"),
 ];

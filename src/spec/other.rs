@@ -2,11 +2,9 @@
 //! Hungary, Iskra Ireland, and the Austrian Sagemcom T210-D.
 
 use super::Shape::*;
-use super::{Row, Spec, dsmr, mbus, row};
+use super::{Row, Spec, dsmr, mbus, reactive, row};
 
 const KWH: Option<&str> = Some("kWh");
-const KVARH: Option<&str> = Some("kvarh");
-const KVAR: Option<&str> = Some("kvar");
 const W: Option<&str> = Some("W");
 
 /// EasyMeter Q3D behind a COM-1 gateway: OBIS with an F group, no CRC, power in W.
@@ -25,7 +23,7 @@ static Q3D_ROWS: &[Row] = &[
 ];
 
 /// E.ON Hungary (Sagemcom `/SAG5SAG-METER`), specification of 2023-02-10.
-pub static EON_HUNGARY: Spec = Spec::new("E.ON Hungary", Some(&dsmr::V5), EON_ROWS);
+pub static EON_HUNGARY: Spec = Spec::new("E.ON Hungary", Some(&reactive::V5_REACTIVE), EON_ROWS);
 
 static EON_ROWS: &[Row] = &[
     row((0, 0, 42, 0, 0), "cosem_logical_device_name", HexText, None, "COSEM logical device name (hex-encoded)"),
@@ -34,22 +32,12 @@ static EON_ROWS: &[Row] = &[
     row((1, 0, 1, 8, 4), "electricity_used_tariff_4", Number, KWH, "Energy imported, tariff 4"),
     row((1, 0, 2, 8, 3), "electricity_delivered_tariff_3", Number, KWH, "Energy exported, tariff 3"),
     row((1, 0, 2, 8, 4), "electricity_delivered_tariff_4", Number, KWH, "Energy exported, tariff 4"),
-    row((1, 0, 3, 8, 0), "electricity_reactive_imported_total", Number, KVARH, "Reactive energy imported"),
-    row((1, 0, 4, 8, 0), "electricity_reactive_exported_total", Number, KVARH, "Reactive energy exported"),
-    row((1, 0, 5, 8, 0), "electricity_reactive_total_q1", Number, KVARH, "Reactive energy, quadrant I"),
-    row((1, 0, 6, 8, 0), "electricity_reactive_total_q2", Number, KVARH, "Reactive energy, quadrant II"),
-    row((1, 0, 7, 8, 0), "electricity_reactive_total_q3", Number, KVARH, "Reactive energy, quadrant III"),
-    row((1, 0, 8, 8, 0), "electricity_reactive_total_q4", Number, KVARH, "Reactive energy, quadrant IV"),
     row((1, 0, 15, 8, 0), "electricity_combined", Number, KWH, "Combined active energy |+A| + |-A|"),
     row((1, 0, 13, 7, 0), "instantaneous_power_factor_total", Number, None, "Power factor"),
     row((1, 0, 33, 7, 0), "instantaneous_power_factor_l1", Number, None, "Power factor L1"),
     row((1, 0, 53, 7, 0), "instantaneous_power_factor_l2", Number, None, "Power factor L2"),
     row((1, 0, 73, 7, 0), "instantaneous_power_factor_l3", Number, None, "Power factor L3"),
     row((1, 0, 14, 7, 0), "frequency", Number, Some("Hz"), "Grid frequency"),
-    row((1, 0, 5, 7, 0), "instantaneous_reactive_power_q1", Number, KVAR, "Reactive power, quadrant I"),
-    row((1, 0, 6, 7, 0), "instantaneous_reactive_power_q2", Number, KVAR, "Reactive power, quadrant II"),
-    row((1, 0, 7, 7, 0), "instantaneous_reactive_power_q3", Number, KVAR, "Reactive power, quadrant III"),
-    row((1, 0, 8, 7, 0), "instantaneous_reactive_power_q4", Number, KVAR, "Reactive power, quadrant IV"),
     row((1, 0, 31, 4, 0), "max_power_on_l1", Number, Some("A"), "Current threshold L1 (name as in dsmr_parser)"),
     row((1, 0, 51, 4, 0), "max_power_on_l2", Number, Some("A"), "Current threshold L2 (name as in dsmr_parser)"),
     row((1, 0, 71, 4, 0), "max_power_on_l3", Number, Some("A"), "Current threshold L3 (name as in dsmr_parser)"),

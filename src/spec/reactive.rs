@@ -1,5 +1,6 @@
 //! Reactive power and energy (IEC 62056-61 codes) on a DSMR 5 base: one table shared by the
-//! variants whose meters send them (Sweden, Belgium), so each names them the same way.
+//! variants whose meters send them (Sweden, Belgium, Luxembourg, E.ON Hungary), so each
+//! names them the same way.
 
 use super::Shape::*;
 use super::{Row, Spec, dsmr, row};
@@ -18,6 +19,10 @@ static ROWS: &[Row] = &[
     row((1, 0, 7, 8, 0), "electricity_reactive_total_q3", Number, KVARH, "Reactive energy, quadrant III"),
     row((1, 0, 8, 8, 0), "electricity_reactive_total_q4", Number, KVARH, "Reactive energy, quadrant IV"),
     row((1, 0, 3, 7, 0), "current_reactive_imported", Number, KVAR, "Reactive power Q+"),
+    row((1, 0, 5, 7, 0), "instantaneous_reactive_power_q1", Number, KVAR, "Reactive power, quadrant I"),
+    row((1, 0, 6, 7, 0), "instantaneous_reactive_power_q2", Number, KVAR, "Reactive power, quadrant II"),
+    row((1, 0, 7, 7, 0), "instantaneous_reactive_power_q3", Number, KVAR, "Reactive power, quadrant III"),
+    row((1, 0, 8, 7, 0), "instantaneous_reactive_power_q4", Number, KVAR, "Reactive power, quadrant IV"),
     row((1, 0, 4, 7, 0), "current_reactive_exported", Number, KVAR, "Reactive power Q-"),
     row((1, 0, 23, 7, 0), "instantaneous_reactive_power_l1_positive", Number, KVAR, "Reactive power L1 (Q+)"),
     row((1, 0, 43, 7, 0), "instantaneous_reactive_power_l2_positive", Number, KVAR, "Reactive power L2 (Q+)"),
