@@ -49,7 +49,7 @@ pub fn parse(bytes: &[u8], crc: CrcStatus, choice: VersionChoice) -> Result<Tele
             // where the spec has `\253`). Each byte is read as its Latin-1 character.
             Err(_) if matches!(crc, CrcStatus::Valid(_)) => {
                 let latin1: String = body[1..header_end].iter().map(|&b| char::from(b)).collect();
-                (Cow::Owned(latin1), None)
+                (Cow::Owned(latin1.trim_end_matches(['\r', '\0']).to_string()), None)
             }
             // The readable start stands for the header (and tells the meter as far as it
             // goes); the lines are read as always, so no good reading is lost.
@@ -66,7 +66,7 @@ pub fn parse(bytes: &[u8], crc: CrcStatus, choice: VersionChoice) -> Result<Tele
     };
     let header = match header {
         Cow::Borrowed(h) => Cow::Borrowed(h.trim_end_matches(['\r', '\0'])),
-        Cow::Owned(h) => Cow::Owned(h.trim_end_matches(['\r', '\0']).to_string()),
+        owned => owned,
     };
     let read_header = match choice {
         VersionChoice::Auto => detect::Header::read(&header),
@@ -189,13 +189,6 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
         }
     }
     out
-}
-
-/// A clock that was never set (`000000000000W`, `250000000000W`: month or day 00), as
-/// meters send it and captures are anonymised, or the `632525252525W` an M-Bus device
-/// without a reading leaves: no time, but nothing broken either.
-fn is_unset_clock(raw: &str) -> bool {
-    raw.get(2..4) == Some("00") || raw.get(4..6) == Some("00") || raw.starts_with("632525")
 }
 
 /// Read the logical line at `pos` that the plain readers left (blanks, continuation lines,
@@ -327,11 +320,18 @@ fn unreadable_time(value: &Value<'_>, obis: &str) -> Option<String> {
         Value::Timed { time, value } if value.value.mantissa != 0 && value.unit.is_some() => time,
         _ => return None,
     };
-    if stamp.time.is_some() || stamp.raw.is_empty() || is_unset_clock(stamp.raw) {
+    if stamp.time.is_some() || stamp.raw.is_empty() || is_clock_placeholder(stamp.raw) {
         return None;
     }
     let why = MeterTime::problem(stamp.raw);
     Some(format!("timestamp `{}` of {obis} is not a valid time ({why}); kept as text", clip(stamp.raw)))
+}
+
+/// A clock that was never set (`000000000000W`, `250000000000W`: month or day 00), as
+/// meters send it and captures are anonymised, or the `632525252525W` an M-Bus device
+/// without a reading leaves: no time, but nothing broken either.
+fn is_clock_placeholder(raw: &str) -> bool {
+    raw.get(2..4) == Some("00") || raw.get(4..6) == Some("00") || raw.starts_with("632525")
 }
 
 /// `str::trim`, without its Unicode scan for the usual text that starts and ends with a
@@ -397,13 +397,7 @@ fn quantity<'a>(s: &'a str, expected_unit: Option<&'static str>) -> Result<Quant
         }
     }
     let (value, unit) = match parsed.map(|(value, end)| (value, s.get(end..).unwrap_or_default())) {
-        Some((value, rest)) if rest.starts_with('*') => {
-            let unit = trim(&rest[1..]);
-            if !is_unit_text(unit) {
-                return Err(format!("`{}` is no unit (expected value*unit, got `{}`)", clip(unit), clip(s)));
-            }
-            (value, Some(unit))
-        }
+        Some((value, rest)) if rest.starts_with('*') => (value, Some(unit_after_star(&rest[1..], s)?)),
         // `valueunit`, as some Fluvius meters write it.
         Some((value, rest))
             if rest.starts_with(|c: char| c.is_ascii_alphabetic())
@@ -418,12 +412,20 @@ fn quantity<'a>(s: &'a str, expected_unit: Option<&'static str>) -> Result<Quant
     Ok(Quantity { value, unit: unit.filter(|u| !u.is_empty()) })
 }
 
-/// Whether text after `*` can be a unit (`kWh`, `m3`, `kVArh`, `GJ`, `m3/h`, `°C`): no
-/// blanks, no `*`, `,` or parentheses, and no leading digit or sign (so that
-/// `65.0*A,-65.0*A` is not read as the number 65.0 in the unit `A,-65.0*A`).
-fn is_unit_text(unit: &str) -> bool {
-    !unit.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+')
-        && unit.chars().all(|c| c.is_alphanumeric() || matches!(c, '/' | '%' | '.' | '^' | '_' | '-' | '°' | '³' | '²'))
+/// The unit in `text`, which follows a `*` in the group `group`, trimmed, if it can be one
+/// (`kWh`, `m3`, `kVArh`, `GJ`, `m3/h`, `°C`): no blanks, no `*`, `,` or parentheses, and
+/// no leading digit or sign (so that `65.0*A,-65.0*A` is not read as the number 65.0 in the
+/// unit `A,-65.0*A`).
+fn unit_after_star<'a>(text: &'a str, group: &str) -> Result<&'a str, String> {
+    let unit = trim(text);
+    let is_unit = !unit.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+')
+        && unit
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '/' | '%' | '.' | '^' | '_' | '-' | '°' | '³' | '²'));
+    if !is_unit {
+        return Err(format!("`{}` is no unit (expected value*unit, got `{}`)", clip(unit), clip(group)));
+    }
+    Ok(unit)
 }
 
 /// Whether `rest` is exactly `*` followed by `unit`: compared in line, as a library call
@@ -445,13 +447,7 @@ fn plausible_unit(unit: &str, expected_unit: Option<&str>) -> bool {
 /// The other forms [`quantity`] reads: blanks around the number, a unit without `*`.
 fn loose_quantity<'a>(s: &'a str, expected_unit: Option<&str>) -> Result<(Decimal, Option<&'a str>), String> {
     let (num, unit) = match s.bytes().position(|b| b == b'*') {
-        Some(star) => {
-            let unit = trim(&s[star + 1..]);
-            if !is_unit_text(unit) {
-                return Err(format!("`{}` is no unit (expected value*unit, got `{}`)", clip(unit), clip(s)));
-            }
-            (&s[..star], Some(unit))
-        }
+        Some(star) => (&s[..star], Some(unit_after_star(&s[star + 1..], s)?)),
         None => match Decimal::parse(s) {
             Some(value) => return Ok((value, None)),
             None => {
@@ -533,11 +529,7 @@ fn event_log<'a>(g: &[&'a str]) -> Result<Value<'a>, String> {
 /// too: a record is its own time, then one group per capture object, and a code captured
 /// twice in a row is (time of the peak)(peak).
 fn peak_history<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'a>, String> {
-    let count_text = g.first().copied().unwrap_or("");
-    let count: usize =
-        count_text.parse().map_err(|_| format!("expected an entry count, got `{}`", clip(count_text)))?;
-    let rest = g.get(1..).unwrap_or(&[]);
-    let captures = &rest[..rest.iter().take_while(|c| Obis::parse(c).is_some()).count()];
+    let (count, captures, records) = profile_head(g)?;
     let pair_at = |code: &str| captures.windows(2).position(|w| w[0] == code && w[1] == code);
     let (import, export) = match captures {
         [] => return Ok(Value::PeakHistory(Vec::new())),
@@ -555,8 +547,9 @@ fn peak_history<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'
     let demand = |record: &[&'a str], at: usize| -> Result<Demand<'a>, String> {
         Ok(Demand { time: stamp(record[1 + at]), value: quantity(record[2 + at], unit)? })
     };
-    let records = rest[captures.len()..].chunks_exact(1 + captures.len()).take(count);
     let peaks = records
+        .chunks_exact(1 + captures.len())
+        .take(count)
         .map(|r| {
             let Demand { time, value } = demand(r, import)?;
             let export = export.map(|at| demand(r, at)).transpose()?;
@@ -570,12 +563,8 @@ fn peak_history<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'
 /// records present are kept, as with the event log.
 #[inline(never)]
 fn profile<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'a>, String> {
-    let count_text = g.first().copied().unwrap_or("");
-    let count: usize =
-        count_text.parse().map_err(|_| format!("expected a record count, got `{}`", clip(count_text)))?;
-    let rest = g.get(1..).unwrap_or(&[]);
-    let captures: Vec<&str> = rest.iter().copied().take_while(|c| Obis::parse(c).is_some()).collect();
-    let records = if captures.is_empty() { &[] } else { &rest[captures.len()..] };
+    let (count, captures, records) = profile_head(g)?;
+    let records = if captures.is_empty() { &[] } else { records };
     let (mut times, mut values) = (Vec::new(), Vec::new());
     for r in records.chunks_exact(1 + captures.len()).take(count) {
         times.push(stamp(r[0]));
@@ -583,7 +572,17 @@ fn profile<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'a>, S
             values.push(quantity(v, unit)?);
         }
     }
-    Ok(Value::Profile(Box::new(Profile { captures, times, values })))
+    Ok(Value::Profile(Box::new(Profile { captures: captures.to_vec(), times, values })))
+}
+
+/// The head of a profile generic, `(n)(code)...(code)`: the record count n, the capture
+/// objects, and the groups of the records after them.
+fn profile_head<'g, 'a>(g: &'g [&'a str]) -> Result<(usize, &'g [&'a str], &'g [&'a str]), String> {
+    let count_text = g.first().copied().unwrap_or("");
+    let count = count_text.parse().map_err(|_| format!("expected an entry count, got `{}`", clip(count_text)))?;
+    let rest = g.get(1..).unwrap_or(&[]);
+    let (captures, records) = rest.split_at(rest.iter().take_while(|c| Obis::parse(c).is_some()).count());
+    Ok((count, captures, records))
 }
 
 /// Name M-Bus readings after the device on their channel: a water meter's 24.2.1 is a
