@@ -147,20 +147,16 @@ impl Decoder {
                 *offset += n as u64;
             }
             let Some(event) = event else { continue };
-            // An encrypted frame that fails authentication may be one cut short whose
+            let mut cx = Cx { opts, stats, offset: *offset, on: &mut *on };
+            if !handle(event, inner, plain, &mut cx) {
+                continue;
+            }
+            // An encrypted frame that failed authentication may be one cut short whose
             // length field ran into the next frame from the same meter: the bytes from
             // where that frame's start (tag, title length, system title) appears inside it
             // are read again, so the next frame is not lost with it.
-            let again = match &event {
-                Event::Frame(Frame::Smarty(bytes)) if opts.keys.is_some() => {
-                    next_frame_start(bytes).map(<[u8]>::to_vec)
-                }
-                _ => None,
-            };
-            let mut cx = Cx { opts, stats, offset: *offset, on: &mut *on };
-            let failed = handle(event, inner, plain, &mut cx);
-            if let (true, Some(bytes)) = (failed, again) {
-                self.feed_counted(&bytes, false, on);
+            if let Some(again) = next_frame_start(framer.last_frame()).map(<[u8]>::to_vec) {
+                self.feed_counted(&again, false, on);
             }
         }
     }

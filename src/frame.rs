@@ -366,6 +366,12 @@ impl Framer {
         (i, None)
     }
 
+    /// The frame the last call to [`Framer::feed`] completed, until the next call (empty
+    /// when it completed none).
+    pub fn last_frame(&self) -> &[u8] {
+        if self.pending_clear { &self.buf } else { &[] }
+    }
+
     /// Signal the end of input: a telegram that reached its `!` is completed, anything else
     /// in progress is reported as truncated.
     pub fn finish(&mut self) -> Option<Event<'_>> {

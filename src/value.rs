@@ -212,7 +212,7 @@ impl MeterTime {
         if flag.is_some_and(|c| !matches!(c, b'S' | b's' | b'W' | b'w')) {
             return "the daylight-saving flag is neither S nor W";
         }
-        let year = i16::from(f[0]) + if f[0] >= 69 { 1900 } else { 2000 };
+        let year = full_year(f[0]);
         match () {
             _ if !(1..=12).contains(&f[1]) => "no such month",
             _ if f[2] == 0 || f[2] > days_in_month(year, f[1]) => "no such day in that month",
@@ -228,11 +228,7 @@ impl MeterTime {
     fn parse_separated(b: &[u8]) -> Option<MeterTime> {
         let mut fields = [0u8; 6];
         for (k, field) in fields.iter_mut().enumerate() {
-            let (tens, ones) = (*b.get(3 * k)?, *b.get(3 * k + 1)?);
-            if !tens.is_ascii_digit() || !ones.is_ascii_digit() {
-                return None;
-            }
-            *field = (tens - b'0') * 10 + (ones - b'0');
+            *field = two_digits(b, 3 * k)?;
         }
         MeterTime::from_fields(fields, b.get(17).copied())
     }
@@ -247,9 +243,7 @@ impl MeterTime {
             Some(b'W' | b'w') => Dst::Winter,
             Some(_) => return None,
         };
-        // Two-digit years as POSIX `%y` reads them (and dsmr_parser with it): 69..=99 are
-        // 1969..=1999, which is where the `700101010000W` placeholder points.
-        let year = i16::from(yy) + if yy >= 69 { 1900 } else { 2000 };
+        let year = full_year(yy);
         let valid = (1..=12).contains(&month)
             && day >= 1
             && (day <= 28 || day <= days_in_month(year, month))
@@ -295,6 +289,13 @@ fn digit_run(b: &[u8], mut i: usize, mut acc: u64) -> (u64, usize) {
 }
 
 const POW10: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+
+/// A two-digit year as POSIX `%y` reads it (and dsmr_parser with it): 69..=99 are
+/// 1969..=1999, which is where the `700101010000W` placeholder points.
+#[inline(always)]
+fn full_year(yy: u8) -> i16 {
+    i16::from(yy) + if yy >= 69 { 1900 } else { 2000 }
+}
 
 /// The two-digit number at `b[i..i + 2]`.
 fn two_digits(b: &[u8], i: usize) -> Option<u8> {
