@@ -296,10 +296,12 @@ impl Framer {
                             i += 1;
                             return self.complete_plain(i);
                         }
-                        // Visible text where the CRC belongs (`!XXXX`, a fifth digit): the
-                        // field is broken, and a broken CRC must not pass as an absent one.
-                        // With CRC checking off the telegram is passed on without a CRC.
-                        _ if b.is_ascii_graphic() && b != b'/' => {
+                        // Visible text where the CRC belongs (`!XXXX`, `!12G4`): the field is
+                        // broken, and a broken CRC must not pass as an absent one. Text after
+                        // digits that do make the telegram's CRC is garbage glued on after it
+                        // (`!60e5garbage`), and so is anything after four digits (checked as
+                        // usual). With CRC checking off the telegram is passed on without a CRC.
+                        _ if b.is_ascii_graphic() && b != b'/' && digits < 4 && !self.crc_matches() => {
                             if !self.check_crc {
                                 self.buf.truncate(self.bang + 1);
                                 return self.complete_plain(i);
@@ -397,6 +399,14 @@ impl Framer {
         self.buf.clear();
         self.stats.rejected += 1;
         (consumed, Some(Event::Rejected(Reject::Overflow { limit: self.max_len })))
+    }
+
+    /// Whether the CRC digits collected so far (at least one) match the telegram.
+    fn crc_matches(&self) -> bool {
+        let digits = &self.buf[self.bang + 1..];
+        let sent = parse_hex_u16(digits);
+        let body = &self.buf[..=self.bang];
+        !digits.is_empty() && (sent == crc16(body) || crc16_restoring_cr(body) == Some(sent))
     }
 
     fn complete_plain(&mut self, consumed: usize) -> (usize, Option<Event<'_>>) {
@@ -646,7 +656,7 @@ mod tests {
 
     #[test]
     fn a_crc_field_that_is_not_hex_is_rejected_not_taken_as_absent() {
-        for bad in ["XXXX", "WRONG", "G000", "ABCDE", "12G4"] {
+        for bad in ["XXXX", "WRONG", "G000", "12G4", "bar"] {
             let input = format!("/TEST\r\n\r\n1-3:0.2.8(50)\r\n!{bad}\r\n");
             let mut framer = Framer::default();
             let got = frames(&mut framer, input.as_bytes());
@@ -657,6 +667,29 @@ mod tests {
         }
         let message = Reject::CrcMalformed { byte: b'X' }.to_string();
         assert!(message.contains("`X`") && message.contains("hex"), "{message}");
+        // A fifth digit: the four before it are checked, and do not match.
+        let got = frames(&mut Framer::default(), b"/TEST\r\n\r\n1-3:0.2.8(50)\r\n!ABCDE\r\n");
+        assert!(matches!(got[..], [Err(Reject::CrcMismatch { sent: 0xABCD, .. })]), "{got:?}");
+    }
+
+    #[test]
+    fn garbage_glued_after_a_matching_crc_leaves_the_telegram_whole() {
+        // As esphome's packet accumulator test has it: `!60e5garbage after/...`.
+        let one = with_crc("/KFM5KAIFA-METER\r\n\r\n1-3:0.2.8(40)\r\n1-0:1.8.1(000671.578*kWh)\r\n!");
+        let crc = one.trim_end().rsplit('!').next().unwrap().to_ascii_lowercase();
+        let body = one.trim_end().rsplit_once('!').unwrap().0.to_string();
+        let stream = format!("garbage before{body}!{crc}garbage after{body}!{crc}");
+        let got = frames(&mut Framer::default(), stream.as_bytes());
+        assert_eq!(got.iter().filter(|f| f.is_ok()).count(), 2, "{got:?}");
+        // Three digits (a CRC sent without its leading zero) followed by garbage, too.
+        let short = (0..200)
+            .map(|n| format!("/X\r\n\r\n1-0:1.8.1({n})\r\n!"))
+            .find(|t| crc16(t.as_bytes()) < 0x1000)
+            .expect("a telegram whose CRC has a leading zero");
+        let digits = format!("{:X}", crc16(short.as_bytes()));
+        assert_eq!(digits.len(), 3);
+        let got = frames(&mut Framer::default(), format!("{short}{digits}zz").as_bytes());
+        assert!(matches!(got[..], [Ok(_)]), "{digits}: {got:?}");
     }
 
     #[test]
