@@ -350,7 +350,10 @@ fn typed_value<'a>(row: &Row, g: &[&'a str], out: &mut Value<'a>) -> Result<(), 
     let first = g.first().copied().unwrap_or("");
     let value = match row.shape {
         Shape::Number | Shape::Text | Shape::HexText if first.is_empty() => return Ok(()),
-        Shape::Number => Value::Number(quantity(first, row.unit)?),
+        Shape::Number => match quantity(first, row.unit) {
+            Ok(q) => Value::Number(q),
+            Err(e) => comma_pair(first, row.unit).ok_or(e)?,
+        },
         Shape::Numbers => Value::Numbers(g.iter().map(|s| quantity(s, row.unit)).collect::<Result<Vec<_>, _>>()?),
         Shape::Text => Value::Text(first),
         Shape::HexText => Value::Hex(first),
@@ -428,6 +431,14 @@ fn unit_after_star<'a>(text: &'a str, group: &str) -> Result<&'a str, String> {
         return Err(format!("`{}` is no unit (expected value*unit, got `{}`)", clip(unit), clip(group)));
     }
     Ok(unit)
+}
+
+/// Two numbers in one group, `65.0*A,-65.0*A`, as a Sibelga S210 writes its import and
+/// export current thresholds (Luxembourg meters send the same as two groups).
+#[cold]
+fn comma_pair<'a>(group: &'a str, unit: Option<&'static str>) -> Option<Value<'a>> {
+    let (a, b) = group.split_once(',')?;
+    Some(Value::Numbers(vec![quantity(a, unit).ok()?, quantity(b, unit).ok()?]))
 }
 
 /// Whether `rest` is exactly `*` followed by `unit`: compared in line, as a library call

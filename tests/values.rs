@@ -2430,10 +2430,7 @@ fn empty_log_fillers_and_zero_readings_at_the_clock_default_are_placeholders() {
 #[test]
 fn a_unit_that_is_no_unit_is_a_line_error() {
     let d = decode_bytes(
-        &telegram(
-            "/SIB5\\253691561_E",
-            &["0-0:96.1.4(50217)", "1-1:31.4.0(65.0*A,-65.0*A)", "1-0:1.8.1(000123.456*kWh)"],
-        ),
+        &telegram("/SIB5\\253691561_E", &["0-0:96.1.4(50217)", "1-0:32.7.0(230.1*V,x)", "1-0:1.8.1(000123.456*kWh)"]),
         true,
         AMSTERDAM,
         None,
@@ -2442,8 +2439,18 @@ fn a_unit_that_is_no_unit_is_a_line_error() {
     t.q("electricity_used_tariff_1", 123.456, "kWh");
     assert_eq!(
         t.0["errors"],
-        json!([{"line": 4, "text": "1-1:31.4.0(65.0*A,-65.0*A)",
-                "error": "`A,-65.0*A` is no unit (expected value*unit, got `65.0*A,-65.0*A`)"}])
+        json!([{"line": 4, "text": "1-0:32.7.0(230.1*V,x)",
+                "error": "`V,x` is no unit (expected value*unit, got `230.1*V,x`)"}])
+    );
+}
+
+#[test]
+fn two_numbers_in_one_group_are_a_pair() {
+    // A Sibelga S210 writes its import and export current thresholds in one group.
+    let t = constructed("/SIB5\\253691561_E", &["0-0:96.1.4(50217)", "1-1:31.4.0(65.0*A,-65.0*A)"]);
+    assert_eq!(
+        t.at("1-1:31.4.0"),
+        &json!({"obis": "1-1:31.4.0", "name": "belgium_max_current_per_phase", "value": [65.0, -65.0], "unit": "A"})
     );
 }
 
