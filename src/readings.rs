@@ -203,17 +203,13 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
             }
             Value::Snapshot { time, values } => {
                 if let Some(ts) = utc(cache, time) {
-                    let points =
-                        values.iter().enumerate().map(|(i, q)| point(Cow::Owned(format!("{base}_{}", i + 1)), ts, q));
-                    series.extend(points);
+                    series.extend(numbered_points(&base, ts, values));
                 }
             }
             Value::Profile(profile) => {
                 for (time, values) in profile.records() {
                     let Some(ts) = utc(cache, &time) else { continue };
-                    let points =
-                        values.iter().enumerate().map(|(i, q)| point(Cow::Owned(format!("{base}_{}", i + 1)), ts, q));
-                    series.extend(points);
+                    series.extend(numbered_points(&base, ts, values));
                 }
             }
             Value::Raw(groups) => {
@@ -275,6 +271,16 @@ fn add_field(
 }
 
 /// One history entry.
+/// The values of one billing snapshot or profile record, as `NAME_1`, `NAME_2`, ... in the
+/// order of their capture objects.
+fn numbered_points<'v>(
+    base: &'v str,
+    time: Timestamp,
+    values: &'v [Quantity<'_>],
+) -> impl Iterator<Item = SeriesPoint> + 'v {
+    values.iter().enumerate().map(move |(i, q)| point(Cow::Owned(format!("{base}_{}", i + 1)), time, q))
+}
+
 fn point(name: Text, time: Timestamp, q: &Quantity<'_>) -> SeriesPoint {
     SeriesPoint { name, time, value: q.value.to_f64(), unit: q.unit.map(|u| unit_info(u).0) }
 }
