@@ -7,7 +7,7 @@ use crate::lines::{MAX_GROUPS, between_ascii, find_close_or_newline, plain_end};
 use crate::parse::set_empty;
 use crate::spec::code_index::{Code, Quick};
 use crate::telegram::{FailureEntry, Quantity, Stamp, Value};
-use crate::value::{Decimal, MeterTime};
+use crate::value::{Decimal, MeterTime, digit_run};
 
 /// Type the value of the line at `pos`, whose code the index found as `code`, into `out`
 /// (which holds [`Value::Empty`]) and return where the next line starts; `None`, with `out`
@@ -164,6 +164,11 @@ fn event_log<'a>(text: &'a str, v: usize, out: &mut Value<'a>) -> Option<usize> 
     let (buffer_type, mut close) = group(text, at + 2)?;
     let mut entries = Vec::with_capacity(count);
     while b.get(close + 1) == Some(&b'(') {
+        if let Some((entry, end)) = usual_entry(text, close + 1) {
+            entries.push(entry);
+            close = end;
+            continue;
+        }
         let (raw, end, time) = time_group(text, close + 2)?;
         if raw.is_empty() || b.get(end + 1) != Some(&b'(') {
             return None;
@@ -180,4 +185,26 @@ fn event_log<'a>(text: &'a str, v: usize, out: &mut Value<'a>) -> Option<usize> 
     let next = plain_end(b, close + 1)?;
     set_empty(out, Value::EventLog { buffer_type, entries });
     Some(next)
+}
+
+/// One failure in the form meters send it, `(YYMMDDhhmmssX)(digits*s)` with a valid time
+/// and at most 18 digits, from the `(` at `at`: the entry and the offset of its last `)`.
+/// `None` for any other form, which [`event_log`] reads group by group as before.
+#[inline(always)]
+fn usual_entry(text: &str, at: usize) -> Option<(FailureEntry<'_>, usize)> {
+    const WIDTH: usize = 13;
+    let b = text.as_bytes();
+    let head = b.get(at..at + WIDTH + 4)?;
+    if head[WIDTH + 1] != b')' || head[WIDTH + 2] != b'(' {
+        return None;
+    }
+    let raw = between_ascii(text, at + 1, at + WIDTH + 1);
+    let time = MeterTime::parse(raw)?;
+    let start = at + WIDTH + 3;
+    let (mantissa, end) = digit_run(b, start, 0);
+    if !(1..=18).contains(&(end - start)) || b.get(end..end + 3) != Some(b"*s)") {
+        return None;
+    }
+    let duration = Quantity { value: Decimal { mantissa: mantissa as i64, scale: 0 }, unit: Some("s") };
+    Some((FailureEntry { end: Stamp { time: Some(time), raw }, duration }, end + 2))
 }

@@ -258,7 +258,7 @@ impl MeterTime {
 /// callers reject runs too long to fit), returning the new value and the offset after the
 /// run. Eight bytes at a time where eight remain.
 #[inline(always)]
-fn digit_run(b: &[u8], mut i: usize, mut acc: u64) -> (u64, usize) {
+pub(crate) fn digit_run(b: &[u8], mut i: usize, mut acc: u64) -> (u64, usize) {
     while let Some(chunk) = b.get(i..i + 8) {
         let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
         let x = word.wrapping_sub(0x3030_3030_3030_3030);
