@@ -265,9 +265,14 @@ impl Framer {
                             self.state = State::Crc { digits: 0, value: 0 };
                         }
                         _ => {
-                            // `/` in the body or a Smarty tag: the telegram was cut off.
+                            // `/` in the body or a Smarty tag: the telegram was cut off,
+                            // unless what came before was never one (read on from the byte).
                             let len = self.buf.len();
                             self.state = State::Hunt;
+                            if is_noise(&self.buf) {
+                                self.stats.skipped_bytes += len as u64;
+                                continue;
+                            }
                             self.stats.rejected += 1;
                             return (i, Some(Event::Rejected(Reject::Truncated { len })));
                         }
@@ -384,6 +389,12 @@ impl Framer {
         match self.state {
             State::Hunt => None,
             State::Crc { .. } | State::Eol => self.complete_plain(0).1,
+            State::Header | State::Body if is_noise(&self.buf) => {
+                self.stats.skipped_bytes += self.buf.len() as u64;
+                self.state = State::Hunt;
+                self.buf.clear();
+                None
+            }
             _ => {
                 let len = self.buf.len();
                 self.state = State::Hunt;
@@ -438,6 +449,22 @@ impl Framer {
         self.stats.frames += 1;
         (consumed, Some(Event::Frame(Frame::Plain { bytes: &self.buf, crc })))
     }
+}
+
+/// Whether an unfinished plain frame, cut short by a new start or the end of input, is
+/// text that merely held a `/` rather than a telegram: its first line is no meter
+/// identification (`/`, three letters, a digit: IEC 62056-21) and no line after it is a
+/// data line (a digit first, a `(` in it). A path or prompt in a terminal log
+/// (`/dev/ttyUSB0`) is such text, and its bytes count as skipped, not as a telegram cut
+/// short; a telegram cut after its header alone (`/KFM5KAIFA-METER`) is still reported.
+fn is_noise(buf: &[u8]) -> bool {
+    let ident = buf.get(1..5).is_some_and(|f| f[..3].iter().all(u8::is_ascii_alphabetic) && f[3].is_ascii_digit());
+    let data_line = || {
+        buf.split(|&b| b == b'\n')
+            .skip(1)
+            .any(|line| line.first().is_some_and(u8::is_ascii_digit) && line.contains(&b'('))
+    };
+    !ident && !data_line()
 }
 
 /// The CRC a telegram had before its CRs were lost: captures stored or copied with bare LF
@@ -585,6 +612,27 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert!(matches!(got[0], Err(Reject::Truncated { .. })));
         assert!(got[1].is_ok());
+    }
+
+    #[test]
+    fn text_that_only_held_a_slash_is_skipped_not_a_truncated_telegram() {
+        // A terminal log: a prompt and a device path before the telegram, a path after it.
+        let t = with_crc("/ABC5 x\r\n\r\n1-0:1.8.1(000001.000*kWh)\r\n!");
+        let noise = "pi@meter:~/p1 $ cu -l /dev/ttyUSB0\r\nConnected.\r\n";
+        let input = format!("{noise}{t}cat /var/log/p1.log");
+        let mut framer = Framer::default();
+        let got = frames(&mut framer, input.as_bytes());
+        assert_eq!(got, vec![Ok(t.trim_end().as_bytes().to_vec())]);
+        assert_eq!(framer.stats().skipped_bytes, (noise.len() + "cat /var/log/p1.log".len()) as u64);
+        assert_eq!(framer.stats().rejected, 0);
+
+        // A telegram cut after its identification, or after a data line, is still reported.
+        for cut in ["/KFM5KAIFA-METER\r\n\r\n", "/WARMTELINK-VI\r\n\r\n0-1:24.1.0(012)\r\n"] {
+            let got = frames(&mut Framer::default(), format!("{cut}{t}").as_bytes());
+            assert!(matches!(got[..], [Err(Reject::Truncated { .. }), Ok(_)]), "{cut:?}: {got:?}");
+            let got = frames(&mut Framer::default(), cut.as_bytes());
+            assert!(matches!(got[..], [Err(Reject::Truncated { .. })]), "{cut:?} at the end: {got:?}");
+        }
     }
 
     #[test]

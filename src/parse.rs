@@ -24,6 +24,10 @@ pub enum ParseError {
     /// whose last bytes happened to match a CRC than a telegram.
     #[error("telegram header is not text, and no data line follows")]
     BadHeader,
+    /// A frame from `/` to `!` in which no line reads as an OBIS data line: text that
+    /// happened to hold both (`/bin/echo hi!` in a terminal log), not a meter's telegram.
+    #[error("no OBIS data line between `/{header}` and `!`: not a telegram")]
+    NoData { header: String },
 }
 
 /// Parse a plain frame (from `/` through `!` and the CRC digits).
@@ -90,6 +94,9 @@ pub fn parse(bytes: &[u8], crc: CrcStatus, choice: VersionChoice) -> Result<Tele
     // happened to match a CRC (or a frame without one), whatever the CRC says.
     if (header_error.is_some() || matches!(header, Cow::Owned(_))) && objects.is_empty() {
         return Err(ParseError::BadHeader);
+    }
+    if objects.is_empty() && value_errors.is_empty() {
+        return Err(ParseError::NoData { header: clip(&header).to_string() });
     }
     if let Some(e) = header_error {
         errors.insert(0, e);

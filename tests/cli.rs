@@ -33,6 +33,21 @@ fn parse_exit_codes() {
     let stderr = String::from_utf8_lossy(&bad.stderr);
     assert!(stderr.contains("CRC mismatch: telegram says 656A, content gives E17D"), "{stderr}");
 
+    // Text that holds a `/` and a `!` frames like a telegram but has no data line: refused
+    // with its reason, and the input held no telegram.
+    let mut noise = dsmrd_cmd()
+        .args(["parse", "-", "--format", "none"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    noise.stdin.take().expect("stdin").write_all(b"$ /bin/echo hi!\r\n").expect("write");
+    let noise = noise.wait_with_output().expect("wait");
+    assert_eq!(noise.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&noise.stderr);
+    assert!(stderr.contains("no OBIS data line between `/bin/echo hi` and `!`: not a telegram"), "{stderr}");
+    assert!(stderr.contains("0 telegrams, 0 CRC failures, 1 other errors"), "{stderr}");
+
     let missing = dsmrd_cmd().args(["parse", "no/such/capture.txt"]).output().expect("run");
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot open no/such/capture.txt"));

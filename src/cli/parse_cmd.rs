@@ -97,7 +97,7 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             Decoded::Error { error, offset } => {
-                eprintln!("dsmrd: {name}: rejected at byte {offset}: {error}");
+                eprintln!("dsmrd: {name}: rejected at byte {offset}: {}", visible(&error.to_string()));
             }
         };
         let mut buf = vec![0u8; 64 * 1024];
