@@ -53,7 +53,7 @@ pub fn parse(bytes: &[u8], crc: CrcStatus, choice: VersionChoice) -> Result<Tele
             // where the spec has `\253`). Each byte is read as its Latin-1 character.
             Err(_) if matches!(crc, CrcStatus::Valid(_)) => {
                 let latin1: String = body[1..header_end].iter().map(|&b| char::from(b)).collect();
-                (Cow::Owned(latin1.trim_end_matches(['\r', '\0']).to_string()), None)
+                (Cow::Owned(latin1.trim_end_matches(HEADER_PADDING).to_string()), None)
             }
             // The readable start stands for the header (and tells the meter as far as it
             // goes); the lines are read as always, so no good reading is lost.
@@ -69,7 +69,7 @@ pub fn parse(bytes: &[u8], crc: CrcStatus, choice: VersionChoice) -> Result<Tele
         },
     };
     let header = match header {
-        Cow::Borrowed(h) => Cow::Borrowed(h.trim_end_matches(['\r', '\0'])),
+        Cow::Borrowed(h) => Cow::Borrowed(h.trim_end_matches(HEADER_PADDING)),
         owned => owned,
     };
     let read_header = match choice {
@@ -105,6 +105,10 @@ pub fn parse(bytes: &[u8], crc: CrcStatus, choice: VersionChoice) -> Result<Tele
     name_mbus_readings(&mut objects);
     Ok(Telegram { header, version, crc, objects, errors, encrypted: false })
 }
+
+/// What ends a header line besides its text: the CR, a NUL some bridges add, and the
+/// blanks some meters pad it with (`/XMX5XMXABCE000030057        `).
+const HEADER_PADDING: [char; 4] = ['\r', '\0', ' ', '\t'];
 
 /// `body` as text when it is all ASCII, as telegrams are: checked sixteen bytes at a time,
 /// which costs half of what the general UTF-8 check does.
@@ -625,15 +629,24 @@ fn name_mbus_readings(objects: &mut [Object<'_>]) {
             continue;
         }
         let Some(medium) = media[usize::from(o.id.b)] else { continue };
-        o.name = Some(match (o.id.c, o.id.d, o.id.e, medium) {
-            (24, 2, 1, Medium::Gas) => "hourly_gas_meter_reading",
-            (24, 2, _, Medium::Gas) | (24, 3, 0, Medium::Gas) => "gas_meter_reading",
-            (24, 2, _, m) | (24, 3, 0, m) => reading_name(m),
-            (96, 1, _, m) if o.id.e < 2 => id_name(m),
-            (24, 4, 0, m) => valve_name(m),
-            _ => continue,
-        });
+        if let Some(name) = mbus_name((o.id.c, o.id.d, o.id.e), medium) {
+            o.name = Some(name);
+        }
     }
+}
+
+/// The name of the M-Bus line `(c, d, e)` on a channel whose device is `medium`, where the
+/// device decides it: readings, ids and valves (`None` for the lines whose table name
+/// stands whatever the device).
+pub fn mbus_name(code: (u8, u8, u8), medium: Medium) -> Option<&'static str> {
+    Some(match (code, medium) {
+        ((24, 2, 1), Medium::Gas) => "hourly_gas_meter_reading",
+        ((24, 2, _) | (24, 3, 0), Medium::Gas) => "gas_meter_reading",
+        ((24, 2, _) | (24, 3, 0), m) => reading_name(m),
+        ((96, 1, 0 | 1), m) => id_name(m),
+        ((24, 4, 0), m) => valve_name(m),
+        _ => return None,
+    })
 }
 
 fn reading_name(m: Medium) -> &'static str {

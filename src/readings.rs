@@ -9,8 +9,7 @@ use jiff::tz::TimeZone;
 
 use dsmrd_sinks::{Field, FieldKind, FieldValue, Reading, SeriesPoint, Text};
 
-use crate::obis::Obis;
-use crate::telegram::{Object, Quantity, Stamp, Telegram, Value};
+use crate::telegram::{CLOCK_IDS, Object, Quantity, Stamp, Telegram, Value};
 use crate::time::{YearOffsets, rfc3339, to_utc_in};
 use crate::value::MeterTime;
 
@@ -128,7 +127,6 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
     let utc = |cache: &mut Cache, s: &Stamp<'_>| s.time.and_then(|m| cache.utc(m, normal, tz));
     let mut fields: Vec<Field> = Vec::with_capacity(t.objects.len());
     let mut series = Vec::new();
-    let stamp_id = Obis::new(0, 0, 1, 0, 0);
     // Which objects may repeat an earlier code (a meter fault seen in the field; almost
     // never): a 256-bit filter marks an object whose bit was already set, and only marked
     // ones (about one per telegram, mostly false alarms) pay for the exact check below.
@@ -145,7 +143,7 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
         }
     }
     for (idx, o) in t.objects.iter().enumerate() {
-        if o.id == stamp_id {
+        if CLOCK_IDS.contains(&o.id) {
             continue;
         }
         let base = field_name(o);

@@ -161,6 +161,10 @@ impl Value<'_> {
     }
 }
 
+/// The codes that carry the telegram's own time: 0-0:1.0.0, as every DSMR meter writes it,
+/// and 0-0:1.1.0, as Warmtelink heat interfaces do.
+pub const CLOCK_IDS: [Obis; 2] = [Obis::new(0, 0, 1, 0, 0), Obis::new(0, 0, 1, 1, 0)];
+
 /// One parsed data line. Kept within 128 bytes (the rare large values are boxed): a
 /// telegram's objects are written one by one in the parser's hot loop, and a larger object
 /// is copied in by a `memcpy` call instead of a few vector stores (about 700 instructions
@@ -255,12 +259,13 @@ impl<'a> Telegram<'a> {
         }
     }
 
-    /// The telegram's own timestamp (0-0:1.0.0), when it has a valid one.
+    /// The telegram's own timestamp (0-0:1.0.0, or 0-0:1.1.0 where a Warmtelink heat
+    /// interface writes it), when it has a valid one.
     pub fn timestamp(&self) -> Option<MeterTime> {
-        match self.get(Obis::new(0, 0, 1, 0, 0))?.value {
+        CLOCK_IDS.iter().find_map(|&id| match self.get(id)?.value {
             Value::Time(s) => s.time,
             _ => None,
-        }
+        })
     }
 
     /// The meter's own id: equipment identifier, or the Luxembourg / Hungarian device

@@ -2641,3 +2641,52 @@ fn a_dutch_telegram_cut_down_to_a_few_lines_is_not_read_as_swedish() {
     assert_eq!(t.top("timestamp"), "2017-07-02T17:20:02Z");
     t.q("electricity_used_tariff_1", 1581.123, "kWh");
 }
+
+#[test]
+fn codes_seen_in_the_field_outside_the_tables_they_were_read_by() {
+    // EasyMeter Q3D firmware before V3.04 writes its power codes with E = 255.
+    let d = decode_bytes(
+        b"/ESY5Q3DA1024 V3.03\r\n\r\n1-0:0.0.0*255(1ESY1160669767)\r\n1-0:1.8.0*255(00001982.5419538*kWh)\r\n\
+1-0:21.7.255*255(000046.04*W)\r\n1-0:41.7.255*255(000122.30*W)\r\n1-0:61.7.255*255(000079.03*W)\r\n\
+1-0:1.7.255*255(000247.37*W)\r\n1-0:96.5.5*255(82)\r\n0-0:96.1.255*255(1ESY1160669767)\r\n!\r\n",
+        true,
+        AMSTERDAM,
+        None,
+    );
+    let t = T(d.telegrams.into_iter().next().expect("telegram"));
+    assert_eq!(t.top("dsmr_version"), "Q3D");
+    t.no_unknown_codes();
+    t.qs(&[
+        ("current_electricity_usage", 247.37, "W"),
+        ("instantaneous_active_power_l1_positive", 46.04, "W"),
+        ("instantaneous_active_power_l2_positive", 122.3, "W"),
+        ("instantaneous_active_power_l3_positive", 79.03, "W"),
+    ]);
+
+    // An AUX meter in Hungary sends its breaker state on the spec's 0-0:96.50.68.
+    let t = constructed(
+        "/AUX5AUX-METER",
+        &["0-0:42.0.0(415558313033303330333231383136)", "0-0:1.0.0(230817171430S)", "0-0:96.50.68(ON)"],
+    );
+    assert_eq!(t.top("dsmr_version"), "EON_HU");
+    t.text("breaker_state", "ON");
+
+    // A Polish Elgama GAMA 150, read as DSMR 5, has four tariffs.
+    let t = constructed(
+        "/EGM5G15",
+        &["1-3:0.2.8(50)", "0-0:1.0.0(250101120000W)", "1-0:1.8.3(000012.500*kWh)", "1-0:2.8.4(000001.250*kWh)"],
+    );
+    assert_eq!(t.top("dsmr_version"), "5");
+    t.q("electricity_used_tariff_3", 12.5, "kWh");
+    t.q("electricity_delivered_tariff_4", 1.25, "kWh");
+
+    // A Warmtelink heat interface writes the telegram's time on 0-0:1.1.0; the header's
+    // padding blanks are not part of it.
+    let t = constructed(
+        "/WARMTELINK-VI   ",
+        &["1-3:0.2.8(50)", "0-0:1.1.0(250630001718S)", "0-1:24.1.0(012)", "0-1:24.2.1(250630001700S)(69.401*GJ)"],
+    );
+    assert_eq!(t.top("header"), "/WARMTELINK-VI");
+    assert_eq!(t.top("timestamp"), "2025-06-29T22:17:18Z");
+    t.reading("heat_meter_reading", 69.401, "GJ", "2025-06-29T22:17:00Z");
+}

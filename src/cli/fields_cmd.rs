@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::spec::{Version, VersionChoice};
+use crate::parse::mbus_name;
+use crate::spec::{Channel, Medium, Version, VersionChoice};
 
 #[derive(Debug, Args)]
 pub struct FieldsArgs {
@@ -18,20 +19,52 @@ pub struct FieldsArgs {
     pub markdown: bool,
 }
 
-/// One line per (code, name): the versions using it, unit and meaning.
-pub fn field_rows(only: Option<Version>) -> Vec<(String, &'static str, String, &'static str, Vec<&'static str>)> {
+/// One field: code, name, unit, meaning and the versions that use it.
+type FieldRow = (String, &'static str, String, String, Vec<&'static str>);
+
+/// One line per (code, name): the versions using it, unit and meaning. M-Bus lines are
+/// listed under every name the device on their channel can give them (`water_meter_reading`
+/// for a water meter's 24.2.1), as `dsmrd parse` names them.
+pub fn field_rows(only: Option<Version>) -> Vec<FieldRow> {
     let versions: Vec<Version> = match only {
         Some(v) => vec![v],
         None => Version::ALL.iter().copied().filter(|v| *v != Version::V3).collect(),
     };
-    let mut rows: Vec<(String, &'static str, String, &'static str, Vec<&'static str>)> = Vec::new();
+    let mut rows: Vec<FieldRow> = Vec::new();
+    let mut add = |code: String, name: &'static str, unit: String, meaning: String, v: Version| match rows
+        .iter_mut()
+        .find(|x| x.0 == code && x.1 == name && x.2 == unit)
+    {
+        Some(x) if !x.4.contains(&v.code()) => x.4.push(v.code()),
+        Some(_) => {}
+        None => rows.push((code, name, unit, meaning, vec![v.code()])),
+    };
     for v in versions {
         for r in v.spec().all_rows() {
             let code = r.code();
-            let unit = r.unit.unwrap_or("").to_string();
-            match rows.iter_mut().find(|x| x.0 == code && x.1 == r.name && x.2 == unit) {
-                Some(x) => x.4.push(v.code()),
-                None => rows.push((code, r.name, unit, r.meaning, vec![v.code()])),
+            add(code.clone(), r.name, r.unit.unwrap_or("").to_string(), r.meaning.to_string(), v);
+            if r.b != Channel::MBus {
+                continue;
+            }
+            for medium in Medium::ALL {
+                let Some(name) = mbus_name((r.c, r.d, r.e), medium) else { continue };
+                if name == r.name {
+                    continue;
+                }
+                // Only gas is read in the table's unit; other devices send their own.
+                let unit = if medium == Medium::Gas { r.unit.unwrap_or("") } else { "" };
+                let device = match medium.word() {
+                    _ if name == "valve_position_mbus" => "an M-Bus device other than a gas or water meter".to_string(),
+                    "mbus" => "an M-Bus device of another type".to_string(),
+                    "electricity" => "an electricity meter".to_string(),
+                    word => format!("a {} meter", word.replace('_', " ")),
+                };
+                let meaning = match (r.c, r.d) {
+                    (96, _) => format!("Serial number of {device} on the channel"),
+                    (24, 4) => format!("Valve position of {device} on the channel"),
+                    _ => format!("Reading of {device} on the channel, with its capture time, in the unit it sends"),
+                };
+                add(code.clone(), name, unit.to_string(), meaning, v);
             }
         }
     }

@@ -74,7 +74,7 @@ static ROWS: &[Row] = &[
         "mbus_meter_reading",
         Timed,
         Some("m3"),
-        "M-Bus reading with its capture time (water in Belgium)",
+        "M-Bus reading with its capture time, on a channel with no device type line (with one, it is named after the device: `water_meter_reading`)",
     ),
     mbus((0, 96, 3, 10), "mbus_control_state", Number, None, "M-Bus device relay / valve control state"),
 ];

@@ -52,6 +52,13 @@ pub static V4: Spec = Spec::new("DSMR 4.x", Some(&V2_2), V4_ROWS);
 static V4_ROWS: &[Row] = &[
     row((1, 3, 0, 2, 8), "p1_message_header", Text, None, "P1 output version (40, 42, 50)"),
     row((0, 0, 1, 0, 0), "p1_message_timestamp", Time, None, "Time the telegram was made"),
+    row(
+        (0, 0, 1, 1, 0),
+        "p1_message_timestamp",
+        Time,
+        None,
+        "Time the telegram was made, as Warmtelink heat interfaces write it",
+    ),
     row((0, 0, 96, 7, 21), "short_power_failure_count", Number, None, "Power failures in any phase"),
     row((0, 0, 96, 7, 9), "long_power_failure_count", Number, None, "Long power failures in any phase"),
     row(
@@ -94,4 +101,10 @@ static V5_ROWS: &[Row] = &[
     row((1, 0, 72, 7, 0), "instantaneous_voltage_l3", Number, Some("V"), "Voltage in phase L3"),
     row((1, 0, 1, 8, 0), "electricity_imported_total", Number, KWH, "Energy delivered to the client, all tariffs"),
     row((1, 0, 2, 8, 0), "electricity_exported_total", Number, KWH, "Energy delivered by the client, all tariffs"),
+    // Not in DSMR 5, but sent by meters read as DSMR 5 (a Polish Elgama GAMA 150): named as
+    // the tables that define them name them.
+    row((1, 0, 1, 8, 3), "electricity_used_tariff_3", Number, KWH, "Energy imported, tariff 3 (outside DSMR 5)"),
+    row((1, 0, 1, 8, 4), "electricity_used_tariff_4", Number, KWH, "Energy imported, tariff 4 (outside DSMR 5)"),
+    row((1, 0, 2, 8, 3), "electricity_delivered_tariff_3", Number, KWH, "Energy exported, tariff 3 (outside DSMR 5)"),
+    row((1, 0, 2, 8, 4), "electricity_delivered_tariff_4", Number, KWH, "Energy exported, tariff 4 (outside DSMR 5)"),
 ];

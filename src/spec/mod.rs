@@ -73,6 +73,17 @@ pub enum Medium {
 }
 
 impl Medium {
+    /// Every medium, in the order `dsmrd fields` lists them.
+    pub const ALL: [Medium; 7] = [
+        Medium::Gas,
+        Medium::Water,
+        Medium::HotWater,
+        Medium::Heat,
+        Medium::Cooling,
+        Medium::Electricity,
+        Medium::Other,
+    ];
+
     /// The medium for an M-Bus device-type code (0-n:24.1.0).
     pub fn from_device_type(code: i64) -> Medium {
         match code {

@@ -18,6 +18,11 @@ static Q3D_ROWS: &[Row] = &[
     row((1, 0, 41, 7, 0), "instantaneous_active_power_l2_positive", Number, W, "Active power L2"),
     row((1, 0, 61, 7, 0), "instantaneous_active_power_l3_positive", Number, W, "Active power L3"),
     row((1, 0, 1, 7, 0), "current_electricity_usage", Number, W, "Active power, all phases"),
+    // Firmware before V3.04 writes the power codes with E = 255 (`1-0:1.7.255*255`).
+    row((1, 0, 21, 7, 255), "instantaneous_active_power_l1_positive", Number, W, "Active power L1 (firmware < V3.04)"),
+    row((1, 0, 41, 7, 255), "instantaneous_active_power_l2_positive", Number, W, "Active power L2 (firmware < V3.04)"),
+    row((1, 0, 61, 7, 255), "instantaneous_active_power_l3_positive", Number, W, "Active power L3 (firmware < V3.04)"),
+    row((1, 0, 1, 7, 255), "current_electricity_usage", Number, W, "Active power, all phases (firmware < V3.04)"),
     row((1, 0, 96, 5, 5), "q3d_equipment_state", Text, None, "Status byte (hex)"),
     row((0, 0, 96, 1, 255), "q3d_equipment_serialnumber", Text, None, "Serial number"),
 ];
@@ -42,6 +47,13 @@ static EON_ROWS: &[Row] = &[
     row((1, 0, 51, 4, 0), "max_power_on_l2", Number, Some("A"), "Current threshold L2 (name as in dsmr_parser)"),
     row((1, 0, 71, 4, 0), "max_power_on_l3", Number, Some("A"), "Current threshold L3 (name as in dsmr_parser)"),
     row((0, 0, 98, 1, 0), "last_month_data", Snapshot, None, "Billing snapshot at the end of last month"),
+    row(
+        (0, 0, 96, 50, 68),
+        "breaker_state",
+        Text,
+        None,
+        "Breaker state, ON or OFF (the spec's code; AUX meters send it)",
+    ),
 ];
 
 /// Iskra `MIE5T` meters in Ireland: DSMR 5 with the meter id on 0-0:96.1.0.
