@@ -78,6 +78,9 @@ pub struct DecodeStats {
     /// Telegrams delivered (each may still carry line errors).
     pub telegrams: u64,
     pub crc_failures: u64,
+    /// Delivered telegrams whose CRC does not match: passed on with CRC checking off, or
+    /// inside a decrypted frame whose tag has proven its bytes.
+    pub crc_mismatches_passed: u64,
     /// Every other rejection: truncation, overflow, decryption, unreadable frames.
     pub other_errors: u64,
     /// Data lines that could not be read inside delivered telegrams.
@@ -195,6 +198,7 @@ impl<F: FnMut(Decoded<'_>)> Cx<'_, F> {
                 t.encrypted = encrypted;
                 self.stats.telegrams += 1;
                 self.stats.line_errors += t.errors.len() as u64;
+                self.stats.crc_mismatches_passed += u64::from(matches!(t.crc, CrcStatus::Mismatch { .. }));
                 (self.on)(Decoded::Telegram(t));
             }
             Err(e) => self.error(DecodeError::Parse(e)),

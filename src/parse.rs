@@ -337,7 +337,10 @@ fn unreadable_time(value: &Value<'_>, obis: &str) -> Option<String> {
         return None;
     }
     let why = MeterTime::problem(stamp.raw);
-    Some(format!("timestamp `{}` of {obis} is not a valid time ({why}); kept as text", clip(stamp.raw)))
+    Some(format!(
+        "timestamp `{}` of {obis} is not a valid time ({why}); no time given, the text kept in `raw`",
+        clip(stamp.raw)
+    ))
 }
 
 /// A clock that was never set (`000000000000W`, `250000000000W`: month or day 00), as

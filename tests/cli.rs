@@ -33,6 +33,16 @@ fn parse_exit_codes() {
     let stderr = String::from_utf8_lossy(&bad.stderr);
     assert!(stderr.contains("CRC mismatch: telegram says 656A, content gives E17D"), "{stderr}");
 
+    // Let through with `--no-crc`, it is counted as a telegram, and said to have a bad CRC.
+    let passed = dsmrd_cmd()
+        .args(["parse", "--format", "none", "--no-crc"])
+        .arg(recording("Kaifa-KFM5-crcinvalid_dsmr4.2_smeterd.txt"))
+        .output()
+        .expect("run");
+    assert_eq!(passed.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&passed.stderr);
+    assert!(stderr.contains("1 telegrams (1 of them with a CRC that does not match), 0 CRC failures"), "{stderr}");
+
     // Text that holds a `/` and a `!` frames like a telegram but has no data line: refused
     // with its reason, and the input held no telegram.
     let mut noise = dsmrd_cmd()

@@ -1338,7 +1338,7 @@ fn sagemcom_xt211_with_peaks() {
     assert_eq!(
         t.0["errors"],
         json!([{"line": 3, "text": "0-0:1.0.0(123412341234W)",
-                "error": "timestamp `123412341234W` of 0-0:1.0.0 is not a valid time (no such month); kept as text"}])
+                "error": "timestamp `123412341234W` of 0-0:1.0.0 is not a valid time (no such month); no time given, the text kept in `raw`"}])
     );
     // Energy and power on measurement channel B = 1 (`1-1:1.8.1`), as athombv reads them.
     assert_eq!(t.obj("electricity_used_tariff_1")["obis"], "1-1:1.8.1");
@@ -2361,7 +2361,9 @@ fn a_timestamp_that_is_no_time_is_reported_and_the_telegram_kept() {
         t.q("electricity_used_tariff_1", 1581.123, "kWh");
         assert_eq!(t.top("timestamp"), J::Null);
         assert_eq!(t.at("0-0:1.0.0")["raw"], json!(raw));
-        let reason = format!("timestamp `{raw}` of 0-0:1.0.0 is not a valid time ({why}); kept as text");
+        let reason = format!(
+            "timestamp `{raw}` of 0-0:1.0.0 is not a valid time ({why}); no time given, the text kept in `raw`"
+        );
         assert_eq!(t.0["errors"], json!([{"line": 4, "text": line, "error": reason}]), "{raw}");
     }
     // A clock never set is no error.

@@ -125,8 +125,14 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
 
 fn summary(name: &str, s: &DecodeStats, secs: f64) {
     let rate = if secs > 0.0 { s.telegrams as f64 / secs } else { 0.0 };
+    // Telegrams let through with a wrong CRC are said apart from the failures, which were
+    // not let through.
+    let passed = match s.crc_mismatches_passed {
+        0 => String::new(),
+        n => format!(" ({n} of them with a CRC that does not match)"),
+    };
     eprintln!(
-        "dsmrd: {name}: {} telegrams, {} CRC failures, {} other errors, {} line errors, {} bytes skipped, {:.3} s, {:.0} telegrams/s",
+        "dsmrd: {name}: {} telegrams{passed}, {} CRC failures, {} other errors, {} line errors, {} bytes skipped, {:.3} s, {:.0} telegrams/s",
         s.telegrams, s.crc_failures, s.other_errors, s.line_errors, s.skipped_bytes, secs, rate
     );
 }
