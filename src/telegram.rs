@@ -161,6 +161,9 @@ impl Value<'_> {
     }
 }
 
+/// The name of the Belgian M-Bus device control state (`0-n:96.3.10`).
+pub const MBUS_CONTROL_STATE: &str = "mbus_control_state";
+
 /// The codes that carry the telegram's own time: 0-0:1.0.0, as every DSMR meter writes it,
 /// and 0-0:1.1.0, as Warmtelink heat interfaces do.
 pub const CLOCK_IDS: [Obis; 2] = [Obis::new(0, 0, 1, 0, 0), Obis::new(0, 0, 1, 1, 0)];
@@ -182,9 +185,12 @@ pub struct Object<'a> {
 }
 
 impl Object<'_> {
-    /// The M-Bus channel this line belongs to, if it is an M-Bus device line.
+    /// The M-Bus channel this line belongs to, if it is an M-Bus device line: one of the
+    /// per-device codes, or a Belgian meter's control state of the device on channel n
+    /// (`0-n:96.3.10`, which Luxembourg uses for the meter's own relays 1 and 2).
     pub fn channel(&self) -> Option<u8> {
-        is_mbus_code(self.id).then_some(self.id.b)
+        let belgian_control = (self.id.c, self.id.d, self.id.e) == (96, 3, 10) && self.name == Some(MBUS_CONTROL_STATE);
+        (is_mbus_code(self.id) || belgian_control).then_some(self.id.b)
     }
 }
 
@@ -292,7 +298,8 @@ impl<'a> Telegram<'a> {
     pub fn mbus_devices(&self) -> Vec<MBusDevice<'_, 'a>> {
         let mut devices: Vec<MBusDevice<'_, 'a>> = Vec::new();
         for o in &self.objects {
-            let Some(channel) = o.channel() else { continue };
+            // Devices are what the device lines tell of; a control state alone makes none.
+            let Some(channel) = is_mbus_code(o.id).then_some(o.id.b) else { continue };
             let idx = match devices.iter().position(|d| d.channel == channel) {
                 Some(i) => i,
                 None => {

@@ -2692,3 +2692,29 @@ fn codes_seen_in_the_field_outside_the_tables_they_were_read_by() {
     assert_eq!(t.top("timestamp"), "2025-06-29T22:17:18Z");
     t.reading("heat_meter_reading", 69.401, "GJ", "2025-06-29T22:17:00Z");
 }
+
+#[test]
+fn a_belgian_control_state_belongs_to_its_channel_and_a_luxembourg_relay_to_none() {
+    let t = constructed(
+        "/FLU5\\253769484_A",
+        &["0-0:96.1.4(50221)", "0-1:24.1.0(003)", "0-1:96.3.10(1)", "0-3:96.3.10(0)", "1-0:1.8.1(000001.000*kWh)"],
+    );
+    assert_eq!(t.top("dsmr_version"), "5B");
+    assert_eq!(
+        (t.at("0-1:96.3.10")["name"].as_str(), t.at("0-1:96.3.10")["channel"].as_u64()),
+        (Some("mbus_control_state"), Some(1))
+    );
+    assert_eq!(t.at("0-3:96.3.10")["channel"], 3);
+    // A control state alone makes no device: channel 3 has none.
+    let channels: Vec<u64> =
+        t.0["mbus"].as_array().expect("mbus").iter().filter_map(|d| d["channel"].as_u64()).collect();
+    assert_eq!(channels, [1]);
+
+    let t = constructed(
+        "/Lux5\\253663653_B",
+        &["1-3:0.2.8(42)", "0-0:42.0.0(53414731303330373030303236353638)", "0-1:96.3.10(1)"],
+    );
+    assert_eq!(t.top("dsmr_version"), "5L");
+    assert_eq!(t.at("0-1:96.3.10")["name"], "relay_1_switch_position");
+    assert_eq!(t.at("0-1:96.3.10").get("channel"), None);
+}

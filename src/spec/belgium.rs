@@ -76,5 +76,5 @@ static ROWS: &[Row] = &[
         Some("m3"),
         "M-Bus reading with its capture time, on a channel with no device type line (with one, it is named after the device: `water_meter_reading`)",
     ),
-    mbus((0, 96, 3, 10), "mbus_control_state", Number, None, "M-Bus device relay / valve control state"),
+    mbus((0, 96, 3, 10), crate::telegram::MBUS_CONTROL_STATE, Number, None, "M-Bus device relay / valve control state"),
 ];
