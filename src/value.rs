@@ -167,7 +167,7 @@ impl MeterTime {
                 let byte = |w: u64, k: u32| (w >> (16 * k)) as u8;
                 let fields =
                     [byte(pairs, 0), byte(pairs, 1), byte(pairs, 2), byte(pairs, 3), tail as u8, (tail >> 16) as u8];
-                MeterTime::from_fields(fields, b.get(12).copied())
+                MeterTime::from_fields(full_year(fields[0]), fields, b.get(12).copied())
             }
             17 | 18 => MeterTime::parse_separated(b),
             24 => MeterTime::parse_cosem(b),
@@ -203,6 +203,7 @@ impl MeterTime {
         let b = s.as_bytes();
         let fields: Option<Vec<u8>> = match b.len() {
             24 => return "not a COSEM date-time",
+            17 if b[8] == b' ' => [2, 4, 6, 9, 12, 15].iter().map(|&i| two_digits(b, i)).collect(),
             12 | 13 => (0..6).map(|k| two_digits(b, 2 * k)).collect(),
             17 | 18 => (0..6).map(|k| two_digits(b, 3 * k)).collect(),
             _ => return "expected YYMMDDhhmmss and an S or W flag",
@@ -223,27 +224,31 @@ impl MeterTime {
         }
     }
 
-    /// `YY-MM-DD hh:mm:ss`, as some older meters write it.
+    /// `YY-MM-DD hh:mm:ss`, as some older meters write it, or `YYYYMMDD hh:mm:ss` with the
+    /// full year and no flag, as an NES meter in Denmark does.
     #[cold]
     fn parse_separated(b: &[u8]) -> Option<MeterTime> {
+        if let Some((year, fields)) = full_year_form(b) {
+            return MeterTime::from_fields(year, fields, None);
+        }
         let mut fields = [0u8; 6];
         for (k, field) in fields.iter_mut().enumerate() {
             *field = two_digits(b, 3 * k)?;
         }
-        MeterTime::from_fields(fields, b.get(17).copied())
+        MeterTime::from_fields(full_year(fields[0]), fields, b.get(17).copied())
     }
 
-    /// The time from its two-digit fields (year, month, day, hour, minute, second) and its
-    /// flag byte, if the fields make a valid time and the flag is `S` or `W`.
+    /// The time from its year and its two-digit fields (the year's last two digits, month,
+    /// day, hour, minute, second) and its flag byte, if the fields make a valid time and the
+    /// flag is `S` or `W`.
     #[inline(always)]
-    fn from_fields([yy, month, day, hour, minute, second]: [u8; 6], flag: Option<u8>) -> Option<MeterTime> {
+    fn from_fields(year: i16, [_, month, day, hour, minute, second]: [u8; 6], flag: Option<u8>) -> Option<MeterTime> {
         let dst = match flag {
             None => Dst::Unknown,
             Some(b'S' | b's') => Dst::Summer,
             Some(b'W' | b'w') => Dst::Winter,
             Some(_) => return None,
         };
-        let year = full_year(yy);
         let valid = (1..=12).contains(&month)
             && day >= 1
             && (day <= 28 || day <= days_in_month(year, month))
@@ -289,6 +294,19 @@ pub(crate) fn digit_run(b: &[u8], mut i: usize, mut acc: u64) -> (u64, usize) {
 }
 
 const POW10: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+
+/// `YYYYMMDD hh:mm:ss`: the year and the fields as [`MeterTime::from_fields`] takes them.
+fn full_year_form(b: &[u8]) -> Option<(i16, [u8; 6])> {
+    if b.len() != 17 || b[8] != b' ' || b[11] != b':' || b[14] != b':' {
+        return None;
+    }
+    let year = i16::from(two_digits(b, 0)?) * 100 + i16::from(two_digits(b, 2)?);
+    let mut fields = [0u8; 6];
+    for (field, at) in fields.iter_mut().zip([2, 4, 6, 9, 12, 15]) {
+        *field = two_digits(b, at)?;
+    }
+    Some((year, fields))
+}
 
 /// A two-digit year as POSIX `%y` reads it (and dsmr_parser with it): 69..=99 are
 /// 1969..=1999, which is where the `700101010000W` placeholder points.
@@ -415,6 +433,11 @@ mod tests {
         assert_eq!(MeterTime::parse("632525252525W"), None);
         assert_eq!(MeterTime::parse("000000000000W"), None);
         assert_eq!(MeterTime::parse("23-01-02 10:00:00").unwrap().hour, 10);
+        let nes = MeterTime::parse("20240111 09:35:00").unwrap();
+        assert_eq!((nes.year, nes.month, nes.day, nes.hour, nes.minute, nes.second), (2024, 1, 11, 9, 35, 0));
+        assert_eq!(nes.dst, Dst::Unknown);
+        assert_eq!(MeterTime::parse("20241311 09:35:00"), None);
+        assert_eq!(MeterTime::problem("20241311 09:35:00"), "no such month");
     }
 
     #[test]

@@ -2718,3 +2718,18 @@ fn a_belgian_control_state_belongs_to_its_channel_and_a_luxembourg_relay_to_none
     assert_eq!(t.at("0-1:96.3.10")["name"], "relay_1_switch_position");
     assert_eq!(t.at("0-1:96.3.10").get("channel"), None);
 }
+
+#[test]
+fn a_time_with_a_full_year_and_separators_is_read() {
+    // An NES meter in Denmark writes `YYYYMMDD hh:mm:ss` with no flag: local time by the
+    // zone's rules (January: UTC+1).
+    let t = constructed("/NES5:83335-3E", &["0-0:1.0.0(20240111 09:35:00)", "1-0:1.8.0(000036.273*kWh)"]);
+    assert_eq!(t.top("timestamp"), "2024-01-11T08:35:00Z");
+    assert_eq!(t.0["errors"], json!([]));
+    // Read as Swedish (totals only), a time without flag is normal time all year; read as
+    // DSMR 5 (a tariff register), it follows the zone's rules.
+    let t = constructed("/NES5:83335-3E", &["0-0:1.0.0(20240711 09:35:00)", "1-0:1.8.0(000036.273*kWh)"]);
+    assert_eq!((t.top("dsmr_version"), t.top("timestamp")), (json!("5S"), json!("2024-07-11T08:35:00Z")));
+    let t = constructed("/NES5:83335-3E", &["0-0:1.0.0(20240711 09:35:00)", "1-0:1.8.1(000036.273*kWh)"]);
+    assert_eq!((t.top("dsmr_version"), t.top("timestamp")), (json!("5"), json!("2024-07-11T07:35:00Z")));
+}
