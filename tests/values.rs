@@ -2733,3 +2733,26 @@ fn a_time_with_a_full_year_and_separators_is_read() {
     let t = constructed("/NES5:83335-3E", &["0-0:1.0.0(20240711 09:35:00)", "1-0:1.8.1(000036.273*kWh)"]);
     assert_eq!((t.top("dsmr_version"), t.top("timestamp")), (json!("5"), json!("2024-07-11T07:35:00Z")));
 }
+
+#[test]
+fn a_meter_outside_the_netherlands_read_as_dsmr5_has_its_reactive_codes_and_serial_named() {
+    // A Kaifa MA309M in Poland (Stoen): DSMR 5 layout with reactive power and the meter's
+    // serial, hex-encoded, on 0-0:96.1.0.
+    let t = constructed(
+        "/KFM5KAIFA-METER",
+        &[
+            "1-3:0.2.8(50)",
+            "0-0:1.0.0(251125105643W)",
+            "0-0:96.1.0(3330303537373735)",
+            "1-0:1.8.1(000336.420*kWh)",
+            "1-0:3.7.0(00.021*kvar)",
+            "1-0:4.7.0(00.000*kvar)",
+        ],
+    );
+    assert_eq!(t.top("dsmr_version"), "5");
+    t.no_unknown_codes();
+    t.text("equipment_serial_number", "30057775");
+    t.q("current_reactive_imported", 0.021, "kvar");
+    t.q("current_reactive_exported", 0.0, "kvar");
+    assert_eq!(t.top("timestamp"), "2025-11-25T09:56:43Z");
+}

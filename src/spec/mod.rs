@@ -249,7 +249,7 @@ impl Version {
         match self {
             Version::V2_2 | Version::V3 => &dsmr::V2_2,
             Version::V4 => &dsmr::V4,
-            Version::V5 => &dsmr::V5,
+            Version::V5 => &reactive::V5_REACTIVE,
             Version::Belgium => &belgium::BELGIUM,
             Version::Luxembourg => &luxembourg::LUXEMBOURG,
             Version::Sweden => &sweden::SWEDEN,
@@ -426,9 +426,10 @@ mod tests {
         let gas = be.lookup(Obis::new(0, 2, 24, 2, 3)).unwrap();
         assert_eq!(gas.shape, Shape::Timed);
         assert!(Version::V5.spec().lookup(Obis::new(0, 0, 98, 1, 0)).is_none());
-        // 0-0:96.1.0 is a meter id in Hungary, not an M-Bus device.
-        assert_eq!(Version::V5.spec().lookup(Obis::new(0, 0, 96, 1, 0)), None);
-        assert!(Version::V5.spec().lookup(Obis::new(0, 1, 96, 1, 0)).is_some());
+        // 0-0:96.1.0 is the meter's own serial (Hungary, Poland), not an M-Bus device's id.
+        let serial = Version::V5.spec().lookup(Obis::new(0, 0, 96, 1, 0)).unwrap();
+        assert_eq!(serial.name, "equipment_serial_number");
+        assert_eq!(Version::V5.spec().lookup(Obis::new(0, 1, 96, 1, 0)).unwrap().name, "equipment_identifier_gas");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Reactive power and energy (IEC 62056-61 codes) on a DSMR 5 base: one table shared by the
-//! variants whose meters send them (Sweden, Belgium, Luxembourg, E.ON Hungary), so each
-//! names them the same way.
+//! variants whose meters send them (Sweden, Belgium, Luxembourg, E.ON Hungary) and by `5`
+//! itself, which also reads meters outside the Netherlands (Poland, Denmark), so each names
+//! them the same way.
 
 use super::Shape::*;
 use super::{Row, Spec, dsmr, row};
