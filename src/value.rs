@@ -169,7 +169,7 @@ impl MeterTime {
                     [byte(pairs, 0), byte(pairs, 1), byte(pairs, 2), byte(pairs, 3), tail as u8, (tail >> 16) as u8];
                 MeterTime::from_fields(full_year(fields[0]), fields, b.get(12).copied())
             }
-            17 | 18 => MeterTime::parse_separated(b),
+            17..=19 => MeterTime::parse_separated(b),
             24 => MeterTime::parse_cosem(b),
             _ => None,
         }
@@ -201,15 +201,19 @@ impl MeterTime {
     #[cold]
     pub fn problem(s: &str) -> &'static str {
         let b = s.as_bytes();
-        let fields: Option<Vec<u8>> = match b.len() {
-            24 => return "not a COSEM date-time",
-            17 if b[8] == b' ' => [2, 4, 6, 9, 12, 15].iter().map(|&i| two_digits(b, i)).collect(),
-            12 | 13 => (0..6).map(|k| two_digits(b, 2 * k)).collect(),
-            17 | 18 => (0..6).map(|k| two_digits(b, 3 * k)).collect(),
+        let fields: Option<Vec<u8>> = match (b.len(), full_year_offsets(b)) {
+            (24, _) => return "not a COSEM date-time",
+            (_, Some(at)) => at.iter().map(|&i| two_digits(b, i)).collect(),
+            (12 | 13, _) => (0..6).map(|k| two_digits(b, 2 * k)).collect(),
+            (17 | 18, _) => (0..6).map(|k| two_digits(b, 3 * k)).collect(),
             _ => return "expected YYMMDDhhmmss and an S or W flag",
         };
         let Some(f) = fields else { return "expected YYMMDDhhmmss and an S or W flag" };
-        let flag = b.get(if b.len() >= 17 { 17 } else { 12 });
+        let flag = match b.len() {
+            13 => b.get(12),
+            18 => b.get(17),
+            _ => None,
+        };
         if flag.is_some_and(|c| !matches!(c, b'S' | b's' | b'W' | b'w')) {
             return "the daylight-saving flag is neither S nor W";
         }
@@ -224,8 +228,8 @@ impl MeterTime {
         }
     }
 
-    /// `YY-MM-DD hh:mm:ss`, as some older meters write it, or `YYYYMMDD hh:mm:ss` with the
-    /// full year and no flag, as an NES meter in Denmark does.
+    /// `YY-MM-DD hh:mm:ss`, as some older meters write it, or `YYYYMMDD hh:mm:ss` or
+    /// `YYYY-MM-DD hh:mm:ss` with the full year and no flag, as an NES meter in Denmark does.
     #[cold]
     fn parse_separated(b: &[u8]) -> Option<MeterTime> {
         if let Some((year, fields)) = full_year_form(b) {
@@ -295,17 +299,28 @@ pub(crate) fn digit_run(b: &[u8], mut i: usize, mut acc: u64) -> (u64, usize) {
 
 const POW10: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
 
-/// `YYYYMMDD hh:mm:ss`: the year and the fields as [`MeterTime::from_fields`] takes them.
+/// `YYYYMMDD hh:mm:ss` or `YYYY-MM-DD hh:mm:ss`: the year and the fields as
+/// [`MeterTime::from_fields`] takes them.
 fn full_year_form(b: &[u8]) -> Option<(i16, [u8; 6])> {
-    if b.len() != 17 || b[8] != b' ' || b[11] != b':' || b[14] != b':' {
-        return None;
-    }
+    let at = full_year_offsets(b)?;
     let year = i16::from(two_digits(b, 0)?) * 100 + i16::from(two_digits(b, 2)?);
     let mut fields = [0u8; 6];
-    for (field, at) in fields.iter_mut().zip([2, 4, 6, 9, 12, 15]) {
+    for (field, at) in fields.iter_mut().zip(at) {
         *field = two_digits(b, at)?;
     }
     Some((year, fields))
+}
+
+/// Where the two-digit fields of a full-year time start (the year's last two digits first),
+/// if `b` has the shape of one.
+fn full_year_offsets(b: &[u8]) -> Option<[usize; 6]> {
+    match b.len() {
+        17 if b[8] == b' ' && b[11] == b':' && b[14] == b':' => Some([2, 4, 6, 9, 12, 15]),
+        19 if b[4] == b'-' && b[7] == b'-' && b[10] == b' ' && b[13] == b':' && b[16] == b':' => {
+            Some([2, 5, 8, 11, 14, 17])
+        }
+        _ => None,
+    }
 }
 
 /// A two-digit year as POSIX `%y` reads it (and dsmr_parser with it): 69..=99 are
@@ -438,6 +453,8 @@ mod tests {
         assert_eq!(nes.dst, Dst::Unknown);
         assert_eq!(MeterTime::parse("20241311 09:35:00"), None);
         assert_eq!(MeterTime::problem("20241311 09:35:00"), "no such month");
+        assert_eq!(MeterTime::parse("2024-01-11 09:35:00"), Some(nes));
+        assert_eq!(MeterTime::problem("2024-01-32 09:35:00"), "no such day in that month");
     }
 
     #[test]
