@@ -38,11 +38,7 @@ static ROWS: &[Row] = &[
     ),
     row((1, 0, 94, 32, 1), "belgium_grid_configuration", Text, None, "Grid connection (230 = 3x230 V, 400 = 3N400 V)"),
     // Wallonia (ORES) meters count more tariffs.
-    row((1, 0, 1, 8, 3), "electricity_used_tariff_3", Number, KWH, "Energy imported, tariff 3"),
-    row((1, 0, 1, 8, 4), "electricity_used_tariff_4", Number, KWH, "Energy imported, tariff 4"),
     row((1, 0, 1, 8, 5), "electricity_used_tariff_5", Number, KWH, "Energy imported, tariff 5"),
-    row((1, 0, 2, 8, 3), "electricity_delivered_tariff_3", Number, KWH, "Energy exported, tariff 3"),
-    row((1, 0, 2, 8, 4), "electricity_delivered_tariff_4", Number, KWH, "Energy exported, tariff 4"),
     row((1, 0, 2, 8, 5), "electricity_delivered_tariff_5", Number, KWH, "Energy exported, tariff 5"),
     row(
         (0, 0, 98, 1, 0),

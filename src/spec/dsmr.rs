@@ -101,18 +101,30 @@ static V5_ROWS: &[Row] = &[
     row((1, 0, 72, 7, 0), "instantaneous_voltage_l3", Number, Some("V"), "Voltage in phase L3"),
     row((1, 0, 1, 8, 0), "electricity_imported_total", Number, KWH, "Energy delivered to the client, all tariffs"),
     row((1, 0, 2, 8, 0), "electricity_exported_total", Number, KWH, "Energy delivered by the client, all tariffs"),
-    // Not in DSMR 5, but sent by meters read as DSMR 5 (a Polish Elgama GAMA 150 or Kaifa
-    // MA309M): named as the tables that define them name them. (So are the reactive codes:
-    // `5` reads with the reactive table on top of this one.)
+    // Not in Dutch DSMR 5, but in the tables built on it (Belgium, Hungary, Lithuania) and
+    // sent by meters read as DSMR 5 (a Polish Elgama GAMA 150 or Kaifa MA309M): defined once
+    // here. (The reactive codes likewise: `5` reads with the reactive table on top of this.)
     row(
         (0, 0, 96, 1, 0),
         "equipment_serial_number",
         HexText,
         None,
-        "Meter serial number (hex-encoded or plain; outside DSMR 5)",
+        "Meter serial number (hex-encoded or plain; not in Dutch DSMR 5)",
     ),
-    row((1, 0, 1, 8, 3), "electricity_used_tariff_3", Number, KWH, "Energy imported, tariff 3 (outside DSMR 5)"),
-    row((1, 0, 1, 8, 4), "electricity_used_tariff_4", Number, KWH, "Energy imported, tariff 4 (outside DSMR 5)"),
-    row((1, 0, 2, 8, 3), "electricity_delivered_tariff_3", Number, KWH, "Energy exported, tariff 3 (outside DSMR 5)"),
-    row((1, 0, 2, 8, 4), "electricity_delivered_tariff_4", Number, KWH, "Energy exported, tariff 4 (outside DSMR 5)"),
+    row((1, 0, 1, 8, 3), "electricity_used_tariff_3", Number, KWH, "Energy imported, tariff 3 (not in Dutch DSMR 5)"),
+    row((1, 0, 1, 8, 4), "electricity_used_tariff_4", Number, KWH, "Energy imported, tariff 4 (not in Dutch DSMR 5)"),
+    row(
+        (1, 0, 2, 8, 3),
+        "electricity_delivered_tariff_3",
+        Number,
+        KWH,
+        "Energy exported, tariff 3 (not in Dutch DSMR 5)",
+    ),
+    row(
+        (1, 0, 2, 8, 4),
+        "electricity_delivered_tariff_4",
+        Number,
+        KWH,
+        "Energy exported, tariff 4 (not in Dutch DSMR 5)",
+    ),
 ];

@@ -20,11 +20,7 @@ pub static ESO_LT: Spec = Spec::new("ESO Lithuania", Some(&dsmr::V5), ROWS);
 #[rustfmt::skip]
 static ROWS: &[Row] = &[
     row((1, 0, 1, 8, 0), "electricity_imported_total", Number, KWH, "Energy imported"),
-    row((1, 0, 1, 8, 3), "electricity_used_tariff_3", Number, KWH, "Energy imported, tariff 3"),
-    row((1, 0, 1, 8, 4), "electricity_used_tariff_4", Number, KWH, "Energy imported, tariff 4"),
     row((1, 0, 2, 8, 0), "electricity_exported_total", Number, KWH, "Energy exported"),
-    row((1, 0, 2, 8, 3), "electricity_delivered_tariff_3", Number, KWH, "Energy exported, tariff 3"),
-    row((1, 0, 2, 8, 4), "electricity_delivered_tariff_4", Number, KWH, "Energy exported, tariff 4"),
     row((1, 0, 3, 8, 0), "electricity_reactive_imported_total", Number, KVARH, "Reactive energy imported"),
     row((1, 0, 3, 8, 1), "electricity_reactive_imported_tariff_1", Number, KVARH, "Reactive energy imported, tariff 1"),
     row((1, 0, 3, 8, 2), "electricity_reactive_imported_tariff_2", Number, KVARH, "Reactive energy imported, tariff 2"),

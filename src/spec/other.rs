@@ -32,11 +32,6 @@ pub static EON_HUNGARY: Spec = Spec::new("E.ON Hungary", Some(&reactive::V5_REAC
 
 static EON_ROWS: &[Row] = &[
     row((0, 0, 42, 0, 0), "cosem_logical_device_name", HexText, None, "COSEM logical device name (hex-encoded)"),
-    row((0, 0, 96, 1, 0), "equipment_serial_number", HexText, None, "Meter serial number (hex-encoded)"),
-    row((1, 0, 1, 8, 3), "electricity_used_tariff_3", Number, KWH, "Energy imported, tariff 3"),
-    row((1, 0, 1, 8, 4), "electricity_used_tariff_4", Number, KWH, "Energy imported, tariff 4"),
-    row((1, 0, 2, 8, 3), "electricity_delivered_tariff_3", Number, KWH, "Energy exported, tariff 3"),
-    row((1, 0, 2, 8, 4), "electricity_delivered_tariff_4", Number, KWH, "Energy exported, tariff 4"),
     row((1, 0, 15, 8, 0), "electricity_combined", Number, KWH, "Combined active energy |+A| + |-A|"),
     row((1, 0, 13, 7, 0), "instantaneous_power_factor_total", Number, None, "Power factor"),
     row((1, 0, 33, 7, 0), "instantaneous_power_factor_l1", Number, None, "Power factor L1"),
