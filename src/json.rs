@@ -125,6 +125,10 @@ fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
         Value::Time(s) => {
             m.insert("value".into(), time(s));
             m.insert("raw".into(), J::String(s.raw.into()));
+            // A clock that was never set: shown as sent, and marked.
+            if s.time.is_some() && s.is_unset() {
+                m.insert("placeholder".into(), J::Bool(true));
+            }
         }
         Value::Timed { time: t, value } => {
             put_quantity(&mut m, value);

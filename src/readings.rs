@@ -123,7 +123,9 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
     let mut cache = cx.lock();
     let cache = &mut *cache;
     let tz = &cx.tz;
-    let own_time = t.timestamp().and_then(|m| cache.utc(m, normal, tz));
+    // A meter whose clock was never set (year 2000) says nothing of when: the reading is
+    // stamped with the time it arrived rather than filed under 2000.
+    let own_time = t.timestamp().filter(|m| m.year > 2000).and_then(|m| cache.utc(m, normal, tz));
     let utc = |cache: &mut Cache, s: &Stamp<'_>| s.time.and_then(|m| cache.utc(m, normal, tz));
     let mut fields: Vec<Field> = Vec::with_capacity(t.objects.len());
     let mut series = Vec::new();
@@ -187,7 +189,8 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
                 push(cache, base, num(value), value.unit, ts);
             }
             Value::EventLog { entries, .. } => {
-                let real = entries.iter().filter(|e| !e.is_placeholder());
+                // Fillers, and failures whose end the meter's unset clock does not tell.
+                let real = entries.iter().filter(|e| !e.is_placeholder() && !e.end.is_unset());
                 let points = real.filter_map(|e| Some(point(base.clone(), utc(cache, &e.end)?, &e.duration)));
                 series.extend(points);
             }
@@ -391,6 +394,26 @@ mod tests {
     fn telegram(body: &str) -> Vec<u8> {
         let crc = crc16(body.as_bytes());
         format!("{body}{crc:04X}\r\n").into_bytes()
+    }
+
+    #[test]
+    fn a_meter_whose_clock_was_never_set_is_read_at_the_time_its_telegram_arrived() {
+        // An L+G meter after a move (dsmr-reader #1922): its clock runs from 2000-01-01, and
+        // so do the ends of the failures it logged since.
+        let bytes = telegram(
+            "/XMX5LGBBFG1009089532\r\n\r\n1-3:0.2.8(42)\r\n0-0:1.0.0(000101023000W)\r\n\
+             1-0:1.8.1(000024.487*kWh)\r\n1-0:99.97.0(2)(0-0:96.7.19)(000101010500W)(0000002216*s)\
+             (181103101500W)(0000000120*s)\r\n!",
+        );
+        let t = parse(&bytes, crate::frame::CrcStatus::Absent, VersionChoice::Auto).unwrap();
+        let cx = ReadingContext::new("meter", crate::time::zone("Europe/Amsterdam").unwrap());
+        let arrived = Timestamp::from_second(1_700_000_000).unwrap();
+        let r = to_reading(&t, &cx, arrived);
+        assert_eq!((r.time, r.time_from_meter), (arrived, false));
+        assert_eq!(r.number("electricity_used_tariff_1"), Some(24.487));
+        // Only the failure whose end the clock tells is kept as a point in time.
+        let ends: Vec<String> = r.series.iter().map(|p| format!("{} {}", p.time, p.value)).collect();
+        assert_eq!(ends, ["2018-11-03T09:15:00Z 120"]);
     }
 
     #[test]

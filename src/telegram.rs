@@ -24,10 +24,12 @@ pub struct Stamp<'a> {
 }
 
 impl Stamp<'_> {
-    /// No time, or the default a meter's clock starts from (1 January 2000 or 1970), which
-    /// unused records and unreachable devices carry.
+    /// No time, or a time from a clock that was never set: one that starts from its default
+    /// (1 January 2000 or 1970) and runs on from there, as unused records, unreachable
+    /// devices and a meter whose clock was reset (after a move, dsmr-reader #1922) carry. No
+    /// P1 meter existed before 2001, so any earlier year is such a clock.
     pub fn is_unset(&self) -> bool {
-        self.time.is_none_or(|t| t.month == 1 && t.day == 1 && matches!(t.year, 1970 | 2000))
+        self.time.is_none_or(|t| t.year <= 2000)
     }
 }
 

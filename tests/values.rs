@@ -2756,3 +2756,22 @@ fn a_meter_outside_the_netherlands_read_as_dsmr5_has_its_reactive_codes_and_seri
     t.q("current_reactive_exported", 0.0, "kvar");
     assert_eq!(t.top("timestamp"), "2025-11-25T09:56:43Z");
 }
+
+#[test]
+fn a_meter_clock_that_was_never_set_is_shown_as_sent_and_marked() {
+    // dsmr-reader #1922: an L+G meter after a move, its clock running from 2000-01-01.
+    let t = constructed(
+        "/XMX5LGBBFG1009089532",
+        &["1-3:0.2.8(42)", "0-0:1.0.0(000101023000W)", "1-0:1.8.1(000024.487*kWh)"],
+    );
+    assert_eq!(t.top("timestamp"), "2000-01-01T01:30:00Z");
+    let clock = t.obj("p1_message_timestamp");
+    assert_eq!(
+        (&clock["value"], &clock["raw"], &clock["placeholder"]),
+        (&json!("2000-01-01T01:30:00Z"), &json!("000101023000W"), &json!(true))
+    );
+    assert_eq!(t.0["errors"], json!([]));
+    // A set clock is not marked.
+    let t = constructed("/XMX5LGBBFG1009089532", &["1-3:0.2.8(42)", "0-0:1.0.0(181103101500W)"]);
+    assert_eq!(t.obj("p1_message_timestamp").get("placeholder"), None);
+}
