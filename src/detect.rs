@@ -114,7 +114,8 @@ pub struct Header {
     q3d: bool,
     iskra_ireland: bool,
     luxembourg: bool,
-    sagemcom: bool,
+    /// E.ON Hungary's Sagemcom (`/SAG5SAG-METER`) or a Holley meter.
+    hungary: bool,
 }
 
 impl Header {
@@ -142,7 +143,8 @@ impl Header {
             q3d,
             iskra_ireland: mie5,
             luxembourg: flag("LUX"),
-            sagemcom: ident.get(..sagemcom.len()).is_some_and(|h| h.eq_ignore_ascii_case(sagemcom)),
+            // Holley meters (`/HLY5\D545-METER`) are seen in Hungary only, with its layout.
+            hungary: ident.get(..sagemcom.len()).is_some_and(|h| h.eq_ignore_ascii_case(sagemcom)) || flag("HLY"),
         }
     }
 }
@@ -169,7 +171,7 @@ pub fn detect(h: &Header, clues: &Clues, crc: CrcStatus) -> Version {
     if h.luxembourg || (clues.logical_name && clues.p1_version.is_some()) {
         return Version::Luxembourg;
     }
-    if h.sagemcom || clues.logical_name {
+    if h.hungary || clues.logical_name {
         return Version::EonHungary;
     }
     match clues.p1_version {

@@ -2775,3 +2775,22 @@ fn a_meter_clock_that_was_never_set_is_shown_as_sent_and_marked() {
     let t = constructed("/XMX5LGBBFG1009089532", &["1-3:0.2.8(42)", "0-0:1.0.0(181103101500W)"]);
     assert_eq!(t.obj("p1_message_timestamp").get("placeholder"), None);
 }
+
+#[test]
+fn a_holley_meter_is_read_with_the_hungarian_table() {
+    // dsmr_parser #91 / esphome #7019: a Holley DTSD545 in Hungary (its unit with a blank).
+    let t = constructed(
+        "/HLY5\\D545-METER",
+        &[
+            "0-0:1.0.0(220203113815W)",
+            "1-0:15.8.0(00007137.694*kWh )",
+            "1-0:13.7.0(0.999)",
+            "1-0:4.8.1(00000680.772*kvarh)",
+        ],
+    );
+    assert_eq!(t.top("dsmr_version"), "EON_HU");
+    t.no_unknown_codes();
+    t.q("electricity_combined", 7137.694, "kWh");
+    t.q("instantaneous_power_factor_total", 0.999, "");
+    t.q("electricity_reactive_exported_tariff_1", 680.772, "kvarh");
+}

@@ -3,11 +3,9 @@
 //! dsmr_parser's `V5_ESO_LT` (its test telegrams are the source).
 
 use super::Shape::*;
-use super::{Row, Spec, dsmr, row};
+use super::{Row, Spec, reactive, row};
 
-const KWH: Option<&str> = Some("kWh");
 const KW: Option<&str> = Some("kW");
-const KVARH: Option<&str> = Some("kvarh");
 const KVAR: Option<&str> = Some("kvar");
 const KVA: Option<&str> = Some("kVA");
 const V: Option<&str> = Some("V");
@@ -15,30 +13,10 @@ const A: Option<&str> = Some("A");
 const S: Option<&str> = Some("s");
 
 /// ESO (Lithuania) meters.
-pub static ESO_LT: Spec = Spec::new("ESO Lithuania", Some(&dsmr::V5), ROWS);
+pub static ESO_LT: Spec = Spec::new("ESO Lithuania", Some(&reactive::V5_REACTIVE), ROWS);
 
 #[rustfmt::skip]
 static ROWS: &[Row] = &[
-    row((1, 0, 1, 8, 0), "electricity_imported_total", Number, KWH, "Energy imported"),
-    row((1, 0, 2, 8, 0), "electricity_exported_total", Number, KWH, "Energy exported"),
-    row((1, 0, 3, 8, 0), "electricity_reactive_imported_total", Number, KVARH, "Reactive energy imported"),
-    row((1, 0, 3, 8, 1), "electricity_reactive_imported_tariff_1", Number, KVARH, "Reactive energy imported, tariff 1"),
-    row((1, 0, 3, 8, 2), "electricity_reactive_imported_tariff_2", Number, KVARH, "Reactive energy imported, tariff 2"),
-    row((1, 0, 3, 8, 3), "electricity_reactive_imported_tariff_3", Number, KVARH, "Reactive energy imported, tariff 3"),
-    row((1, 0, 3, 8, 4), "electricity_reactive_imported_tariff_4", Number, KVARH, "Reactive energy imported, tariff 4"),
-    row((1, 0, 4, 8, 0), "electricity_reactive_exported_total", Number, KVARH, "Reactive energy exported"),
-    row((1, 0, 4, 8, 1), "electricity_reactive_exported_tariff_1", Number, KVARH, "Reactive energy exported, tariff 1"),
-    row((1, 0, 4, 8, 2), "electricity_reactive_exported_tariff_2", Number, KVARH, "Reactive energy exported, tariff 2"),
-    row((1, 0, 4, 8, 3), "electricity_reactive_exported_tariff_3", Number, KVARH, "Reactive energy exported, tariff 3"),
-    row((1, 0, 4, 8, 4), "electricity_reactive_exported_tariff_4", Number, KVARH, "Reactive energy exported, tariff 4"),
-    row((1, 0, 3, 7, 0), "current_reactive_imported", Number, KVAR, "Reactive power Q+"),
-    row((1, 0, 4, 7, 0), "current_reactive_exported", Number, KVAR, "Reactive power Q-"),
-    row((1, 0, 23, 7, 0), "instantaneous_reactive_power_l1_positive", Number, KVAR, "Reactive power Q+ L1"),
-    row((1, 0, 43, 7, 0), "instantaneous_reactive_power_l2_positive", Number, KVAR, "Reactive power Q+ L2"),
-    row((1, 0, 63, 7, 0), "instantaneous_reactive_power_l3_positive", Number, KVAR, "Reactive power Q+ L3"),
-    row((1, 0, 24, 7, 0), "instantaneous_reactive_power_l1_negative", Number, KVAR, "Reactive power Q- L1"),
-    row((1, 0, 44, 7, 0), "instantaneous_reactive_power_l2_negative", Number, KVAR, "Reactive power Q- L2"),
-    row((1, 0, 64, 7, 0), "instantaneous_reactive_power_l3_negative", Number, KVAR, "Reactive power Q- L3"),
     row((1, 0, 32, 24, 0), "eso_lt_average_voltage_l1", Number, V, "Average voltage L1"),
     row((1, 0, 52, 24, 0), "eso_lt_average_voltage_l2", Number, V, "Average voltage L2"),
     row((1, 0, 72, 24, 0), "eso_lt_average_voltage_l3", Number, V, "Average voltage L3"),

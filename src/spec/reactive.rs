@@ -1,5 +1,5 @@
 //! Reactive power and energy (IEC 62056-61 codes) on a DSMR 5 base: one table shared by the
-//! variants whose meters send them (Sweden, Belgium, Luxembourg, E.ON Hungary) and by `5`
+//! variants whose meters send them (Sweden, Belgium, Luxembourg, E.ON Hungary, Lithuania) and by `5`
 //! itself, which also reads meters outside the Netherlands (Poland, Denmark), so each names
 //! them the same way.
 
@@ -15,6 +15,14 @@ pub static V5_REACTIVE: Spec = Spec::new("DSMR 5.x with reactive power", Some(&d
 static ROWS: &[Row] = &[
     row((1, 0, 3, 8, 0), "electricity_reactive_imported_total", Number, KVARH, "Reactive energy imported"),
     row((1, 0, 4, 8, 0), "electricity_reactive_exported_total", Number, KVARH, "Reactive energy exported"),
+    row((1, 0, 3, 8, 1), "electricity_reactive_imported_tariff_1", Number, KVARH, "Reactive energy imported, tariff 1"),
+    row((1, 0, 3, 8, 2), "electricity_reactive_imported_tariff_2", Number, KVARH, "Reactive energy imported, tariff 2"),
+    row((1, 0, 3, 8, 3), "electricity_reactive_imported_tariff_3", Number, KVARH, "Reactive energy imported, tariff 3"),
+    row((1, 0, 3, 8, 4), "electricity_reactive_imported_tariff_4", Number, KVARH, "Reactive energy imported, tariff 4"),
+    row((1, 0, 4, 8, 1), "electricity_reactive_exported_tariff_1", Number, KVARH, "Reactive energy exported, tariff 1"),
+    row((1, 0, 4, 8, 2), "electricity_reactive_exported_tariff_2", Number, KVARH, "Reactive energy exported, tariff 2"),
+    row((1, 0, 4, 8, 3), "electricity_reactive_exported_tariff_3", Number, KVARH, "Reactive energy exported, tariff 3"),
+    row((1, 0, 4, 8, 4), "electricity_reactive_exported_tariff_4", Number, KVARH, "Reactive energy exported, tariff 4"),
     row((1, 0, 5, 8, 0), "electricity_reactive_total_q1", Number, KVARH, "Reactive energy, quadrant I"),
     row((1, 0, 6, 8, 0), "electricity_reactive_total_q2", Number, KVARH, "Reactive energy, quadrant II"),
     row((1, 0, 7, 8, 0), "electricity_reactive_total_q3", Number, KVARH, "Reactive energy, quadrant III"),
