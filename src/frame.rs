@@ -511,7 +511,8 @@ enum HeadStatus {
 }
 
 /// Size a Smarty frame from its first bytes: tag, system-title length (8), title, then a
-/// BER length (`< 0x80`, `0x81 n`, `0x82 nn`) of what follows.
+/// BER length (`< 0x80`, `0x81 n`, `0x82 nn`) of what follows, which starts with the
+/// security control byte.
 fn smarty_frame_len(head: &[u8]) -> HeadStatus {
     if head.len() < 2 {
         return HeadStatus::Need;
@@ -539,7 +540,14 @@ fn smarty_frame_len(head: &[u8]) -> HeadStatus {
     if len < 1 + 4 + 12 {
         return HeadStatus::Bad;
     }
-    HeadStatus::Total(header + len)
+    // The security control byte: authentication and/or encryption with suite 0. Anything
+    // else is no frame, and is found out before its length is waited for (which could
+    // swallow the good frames after a stray 0xDB).
+    match head.get(header) {
+        None => HeadStatus::Need,
+        Some(0x10 | 0x20 | 0x30) => HeadStatus::Total(header + len),
+        Some(_) => HeadStatus::Bad,
+    }
 }
 
 #[cfg(test)]
@@ -763,12 +771,21 @@ mod tests {
     fn smarty_frame_is_sized_by_its_header() {
         let mut frame = vec![0xDB, 0x08];
         frame.extend_from_slice(b"SYSTEMID");
-        frame.extend_from_slice(&[0x82, 0x00, 0x16]);
-        frame.extend(std::iter::repeat_n(0xAAu8, 0x16));
+        frame.extend_from_slice(&[0x82, 0x00, 0x16, 0x30]);
+        frame.extend(std::iter::repeat_n(0xAAu8, 0x15));
         let mut input = b"noise".to_vec();
         input.extend_from_slice(&frame);
         input.extend_from_slice(b"more");
         let got = frames(&mut Framer::default(), &input);
-        assert_eq!(got, vec![Ok(frame)]);
+        assert_eq!(got, vec![Ok(frame.clone())]);
+
+        // A stray header whose security byte is none (0x99) is no frame: the frames after it,
+        // inside the length it declares, are still found.
+        let mut stray = vec![0xDB, 0x08];
+        stray.extend_from_slice(b"SYSTEMID");
+        stray.extend_from_slice(&[0x82, 0x01, 0x00, 0x99]);
+        let input = [stray.as_slice(), &frame, &frame].concat();
+        let got = frames(&mut Framer::default(), &input);
+        assert_eq!(got, vec![Err(Reject::BadSmartyHeader), Ok(frame.clone()), Ok(frame)]);
     }
 }
