@@ -115,6 +115,23 @@ fn replay_prints_a_table_with_the_telegram_time() {
         text.lines().any(|l| l.contains("electricity_used_tariff_1") && l.contains("3432.829") && l.contains("kWh")),
         "{text}"
     );
+
+    // An encrypted recording with a meter's own authentication key (here the spec example's,
+    // ffeedd...): read with it, and a failure with any other.
+    let replay = |auth: &str| {
+        dsmrd_cmd()
+            .args(["--log-level", "warn", "replay", "--format", "json", "--key", "0123456789abcdef0123456789abcdef"])
+            .args(["--auth-key", auth])
+            .arg(recording("spec-example-LU-Smarty-encrypted-with-aad_smarty_athombv.bin"))
+            .output()
+            .expect("run")
+    };
+    let ok = replay("ffeeddccbbaa99887766554433221100");
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("\"electricity_imported_total\":25.653"));
+    let wrong = replay("00112233445566778899aabbccddeeff");
+    assert_eq!(wrong.status.code(), Some(1), "no telegram: the exit code says so");
+    assert!(String::from_utf8_lossy(&wrong.stdout).is_empty());
 }
 
 #[test]

@@ -32,6 +32,10 @@ pub struct ReplayArgs {
     /// Smarty decryption key (32 hex digits); also from DSMRD_KEY.
     #[arg(long, env = "DSMRD_KEY", hide_env_values = true)]
     pub key: Option<String>,
+    /// Authentication key, when it is not the Smarty default (32 hex digits; an Austrian
+    /// T210-D has its own); also from DSMRD_AUTH_KEY.
+    #[arg(long, env = "DSMRD_AUTH_KEY", hide_env_values = true)]
+    pub auth_key: Option<String>,
 }
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
@@ -43,7 +47,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         version: args.dsmr_version,
         timezone: zone(&args.timezone).map_err(anyhow::Error::msg)?,
         timezone_name: args.timezone.clone(),
-        keys: args.key.as_deref().map(|k| Keys::from_hex(k, None)).transpose()?,
+        keys: args.key.as_deref().map(|k| Keys::from_hex(k, args.auth_key.as_deref())).transpose()?,
         ..DecodeSettings::default()
     };
     let sink_table = format!("format = {:?}", args.format);
@@ -61,5 +65,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         }],
         sinks: vec![SinkSpec { name: "stdout".into(), config: sink, pipeline: SinkPipeline::default() }],
     };
-    super::run_cmd::run_config(cfg)
+    // As `parse`: a recording that held no telegram (every frame rejected, or the wrong
+    // key) is a failure.
+    let summary = super::run_cmd::run_config_summary(cfg)?;
+    Ok(if summary.telegrams == 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

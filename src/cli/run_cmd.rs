@@ -31,6 +31,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 
 /// Run a validated configuration on a fresh runtime.
 pub fn run_config(cfg: config::Config) -> anyhow::Result<ExitCode> {
+    run_config_summary(cfg).map(|_| ExitCode::SUCCESS)
+}
+
+/// [`run_config`], giving what the run did.
+pub fn run_config_summary(cfg: config::Config) -> anyhow::Result<daemon::RunSummary> {
     // One thread: a meter sends a telegram a second, and a fast replay spends less CPU for
     // the same wall time when readings stay on one core. Nothing blocks it: the slow calls
     // (fsync, stdout, file reads of a paced replay) run on tokio's blocking pool.
@@ -40,7 +45,7 @@ pub fn run_config(cfg: config::Config) -> anyhow::Result<ExitCode> {
     if undelivered > 0 {
         tracing::warn!(undelivered, "Some readings were not delivered (see the sink counters above).");
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(summary)
 }
 
 /// Resolves on SIGINT or SIGTERM.
