@@ -241,11 +241,18 @@ fn handle<F: FnMut(Decoded<'_>)>(
                     inner_event(ev, cx);
                 }
                 if !seen {
-                    cx.error(DecodeError::Parse(ParseError::NoHeader));
+                    cx.error(DecodeError::Decrypt(DecryptError::Malformed(
+                        "it decrypts and authenticates, but holds no telegram (`/` ... `!`)",
+                    )));
                 }
             }
-            Err(e) => {
+            Err(mut e) => {
                 let failed = matches!(e, DecryptError::TagMismatch { .. });
+                // A frame from the same meter starting inside this one: it was cut short,
+                // whatever its first bytes decrypt to (the caller reads on from there).
+                if let DecryptError::TagMismatch { cut_short, .. } = &mut e {
+                    *cut_short = next_frame_start(bytes).is_some();
+                }
                 cx.error(DecodeError::Decrypt(e));
                 return failed;
             }

@@ -56,10 +56,12 @@ pub enum Frame<'a> {
 /// Why the framer dropped bytes it had started to collect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reject {
-    /// The telegram grew past the size bound before its `!`.
-    Overflow { limit: usize },
-    /// A new `/` (or a Smarty frame, or the end of input) arrived before the `!`.
-    Truncated { len: usize },
+    /// The telegram grew past the size bound before its `!`, or an encrypted frame's header
+    /// announced more (`encrypted`).
+    Overflow { limit: usize, encrypted: bool },
+    /// A new `/` (or a Smarty frame, or the end of input) arrived before the `!`; or the end
+    /// of input before the length an encrypted frame's header announced (`encrypted`).
+    Truncated { len: usize, encrypted: bool },
     /// The CRC does not match: the telegram is not trusted.
     CrcMismatch { sent: u16, computed: u16 },
     /// A byte `0xDB` was not followed by a sane Smarty header.
@@ -89,13 +91,21 @@ impl Reject {
 impl fmt::Display for Reject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Reject::Overflow { limit } => write!(
+            Reject::Overflow { limit, encrypted: false } => write!(
                 f,
                 "telegram longer than {limit} bytes without an end marker `!`; dropped (raise max_telegram_bytes if your meter really sends this much)"
             ),
-            Reject::Truncated { len } => write!(
+            Reject::Overflow { limit, encrypted: true } => write!(
+                f,
+                "encrypted frame header announces more than {limit} bytes; skipped (most likely a stray 0xDB byte)"
+            ),
+            Reject::Truncated { len, encrypted: false } => write!(
                 f,
                 "telegram truncated after {len} bytes: a new telegram or the end of input came before its end marker `!`"
+            ),
+            Reject::Truncated { len, encrypted: true } => write!(
+                f,
+                "encrypted frame cut short after {len} bytes: the input ended before the length its header announces"
             ),
             Reject::CrcMismatch { sent, computed } => write!(
                 f,
@@ -245,7 +255,7 @@ impl Framer {
                     };
                     let take = hit.unwrap_or(rest.len());
                     if self.buf.len() + take > self.max_len {
-                        return self.overflow(i + take.min(self.max_len));
+                        return self.overflow(i + take.min(self.max_len), false);
                     }
                     self.buf.extend_from_slice(&rest[..take]);
                     i += take;
@@ -274,7 +284,7 @@ impl Framer {
                                 continue;
                             }
                             self.stats.rejected += 1;
-                            return (i, Some(Event::Rejected(Reject::Truncated { len })));
+                            return (i, Some(Event::Rejected(Reject::Truncated { len, encrypted: false })));
                         }
                     }
                 }
@@ -350,7 +360,7 @@ impl Framer {
                         }
                         HeadStatus::Total(total) => {
                             if total > self.max_len {
-                                return self.overflow(i);
+                                return self.overflow(i, true);
                             }
                             self.state = State::SmartyBody { total };
                         }
@@ -397,19 +407,20 @@ impl Framer {
             }
             _ => {
                 let len = self.buf.len();
+                let encrypted = matches!(self.state, State::SmartyHead | State::SmartyBody { .. });
                 self.state = State::Hunt;
                 self.buf.clear();
                 self.stats.rejected += 1;
-                Some(Event::Rejected(Reject::Truncated { len }))
+                Some(Event::Rejected(Reject::Truncated { len, encrypted }))
             }
         }
     }
 
-    fn overflow(&mut self, consumed: usize) -> (usize, Option<Event<'_>>) {
+    fn overflow(&mut self, consumed: usize, encrypted: bool) -> (usize, Option<Event<'_>>) {
         self.state = State::Hunt;
         self.buf.clear();
         self.stats.rejected += 1;
-        (consumed, Some(Event::Rejected(Reject::Overflow { limit: self.max_len })))
+        (consumed, Some(Event::Rejected(Reject::Overflow { limit: self.max_len, encrypted })))
     }
 
     /// Whether the CRC digits collected so far (at least one) match the telegram.
@@ -658,7 +669,7 @@ mod tests {
         input.extend_from_slice(t.as_bytes());
         let got = frames(&mut Framer::new(1024), &input);
         assert_eq!(got.len(), 2);
-        assert_eq!(got[0], Err(Reject::Overflow { limit: 1024 }));
+        assert_eq!(got[0], Err(Reject::Overflow { limit: 1024, encrypted: false }));
         assert!(got[1].is_ok());
     }
 
@@ -786,6 +797,17 @@ mod tests {
         stray.extend_from_slice(&[0x82, 0x01, 0x00, 0x99]);
         let input = [stray.as_slice(), &frame, &frame].concat();
         let got = frames(&mut Framer::default(), &input);
-        assert_eq!(got, vec![Err(Reject::BadSmartyHeader), Ok(frame.clone()), Ok(frame)]);
+        assert_eq!(got, vec![Err(Reject::BadSmartyHeader), Ok(frame.clone()), Ok(frame.clone())]);
+
+        // Cut short by the end of input, or announcing more than the bound: said of an
+        // encrypted frame, with no word of an end marker `!` it does not have.
+        let got = frames(&mut Framer::default(), &frame[..20]);
+        assert_eq!(got, vec![Err(Reject::Truncated { len: 20, encrypted: true })]);
+        assert!(got[0].clone().unwrap_err().to_string().starts_with("encrypted frame cut short after 20 bytes"));
+        let mut huge = frame[..10].to_vec();
+        huge.extend_from_slice(&[0x82, 0xFF, 0xFF, 0x30]);
+        let got = frames(&mut Framer::new(1024), &huge);
+        assert_eq!(got, vec![Err(Reject::Overflow { limit: 1024, encrypted: true })]);
+        assert!(got[0].clone().unwrap_err().to_string().contains("stray 0xDB"));
     }
 }

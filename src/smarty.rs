@@ -8,6 +8,7 @@ use aes_gcm::aead::AeadInPlace;
 use aes_gcm::aead::consts::U12;
 use aes_gcm::aead::generic_array::GenericArray;
 use aes_gcm::aes::Aes128;
+use aes_gcm::aes::cipher::BlockEncrypt;
 use aes_gcm::{AesGcm, KeyInit};
 
 /// The fixed authentication key every Smarty meter uses (SLU §3.2.5).
@@ -20,6 +21,9 @@ type SmartyGcm = AesGcm<Aes128, U12, U12>;
 #[derive(Clone)]
 pub struct Keys {
     cipher: SmartyGcm,
+    /// The same key as a block cipher, to tell after a failed tag whether this key at least
+    /// decrypts the frame (then the authentication key is what is wrong).
+    block: Aes128,
     auth_key: [u8; 16],
 }
 
@@ -29,12 +33,19 @@ impl fmt::Debug for Keys {
     }
 }
 
-/// A key string that is not 32 hex digits. Never carries the key itself.
+/// A key string that is not 32 hex digits. Never carries the key itself, only where it
+/// goes wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{what} must be 32 hexadecimal digits (16 bytes); got {len} characters")]
+#[error("{what} must be 32 hexadecimal digits (16 bytes){}", match .not_hex_at {
+    Some(at) => format!("; character {at} is not a hexadecimal digit"),
+    None => format!("; got {} digits", .len),
+})]
 pub struct BadKey {
     pub what: &'static str,
+    /// How many digits were given (blanks, `:` and `-` between them not counted).
     pub len: usize,
+    /// The 1-based position of the first character that is no hex digit, if any.
+    pub not_hex_at: Option<usize>,
 }
 
 impl Keys {
@@ -46,20 +57,30 @@ impl Keys {
             Some(a) => parse_key(a, "authentication key")?,
             None => SMARTY_AUTH_KEY,
         };
-        Ok(Keys { cipher: SmartyGcm::new(GenericArray::from_slice(&key)), auth_key })
+        let key = GenericArray::from_slice(&key);
+        Ok(Keys { cipher: SmartyGcm::new(key), block: Aes128::new(key), auth_key })
     }
 }
 
+/// A key as DSOs and users write it: 32 hex digits, in either case, perhaps in groups
+/// separated by blanks, `:` or `-` (`D4 91 47 ...`), perhaps after `0x`.
 fn parse_key(text: &str, what: &'static str) -> Result<[u8; 16], BadKey> {
     let t = text.trim();
-    let bad = BadKey { what, len: t.chars().count() };
-    if t.len() != 32 {
-        return Err(bad);
+    let t = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")).unwrap_or(t);
+    let mut digits = Vec::with_capacity(32);
+    for (at, c) in t.chars().enumerate() {
+        match c.to_digit(16) {
+            Some(d) => digits.push(d as u8),
+            None if matches!(c, ' ' | ':' | '-') => {}
+            None => return Err(BadKey { what, len: digits.len(), not_hex_at: Some(at + 1) }),
+        }
+    }
+    if digits.len() != 32 {
+        return Err(BadKey { what, len: digits.len(), not_hex_at: None });
     }
     let mut out = [0u8; 16];
-    for (i, pair) in t.as_bytes().chunks_exact(2).enumerate() {
-        let s = std::str::from_utf8(pair).map_err(|_| bad.clone())?;
-        out[i] = u8::from_str_radix(s, 16).map_err(|_| bad.clone())?;
+    for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        *byte = pair[0] << 4 | pair[1];
     }
     Ok(out)
 }
@@ -73,10 +94,21 @@ pub enum DecryptError {
     Malformed(&'static str),
     #[error("encrypted frame uses security control 0x{0:02X}; only 0x30 (authenticated and encrypted) is supported")]
     UnsupportedSecurity(u8),
-    #[error(
-        "encrypted frame from system title {system_title} failed authentication (GCM tag mismatch): the decryption key (or authentication key) is wrong for this meter, or, if other frames decrypt, this one was cut short or changed on the line"
-    )]
-    TagMismatch { system_title: String },
+    #[error("encrypted frame from system title {system_title} failed authentication (GCM tag mismatch): {}", match (*.cut_short, *.key_decrypts) {
+        (true, _) => "it was cut short: a frame from the same meter starts inside it, and is read from there",
+        (false, true) => "the decryption key is right (the frame decrypts to a telegram), so the authentication key is wrong for this meter: give its own (--auth-key, authentication_key)",
+        (false, false) => "the decryption key (or authentication key) is wrong for this meter, or, if other frames decrypt, this one was cut short or changed on the line",
+    })]
+    TagMismatch {
+        system_title: String,
+        /// Whether a frame from the same meter starts inside this one (set by the decoder,
+        /// which reads on from there).
+        cut_short: bool,
+        /// Whether the decryption key turns the frame's first bytes into the start of a
+        /// telegram (`/` and three letters or digits): then only the tag's other input,
+        /// the authentication key, can be wrong. Nothing decrypted is used.
+        key_decrypts: bool,
+    },
 }
 
 /// What a decrypted frame carried.
@@ -135,7 +167,23 @@ pub fn decrypt(frame: &[u8], keys: Option<&Keys>) -> Result<Decrypted, DecryptEr
             return Ok(Decrypted { system_title: title, frame_counter: u32::from_be_bytes(counter), plaintext: buf });
         }
     }
-    Err(DecryptError::TagMismatch { system_title: printable_title(&title) })
+    Err(DecryptError::TagMismatch {
+        system_title: printable_title(&title),
+        cut_short: false,
+        key_decrypts: starts_a_telegram(keys, &iv, ciphertext),
+    })
+}
+
+/// Whether `ciphertext` decrypts, in GCM's counter mode, to text that starts like a
+/// telegram (`/XXX`): the first keystream block is the IV with the block counter at 2.
+fn starts_a_telegram(keys: &Keys, iv: &[u8; 12], ciphertext: &[u8]) -> bool {
+    let mut block = GenericArray::from([0u8; 16]);
+    block[..12].copy_from_slice(iv);
+    block[15] = 2;
+    keys.block.encrypt_block(&mut block);
+    let Some(start) = ciphertext.get(..4) else { return false };
+    let plain: Vec<u8> = start.iter().zip(block.iter()).map(|(c, k)| c ^ k).collect();
+    plain[0] == b'/' && plain[1..].iter().all(u8::is_ascii_alphanumeric)
 }
 
 /// A system title for messages: as text when it is all letters and digits (`SYSTEMID`),
@@ -163,8 +211,24 @@ mod tests {
     fn key_errors_do_not_leak_the_key() {
         let err = Keys::from_hex("00112233445566778899AABBCCDDEEF", None).unwrap_err();
         assert!(!err.to_string().contains("0011"));
-        assert!(Keys::from_hex("0011223344556677889XAABBCCDDEEFF", None).is_err());
+        assert_eq!(err.to_string(), "decryption key must be 32 hexadecimal digits (16 bytes); got 31 digits");
+        let err = Keys::from_hex("0011223344556677889XAABBCCDDEEFF", None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "decryption key must be 32 hexadecimal digits (16 bytes); character 20 is not a hexadecimal digit"
+        );
         assert!(Keys::from_hex("00112233445566778899AABBCCDDEEFF", None).is_ok());
+        // As keys are published: in groups, in either case, after 0x; the same key.
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/recordings/spec-example-LU-Smarty-encrypted-with-aad_smarty_athombv.bin"
+        );
+        let frame = std::fs::read(path).unwrap();
+        let auth = Some("FF:EE:DD:CC:BB:AA:99:88:77:66:55:44:33:22:11:00");
+        for key in ["01 23 45 67 89 AB CD EF 01 23 45 67 89 ab cd ef", "0x0123456789abcdef-0123456789abcdef"] {
+            let keys = Keys::from_hex(key, auth).unwrap();
+            assert!(decrypt(&frame, Some(&keys)).is_ok(), "{key}");
+        }
         assert_eq!(
             format!("{:?}", Keys::from_hex("00112233445566778899AABBCCDDEEFF", None).unwrap()),
             "Keys(<redacted>)"

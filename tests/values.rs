@@ -2605,7 +2605,32 @@ fn an_encrypted_frame_cut_short_does_not_take_the_next_one_with_it() {
         "{:?}",
         d.errors
     );
-    assert!(d.errors[0].to_string().contains("cut short or changed"), "{}", d.errors[0]);
+    assert!(
+        d.errors[0].to_string().contains("it was cut short: a frame from the same meter starts inside it"),
+        "{}",
+        d.errors[0]
+    );
+}
+
+#[test]
+fn a_failed_tag_says_which_key_is_wrong_when_it_can_tell() {
+    // The spec example is authenticated with its own key (ffeedd...), not Smarty's default.
+    let frame = recording("spec-example-LU-Smarty-encrypted-with-aad_smarty_athombv.bin");
+    let key = "0123456789abcdef0123456789abcdef";
+    let d = decode_bytes(&frame, true, AMSTERDAM, Some(Keys::from_hex(key, None).expect("key")));
+    assert!(d.telegrams.is_empty());
+    let message = d.errors[0].to_string();
+    assert!(message.contains("the decryption key is right"), "{message}");
+    assert!(message.contains("the authentication key is wrong"), "{message}");
+    assert!(!message.to_lowercase().contains(key), "{message}");
+    // With a wrong decryption key nothing can be told apart.
+    let wrong = Keys::from_hex("0123456789abcdef0123456789abcdee", None).expect("key");
+    let d = decode_bytes(&frame, true, AMSTERDAM, Some(wrong));
+    assert!(d.errors[0].to_string().contains("the decryption key (or authentication key) is wrong"), "{}", d.errors[0]);
+    // With its own authentication key it is read.
+    let keys = Keys::from_hex(key, Some("ffeeddccbbaa99887766554433221100")).expect("keys");
+    let d = decode_bytes(&frame, true, AMSTERDAM, Some(keys));
+    assert_eq!((d.telegrams.len(), d.errors.len()), (1, 0));
 }
 
 #[test]
@@ -2793,4 +2818,48 @@ fn a_holley_meter_is_read_with_the_hungarian_table() {
     t.q("electricity_combined", 7137.694, "kWh");
     t.q("instantaneous_power_factor_total", 0.999, "");
     t.q("electricity_reactive_exported_tariff_1", 680.772, "kvarh");
+}
+
+/// A Smarty frame around `plain`, as a meter builds it: AES-128-GCM, IV = system title ‖
+/// frame counter, AAD = 0x30 ‖ authentication key, 12-byte tag.
+fn smarty_frame(plain: &[u8], key: [u8; 16], auth: [u8; 16]) -> Vec<u8> {
+    use aes_gcm::aead::AeadInPlace;
+    use aes_gcm::aead::consts::U12;
+    use aes_gcm::aead::generic_array::GenericArray;
+    use aes_gcm::{AesGcm, KeyInit, aes::Aes128};
+    let (title, counter) = (*b"SYSTEMID", [0u8, 0, 0, 7]);
+    let mut iv = [0u8; 12];
+    iv[..8].copy_from_slice(&title);
+    iv[8..].copy_from_slice(&counter);
+    let aad = [&[0x30u8][..], &auth].concat();
+    let mut body = plain.to_vec();
+    let cipher = AesGcm::<Aes128, U12, U12>::new(GenericArray::from_slice(&key));
+    let tag = cipher.encrypt_in_place_detached(GenericArray::from_slice(&iv), &aad, &mut body).expect("encrypt");
+    let len = 1 + 4 + body.len() + 12;
+    let mut frame = vec![0xDB, 0x08];
+    frame.extend_from_slice(&title);
+    frame.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8, 0x30]);
+    frame.extend_from_slice(&counter);
+    frame.extend_from_slice(&body);
+    frame.extend_from_slice(&tag);
+    frame
+}
+
+#[test]
+fn an_authenticated_frame_that_holds_no_telegram_is_said_to() {
+    let (key, auth) = ([7u8; 16], dsmrd::smarty::SMARTY_AUTH_KEY);
+    let keys = || Some(Keys::from_hex(&"07".repeat(16), None).expect("key"));
+    let d = decode_bytes(&smarty_frame(b"no telegram in here", key, auth), true, AMSTERDAM, keys());
+    assert!(d.telegrams.is_empty());
+    assert_eq!(d.errors.len(), 1);
+    assert!(
+        d.errors[0].to_string().contains("it decrypts and authenticates, but holds no telegram"),
+        "{}",
+        d.errors[0]
+    );
+    // The same frame around a telegram is read.
+    let t = telegram("/Lux5\\253663629_D", &["1-3:0.2.8(42)", "0-0:1.0.0(200706104157S)", "1-0:1.8.0(000025.653*kWh)"]);
+    let d = decode_bytes(&smarty_frame(&t, key, auth), true, AMSTERDAM, keys());
+    assert_eq!(d.telegrams.len(), 1, "{:?}", d.errors);
+    assert_eq!(d.telegrams[0]["encrypted"], true);
 }

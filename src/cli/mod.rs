@@ -87,3 +87,9 @@ fn init_logging(level: &str) {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
+
+/// A bad key from the command line or the environment, said to come from there (the key
+/// itself is never shown).
+fn key_error(e: crate::smarty::BadKey) -> anyhow::Error {
+    anyhow::anyhow!("{e} (given by --key/--auth-key or DSMRD_KEY/DSMRD_AUTH_KEY)")
+}

@@ -54,7 +54,7 @@ fn parse_version(s: &str) -> Result<VersionChoice, String> {
 pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
     let tz = zone(&args.timezone).map_err(anyhow::Error::msg)?;
     let keys = match &args.key {
-        Some(k) => Some(Keys::from_hex(k, args.auth_key.as_deref())?),
+        Some(k) => Some(Keys::from_hex(k, args.auth_key.as_deref()).map_err(super::key_error)?),
         None => None,
     };
     let opts = DecoderOptions {

@@ -47,7 +47,12 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         version: args.dsmr_version,
         timezone: zone(&args.timezone).map_err(anyhow::Error::msg)?,
         timezone_name: args.timezone.clone(),
-        keys: args.key.as_deref().map(|k| Keys::from_hex(k, args.auth_key.as_deref())).transpose()?,
+        keys: args
+            .key
+            .as_deref()
+            .map(|k| Keys::from_hex(k, args.auth_key.as_deref()))
+            .transpose()
+            .map_err(super::key_error)?,
         ..DecodeSettings::default()
     };
     let sink_table = format!("format = {:?}", args.format);
