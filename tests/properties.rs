@@ -323,11 +323,20 @@ proptest! {
                 }
                 Err(ParseError::NoData { .. }) => {
                     let end = frame.iter().rposition(|&b| b == b'!').unwrap_or(frame.len());
-                    let text = String::from_utf8_lossy(&frame[..end]);
-                    // A line that starts with `(` continues the one before it (DSMR 2.2 gas).
-                    let lines: Vec<&str> = text.lines().skip(1).map(str::trim).collect();
-                    let continued = |i: usize| lines.get(i + 1).is_some_and(|next| next.starts_with('('));
-                    let data_line = (0..lines.len()).find(|&i| is_data_line(lines[i]) && !continued(i)).map(|i| lines[i]);
+                    // Lines are trimmed of the padding meters send (blanks, CR, NUL), blank
+                    // lines are skipped, and a line that starts with `(` continues the one
+                    // before it (DSMR 2.2 gas). A line that is no text is no data line.
+                    let pad: &[char] = &['\0', ' ', '\t', '\r'];
+                    let lines: Vec<(String, bool)> = frame[..end]
+                        .split(|&b| b == b'\n')
+                        .skip(1)
+                        .map(|l| (String::from_utf8_lossy(l).trim_matches(pad).to_string(), std::str::from_utf8(l).is_ok()))
+                        .filter(|(l, _)| !l.is_empty())
+                        .collect();
+                    let continued = |i: usize| lines.get(i + 1).is_some_and(|(next, _)| next.starts_with('('));
+                    let data_line = (0..lines.len())
+                        .find(|&i| lines[i].1 && is_data_line(&lines[i].0) && !continued(i))
+                        .map(|i| &lines[i].0);
                     prop_assert!(data_line.is_none(), "refused, but `{:?}` is a data line", data_line);
                 }
                 Err(e) => prop_assert!(false, "unexpected {e:?}"),
