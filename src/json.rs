@@ -143,6 +143,9 @@ fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
             m.insert("status".into(), J::String(profile.status.into()));
             m.insert("period_minutes".into(), profile.period_minutes.map_or(J::Null, J::from));
             m.insert("source_obis".into(), J::String(profile.source.into()));
+            if o.value.is_placeholder() {
+                m.insert("placeholder".into(), J::Bool(true));
+            }
         }
         Value::EventLog { buffer_type, entries } => {
             m.insert("value".into(), J::from(entries.len()));

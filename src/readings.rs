@@ -179,7 +179,7 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
                     push(cache, base, FieldValue::Text(rfc3339(ts).into()), None, None);
                 }
             }
-            Value::Timed { .. } if o.value.is_placeholder() => {}
+            Value::Timed { .. } | Value::LegacyGas { .. } if o.value.is_placeholder() => {}
             Value::Timed { time, value } => {
                 let ts = utc(cache, time);
                 push(cache, base, num(value), value.unit, ts);
@@ -454,6 +454,28 @@ mod tests {
         let gas: Vec<_> = r.fields.iter().filter(|f| f.name.contains("gas_meter_reading")).collect();
         assert_eq!(gas.len(), 1, "{gas:?}");
         assert_eq!(gas[0].value, FieldValue::Number(12.345));
+    }
+
+    #[test]
+    fn placeholder_legacy_gas_readings_are_not_stored() {
+        // DSMR 3.0 meters with no gas meter behind channel 1 or 2 send zeros; channel 3 is real.
+        let bytes = telegram(
+            "/ISk5\\2MT382-1003\r\n\r\n0-0:96.1.1(5A424556303035303933313935363132)\r\n\
+             1-0:1.8.1(00001.001*kWh)\r\n\
+             0-1:24.3.0(000000000000)(00)(60)(1)(0-1:24.2.1)(m3)\r\n(00000.000)\r\n\
+             0-2:24.3.0(121030140000)(00)(60)(1)(0-2:24.2.1)()\r\n(00000000)\r\n\
+             0-3:24.3.0(121030140000)(00)(60)(1)(0-3:24.2.1)(m3)\r\n(00644.287)\r\n!",
+        );
+        let t = parse(&bytes, crate::frame::CrcStatus::Absent, VersionChoice::Auto).unwrap();
+        let flags: Vec<bool> =
+            t.objects.iter().filter(|o| o.obis.ends_with("24.3.0")).map(|o| o.value.is_placeholder()).collect();
+        assert_eq!(flags, [true, true, false]);
+        let cx = ReadingContext::new("meter", crate::time::zone("Europe/Amsterdam").unwrap());
+        let r = to_reading(&t, &cx, Timestamp::UNIX_EPOCH);
+        let gas: Vec<_> = r.fields.iter().filter(|f| f.name.contains("gas_meter_reading")).collect();
+        assert_eq!(gas.len(), 1, "{gas:?}");
+        assert_eq!(gas[0].value, FieldValue::Number(644.287));
+        assert_eq!(gas[0].time.unwrap().to_string(), "2012-10-30T13:00:00Z");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use crate::frame::CrcStatus;
 use crate::json::JsonContext;
-use crate::telegram::{Object, Quantity, Stamp, Telegram, Value};
+use crate::telegram::{FailureEntry, Object, Quantity, Stamp, Telegram, Value};
 use crate::time::{rfc3339, to_utc};
 
 /// Render one telegram; `ordinal` is its number in the stream.
@@ -27,7 +27,7 @@ pub fn telegram_table(t: &Telegram<'_>, ordinal: u64, cx: &JsonContext) -> Strin
     let _ = writeln!(out, "telegram {ordinal}  /{header}  version {}  {}  {}{}", t.version, stamp, crc, enc);
     for o in &t.objects {
         let name = o.name.unwrap_or("(unknown)");
-        let _ = writeln!(out, "  {:<14} {:<42} {}", o.obis, name, visible(&value_text(o, &time)));
+        let _ = writeln!(out, "  {:<14} {:<42} {}{}", o.obis, name, visible(&value_text(o, &time)), note(o));
     }
     for e in &t.errors {
         let _ = writeln!(out, "  line {:<9} {:<42} {}", e.line, "(error)", visible(&e.reason));
@@ -60,6 +60,20 @@ fn q(q: &Quantity<'_>) -> String {
     }
 }
 
+/// What the JSON marks `placeholder`, said in words: a value no sink stores as a reading.
+fn note(o: &Object<'_>) -> &'static str {
+    match &o.value {
+        Value::Timed { .. } | Value::LegacyGas { .. } if o.value.is_placeholder() => "  (placeholder: no reading)",
+        Value::Time(s) if s.time.is_some() && s.is_unset() => "  (placeholder: clock never set)",
+        _ => "",
+    }
+}
+
+/// An empty log's filler entry, marked as the JSON marks it.
+fn filler(e: &FailureEntry<'_>) -> &'static str {
+    if e.is_placeholder() { " (placeholder)" } else { "" }
+}
+
 fn value_text(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> String) -> String {
     match &o.value {
         Value::Empty => "-".into(),
@@ -72,7 +86,7 @@ fn value_text(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> String) -> String {
         Value::LegacyGas { time: t, value, .. } => format!("{} at {}", q(value), time(t)),
         Value::EventLog { entries, .. } => {
             let list: Vec<String> =
-                entries.iter().map(|e| format!("{} until {}", q(&e.duration), time(&e.end))).collect();
+                entries.iter().map(|e| format!("{} until {}{}", q(&e.duration), time(&e.end), filler(e))).collect();
             format!("{} entries{}{}", entries.len(), if list.is_empty() { "" } else { ": " }, list.join("; "))
         }
         Value::PeakHistory(peaks) => {
@@ -114,5 +128,20 @@ mod tests {
     fn control_characters_are_escaped() {
         assert_eq!(visible("ISK5\\2M550T"), "ISK5\\2M550T");
         assert_eq!(visible("AB\u{1b}[31mC\r\n\u{2}"), "AB\\x1B[31mC\\r\\n\\x02");
+    }
+
+    #[test]
+    fn placeholders_are_marked_as_the_json_marks_them() {
+        let body = b"/XMX5LGBBFG1009089532\r\n\r\n1-3:0.2.8(42)\r\n0-0:1.0.0(000101023000W)\r\n\
+            0-1:24.2.1(632525252525W)(00000.000)\r\n0-2:24.2.1(190324150000W)(00012.345*m3)\r\n\
+            1-0:99.97.0(1)(0-0:96.7.19)(000101000001W)(2147483647*s)\r\n!";
+        let t = crate::parse::parse(body, CrcStatus::Absent, crate::spec::VersionChoice::Auto).expect("parses");
+        let cx = JsonContext { tz: crate::time::zone("Europe/Amsterdam").expect("zone") };
+        let text = telegram_table(&t, 1, &cx);
+        let line = |code: &str| text.lines().find(|l| l.trim_start().starts_with(code)).unwrap_or_default().to_string();
+        assert!(line("0-0:1.0.0").ends_with("(placeholder: clock never set)"), "{text}");
+        assert!(line("0-1:24.2.1").ends_with("(placeholder: no reading)"), "{text}");
+        assert!(line("0-2:24.2.1").ends_with("12.345 m3 at 2019-03-24T14:00:00Z"), "{text}");
+        assert!(line("1-0:99.97.0").ends_with("(placeholder)"), "{text}");
     }
 }

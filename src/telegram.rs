@@ -140,10 +140,11 @@ impl Value<'_> {
     /// instead of a reading: a value without unit next to a time that is no time or next to
     /// a zero (`(632525252525W)(00000.000)`, `(700101010000W)(00000000)`), or a zero, with
     /// or without unit, next to no time or the clock's default (`(000101000000W)(00000.000*m3)`).
+    /// The same holds for a DSMR 2.2/3.0 gas reading (`0-1:24.3.0`) with no device behind it.
     /// Sinks store no reading for it (a gas counter would drop to 0); `parse` shows it as sent.
     pub fn is_placeholder(&self) -> bool {
         match self {
-            Value::Timed { time, value } => {
+            Value::Timed { time, value } | Value::LegacyGas { time, value, .. } => {
                 let zero = value.value.mantissa == 0;
                 (value.unit.is_none() && (time.time.is_none() || zero)) || (zero && time.is_unset())
             }
