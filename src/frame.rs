@@ -11,8 +11,11 @@
 //! * rejections with a reason: overflow, truncation (a new `/` or EOF before `!`), CRC
 //!   mismatch, a malformed Smarty header.
 //!
-//! Any `/` outside the header line restarts framing (a meter that was cut off and restarts,
-//! a reader that connects mid-telegram), garbage between telegrams is skipped and counted.
+//! A `/` that starts a line, or that starts a meter identification (`/ISK5`: three letters
+//! and a digit) within one, restarts framing (a meter that was cut off and restarts, a
+//! reader that connects mid-telegram); any other `/` inside a telegram is its text (a heat
+//! meter's `m3/h`). Garbage between telegrams, and a `/` whose line is no header line (it
+//! holds a parenthesis: `m3/h)` read from the middle of a telegram), is skipped and counted.
 
 use std::fmt;
 
@@ -153,6 +156,9 @@ enum State {
     Header,
     /// Collecting data lines until `!`.
     Body,
+    /// In a data line, after a `/` at `at` in the buffer: a meter identification after it
+    /// (three letters and a digit) starts a new telegram, anything else is text.
+    Slash { at: usize },
     /// After `!`: up to four CRC digits, an optional NUL, then CR LF.
     Crc { digits: u8, value: u16 },
     /// After the CRC digits (and optional NUL): waiting for the LF that ends the line.
@@ -267,6 +273,13 @@ impl Framer {
                             self.buf.push(b);
                             i += 1;
                             self.state = State::Body;
+                            if memchr::memchr2(b'(', b')', &self.buf).is_some() {
+                                // No header line: a `/` in a value (`m3/h)`), read from the
+                                // middle of a telegram.
+                                self.stats.skipped_bytes += self.buf.len() as u64;
+                                self.buf.clear();
+                                self.state = State::Hunt;
+                            }
                         }
                         b'!' => {
                             self.bang = self.buf.len();
@@ -274,9 +287,18 @@ impl Framer {
                             i += 1;
                             self.state = State::Crc { digits: 0, value: 0 };
                         }
+                        b'/' if self.buf.last() != Some(&b'\n') => {
+                            // Within a line: text, unless a meter identification follows.
+                            if self.buf.len() + 1 > self.max_len {
+                                return self.overflow(i, false);
+                            }
+                            self.buf.push(b);
+                            i += 1;
+                            self.state = State::Slash { at: self.buf.len() - 1 };
+                        }
                         _ => {
-                            // `/` in the body or a Smarty tag: the telegram was cut off,
-                            // unless what came before was never one (read on from the byte).
+                            // `/` that starts a line, or a Smarty tag: the telegram was cut
+                            // off, unless what came before was never one (read on from the byte).
                             let len = self.buf.len();
                             self.state = State::Hunt;
                             if is_noise(&self.buf) {
@@ -287,6 +309,34 @@ impl Framer {
                             return (i, Some(Event::Rejected(Reject::Truncated { len, encrypted: false })));
                         }
                     }
+                }
+                State::Slash { at } => {
+                    let b = input[i];
+                    let after = self.buf.len() - at - 1;
+                    let fits = if after < 3 { b.is_ascii_alphabetic() } else { b.is_ascii_digit() };
+                    if !fits {
+                        // Text such as `m3/h`: the body reads the byte on.
+                        self.state = State::Body;
+                        continue;
+                    }
+                    if self.buf.len() + 1 > self.max_len {
+                        return self.overflow(i, false);
+                    }
+                    self.buf.push(b);
+                    i += 1;
+                    if after < 3 {
+                        continue;
+                    }
+                    // `/ISK5` within a line: a new telegram began before this one's end.
+                    let noise = is_noise(&self.buf[..at]);
+                    self.buf.drain(..at);
+                    self.state = State::Header;
+                    if noise {
+                        self.stats.skipped_bytes += at as u64;
+                        continue;
+                    }
+                    self.stats.rejected += 1;
+                    return (i, Some(Event::Rejected(Reject::Truncated { len: at, encrypted: false })));
                 }
                 State::Crc { digits, value } => {
                     let b = input[i];
@@ -399,7 +449,7 @@ impl Framer {
         match self.state {
             State::Hunt => None,
             State::Crc { .. } | State::Eol => self.complete_plain(0).1,
-            State::Header | State::Body if is_noise(&self.buf) => {
+            State::Header | State::Body | State::Slash { .. } if is_noise(&self.buf) => {
                 self.stats.skipped_bytes += self.buf.len() as u64;
                 self.state = State::Hunt;
                 self.buf.clear();
@@ -659,6 +709,45 @@ mod tests {
         let t = with_crc("/HLY5/D545-METER\r\n\r\n1-0:1.8.1(000001.000*kWh)\r\n!");
         let got = frames(&mut Framer::default(), t.as_bytes());
         assert_eq!(got, vec![Ok(t.trim_end().as_bytes().to_vec())]);
+    }
+
+    #[test]
+    fn slash_in_a_value_is_text_and_an_identification_mid_line_is_a_new_telegram() {
+        // An Icelandic Iskra meter with a heat meter on channel 1 sends its flow in `m3/h`.
+        let t = with_crc(
+            "/ISk5\\2MIE5E-200\r\n\r\n1-0:1.8.0(001988.284*kWh)\r\n0-1:24.2.2(0000.090*m3/h)\r\n\
+             0-1:24.2.5(00048.1*degC)\r\n!",
+        );
+        for chunk in [1, 3, 4096] {
+            let mut framer = Framer::default();
+            let mut got = Vec::new();
+            for piece in t.as_bytes().chunks(chunk) {
+                let mut rest = piece;
+                while !rest.is_empty() {
+                    let (n, ev) = framer.feed(rest);
+                    rest = &rest[n..];
+                    if let Some(Event::Frame(Frame::Plain { bytes, .. })) = ev {
+                        got.push(bytes.to_vec());
+                    }
+                }
+            }
+            assert_eq!(got, vec![t.trim_end().as_bytes().to_vec()], "chunks of {chunk}");
+            assert_eq!(framer.stats().rejected, 0);
+        }
+        // Read from the middle of that value: `/h)` is no header line, and is skipped.
+        let tail = &t[t.find("/h)").expect("slash")..];
+        let mut framer = Framer::default();
+        let got = frames(&mut framer, format!("{tail}{t}").as_bytes());
+        assert_eq!(got, vec![Ok(t.trim_end().as_bytes().to_vec())]);
+        assert_eq!(framer.stats().rejected, 0);
+        assert_eq!(framer.stats().skipped_bytes, tail.len() as u64);
+        // A meter that restarts mid-line: its identification ends the telegram cut short.
+        let cut = "/ISk5\\2MIE5E-200\r\n\r\n1-0:1.8.0(0019";
+        let got = frames(&mut Framer::default(), format!("{cut}{t}").as_bytes());
+        assert_eq!(
+            got,
+            vec![Err(Reject::Truncated { len: cut.len(), encrypted: false }), Ok(t.trim_end().as_bytes().to_vec())]
+        );
     }
 
     #[test]
