@@ -156,7 +156,15 @@ pub fn detect(h: &Header, clues: &Clues, crc: CrcStatus) -> Version {
     if h.lithuania {
         return Version::EsoLithuania;
     }
-    if h.fluvius || clues.belgian_version || clues.belgian_gas || clues.demand {
+    if h.fluvius || clues.belgian_version || clues.demand {
+        return Version::Belgium;
+    }
+    // Before the Belgian gas code: an Iskra meter in Iceland reads a heat meter's
+    // temperature on 0-1:24.2.3.
+    if h.iskra_ireland {
+        return Version::IskraIreland;
+    }
+    if clues.belgian_gas {
         return Version::Belgium;
     }
     if h.easymeter || (clues.f_group && h.q3d) {
@@ -164,9 +172,6 @@ pub fn detect(h: &Header, clues: &Clues, crc: CrcStatus) -> Version {
     }
     if h.austria {
         return Version::AustriaT210D;
-    }
-    if h.iskra_ireland {
-        return Version::IskraIreland;
     }
     if h.luxembourg || (clues.logical_name && clues.p1_version.is_some()) {
         return Version::Luxembourg;

@@ -366,6 +366,9 @@ fn typed_value<'a>(row: &Row, g: &[&'a str], out: &mut Value<'a>) -> Result<(), 
         Shape::Number | Shape::Text | Shape::HexText if first.is_empty() => return Ok(()),
         Shape::Number => match quantity(first, row.unit) {
             Ok(q) => Value::Number(q),
+            // A state in words where the table has a number and no unit (a Wasion meter's
+            // breaker `0-0:96.3.10(ON)`): kept as the text it is.
+            Err(_) if row.unit.is_none() && is_word(first) => Value::Text(first),
             Err(e) => comma_pair(first, row.unit).ok_or(e)?,
         },
         Shape::Numbers => Value::Numbers(g.iter().map(|s| quantity(s, row.unit)).collect::<Result<Vec<_>, _>>()?),
@@ -491,7 +494,12 @@ fn loose_quantity<'a>(s: &'a str, expected_unit: Option<&str>) -> Result<(Decima
     Ok((value, unit))
 }
 
-/// `(TST)(value*unit)`, also in the reversed order one Irish meter sends. The placeholder an
+/// Whether `s` is one short word of letters (`ON`, `OFF`, `Closed`).
+fn is_word(s: &str) -> bool {
+    (1..=16).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphabetic())
+}
+
+/// `(TST)(value*unit)`, also in the reversed order one Irish meter sends, or a bare value. The placeholder an
 /// unreachable or unconfigured M-Bus device leaves (`(632525252525W)(00000.000)`) is kept as
 /// written; [`Value::is_placeholder`] tells it apart.
 fn timed<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'a>, String> {
@@ -509,7 +517,13 @@ fn timed<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'a>, Str
         }
         // `(0)`: an M-Bus channel with no device, as an MCS301 sends it.
         [only] if Decimal::parse(only).is_some_and(|d| d.mantissa == 0) => return Ok(Value::Empty),
-        [_] => return Err("expected a timestamp and a value".into()),
+        // A reading without its capture time (an Icelandic heat meter's `(0366.475*m3)`):
+        // the value is kept, and taken at the telegram's time.
+        [only] => {
+            return quantity(only, unit)
+                .map(Value::Number)
+                .map_err(|e| format!("expected a timestamp and a value: {e}"));
+        }
     };
     Ok(Value::Timed { time, value })
 }

@@ -2113,6 +2113,49 @@ fn demand_value_before_a_twelve_digit_time() {
 }
 
 #[test]
+fn a_breaker_state_in_words_is_kept_as_text() {
+    // esphome-libs/dsmr_parser #53: a Wasion meter of E.ON Hungary writes `ON` where the
+    // table has a number.
+    let t = constructed(
+        "/WSE5Wasion--Meter---",
+        &["0-0:1.0.0(260522084220S)", "0-0:42.0.0(WSE1012403352978)", "0-0:96.3.10(ON)", "1-0:1.8.0(000138.583*kWh)"],
+    );
+    assert_eq!(t.0["errors"], json!([]));
+    assert_eq!(t.top("dsmr_version"), "EON_HU");
+    t.text("actual_switch_position", "ON");
+    t.q("electricity_imported_total", 138.583, "kWh");
+    // A number where a unit is expected is still checked: `ON` is no energy.
+    let d = decode_bytes(&telegram("/ISK5\\2M550T-1012", &["1-3:0.2.8(50)", "1-0:1.8.1(ON)"]), true, AMSTERDAM, None);
+    let t = T(d.telegrams.into_iter().next().expect("telegram"));
+    assert_eq!(t.0["errors"][0]["error"], json!("expected a number, got `ON`"), "{}", t.0["errors"]);
+}
+
+#[test]
+fn an_icelandic_iskra_with_a_heat_meter() {
+    // gardart/veitur-meter-reader: the heat meter's readings carry no capture time, its flow
+    // is in `m3/h`, and its supply temperature sits on the Belgian gas code 0-1:24.2.3.
+    let t = constructed(
+        "/ISk5\\2MIE5E-200",
+        &[
+            "1-0:1.8.0(001988.284*kWh)",
+            "1-0:1.7.0(00.588*kW)",
+            "0-1:24.2.1(0366.475*m3)",
+            "0-1:24.2.2(0000.090*m3/h)",
+            "0-1:24.2.3(000074.8*degC)",
+        ],
+    );
+    assert_eq!(t.0["errors"], json!([]));
+    assert_eq!(t.top("dsmr_version"), "ISKRA_IE");
+    t.q("electricity_imported_total", 1988.284, "kWh");
+    assert_eq!(
+        t.at("0-1:24.2.1"),
+        &json!({"obis": "0-1:24.2.1", "name": "hourly_gas_meter_reading", "value": 366.475, "unit": "m3", "channel": 1})
+    );
+    assert_eq!(t.at("0-1:24.2.2")["raw"], json!(["0000.090*m3/h"]));
+    assert_eq!(t.at("0-1:24.2.3")["raw"], json!(["000074.8*degC"]));
+}
+
+#[test]
 fn electricity_on_measurement_channel_one() {
     // Swiss meters (FACTS §10) and the XT211 write `1-1:` where DSMR writes `1-0:`.
     let t = constructed(
