@@ -137,7 +137,8 @@ impl Header {
         }
         Header {
             fluvius: flag("FLU"),
-            easymeter: flag("ESY"),
+            // EasyMeter, and eBZ meters with the same layout (`/EBZ5DD3...`).
+            easymeter: flag("ESY") || flag("EBZ"),
             austria: flag("EST"),
             lithuania: flag("ESO"),
             q3d,

@@ -2113,6 +2113,31 @@ fn demand_value_before_a_twelve_digit_time() {
 }
 
 #[test]
+fn an_ebz_dd3_reads_with_the_q3d_table() {
+    // The layout eBZ DD3 meters send on their D0 interface (values made up): no CRC, `*255`
+    // on every code, signed power, a hexadecimal seconds counter.
+    let body = "/EBZ5DD32R06ETA_107\r\n\r\n1-0:0.0.0*255(1EBZ0100000001)\r\n1-0:96.1.0*255(1EBZ0100000001)\r\n\
+                1-0:1.8.0*255(001234.56789012*kWh)\r\n1-0:2.8.0*255(000321.00000000*kWh)\r\n\
+                1-0:16.7.0*255(-000458.90*W)\r\n1-0:36.7.0*255(000344.88*W)\r\n1-0:32.7.0*255(232.4*V)\r\n\
+                1-0:96.5.0*255(001C0104)\r\n0-0:96.8.0*255(00104443)\r\n!\r\n";
+    let d = decode_bytes(body.as_bytes(), true, AMSTERDAM, None);
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    let t = T(d.telegrams.into_iter().next().expect("telegram"));
+    assert_eq!(t.top("dsmr_version"), "Q3D");
+    t.no_unknown_codes();
+    t.qs(&[
+        ("electricity_imported_total", 1234.56789012, "kWh"),
+        ("electricity_exported_total", 321.0, "kWh"),
+        ("instantaneous_active_power", -458.9, "W"),
+        ("instantaneous_active_power_l1", 344.88, "W"),
+        ("instantaneous_voltage_l1", 232.4, "V"),
+    ]);
+    t.text("q3d_equipment_serialnumber", "1EBZ0100000001");
+    // Hexadecimal: kept as sent, never read as the decimal 104443.
+    t.text("operating_time_hex", "00104443");
+}
+
+#[test]
 fn a_breaker_state_in_words_is_kept_as_text() {
     // esphome-libs/dsmr_parser #53: a Wasion meter of E.ON Hungary writes `ON` where the
     // table has a number.

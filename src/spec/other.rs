@@ -7,7 +7,8 @@ use super::{Row, Spec, dsmr, mbus, reactive, row};
 const KWH: Option<&str> = Some("kWh");
 const W: Option<&str> = Some("W");
 
-/// EasyMeter Q3D behind a COM-1 gateway: OBIS with an F group, no CRC, power in W.
+/// EasyMeter Q3D behind a COM-1 gateway, and the eBZ DD3, German meters that send the same
+/// D0 layout: OBIS with an F group, no CRC, power in W.
 pub static Q3D: Spec = Spec::new("EasyMeter Q3D", None, Q3D_ROWS);
 
 static Q3D_ROWS: &[Row] = &[
@@ -25,6 +26,23 @@ static Q3D_ROWS: &[Row] = &[
     row((1, 0, 1, 7, 255), "current_electricity_usage", Number, W, "Active power, all phases (firmware < V3.04)"),
     row((1, 0, 96, 5, 5), "q3d_equipment_state", Text, None, "Status byte (hex)"),
     row((0, 0, 96, 1, 255), "q3d_equipment_serialnumber", Text, None, "Serial number"),
+    // eBZ DD3 (`/EBZ5DD3...`): the same D0 layout, with signed power (negative on export).
+    row((1, 0, 96, 1, 0), "q3d_equipment_serialnumber", Text, None, "Serial number (eBZ DD3)"),
+    row(
+        (1, 0, 16, 7, 0),
+        "instantaneous_active_power",
+        Number,
+        W,
+        "Active power, import minus export, all phases (eBZ DD3)",
+    ),
+    row((1, 0, 36, 7, 0), "instantaneous_active_power_l1", Number, W, "Active power L1, import minus export (eBZ DD3)"),
+    row((1, 0, 56, 7, 0), "instantaneous_active_power_l2", Number, W, "Active power L2, import minus export (eBZ DD3)"),
+    row((1, 0, 76, 7, 0), "instantaneous_active_power_l3", Number, W, "Active power L3, import minus export (eBZ DD3)"),
+    row((1, 0, 32, 7, 0), "instantaneous_voltage_l1", Number, Some("V"), "Voltage in phase L1 (eBZ DD3)"),
+    row((1, 0, 52, 7, 0), "instantaneous_voltage_l2", Number, Some("V"), "Voltage in phase L2 (eBZ DD3)"),
+    row((1, 0, 72, 7, 0), "instantaneous_voltage_l3", Number, Some("V"), "Voltage in phase L3 (eBZ DD3)"),
+    row((1, 0, 96, 5, 0), "q3d_equipment_state", Text, None, "Status word (hex, eBZ DD3)"),
+    row((0, 0, 96, 8, 0), "operating_time_hex", Text, None, "Seconds in operation, hexadecimal as sent (eBZ DD3)"),
 ];
 
 /// E.ON Hungary (Sagemcom `/SAG5SAG-METER`), specification of 2023-02-10.
