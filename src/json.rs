@@ -174,6 +174,12 @@ fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
                     em.insert("timestamp".into(), time(&p.time));
                     em.insert("recorded_at".into(), time(&p.period_start));
                     put_quantity(&mut em, &p.demand);
+                    if p.time.time.is_none() {
+                        em.insert("raw_timestamp".into(), J::String(p.time.raw.into()));
+                    }
+                    if p.is_placeholder() {
+                        em.insert("placeholder".into(), J::Bool(true));
+                    }
                     if let Some(e) = &p.export {
                         let mut xm = Map::new();
                         xm.insert("timestamp".into(), time(&e.time));

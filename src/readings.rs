@@ -195,7 +195,8 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
                 series.extend(points);
             }
             Value::PeakHistory(peaks) => {
-                series.extend(peaks.iter().filter_map(|p| Some(point(base.clone(), utc(cache, &p.time)?, &p.demand))));
+                let real = peaks.iter().filter(|p| !p.is_placeholder());
+                series.extend(real.filter_map(|p| Some(point(base.clone(), utc(cache, &p.time)?, &p.demand))));
                 if peaks.iter().any(|p| p.export.is_some()) {
                     let export: Cow<'static, str> = Cow::Owned(format!("{base}_export"));
                     let exports = peaks.iter().filter_map(|p| p.export.as_ref());

@@ -93,6 +93,7 @@ fn value_text(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> String) -> String {
             let list: Vec<String> = peaks
                 .iter()
                 .map(|p| match &p.export {
+                    None if p.is_placeholder() => format!("{} at {} (placeholder)", q(&p.demand), time(&p.time)),
                     None => format!("{} at {}", q(&p.demand), time(&p.time)),
                     Some(e) => {
                         format!("{} at {}, export {} at {}", q(&p.demand), time(&p.time), q(&e.value), time(&e.time))

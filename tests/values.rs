@@ -2113,6 +2113,29 @@ fn demand_value_before_a_twelve_digit_time() {
 }
 
 #[test]
+fn an_empty_month_in_the_belgian_peak_history_is_a_placeholder() {
+    // A Fluvius meter fills a month without a peak with `(632525252525W)(00.000*kW)`.
+    let t = constructed(
+        "/FLU5\\253769484_A",
+        &[
+            "0-0:96.1.4(50217)",
+            "0-0:1.0.0(250101120000W)",
+            "0-0:98.1.0(2)(1-0:1.6.0)(1-0:1.6.0)(241101000000W)(632525252525W)(00.000*kW)\
+             (241201000000W)(241115184500W)(03.701*kW)",
+        ],
+    );
+    let entries = &t.obj("belgium_maximum_demand_13_months")["entries"];
+    assert_eq!(
+        entries,
+        &json!([
+            {"timestamp": null, "raw_timestamp": "632525252525W", "recorded_at": "2024-10-31T23:00:00Z",
+             "value": 0.0, "unit": "kW", "placeholder": true},
+            {"timestamp": "2024-11-15T17:45:00Z", "recorded_at": "2024-11-30T23:00:00Z", "value": 3.701, "unit": "kW"},
+        ])
+    );
+}
+
+#[test]
 fn an_ebz_dd3_reads_with_the_q3d_table() {
     // The layout eBZ DD3 meters send on their D0 interface (values made up): no CRC, `*255`
     // on every code, signed power, a hexadecimal seconds counter.
