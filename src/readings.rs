@@ -9,7 +9,7 @@ use jiff::tz::TimeZone;
 
 use dsmrd_sinks::{Field, FieldKind, FieldValue, Reading, SeriesPoint, Text};
 
-use crate::telegram::{CLOCK_IDS, Object, Quantity, Stamp, Telegram, Value};
+use crate::telegram::{CLOCK_IDS, LOCAL_CLOCK_IDS, Object, Quantity, Stamp, Telegram, Value};
 use crate::time::{YearOffsets, rfc3339, to_utc_in};
 use crate::value::MeterTime;
 
@@ -145,7 +145,7 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
         }
     }
     for (idx, o) in t.objects.iter().enumerate() {
-        if CLOCK_IDS.contains(&o.id) {
+        if CLOCK_IDS.contains(&o.id) || LOCAL_CLOCK_IDS.contains(&o.id) {
             continue;
         }
         let base = field_name(o);
@@ -477,6 +477,19 @@ mod tests {
         assert_eq!(gas.len(), 1, "{gas:?}");
         assert_eq!(gas[0].value, FieldValue::Number(644.287));
         assert_eq!(gas[0].time.unwrap().to_string(), "2012-10-30T13:00:00Z");
+    }
+
+    #[test]
+    fn a_clock_sent_as_time_of_day_and_date_stamps_the_readings() {
+        let bytes = telegram(
+            "/ISk5\\2MIE5E-200\r\n\r\n1-0:0.9.1(222114)\r\n1-0:0.9.2(240212)\r\n1-0:1.8.0(001988.284*kWh)\r\n!",
+        );
+        let t = parse(&bytes, crate::frame::CrcStatus::Absent, VersionChoice::Auto).unwrap();
+        let cx = ReadingContext::new("meter", crate::time::zone("Atlantic/Reykjavik").unwrap());
+        let r = to_reading(&t, &cx, Timestamp::UNIX_EPOCH);
+        assert_eq!(r.time.to_string(), "2024-02-12T22:21:14Z");
+        assert_eq!(r.number("electricity_imported_total"), Some(1988.284));
+        assert!(r.fields.iter().all(|f| !f.name.starts_with("local_")), "{:?}", r.fields);
     }
 
     #[test]

@@ -179,6 +179,10 @@ pub const MBUS_CONTROL_STATE: &str = "mbus_control_state";
 /// and 0-0:1.1.0, as Warmtelink heat interfaces do.
 pub const CLOCK_IDS: [Obis; 2] = [Obis::new(0, 0, 1, 0, 0), Obis::new(0, 0, 1, 1, 0)];
 
+/// The clock as local time of day (`1-0:0.9.1`) and local date (`1-0:0.9.2`), which some
+/// meters send instead of [`CLOCK_IDS`].
+pub const LOCAL_CLOCK_IDS: [Obis; 2] = [Obis::new(1, 0, 0, 9, 1), Obis::new(1, 0, 0, 9, 2)];
+
 /// One parsed data line. Kept within 128 bytes (the rare large values are boxed): a
 /// telegram's objects are written one by one in the parser's hot loop, and a larger object
 /// is copied in by a `memcpy` call instead of a few vector stores (about 700 instructions
@@ -279,10 +283,27 @@ impl<'a> Telegram<'a> {
     /// The telegram's own timestamp (0-0:1.0.0, or 0-0:1.1.0 where a Warmtelink heat
     /// interface writes it), when it has a valid one.
     pub fn timestamp(&self) -> Option<MeterTime> {
-        CLOCK_IDS.iter().find_map(|&id| match self.get(id)?.value {
-            Value::Time(s) => s.time,
+        CLOCK_IDS
+            .iter()
+            .find_map(|&id| match self.get(id)?.value {
+                Value::Time(s) => s.time,
+                _ => None,
+            })
+            .or_else(|| self.local_clock())
+    }
+
+    /// The time made from `1-0:0.9.2` (`YYMMDD`) and `1-0:0.9.1` (`hhmmss`), local time
+    /// without a DST flag, for meters that send their clock that way only.
+    fn local_clock(&self) -> Option<MeterTime> {
+        let text = |id| match self.get(id)?.value {
+            Value::Text(s) if s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit()) => Some(s),
             _ => None,
-        })
+        };
+        let (date, time) = (text(LOCAL_CLOCK_IDS[1])?, text(LOCAL_CLOCK_IDS[0])?);
+        let mut both = [0u8; 12];
+        both[..6].copy_from_slice(date.as_bytes());
+        both[6..].copy_from_slice(time.as_bytes());
+        MeterTime::parse(std::str::from_utf8(&both).ok()?)
     }
 
     /// The meter's own id: equipment identifier, or the Luxembourg / Hungarian device

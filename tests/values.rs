@@ -2185,6 +2185,8 @@ fn an_icelandic_iskra_with_a_heat_meter() {
     let t = constructed(
         "/ISk5\\2MIE5E-200",
         &[
+            "1-0:0.9.1(222114)",
+            "1-0:0.9.2(240212)",
             "1-0:1.8.0(001988.284*kWh)",
             "1-0:1.7.0(00.588*kW)",
             "0-1:24.2.1(0366.475*m3)",
@@ -2194,6 +2196,10 @@ fn an_icelandic_iskra_with_a_heat_meter() {
     );
     assert_eq!(t.0["errors"], json!([]));
     assert_eq!(t.top("dsmr_version"), "ISKRA_IE");
+    // Its clock comes as time of day and date, local time without a flag (the zone decides:
+    // Amsterdam here, UTC+1 in February; Icelanders give `--timezone Atlantic/Reykjavik`).
+    assert_eq!(t.top("timestamp"), "2024-02-12T21:21:14Z");
+    t.text("local_time", "222114");
     t.q("electricity_imported_total", 1988.284, "kWh");
     assert_eq!(
         t.at("0-1:24.2.1"),

@@ -101,6 +101,22 @@ static V5_ROWS: &[Row] = &[
     row((1, 0, 72, 7, 0), "instantaneous_voltage_l3", Number, Some("V"), "Voltage in phase L3"),
     row((1, 0, 1, 8, 0), "electricity_imported_total", Number, KWH, "Energy delivered to the client, all tariffs"),
     row((1, 0, 2, 8, 0), "electricity_exported_total", Number, KWH, "Energy delivered by the client, all tariffs"),
+    // The clock as two IEC codes, where a meter sends no 0-0:1.0.0 (an Iskra MIE5E in
+    // Iceland, an AM551 in Slovenia): the telegram's time is made from the pair.
+    row(
+        (1, 0, 0, 9, 1),
+        "local_time",
+        Text,
+        None,
+        "Meter clock, local time of day `hhmmss` (makes the telegram's time with local_date)",
+    ),
+    row(
+        (1, 0, 0, 9, 2),
+        "local_date",
+        Text,
+        None,
+        "Meter clock, local date `YYMMDD` (makes the telegram's time with local_time)",
+    ),
     // Not in Dutch DSMR 5, but in the tables built on it (Belgium, Hungary, Lithuania) and
     // sent by meters read as DSMR 5 (a Polish Elgama GAMA 150 or Kaifa MA309M): defined once
     // here. (The reactive codes likewise: `5` reads with the reactive table on top of this.)
