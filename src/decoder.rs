@@ -87,6 +87,24 @@ pub struct DecodeStats {
     pub line_errors: u64,
     /// Bytes skipped between telegrams.
     pub skipped_bytes: u64,
+    /// Skipped bytes with the high bit set (see [`DecodeStats::line_settings_hint`]).
+    pub skipped_high_bytes: u64,
+}
+
+impl DecodeStats {
+    /// A hint for a stream that held no telegram and whose bytes are mostly not ASCII: the
+    /// serial line is read with settings the meter does not use, most often a DSMR 2.2/3.0
+    /// meter's 9600 baud 7E1 read as 8N1 (the parity bit then lands in the high bit).
+    pub fn line_settings_hint(&self) -> Option<String> {
+        let (all, high) = (self.skipped_bytes, self.skipped_high_bytes);
+        (self.telegrams == 0 && all >= 256 && high * 4 >= all).then(|| {
+            format!(
+                "{high} of the {all} bytes received have the high bit set and no telegram was found: the serial \
+                 line settings do not match the meter's. DSMR 2.2/3.0 meters send 9600 baud 7E1 (data_bits = 7, \
+                 parity = \"even\", or dsmr_version = \"2.2\"); later meters 115200 baud 8N1"
+            )
+        })
+    }
 }
 
 /// The decoding pipeline for one byte stream.
@@ -116,7 +134,8 @@ impl Decoder {
     }
 
     pub fn stats(&self) -> DecodeStats {
-        DecodeStats { skipped_bytes: self.framer.stats().skipped_bytes, ..self.stats }
+        let framer = self.framer.stats();
+        DecodeStats { skipped_bytes: framer.skipped_bytes, skipped_high_bytes: framer.skipped_high_bytes, ..self.stats }
     }
 
     /// Whether a partial telegram is buffered (used by sources to tell a mid-telegram

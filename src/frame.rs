@@ -142,6 +142,9 @@ pub enum Event<'a> {
 pub struct FramerStats {
     /// Bytes skipped while hunting for the start of a telegram.
     pub skipped_bytes: u64,
+    /// Of those, bytes with the high bit set: telegrams are ASCII, so many of them point at
+    /// wrong line settings (a 7E1 meter read as 8N1 sets it on every byte of odd parity).
+    pub skipped_high_bytes: u64,
     /// Frames yielded (plain and Smarty).
     pub frames: u64,
     /// Frames rejected, whatever the reason.
@@ -239,11 +242,11 @@ impl Framer {
             match self.state {
                 State::Hunt => match memchr::memchr2(b'/', SMARTY_TAG, &input[i..]) {
                     None => {
-                        self.stats.skipped_bytes += (input.len() - i) as u64;
+                        self.skip(&input[i..]);
                         return (input.len(), None);
                     }
                     Some(off) => {
-                        self.stats.skipped_bytes += off as u64;
+                        self.skip(&input[i..i + off]);
                         i += off;
                         let b = input[i];
                         self.buf.clear();
@@ -464,6 +467,12 @@ impl Framer {
                 Some(Event::Rejected(Reject::Truncated { len, encrypted }))
             }
         }
+    }
+
+    /// Count bytes skipped in the hunt for a start.
+    fn skip(&mut self, bytes: &[u8]) {
+        self.stats.skipped_bytes += bytes.len() as u64;
+        self.stats.skipped_high_bytes += bytes.iter().filter(|&&b| b >= 0x80).count() as u64;
     }
 
     fn overflow(&mut self, consumed: usize, encrypted: bool) -> (usize, Option<Event<'_>>) {

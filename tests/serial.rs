@@ -91,3 +91,46 @@ fn serial_source_reads_a_pty_and_survives_it_going_away() {
     assert!(logs.contains("Serial port"), "{logs}");
     drop(pty);
 }
+
+/// A DSMR 2.2 meter (9600 7E1) on a port left at the `auto` default, 8N1: the parity bit
+/// arrives as the high bit of every byte of odd parity, no telegram frames, and the log
+/// says which settings to set.
+#[test]
+fn a_7e1_meter_read_as_8n1_gets_a_line_settings_warning() {
+    if !require_tool("socat") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("serial.csv");
+    let config = dir.path().join("dsmrd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[sources.meter]\ntype = \"serial\"\npath = {:?}\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n",
+            dir.path().join("ttyDSMR")
+        ),
+    )
+    .expect("config");
+    let text = std::fs::read(recording("Iskra-MT382-1003-issue54a_dsmr2.2_dsmrtools.txt")).expect("rec");
+    let with_parity: Vec<u8> = text.iter().map(|&b| if b.count_ones() % 2 == 1 { b | 0x80 } else { b }).collect();
+    let pty = socat(dir.path());
+    let log = dir.path().join("dsmrd.log");
+    let mut proc = dsmrd(&["run", "--config", config.to_str().expect("utf-8")], Some(&log));
+    std::thread::sleep(Duration::from_millis(500));
+    let hinted = |log: &Path| std::fs::read_to_string(log).unwrap_or_default().contains("have the high bit set");
+    let mut warned = false;
+    for _ in 0..10 {
+        send(dir.path(), &with_parity);
+        if wait_for(Duration::from_millis(700), || hinted(&log)) {
+            warned = true;
+            break;
+        }
+    }
+    let _ = proc.terminate(Duration::from_secs(10));
+    let logs = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(warned, "no line-settings warning\n{logs}");
+    assert!(logs.contains("9600 baud 7E1"), "{logs}");
+    assert_eq!(logs.matches("have the high bit set").count(), 1, "warned once\n{logs}");
+    assert!(csv_lines(&csv).is_empty(), "{:?}", csv_lines(&csv));
+    drop(pty);
+}

@@ -135,4 +135,7 @@ fn summary(name: &str, s: &DecodeStats, secs: f64) {
         "dsmrd: {name}: {} telegrams{passed}, {} CRC failures, {} other errors, {} line errors, {} bytes skipped, {:.3} s, {:.0} telegrams/s",
         s.telegrams, s.crc_failures, s.other_errors, s.line_errors, s.skipped_bytes, secs, rate
     );
+    if let Some(hint) = s.line_settings_hint() {
+        eprintln!("dsmrd: {name}: {hint}");
+    }
 }

@@ -108,6 +108,8 @@ pub struct Ingest {
     /// ser2net banner is expected then and only logged at debug level.
     fresh: bool,
     pending: Vec<Reading>,
+    /// The hint on wrong line settings was logged.
+    hinted: bool,
 }
 
 impl Ingest {
@@ -134,6 +136,7 @@ impl Ingest {
             errors: ErrorLog::new(),
             fresh: true,
             pending: Vec::new(),
+            hinted: false,
         }
     }
 
@@ -142,6 +145,12 @@ impl Ingest {
         let Ingest { name, decoder, cx, counters, errors, fresh, pending, .. } = self;
         let now = Timestamp::now();
         decoder.feed(chunk, |d| handle(d, name, cx, counters, errors, fresh, pending, now));
+        if !self.hinted && pending.is_empty() {
+            if let Some(hint) = decoder.stats().line_settings_hint() {
+                tracing::warn!(source = %name, "{hint}.");
+                self.hinted = true;
+            }
+        }
         std::mem::take(pending)
     }
 
