@@ -168,6 +168,7 @@ proptest! {
         }
         stream.extend(&gaps[frames.len() % gaps.len()]);
         let garbage = stream.len() - frames.iter().map(Vec::len).sum::<usize>();
+        let high = gaps.iter().cycle().take(frames.len() + 1).flatten().filter(|&&b| b >= 0x80).count();
 
         let dirty = decode(&stream, &chunks, smarty_options());
         prop_assert_eq!(telegrams(&dirty), telegrams(&clean));
@@ -175,7 +176,11 @@ proptest! {
             o.items.iter().filter_map(|i| match i { Item::Error { code, .. } => Some(*code), _ => None }).collect()
         };
         prop_assert_eq!(codes(&dirty), codes(&clean));
-        let expected = DecodeStats { skipped_bytes: clean.stats.skipped_bytes + garbage as u64, ..clean.stats };
+        let expected = DecodeStats {
+            skipped_bytes: clean.stats.skipped_bytes + garbage as u64,
+            skipped_high_bytes: clean.stats.skipped_high_bytes + high as u64,
+            ..clean.stats
+        };
         prop_assert_eq!(dirty.stats, expected);
     }
 
