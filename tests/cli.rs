@@ -13,29 +13,32 @@ fn dsmrd_cmd() -> Command {
     Command::new(env!("CARGO_BIN_EXE_dsmrd"))
 }
 
+/// `dsmrd parse - --format none` on `bytes`.
+fn parse_stdin(bytes: &[u8]) -> std::process::Output {
+    let mut child = dsmrd_cmd()
+        .args(["parse", "-", "--format", "none"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    child.stdin.take().expect("stdin").write_all(bytes).expect("write");
+    child.wait_with_output().expect("wait")
+}
+
 /// A DSMR 2.2 meter's 7E1 line read as 8N1: no telegram, and a hint at the line settings;
 /// the same bytes with the parity bit cleared parse.
 #[test]
 fn parse_hints_at_a_7e1_line_read_as_8n1() {
     let text = std::fs::read(recording("Iskra-MT382-1003-issue54a_dsmr2.2_dsmrtools.txt")).expect("read");
     let with_parity: Vec<u8> = text.iter().map(|&b| if b.count_ones() % 2 == 1 { b | 0x80 } else { b }).collect();
-    let run = |bytes: &[u8]| {
-        let mut child = dsmrd_cmd()
-            .args(["parse", "-", "--format", "none"])
-            .stdin(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run");
-        child.stdin.take().expect("stdin").write_all(bytes).expect("write");
-        child.wait_with_output().expect("wait")
-    };
-    let out = run(&with_parity);
+    let out = parse_stdin(&with_parity);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let high = with_parity.iter().filter(|&&b| b >= 0x80).count();
     assert!(stderr.contains(&format!("{high} of the {} bytes received have the high bit set", text.len())), "{stderr}");
     assert!(stderr.contains("9600 baud 7E1 (data_bits = 7, parity = \"even\""), "{stderr}");
-    let out = run(&text);
+    let out = parse_stdin(&text);
     assert_eq!(out.status.code(), Some(0));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("high bit"));
 }
@@ -72,14 +75,7 @@ fn parse_exit_codes() {
 
     // Text that holds a `/` and a `!` frames like a telegram but has no data line: refused
     // with its reason, and the input held no telegram.
-    let mut noise = dsmrd_cmd()
-        .args(["parse", "-", "--format", "none"])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run");
-    noise.stdin.take().expect("stdin").write_all(b"$ /bin/echo hi!\r\n").expect("write");
-    let noise = noise.wait_with_output().expect("wait");
+    let noise = parse_stdin(b"$ /bin/echo hi!\r\n");
     assert_eq!(noise.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&noise.stderr);
     assert!(stderr.contains("no OBIS data line between `/bin/echo hi` and `!`: not a telegram"), "{stderr}");

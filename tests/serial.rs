@@ -34,22 +34,28 @@ fn send(dir: &Path, bytes: &[u8]) {
     }
 }
 
+/// A config that reads the pty `ttyDSMR` in `dir` into a CSV; returns both paths.
+fn serial_to_csv(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let csv = dir.join("serial.csv");
+    let config = dir.join("dsmrd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[sources.meter]\ntype = \"serial\"\npath = {:?}\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n",
+            dir.join("ttyDSMR")
+        ),
+    )
+    .expect("config");
+    (config, csv)
+}
+
 #[test]
 fn serial_source_reads_a_pty_and_survives_it_going_away() {
     if !require_tool("socat") {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let csv = dir.path().join("serial.csv");
-    let config = dir.path().join("dsmrd.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[sources.meter]\ntype = \"serial\"\npath = {:?}\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n",
-            dir.path().join("ttyDSMR")
-        ),
-    )
-    .expect("config");
+    let (config, csv) = serial_to_csv(dir.path());
     let recording =
         std::fs::read(recording("Iskra-AM550-M550T-1012-recording-mini_dsmr5.0_dsmrtools.txt")).expect("rec");
     let mut pty = socat(dir.path());
@@ -101,16 +107,7 @@ fn a_7e1_meter_read_as_8n1_gets_a_line_settings_warning() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let csv = dir.path().join("serial.csv");
-    let config = dir.path().join("dsmrd.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[sources.meter]\ntype = \"serial\"\npath = {:?}\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n",
-            dir.path().join("ttyDSMR")
-        ),
-    )
-    .expect("config");
+    let (config, csv) = serial_to_csv(dir.path());
     let text = std::fs::read(recording("Iskra-MT382-1003-issue54a_dsmr2.2_dsmrtools.txt")).expect("rec");
     let with_parity: Vec<u8> = text.iter().map(|&b| if b.count_ones() % 2 == 1 { b | 0x80 } else { b }).collect();
     let pty = socat(dir.path());
