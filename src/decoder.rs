@@ -65,7 +65,8 @@ impl DecodeError {
 pub enum Decoded<'a> {
     Telegram(Telegram<'a>),
     /// Bytes that did not become a telegram; `offset` is the stream position (bytes from
-    /// the start) at which that was found out.
+    /// the start) at which that was found out (for a telegram cut short by the next, where
+    /// the next begins).
     Error {
         error: DecodeError,
         offset: u64,
@@ -117,6 +118,9 @@ pub struct Decoder {
     stats: DecodeStats,
     /// Bytes fed so far.
     offset: u64,
+    /// The offset of the last error reported: errors are placed where the cut is (see
+    /// [`Reject::Truncated`]), never before one already reported.
+    reported: u64,
 }
 
 impl Decoder {
@@ -130,6 +134,7 @@ impl Decoder {
             plain: Vec::new(),
             stats: DecodeStats::default(),
             offset: 0,
+            reported: 0,
         }
     }
 
@@ -147,10 +152,11 @@ impl Decoder {
     /// Drop any partial telegram without reporting it (after a reconnect, the rest of it
     /// will never come).
     pub fn reset(&mut self) {
-        let (opts, stats, offset) = (self.opts.clone(), self.stats, self.offset);
+        let (opts, stats, offset, reported) = (self.opts.clone(), self.stats, self.offset, self.reported);
         *self = Decoder::new(opts);
         self.stats = stats;
         self.offset = offset;
+        self.reported = reported;
     }
 
     /// Feed a chunk of the stream; `on` sees every telegram and every error, in order.
@@ -162,22 +168,26 @@ impl Decoder {
     /// already counted.
     fn feed_counted(&mut self, mut input: &[u8], count: bool, on: &mut impl FnMut(Decoded<'_>)) {
         while !input.is_empty() {
-            let Decoder { framer, inner, opts, plain, stats, offset } = self;
+            let Decoder { framer, inner, opts, plain, stats, offset, reported } = self;
             let (n, event) = framer.feed(input);
             input = &input[n..];
             if count {
                 *offset += n as u64;
             }
             let Some(event) = event else { continue };
-            let mut cx = Cx { opts, stats, offset: *offset, on: &mut *on };
-            if !handle(event, inner, plain, &mut cx) {
-                continue;
-            }
+            let mut cx = Cx { opts, stats, offset: *offset, reported, on: &mut *on };
+            let failed = handle(event, inner, plain, &mut cx);
+            // The bytes after a 0xDB that began no encrypted frame are read again: they may
+            // hold a real start.
+            let mut again = framer.rescan().to_vec();
             // An encrypted frame that failed authentication may be one cut short whose
             // length field ran into the next frame from the same meter: the bytes from
             // where that frame's start (tag, title length, system title) appears inside it
             // are read again, so the next frame is not lost with it.
-            if let Some(again) = next_frame_start(framer.last_frame()).map(<[u8]>::to_vec) {
+            if failed && let Some(start) = next_frame_start(framer.last_frame()) {
+                again = start.to_vec();
+            }
+            if !again.is_empty() {
                 self.feed_counted(&again, false, on);
             }
         }
@@ -185,9 +195,9 @@ impl Decoder {
 
     /// The stream ended: complete or report what is buffered.
     pub fn finish(&mut self, mut on: impl FnMut(Decoded<'_>)) {
-        let Decoder { framer, inner, opts, plain, stats, offset } = self;
+        let Decoder { framer, inner, opts, plain, stats, offset, reported } = self;
         if let Some(event) = framer.finish() {
-            let mut cx = Cx { opts, stats, offset: *offset, on: &mut on };
+            let mut cx = Cx { opts, stats, offset: *offset, reported, on: &mut on };
             handle(event, inner, plain, &mut cx);
         }
     }
@@ -198,6 +208,7 @@ struct Cx<'o, F> {
     opts: &'o DecoderOptions,
     stats: &'o mut DecodeStats,
     offset: u64,
+    reported: &'o mut u64,
     on: &'o mut F,
 }
 
@@ -208,7 +219,9 @@ impl<F: FnMut(Decoded<'_>)> Cx<'_, F> {
         } else {
             self.stats.other_errors += 1;
         }
-        (self.on)(Decoded::Error { error, offset: self.offset });
+        let offset = self.offset.max(*self.reported);
+        *self.reported = offset;
+        (self.on)(Decoded::Error { error, offset });
     }
 
     fn deliver(&mut self, bytes: &[u8], crc: CrcStatus, encrypted: bool) {
@@ -276,7 +289,15 @@ fn handle<F: FnMut(Decoded<'_>)>(
                 return failed;
             }
         },
-        Event::Rejected(r) => cx.error(DecodeError::Frame(r)),
+        Event::Rejected(r) => {
+            // A telegram cut short within a line is known to be so only after the next one's
+            // `/ISK5`: the error is placed where the cut is.
+            // So is a 0xDB found to begin no encrypted frame only after the bytes that follow.
+            if let Reject::Truncated { next: back, .. } | Reject::BadSmartyHeader { read: back } = r {
+                cx.offset = cx.offset.saturating_sub(back as u64);
+            }
+            cx.error(DecodeError::Frame(r));
+        }
     }
     false
 }

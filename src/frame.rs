@@ -11,10 +11,10 @@
 //! * rejections with a reason: overflow, truncation (a new `/` or EOF before `!`), CRC
 //!   mismatch, a malformed Smarty header.
 //!
-//! A `/` that starts a line, or that starts a meter identification (`/ISK5`: three letters
-//! and a digit) within one, restarts framing (a meter that was cut off and restarts, a
-//! reader that connects mid-telegram); any other `/` inside a telegram is its text (a heat
-//! meter's `m3/h`). Garbage between telegrams, and a `/` whose line is no header line (it
+//! A `/` that starts a line, or that starts a header line within one (no `(`, `)` or `!`
+//! up to the line end), restarts framing (a meter that was cut off and restarts, a reader
+//! that connects mid-telegram); any other `/` inside a telegram is its text (a heat meter's
+//! `m3/h)`). Garbage between telegrams, and a `/` whose line is no header line (it
 //! holds a parenthesis: `m3/h)` read from the middle of a telegram), is skipped and counted.
 
 use std::fmt;
@@ -64,11 +64,14 @@ pub enum Reject {
     Overflow { limit: usize, encrypted: bool },
     /// A new `/` (or a Smarty frame, or the end of input) arrived before the `!`; or the end
     /// of input before the length an encrypted frame's header announced (`encrypted`).
-    Truncated { len: usize, encrypted: bool },
+    /// `next` bytes of the telegram that cut it short (`/ISK5` found within a line) were
+    /// read before the cut was known.
+    Truncated { len: usize, encrypted: bool, next: usize },
     /// The CRC does not match: the telegram is not trusted.
     CrcMismatch { sent: u16, computed: u16 },
-    /// A byte `0xDB` was not followed by a sane Smarty header.
-    BadSmartyHeader,
+    /// A byte `0xDB` was not followed by a sane Smarty header; `read` bytes after it were
+    /// read to tell, which [`Framer::rescan`] gives back to be fed again.
+    BadSmartyHeader { read: usize },
     /// A telegram without CRC in a stream whose telegrams carry one: its `!` is most
     /// likely a changed byte that cut the telegram short.
     CrcMissing,
@@ -84,7 +87,7 @@ impl Reject {
             Reject::Overflow { .. } => "overflow",
             Reject::Truncated { .. } => "truncated",
             Reject::CrcMismatch { .. } => "crc_mismatch",
-            Reject::BadSmartyHeader => "bad_smarty_header",
+            Reject::BadSmartyHeader { .. } => "bad_smarty_header",
             Reject::CrcMissing => "crc_missing",
             Reject::CrcMalformed { .. } => "crc_malformed",
         }
@@ -102,11 +105,11 @@ impl fmt::Display for Reject {
                 f,
                 "encrypted frame header announces more than {limit} bytes; skipped (most likely a stray 0xDB byte)"
             ),
-            Reject::Truncated { len, encrypted: false } => write!(
+            Reject::Truncated { len, encrypted: false, .. } => write!(
                 f,
                 "telegram truncated after {len} bytes: a new telegram or the end of input came before its end marker `!`"
             ),
-            Reject::Truncated { len, encrypted: true } => write!(
+            Reject::Truncated { len, encrypted: true, .. } => write!(
                 f,
                 "encrypted frame cut short after {len} bytes: the input ended before the length its header announces"
             ),
@@ -114,7 +117,7 @@ impl fmt::Display for Reject {
                 f,
                 "CRC mismatch: telegram says {sent:04X}, content gives {computed:04X} (bytes lost or changed on the line)"
             ),
-            Reject::BadSmartyHeader => {
+            Reject::BadSmartyHeader { .. } => {
                 write!(f, "byte 0xDB not followed by a valid encrypted-frame header; skipped")
             }
             Reject::CrcMissing => write!(
@@ -157,10 +160,13 @@ enum State {
     Hunt,
     /// Inside the header line (a `/` here is part of the identification).
     Header,
+    /// In the header line, after a `/` at `at` in the buffer: a meter identification after
+    /// it (three letters and a digit) starts the telegram again.
+    HeaderSlash { at: usize },
     /// Collecting data lines until `!`.
     Body,
-    /// In a data line, after a `/` at `at` in the buffer: a meter identification after it
-    /// (three letters and a digit) starts a new telegram, anything else is text.
+    /// In a data line, after a `/` at `at` in the buffer: if the line ends with no `(`, `)`
+    /// or `!` after it, the `/` began a header line and a new telegram; otherwise it is text.
     Slash { at: usize },
     /// After `!`: up to four CRC digits, an optional NUL, then CR LF.
     Crc { digits: u8, value: u16 },
@@ -188,6 +194,8 @@ pub struct Framer {
     bang: usize,
     /// A completed frame sits in `buf` and must be cleared on the next call.
     pending_clear: bool,
+    /// What sits in `buf` is a header that proved bad, for [`Framer::rescan`].
+    bad_head: bool,
     stats: FramerStats,
 }
 
@@ -209,6 +217,7 @@ impl Framer {
             crc_seen: false,
             bang: 0,
             pending_clear: false,
+            bad_head: false,
             stats: FramerStats::default(),
         }
     }
@@ -236,6 +245,7 @@ impl Framer {
         if self.pending_clear {
             self.buf.clear();
             self.pending_clear = false;
+            self.bad_head = false;
         }
         let mut i = 0;
         while i < input.len() {
@@ -258,13 +268,16 @@ impl Framer {
                 State::Header | State::Body => {
                     let rest = &input[i..];
                     let hit = if self.state == State::Header {
-                        memchr::memchr3(b'\n', b'!', SMARTY_TAG, rest)
+                        // Header lines are short: a plain scan for four bytes.
+                        rest.iter().position(|&b| matches!(b, b'\n' | b'!' | b'/' | SMARTY_TAG))
                     } else {
                         memchr::memchr3(b'/', b'!', SMARTY_TAG, rest)
                     };
                     let take = hit.unwrap_or(rest.len());
                     if self.buf.len() + take > self.max_len {
-                        return self.overflow(i + take.min(self.max_len), false);
+                        // Rejected at the bound itself, wherever the reads happen to end;
+                        // the hunt skips (and counts) the rest.
+                        return self.overflow(i + (self.max_len - self.buf.len()), false);
                     }
                     self.buf.extend_from_slice(&rest[..take]);
                     i += take;
@@ -279,7 +292,7 @@ impl Framer {
                             if memchr::memchr2(b'(', b')', &self.buf).is_some() {
                                 // No header line: a `/` in a value (`m3/h)`), read from the
                                 // middle of a telegram.
-                                self.stats.skipped_bytes += self.buf.len() as u64;
+                                count_skipped(&mut self.stats, &self.buf);
                                 self.buf.clear();
                                 self.state = State::Hunt;
                             }
@@ -290,8 +303,17 @@ impl Framer {
                             i += 1;
                             self.state = State::Crc { digits: 0, value: 0 };
                         }
+                        b'/' if self.state == State::Header => {
+                            // A meter identification after it starts the telegram again.
+                            if self.buf.len() + 1 > self.max_len {
+                                return self.overflow(i, false);
+                            }
+                            self.buf.push(b);
+                            i += 1;
+                            self.state = State::HeaderSlash { at: self.buf.len() - 1 };
+                        }
                         b'/' if self.buf.last() != Some(&b'\n') => {
-                            // Within a line: text, unless a meter identification follows.
+                            // Within a line: text, unless a header line follows.
                             if self.buf.len() + 1 > self.max_len {
                                 return self.overflow(i, false);
                             }
@@ -305,21 +327,21 @@ impl Framer {
                             let len = self.buf.len();
                             self.state = State::Hunt;
                             if is_noise(&self.buf) {
-                                self.stats.skipped_bytes += len as u64;
+                                count_skipped(&mut self.stats, &self.buf);
                                 continue;
                             }
                             self.stats.rejected += 1;
-                            return (i, Some(Event::Rejected(Reject::Truncated { len, encrypted: false })));
+                            return (i, Some(Event::Rejected(Reject::Truncated { len, encrypted: false, next: 0 })));
                         }
                     }
                 }
-                State::Slash { at } => {
+                State::HeaderSlash { at } => {
                     let b = input[i];
                     let after = self.buf.len() - at - 1;
                     let fits = if after < 3 { b.is_ascii_alphabetic() } else { b.is_ascii_digit() };
                     if !fits {
-                        // Text such as `m3/h`: the body reads the byte on.
-                        self.state = State::Body;
+                        // Part of the identification (`/HLY5/D545-METER`).
+                        self.state = State::Header;
                         continue;
                     }
                     if self.buf.len() + 1 > self.max_len {
@@ -330,16 +352,54 @@ impl Framer {
                     if after < 3 {
                         continue;
                     }
-                    // `/ISK5` within a line: a new telegram began before this one's end.
+                    // `/ISK5` in a header line: what came before was noise glued to the
+                    // telegram's start (whose CRC it could even leave unchanged), or a
+                    // telegram cut within its header line.
                     let noise = is_noise(&self.buf[..at]);
+                    if noise {
+                        count_skipped(&mut self.stats, &self.buf[..at]);
+                    }
                     self.buf.drain(..at);
                     self.state = State::Header;
                     if noise {
-                        self.stats.skipped_bytes += at as u64;
                         continue;
                     }
                     self.stats.rejected += 1;
-                    return (i, Some(Event::Rejected(Reject::Truncated { len: at, encrypted: false })));
+                    let next = self.buf.len();
+                    return (i, Some(Event::Rejected(Reject::Truncated { len: at, encrypted: false, next })));
+                }
+                State::Slash { at } => {
+                    let b = input[i];
+                    if matches!(b, b'(' | b')' | b'!' | SMARTY_TAG) {
+                        // Text such as `m3/h)` or `test-/-test)`: the body reads the byte on.
+                        self.state = State::Body;
+                        continue;
+                    }
+                    if self.buf.len() + 1 > self.max_len {
+                        return self.overflow(i, false);
+                    }
+                    self.buf.push(b);
+                    i += 1;
+                    if b != b'\n' {
+                        continue;
+                    }
+                    // From the `/` to the line end without a parenthesis: a header line
+                    // (`/ISK5\2M550T-1012`, `/WARMTELINK-VI`). A new telegram began before
+                    // this one's end, at the last meter identification in the line if it
+                    // has one (`//ISK5`: noise glued to the start).
+                    let at = at + last_ident(&self.buf[at..]);
+                    let noise = is_noise(&self.buf[..at]);
+                    if noise {
+                        count_skipped(&mut self.stats, &self.buf[..at]);
+                    }
+                    self.buf.drain(..at);
+                    self.state = State::Body;
+                    if noise {
+                        continue;
+                    }
+                    self.stats.rejected += 1;
+                    let next = self.buf.len();
+                    return (i, Some(Event::Rejected(Reject::Truncated { len: at, encrypted: false, next })));
                 }
                 State::Crc { digits, value } => {
                     let b = input[i];
@@ -402,14 +462,16 @@ impl Framer {
                     match smarty_frame_len(&self.buf) {
                         HeadStatus::Need => {}
                         HeadStatus::Bad => {
+                            // The bytes after the 0xDB may hold a real start: the caller feeds
+                            // them again ([`Framer::rescan`]), whichever reads they came in,
+                            // and the hunt counts them. The 0xDB is skipped here.
                             self.state = State::Hunt;
+                            self.pending_clear = true;
+                            self.bad_head = true;
                             self.stats.rejected += 1;
-                            // Re-scan the bytes after the 0xDB, as far as they are in this
-                            // input: they may hold a real start. They are counted as skipped
-                            // when the hunt skips them, the others here.
-                            let rescan = (self.buf.len() - 1).min(i);
-                            self.stats.skipped_bytes += (self.buf.len() - rescan) as u64;
-                            return (i - rescan, Some(Event::Rejected(Reject::BadSmartyHeader)));
+                            self.skip(&[SMARTY_TAG]);
+                            let read = self.buf.len() - 1;
+                            return (i, Some(Event::Rejected(Reject::BadSmartyHeader { read })));
                         }
                         HeadStatus::Total(total) => {
                             if total > self.max_len {
@@ -439,7 +501,13 @@ impl Framer {
     /// The frame the last call to [`Framer::feed`] completed, until the next call (empty
     /// when it completed none).
     pub fn last_frame(&self) -> &[u8] {
-        if self.pending_clear { &self.buf } else { &[] }
+        if self.pending_clear && !self.bad_head { &self.buf } else { &[] }
+    }
+
+    /// After [`Reject::BadSmartyHeader`], until the next call: the bytes read after the
+    /// 0xDB, which may hold a real start and are to be fed again (they count as consumed).
+    pub fn rescan(&self) -> &[u8] {
+        if self.pending_clear && self.bad_head { &self.buf[1..] } else { &[] }
     }
 
     /// Signal the end of input: a telegram that reached its `!` is completed, anything else
@@ -448,12 +516,13 @@ impl Framer {
         if self.pending_clear {
             self.buf.clear();
             self.pending_clear = false;
+            self.bad_head = false;
         }
         match self.state {
             State::Hunt => None,
             State::Crc { .. } | State::Eol => self.complete_plain(0).1,
-            State::Header | State::Body | State::Slash { .. } if is_noise(&self.buf) => {
-                self.stats.skipped_bytes += self.buf.len() as u64;
+            State::Header | State::HeaderSlash { .. } | State::Body | State::Slash { .. } if is_noise(&self.buf) => {
+                count_skipped(&mut self.stats, &self.buf);
                 self.state = State::Hunt;
                 self.buf.clear();
                 None
@@ -464,15 +533,14 @@ impl Framer {
                 self.state = State::Hunt;
                 self.buf.clear();
                 self.stats.rejected += 1;
-                Some(Event::Rejected(Reject::Truncated { len, encrypted }))
+                Some(Event::Rejected(Reject::Truncated { len, encrypted, next: 0 }))
             }
         }
     }
 
     /// Count bytes skipped in the hunt for a start.
     fn skip(&mut self, bytes: &[u8]) {
-        self.stats.skipped_bytes += bytes.len() as u64;
-        self.stats.skipped_high_bytes += bytes.iter().filter(|&&b| b >= 0x80).count() as u64;
+        count_skipped(&mut self.stats, bytes);
     }
 
     fn overflow(&mut self, consumed: usize, encrypted: bool) -> (usize, Option<Event<'_>>) {
@@ -519,6 +587,26 @@ impl Framer {
         self.stats.frames += 1;
         (consumed, Some(Event::Frame(Frame::Plain { bytes: &self.buf, crc })))
     }
+}
+
+/// Where in a header line the last meter identification after its start begins (a `/`,
+/// three letters and a digit: `//ISK5` gives 1), or 0.
+fn last_ident(line: &[u8]) -> usize {
+    (1..line.len())
+        .rev()
+        .find(|&i| {
+            line[i] == b'/'
+                && line
+                    .get(i + 1..i + 5)
+                    .is_some_and(|f| f[..3].iter().all(u8::is_ascii_alphabetic) && f[3].is_ascii_digit())
+        })
+        .unwrap_or(0)
+}
+
+/// Count `bytes` as skipped, and those of them with the high bit set.
+fn count_skipped(stats: &mut FramerStats, bytes: &[u8]) {
+    stats.skipped_bytes += bytes.len() as u64;
+    stats.skipped_high_bytes += bytes.iter().filter(|&&b| b >= 0x80).count() as u64;
 }
 
 /// Whether an unfinished plain frame, cut short by a new start or the end of input, is
@@ -624,8 +712,8 @@ fn smarty_frame_len(head: &[u8]) -> HeadStatus {
 mod tests {
     use super::*;
 
-    fn frames(framer: &mut Framer, input: &[u8]) -> Vec<Result<Vec<u8>, Reject>> {
-        let mut out = Vec::new();
+    /// Feed `input` as the decoder does, bytes after a bad Smarty header fed again.
+    fn feed_all(framer: &mut Framer, input: &[u8], out: &mut Vec<Result<Vec<u8>, Reject>>) {
         let mut rest = input;
         while !rest.is_empty() {
             let (n, ev) = framer.feed(rest);
@@ -636,7 +724,14 @@ mod tests {
                 Some(Event::Rejected(r)) => out.push(Err(r)),
                 None => {}
             }
+            let again = framer.rescan().to_vec();
+            feed_all(framer, &again, out);
         }
+    }
+
+    fn frames(framer: &mut Framer, input: &[u8]) -> Vec<Result<Vec<u8>, Reject>> {
+        let mut out = Vec::new();
+        feed_all(framer, input, &mut out);
         if let Some(ev) = framer.finish() {
             match ev {
                 Event::Frame(Frame::Plain { bytes, .. }) => out.push(Ok(bytes.to_vec())),
@@ -714,6 +809,22 @@ mod tests {
     }
 
     #[test]
+    fn noise_glued_to_a_telegram_start_is_cut_off_its_header() {
+        // `/` 0xBF `]` 0x80 has CRC-16/ARC 0: glued before a telegram it leaves the CRC as it
+        // was, and only the identification after it tells the telegram's start.
+        let t = with_crc("/ISK5\\2M550E-1012\r\n\r\n1-0:1.8.1(000001.000*kWh)\r\n!");
+        assert_eq!(crc16(b"/\xBF]\x80"), 0);
+        let mut framer = Framer::default();
+        let got = frames(&mut framer, &[b"/\xBF]\x80".as_slice(), t.as_bytes()].concat());
+        assert_eq!(got, vec![Ok(t.trim_end().as_bytes().to_vec())]);
+        assert_eq!((framer.stats().skipped_bytes, framer.stats().skipped_high_bytes), (4, 2));
+        // A telegram cut within its header line, then the next one.
+        let got = frames(&mut Framer::default(), format!("/ISK5\\2M5{t}").as_bytes());
+        let whole = Ok(t.trim_end().as_bytes().to_vec());
+        assert_eq!(got, vec![Err(Reject::Truncated { len: 9, encrypted: false, next: 5 }), whole]);
+    }
+
+    #[test]
     fn slash_in_header_line_is_kept() {
         let t = with_crc("/HLY5/D545-METER\r\n\r\n1-0:1.8.1(000001.000*kWh)\r\n!");
         let got = frames(&mut Framer::default(), t.as_bytes());
@@ -721,7 +832,7 @@ mod tests {
     }
 
     #[test]
-    fn slash_in_a_value_is_text_and_an_identification_mid_line_is_a_new_telegram() {
+    fn slash_in_a_value_is_text_and_a_header_line_mid_line_is_a_new_telegram() {
         // An Icelandic Iskra meter with a heat meter on channel 1 sends its flow in `m3/h`.
         let t = with_crc(
             "/ISk5\\2MIE5E-200\r\n\r\n1-0:1.8.0(001988.284*kWh)\r\n0-1:24.2.2(0000.090*m3/h)\r\n\
@@ -750,13 +861,23 @@ mod tests {
         assert_eq!(got, vec![Ok(t.trim_end().as_bytes().to_vec())]);
         assert_eq!(framer.stats().rejected, 0);
         assert_eq!(framer.stats().skipped_bytes, tail.len() as u64);
-        // A meter that restarts mid-line: its identification ends the telegram cut short.
+        // A meter that restarts mid-line: its header line ends the telegram cut short,
+        // whatever the identification looks like.
         let cut = "/ISk5\\2MIE5E-200\r\n\r\n1-0:1.8.0(0019";
         let got = frames(&mut Framer::default(), format!("{cut}{t}").as_bytes());
-        assert_eq!(
-            got,
-            vec![Err(Reject::Truncated { len: cut.len(), encrypted: false }), Ok(t.trim_end().as_bytes().to_vec())]
-        );
+        let next = "/ISk5\\2MIE5E-200\r\n".len();
+        let whole = Ok(t.trim_end().as_bytes().to_vec());
+        assert_eq!(got, vec![Err(Reject::Truncated { len: cut.len(), encrypted: false, next }), whole]);
+        let warm = with_crc("/WARMTELINK-VI\r\n\r\n0-1:24.2.1(230101120000W)(00012.345*GJ)\r\n!");
+        for cut in ["/WARMTELINK-VI\r\n\r\n0-1:24.1.0(01", "/WARMTELINK-VI\r\n\r\n0-1:24.1.0(012)\r\n0-1:"] {
+            let got = frames(&mut Framer::default(), format!("{cut}{warm}{warm}").as_bytes());
+            let whole = Ok(warm.trim_end().as_bytes().to_vec());
+            let next = "/WARMTELINK-VI\r\n".len();
+            assert_eq!(
+                got,
+                vec![Err(Reject::Truncated { len: cut.len(), encrypted: false, next }), whole.clone(), whole]
+            );
+        }
     }
 
     #[test]
@@ -895,12 +1016,12 @@ mod tests {
         stray.extend_from_slice(&[0x82, 0x01, 0x00, 0x99]);
         let input = [stray.as_slice(), &frame, &frame].concat();
         let got = frames(&mut Framer::default(), &input);
-        assert_eq!(got, vec![Err(Reject::BadSmartyHeader), Ok(frame.clone()), Ok(frame.clone())]);
+        assert_eq!(got, vec![Err(Reject::BadSmartyHeader { read: 13 }), Ok(frame.clone()), Ok(frame.clone())]);
 
         // Cut short by the end of input, or announcing more than the bound: said of an
         // encrypted frame, with no word of an end marker `!` it does not have.
         let got = frames(&mut Framer::default(), &frame[..20]);
-        assert_eq!(got, vec![Err(Reject::Truncated { len: 20, encrypted: true })]);
+        assert_eq!(got, vec![Err(Reject::Truncated { len: 20, encrypted: true, next: 0 })]);
         assert!(got[0].clone().unwrap_err().to_string().starts_with("encrypted frame cut short after 20 bytes"));
         let mut huge = frame[..10].to_vec();
         huge.extend_from_slice(&[0x82, 0xFF, 0xFF, 0x30]);

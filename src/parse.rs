@@ -494,6 +494,13 @@ fn loose_quantity<'a>(s: &'a str, expected_unit: Option<&str>) -> Result<(Decima
     Ok((value, unit))
 }
 
+/// Whether `s` has the shape of a meter time, `YYMMDDhhmmss` and a DST flag, whether or not
+/// it is a valid one (`632525252525W`).
+fn is_time_shaped(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 13 && b[..12].iter().all(u8::is_ascii_digit) && matches!(b[12], b'S' | b'W' | b's' | b'w')
+}
+
 /// Whether `s` is one short word of letters (`ON`, `OFF`, `Closed`).
 fn is_word(s: &str) -> bool {
     (1..=16).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphabetic())
@@ -517,12 +524,13 @@ fn timed<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'a>, Str
         }
         // `(0)`: an M-Bus channel with no device, as an MCS301 sends it.
         [only] if Decimal::parse(only).is_some_and(|d| d.mantissa == 0) => return Ok(Value::Empty),
+        // A capture time without its value: no reading (as with the placeholders above).
+        [only] if is_time_shaped(only) => return Ok(Value::Empty),
         // A reading without its capture time (an Icelandic heat meter's `(0366.475*m3)`):
-        // the value is kept, and taken at the telegram's time.
+        // the value is kept, and taken at the telegram's time; a zero, unit or not, is none.
         [only] => {
-            return quantity(only, unit)
-                .map(Value::Number)
-                .map_err(|e| format!("expected a timestamp and a value: {e}"));
+            let q = quantity(only, unit).map_err(|e| format!("expected a timestamp and a value: {e}"))?;
+            return Ok(if q.value.mantissa == 0 { Value::Empty } else { Value::Number(q) });
         }
     };
     Ok(Value::Timed { time, value })

@@ -2192,10 +2192,14 @@ fn an_icelandic_iskra_with_a_heat_meter() {
             "0-1:24.2.1(0366.475*m3)",
             "0-1:24.2.2(0000.090*m3/h)",
             "0-1:24.2.3(000074.8*degC)",
+            // Made up: a capture time without its value, a zero without its time.
+            "0-2:24.2.1(230101115500W)",
+            "0-3:24.2.1(00000.000*m3)",
         ],
     );
     assert_eq!(t.0["errors"], json!([]));
     assert_eq!(t.top("dsmr_version"), "ISKRA_IE");
+    assert_eq!((&t.at("0-2:24.2.1")["value"], &t.at("0-3:24.2.1")["value"]), (&J::Null, &J::Null));
     // Its clock comes as time of day and date, local time without a flag (the zone decides:
     // Amsterdam here, UTC+1 in February; Icelanders give `--timezone Atlantic/Reykjavik`).
     assert_eq!(t.top("timestamp"), "2024-02-12T21:21:14Z");
