@@ -175,18 +175,22 @@ impl Decoder {
                 *offset += n as u64;
             }
             let Some(event) = event else { continue };
+            let bad_head = matches!(event, Event::Rejected(Reject::BadSmartyHeader { .. }));
             let mut cx = Cx { opts, stats, offset: *offset, reported, on: &mut *on };
             let failed = handle(event, inner, plain, &mut cx);
-            // The bytes after a 0xDB that began no encrypted frame are read again: they may
-            // hold a real start.
-            let mut again = framer.rescan().to_vec();
-            // An encrypted frame that failed authentication may be one cut short whose
-            // length field ran into the next frame from the same meter: the bytes from
-            // where that frame's start (tag, title length, system title) appears inside it
-            // are read again, so the next frame is not lost with it.
-            if failed && let Some(start) = next_frame_start(framer.last_frame()) {
-                again = start.to_vec();
-            }
+            let again = if bad_head {
+                // The bytes after a 0xDB that began no encrypted frame: they may hold a
+                // real start.
+                framer.rescan().to_vec()
+            } else if failed {
+                // An encrypted frame that failed authentication may be one cut short whose
+                // length field ran into the next frame from the same meter: the bytes from
+                // where that frame's start (tag, title length, system title) appears inside
+                // it are read again, so the next frame is not lost with it.
+                next_frame_start(framer.last_frame()).map(<[u8]>::to_vec).unwrap_or_default()
+            } else {
+                continue;
+            };
             if !again.is_empty() {
                 self.feed_counted(&again, false, on);
             }

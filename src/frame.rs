@@ -160,9 +160,6 @@ enum State {
     Hunt,
     /// Inside the header line (a `/` here is part of the identification).
     Header,
-    /// In the header line, after a `/` at `at` in the buffer: a meter identification after
-    /// it (three letters and a digit) starts the telegram again.
-    HeaderSlash { at: usize },
     /// Collecting data lines until `!`.
     Body,
     /// In a data line, after a `/` at `at` in the buffer: if the line ends with no `(`, `)`
@@ -268,8 +265,7 @@ impl Framer {
                 State::Header | State::Body => {
                     let rest = &input[i..];
                     let hit = if self.state == State::Header {
-                        // Header lines are short: a plain scan for four bytes.
-                        rest.iter().position(|&b| matches!(b, b'\n' | b'!' | b'/' | SMARTY_TAG))
+                        memchr::memchr3(b'\n', b'!', SMARTY_TAG, rest)
                     } else {
                         memchr::memchr3(b'/', b'!', SMARTY_TAG, rest)
                     };
@@ -289,12 +285,24 @@ impl Framer {
                             self.buf.push(b);
                             i += 1;
                             self.state = State::Body;
-                            if memchr::memchr2(b'(', b')', &self.buf).is_some() {
+                            // The line's last meter identification begins the telegram: noise
+                            // glued to its start (`/x/ISK5`, whose CRC may even be zero and
+                            // pass with it), or a telegram cut within its header line, is
+                            // cut off (`/HLY5/D545-METER` is one identification).
+                            let at = match memchr::memchr(b'/', &self.buf[1..]) {
+                                Some(_) => last_ident(&self.buf),
+                                None => 0,
+                            };
+                            if memchr::memchr2(b'(', b')', &self.buf[at..]).is_some() {
                                 // No header line: a `/` in a value (`m3/h)`), read from the
                                 // middle of a telegram.
                                 count_skipped(&mut self.stats, &self.buf);
                                 self.buf.clear();
                                 self.state = State::Hunt;
+                            } else if at > 0 {
+                                if let Some(cut) = self.restart_at(at) {
+                                    return (i, Some(cut));
+                                }
                             }
                         }
                         b'!' => {
@@ -302,15 +310,6 @@ impl Framer {
                             self.buf.push(b);
                             i += 1;
                             self.state = State::Crc { digits: 0, value: 0 };
-                        }
-                        b'/' if self.state == State::Header => {
-                            // A meter identification after it starts the telegram again.
-                            if self.buf.len() + 1 > self.max_len {
-                                return self.overflow(i, false);
-                            }
-                            self.buf.push(b);
-                            i += 1;
-                            self.state = State::HeaderSlash { at: self.buf.len() - 1 };
                         }
                         b'/' if self.buf.last() != Some(&b'\n') => {
                             // Within a line: text, unless a header line follows.
@@ -335,39 +334,6 @@ impl Framer {
                         }
                     }
                 }
-                State::HeaderSlash { at } => {
-                    let b = input[i];
-                    let after = self.buf.len() - at - 1;
-                    let fits = if after < 3 { b.is_ascii_alphabetic() } else { b.is_ascii_digit() };
-                    if !fits {
-                        // Part of the identification (`/HLY5/D545-METER`).
-                        self.state = State::Header;
-                        continue;
-                    }
-                    if self.buf.len() + 1 > self.max_len {
-                        return self.overflow(i, false);
-                    }
-                    self.buf.push(b);
-                    i += 1;
-                    if after < 3 {
-                        continue;
-                    }
-                    // `/ISK5` in a header line: what came before was noise glued to the
-                    // telegram's start (whose CRC it could even leave unchanged), or a
-                    // telegram cut within its header line.
-                    let noise = is_noise(&self.buf[..at]);
-                    if noise {
-                        count_skipped(&mut self.stats, &self.buf[..at]);
-                    }
-                    self.buf.drain(..at);
-                    self.state = State::Header;
-                    if noise {
-                        continue;
-                    }
-                    self.stats.rejected += 1;
-                    let next = self.buf.len();
-                    return (i, Some(Event::Rejected(Reject::Truncated { len: at, encrypted: false, next })));
-                }
                 State::Slash { at } => {
                     let b = input[i];
                     if matches!(b, b'(' | b')' | b'!' | SMARTY_TAG) {
@@ -387,19 +353,10 @@ impl Framer {
                     // (`/ISK5\2M550T-1012`, `/WARMTELINK-VI`). A new telegram began before
                     // this one's end, at the last meter identification in the line if it
                     // has one (`//ISK5`: noise glued to the start).
-                    let at = at + last_ident(&self.buf[at..]);
-                    let noise = is_noise(&self.buf[..at]);
-                    if noise {
-                        count_skipped(&mut self.stats, &self.buf[..at]);
-                    }
-                    self.buf.drain(..at);
                     self.state = State::Body;
-                    if noise {
-                        continue;
+                    if let Some(cut) = self.restart_at(at + last_ident(&self.buf[at..])) {
+                        return (i, Some(cut));
                     }
-                    self.stats.rejected += 1;
-                    let next = self.buf.len();
-                    return (i, Some(Event::Rejected(Reject::Truncated { len: at, encrypted: false, next })));
                 }
                 State::Crc { digits, value } => {
                     let b = input[i];
@@ -521,7 +478,7 @@ impl Framer {
         match self.state {
             State::Hunt => None,
             State::Crc { .. } | State::Eol => self.complete_plain(0).1,
-            State::Header | State::HeaderSlash { .. } | State::Body | State::Slash { .. } if is_noise(&self.buf) => {
+            State::Header | State::Body | State::Slash { .. } if is_noise(&self.buf) => {
                 count_skipped(&mut self.stats, &self.buf);
                 self.state = State::Hunt;
                 self.buf.clear();
@@ -536,6 +493,21 @@ impl Framer {
                 Some(Event::Rejected(Reject::Truncated { len, encrypted, next: 0 }))
             }
         }
+    }
+
+    /// A new telegram begins at `at` in the buffer: what came before is dropped, as a
+    /// telegram cut short (returned) or as noise (counted as skipped).
+    fn restart_at(&mut self, at: usize) -> Option<Event<'static>> {
+        let noise = is_noise(&self.buf[..at]);
+        if noise {
+            count_skipped(&mut self.stats, &self.buf[..at]);
+        }
+        self.buf.drain(..at);
+        if noise {
+            return None;
+        }
+        self.stats.rejected += 1;
+        Some(Event::Rejected(Reject::Truncated { len: at, encrypted: false, next: self.buf.len() }))
     }
 
     /// Count bytes skipped in the hunt for a start.
@@ -821,7 +793,8 @@ mod tests {
         // A telegram cut within its header line, then the next one.
         let got = frames(&mut Framer::default(), format!("/ISK5\\2M5{t}").as_bytes());
         let whole = Ok(t.trim_end().as_bytes().to_vec());
-        assert_eq!(got, vec![Err(Reject::Truncated { len: 9, encrypted: false, next: 5 }), whole]);
+        let next = "/ISK5\\2M550E-1012\r\n".len();
+        assert_eq!(got, vec![Err(Reject::Truncated { len: 9, encrypted: false, next }), whole]);
     }
 
     #[test]
