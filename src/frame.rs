@@ -14,8 +14,9 @@
 //! A `/` that starts a line, or that starts a header line within one (no `(`, `)` or `!`
 //! up to the line end), restarts framing (a meter that was cut off and restarts, a reader
 //! that connects mid-telegram); any other `/` inside a telegram is its text (a heat meter's
-//! `m3/h)`). Garbage between telegrams, and a `/` whose line is no header line (it
-//! holds a parenthesis: `m3/h)` read from the middle of a telegram), is skipped and counted.
+//! `m3/h)`). Garbage between telegrams, a `/` whose line is no header line (it holds a
+//! parenthesis: `m3/h)` read from the middle of a telegram) and noise glued before a meter
+//! identification in a header line (`/x/ISK5`) are skipped and counted.
 
 use std::fmt;
 
@@ -64,8 +65,8 @@ pub enum Reject {
     Overflow { limit: usize, encrypted: bool },
     /// A new `/` (or a Smarty frame, or the end of input) arrived before the `!`; or the end
     /// of input before the length an encrypted frame's header announced (`encrypted`).
-    /// `next` bytes of the telegram that cut it short (`/ISK5` found within a line) were
-    /// read before the cut was known.
+    /// `next` bytes of the telegram that cut it short (its header line, when it began
+    /// within a line) were read before the cut was known.
     Truncated { len: usize, encrypted: bool, next: usize },
     /// The CRC does not match: the telegram is not trusted.
     CrcMismatch { sent: u16, computed: u16 },
@@ -249,11 +250,11 @@ impl Framer {
             match self.state {
                 State::Hunt => match memchr::memchr2(b'/', SMARTY_TAG, &input[i..]) {
                     None => {
-                        self.skip(&input[i..]);
+                        count_skipped(&mut self.stats, &input[i..]);
                         return (input.len(), None);
                     }
                     Some(off) => {
-                        self.skip(&input[i..i + off]);
+                        count_skipped(&mut self.stats, &input[i..i + off]);
                         i += off;
                         let b = input[i];
                         self.buf.clear();
@@ -426,7 +427,7 @@ impl Framer {
                             self.pending_clear = true;
                             self.bad_head = true;
                             self.stats.rejected += 1;
-                            self.skip(&[SMARTY_TAG]);
+                            count_skipped(&mut self.stats, &[SMARTY_TAG]);
                             let read = self.buf.len() - 1;
                             return (i, Some(Event::Rejected(Reject::BadSmartyHeader { read })));
                         }
@@ -508,11 +509,6 @@ impl Framer {
         }
         self.stats.rejected += 1;
         Some(Event::Rejected(Reject::Truncated { len: at, encrypted: false, next: self.buf.len() }))
-    }
-
-    /// Count bytes skipped in the hunt for a start.
-    fn skip(&mut self, bytes: &[u8]) {
-        count_skipped(&mut self.stats, bytes);
     }
 
     fn overflow(&mut self, consumed: usize, encrypted: bool) -> (usize, Option<Event<'_>>) {
