@@ -290,10 +290,11 @@ impl Framer {
                             // glued to its start (`/x/ISK5`, whose CRC may even be zero and
                             // pass with it), or a telegram cut within its header line, is
                             // cut off (`/HLY5/D545-METER` is one identification).
-                            let at = match memchr::memchr(b'/', &self.buf[1..]) {
-                                Some(_) => last_ident(&self.buf),
-                                None => 0,
-                            };
+                            // (One scan decides for the usual header, which has neither.)
+                            if memchr::memchr3(b'/', b'(', b')', &self.buf[1..]).is_none() {
+                                continue;
+                            }
+                            let at = last_ident(&self.buf);
                             if memchr::memchr2(b'(', b')', &self.buf[at..]).is_some() {
                                 // No header line: a `/` in a value (`m3/h)`), read from the
                                 // middle of a telegram.
