@@ -49,8 +49,13 @@ pub fn telegram_json(t: &Telegram<'_>, cx: &JsonContext) -> J {
                 "device_type": d.device_type,
                 "medium": d.medium.map(|m| m.word()),
                 "equipment_id": d.equipment_id,
+                // Readings with their capture time, and those sent without (`0-1:24.2.1(0366.475*m3)`).
                 "readings": d.objects.iter()
-                    .filter(|o| matches!(o.value, Value::Timed { .. } | Value::LegacyGas { .. }))
+                    .filter(|o| match o.value {
+                        Value::Timed { .. } | Value::LegacyGas { .. } => true,
+                        Value::Number(_) => (o.id.c, o.id.d) == (24, 2),
+                        _ => false,
+                    })
                     .map(|o| object_json(o, &time))
                     .collect::<Vec<_>>(),
             })

@@ -551,7 +551,7 @@ fn legacy_gas<'a>(g: &[&'a str]) -> Result<Value<'a>, String> {
 
 /// `(n)(0-0:96.7.19)` then n × `(TST end)(duration*s)`. `()` alone means an empty log.
 /// Meters in the field send fewer pairs than they announce (Landis+Gyr, Sagemcom T210-D):
-/// the complete pairs present are kept.
+/// every complete pair sent is kept, fewer or more than the count says.
 fn event_log<'a>(g: &[&'a str]) -> Result<Value<'a>, String> {
     let count_text = g.first().copied().unwrap_or("");
     let buffer_type = g.get(1).copied().unwrap_or("");
@@ -562,7 +562,7 @@ fn event_log<'a>(g: &[&'a str]) -> Result<Value<'a>, String> {
         count_text.parse().map_err(|_| format!("expected an entry count, got `{}`", clip(count_text)))?;
     let pairs = g.get(2..).unwrap_or(&[]);
     let mut entries = Vec::with_capacity(count.min(pairs.len() / 2));
-    for p in pairs.chunks_exact(2).take(count) {
+    for p in pairs.chunks_exact(2) {
         if p[0].is_empty() && p[1].is_empty() {
             continue; // `(1)()()()`: announced, not sent
         }
@@ -572,13 +572,13 @@ fn event_log<'a>(g: &[&'a str]) -> Result<Value<'a>, String> {
 }
 
 /// `(n)(1-0:1.6.0)(1-0:1.6.0)` then n × `(TST start)(TST peak)(value*kW)`; as with the
-/// event log, the complete entries present are kept. The list of capture objects says how a
+/// event log, every complete entry sent is kept. The list of capture objects says how a
 /// record is laid out, so newer meters that also capture a billing counter and the export
 /// peak (`(n)(0-0:0.1.0)(1-0:1.6.0)(1-0:1.6.0)(1-0:2.6.0)(1-0:2.6.0)`, L+G E660) are read
 /// too: a record is its own time, then one group per capture object, and a code captured
 /// twice in a row is (time of the peak)(peak).
 fn peak_history<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'a>, String> {
-    let (count, captures, records) = profile_head(g)?;
+    let (captures, records) = profile_head(g)?;
     let pair_at = |code: &str| captures.windows(2).position(|w| w[0] == code && w[1] == code);
     let (import, export) = match captures {
         [] => return Ok(Value::PeakHistory(Vec::new())),
@@ -598,7 +598,6 @@ fn peak_history<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'
     };
     let peaks = records
         .chunks_exact(1 + captures.len())
-        .take(count)
         .map(|r| {
             let Demand { time, value } = demand(r, import)?;
             let export = export.map(|at| demand(r, at)).transpose()?;
@@ -608,14 +607,14 @@ fn peak_history<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'
     Ok(Value::PeakHistory(peaks))
 }
 
-/// `(n)(code)...(code)` then n records of `(TST)` and one number per code; the complete
-/// records present are kept, as with the event log.
+/// `(n)(code)...(code)` then n records of `(TST)` and one number per code; every complete
+/// record sent is kept, as with the event log.
 #[inline(never)]
 fn profile<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'a>, String> {
-    let (count, captures, records) = profile_head(g)?;
+    let (captures, records) = profile_head(g)?;
     let records = if captures.is_empty() { &[] } else { records };
     let (mut times, mut values) = (Vec::new(), Vec::new());
-    for r in records.chunks_exact(1 + captures.len()).take(count) {
+    for r in records.chunks_exact(1 + captures.len()) {
         times.push(stamp(r[0]));
         for v in &r[1..] {
             values.push(quantity(v, unit)?);
@@ -624,14 +623,14 @@ fn profile<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'a>, S
     Ok(Value::Profile(Box::new(Profile { captures: captures.to_vec(), times, values })))
 }
 
-/// The head of a profile generic, `(n)(code)...(code)`: the record count n, the capture
-/// objects, and the groups of the records after them.
-fn profile_head<'g, 'a>(g: &'g [&'a str]) -> Result<(usize, &'g [&'a str], &'g [&'a str]), String> {
+/// The head of a profile generic, `(n)(code)...(code)`: the capture objects, and the
+/// groups of the records after them. The count n must be a number, but the records sent
+/// are read whatever it says (meters send fewer than they announce).
+fn profile_head<'g, 'a>(g: &'g [&'a str]) -> Result<(&'g [&'a str], &'g [&'a str]), String> {
     let count_text = g.first().copied().unwrap_or("");
-    let count = count_text.parse().map_err(|_| format!("expected an entry count, got `{}`", clip(count_text)))?;
+    count_text.parse::<usize>().map_err(|_| format!("expected an entry count, got `{}`", clip(count_text)))?;
     let rest = g.get(1..).unwrap_or(&[]);
-    let (captures, records) = rest.split_at(rest.iter().take_while(|c| Obis::parse(c).is_some()).count());
-    Ok((count, captures, records))
+    Ok(rest.split_at(rest.iter().take_while(|c| Obis::parse(c).is_some()).count()))
 }
 
 /// Name M-Bus readings after the device on their channel: a water meter's 24.2.1 is a
@@ -764,6 +763,7 @@ mod tests {
         "1-0:99.97.0(1)(0-0:96.7.19)(190201235231W)(0000003231*S)\r\n",
         "1-0:99.97.0(1)(0-0:96.7.19)(190201235231W)(0000003231)\r\n",
         "1-0:99.97.0(0)(0-0:96.7.19)\r\n",
+        "1-0:99.97.0(1)(0-0:96.7.19)(190201235231W)(0000003231*s)(190212214204W)(0000001489*s)\r\n",
         "1-0:99.97.0()(0-0:96.7.19)\r\n",
         "1-0:99.97.0(1)(0-0:96.7.19)(190201235231W)\r\n",
         "1-0:99.97.0(40)(0-0:96.7.19)(190201235231W)(0000003231*s)\r\n",

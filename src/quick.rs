@@ -144,9 +144,9 @@ fn time_group(text: &str, v: usize) -> Option<(&str, usize, Option<MeterTime>)> 
 /// `*s)`, the tail of a failure's duration, as [`number`] compares it.
 const SECONDS: (u64, u8) = (u32::from_le_bytes([b'*', b's', b')', 0]) as u64, 3);
 
-/// The power failure log whose count starts at `v`: `(n)(buffer)` and at most n complete
-/// `(time)(seconds)` pairs. Logs with more pairs than they announce, or with empty ones,
-/// are left to the general reader.
+/// The power failure log whose count starts at `v`: `(n)(buffer)` and its complete
+/// `(time)(seconds)` pairs, however many the count announces. Logs with empty pairs are
+/// left to the general reader.
 #[inline(never)]
 fn event_log<'a>(text: &'a str, v: usize, out: &mut Value<'a>) -> Option<usize> {
     let b = text.as_bytes();
@@ -177,11 +177,8 @@ fn event_log<'a>(text: &'a str, v: usize, out: &mut Value<'a>) -> Option<usize> 
         entries.push(FailureEntry { end: Stamp { time, raw }, duration });
         close = after - 1;
     }
-    // A log may hold fewer pairs than it announces (Landis+Gyr, Sagemcom T210-D); the
-    // general reader keeps the first n of more.
-    if entries.len() > count {
-        return None;
-    }
+    // A log may hold fewer pairs than it announces (Landis+Gyr, Sagemcom T210-D), or more:
+    // every pair sent is kept, as the general reader keeps them.
     let next = plain_end(b, close + 1)?;
     set_empty(out, Value::EventLog { buffer_type, entries });
     Some(next)

@@ -2113,6 +2113,33 @@ fn demand_value_before_a_twelve_digit_time() {
 }
 
 #[test]
+fn every_log_entry_sent_is_kept_whatever_the_count_says() {
+    // A count below the pairs sent (made up; meters in the field announce more than they
+    // send, and those are kept too): no pair is dropped.
+    let t = constructed(
+        "/ISK5\\2M550T-1012",
+        &["1-3:0.2.8(50)", "1-0:99.97.0(1)(0-0:96.7.19)(170101120000W)(0000000060*s)(170601120000S)(0000003600*s)"],
+    );
+    assert_eq!(t.failures(), f(&[("2017-01-01T11:00:00Z", 60.0), ("2017-06-01T10:00:00Z", 3600.0)]));
+    assert_eq!(t.obj("power_event_failure_log")["value"], 2);
+    let t = constructed(
+        "/FLU5\\253769484_A",
+        &[
+            "0-0:96.1.4(50217)",
+            "0-0:98.1.0(1)(1-0:1.6.0)(1-0:1.6.0)(200101000000W)(191210184500W)(03.157*kW)\
+             (200201000000W)(200116183000W)(02.921*kW)",
+        ],
+    );
+    let values: Vec<f64> = t.obj("belgium_maximum_demand_13_months")["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| e["value"].as_f64().expect("value"))
+        .collect();
+    assert_eq!(values, [3.157, 2.921]);
+}
+
+#[test]
 fn an_empty_month_in_the_belgian_peak_history_is_a_placeholder() {
     // A Fluvius meter fills a month without a peak with `(632525252525W)(00.000*kW)`.
     let t = constructed(
@@ -2209,6 +2236,7 @@ fn an_icelandic_iskra_with_a_heat_meter() {
         t.at("0-1:24.2.1"),
         &json!({"obis": "0-1:24.2.1", "name": "hourly_gas_meter_reading", "value": 366.475, "unit": "m3", "channel": 1})
     );
+    assert_eq!(t.mbus(1)["readings"], json!([t.at("0-1:24.2.1")]));
     assert_eq!(t.at("0-1:24.2.2")["raw"], json!(["0000.090*m3/h"]));
     assert_eq!(t.at("0-1:24.2.3")["raw"], json!(["000074.8*degC"]));
 }
