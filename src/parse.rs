@@ -490,7 +490,10 @@ fn loose_quantity<'a>(s: &'a str, expected_unit: Option<&str>) -> Result<(Decima
             }
         },
     };
-    let value = Decimal::parse(trim(num)).ok_or_else(|| format!("expected a number, got `{}`", clip(s)))?;
+    // A number broken over two lines inside its group (`(00016.` / `713*m3)`) is read whole.
+    let value = Decimal::parse(trim(num))
+        .or_else(|| num.contains('\n').then(|| num.replace(['\r', '\n'], "")).and_then(|n| Decimal::parse(trim(&n))))
+        .ok_or_else(|| format!("expected a number, got `{}`", clip(s)))?;
     Ok((value, unit))
 }
 

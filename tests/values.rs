@@ -2113,6 +2113,17 @@ fn demand_value_before_a_twelve_digit_time() {
 }
 
 #[test]
+fn a_number_broken_over_two_lines_inside_its_group_is_read_whole() {
+    // FACTS Q19: a line break inside an open `(` joins the lines (as arduino-dsmr does).
+    let t = constructed(
+        "/ISK5\\2M550T-1012",
+        &["1-3:0.2.8(50)", "0-1:24.1.0(003)", "0-1:24.2.1(171105201000W)(00016.\r\n713*m3)"],
+    );
+    assert_eq!(t.0["errors"], json!([]));
+    t.reading("hourly_gas_meter_reading", 16.713, "m3", "2017-11-05T19:10:00Z");
+}
+
+#[test]
 fn every_log_entry_sent_is_kept_whatever_the_count_says() {
     // A count below the pairs sent (made up; meters in the field announce more than they
     // send, and those are kept too): no pair is dropped.
