@@ -101,7 +101,11 @@ pub fn parse(bytes: &[u8], crc: CrcStatus, choice: VersionChoice) -> Result<Tele
     if let Some(e) = header_error {
         errors.insert(0, e);
     }
-    errors.extend(value_errors);
+    if !value_errors.is_empty() {
+        // In line order, whichever reader found them (stable: the header's error stays first).
+        errors.extend(value_errors);
+        errors.sort_by_key(|e| e.line);
+    }
     name_mbus_readings(&mut objects);
     Ok(Telegram { header, version, crc, objects, errors, encrypted: false })
 }

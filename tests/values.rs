@@ -2113,6 +2113,21 @@ fn demand_value_before_a_twelve_digit_time() {
 }
 
 #[test]
+fn line_errors_come_in_line_order() {
+    // A value that does not fit its row (line 4) before a line that is no data line (5).
+    let d = decode_bytes(
+        &telegram("/ISK5\\2M550T-1012", &["1-3:0.2.8(50)", "1-0:1.8.1(ON)", "garbage", "1-0:1.8.2(000001.000*kWh)"]),
+        true,
+        AMSTERDAM,
+        None,
+    );
+    let t = T(d.telegrams.into_iter().next().expect("telegram"));
+    let lines: Vec<u64> =
+        t.0["errors"].as_array().expect("errors").iter().map(|e| e["line"].as_u64().expect("line")).collect();
+    assert_eq!(lines, [4, 5]);
+}
+
+#[test]
 fn a_number_broken_over_two_lines_inside_its_group_is_read_whole() {
     // FACTS Q19: a line break inside an open `(` joins the lines (as arduino-dsmr does).
     let t = constructed(
