@@ -131,16 +131,13 @@ fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
             m.insert("value".into(), time(s));
             m.insert("raw".into(), J::String(s.raw.into()));
             // A clock that was never set: shown as sent, and marked.
-            if s.time.is_some() && s.is_unset() {
+            if s.is_unset_clock() {
                 m.insert("placeholder".into(), J::Bool(true));
             }
         }
         Value::Timed { time: t, value } => {
             put_quantity(&mut m, value);
             m.insert("timestamp".into(), time(t));
-            if o.value.is_placeholder() {
-                m.insert("placeholder".into(), J::Bool(true));
-            }
         }
         Value::LegacyGas { time: t, value, profile } => {
             put_quantity(&mut m, value);
@@ -148,9 +145,6 @@ fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
             m.insert("status".into(), J::String(profile.status.into()));
             m.insert("period_minutes".into(), profile.period_minutes.map_or(J::Null, J::from));
             m.insert("source_obis".into(), J::String(profile.source.into()));
-            if o.value.is_placeholder() {
-                m.insert("placeholder".into(), J::Bool(true));
-            }
         }
         Value::EventLog { buffer_type, entries } => {
             m.insert("value".into(), J::from(entries.len()));
@@ -245,6 +239,10 @@ fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
             m.insert("raw".into(), J::Array(groups.iter().map(|g| J::String((*g).into())).collect()));
             m.insert("unknown".into(), J::Bool(true));
         }
+    }
+    // An M-Bus or DSMR 2.2/3.0 gas reading with no device behind it.
+    if o.value.is_placeholder() {
+        m.insert("placeholder".into(), J::Bool(true));
     }
     J::Object(m)
 }

@@ -64,7 +64,7 @@ fn q(q: &Quantity<'_>) -> String {
 fn note(o: &Object<'_>) -> &'static str {
     match &o.value {
         Value::Timed { .. } | Value::LegacyGas { .. } if o.value.is_placeholder() => "  (placeholder: no reading)",
-        Value::Time(s) if s.time.is_some() && s.is_unset() => "  (placeholder: clock never set)",
+        Value::Time(s) if s.is_unset_clock() => "  (placeholder: clock never set)",
         _ => "",
     }
 }

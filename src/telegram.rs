@@ -31,6 +31,12 @@ impl Stamp<'_> {
     pub fn is_unset(&self) -> bool {
         self.time.is_none_or(|t| t.year <= 2000)
     }
+
+    /// A valid time read from a clock that was never set: what `0-0:1.0.0` carries after a
+    /// move, shown as sent and marked placeholder.
+    pub fn is_unset_clock(&self) -> bool {
+        self.time.is_some() && self.is_unset()
+    }
 }
 
 /// One entry of the power-failure log.

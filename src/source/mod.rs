@@ -145,7 +145,7 @@ impl Ingest {
         let Ingest { name, decoder, cx, counters, errors, fresh, pending, .. } = self;
         let now = Timestamp::now();
         decoder.feed(chunk, |d| handle(d, name, cx, counters, errors, fresh, pending, now));
-        if !self.hinted && pending.is_empty() {
+        if !self.hinted {
             if let Some(hint) = decoder.stats().line_settings_hint() {
                 tracing::warn!(source = %name, "{hint}.");
                 self.hinted = true;
