@@ -9,6 +9,17 @@ use common::*;
 
 #[test]
 fn iskra_recording_replayed_fast_into_csv_gives_566_rows() {
+    replay_into_csv(&["run", "--config"]);
+}
+
+/// `dsmrd run FILE`, the configuration given without `--config`, does the same.
+#[test]
+fn run_takes_the_configuration_without_its_flag() {
+    replay_into_csv(&["run"]);
+}
+
+/// Replay the Iskra capture through `dsmrd ARGS CONFIG` into a CSV and check its rows.
+fn replay_into_csv(args: &[&str]) {
     let dir = tempfile::tempdir().expect("tempdir");
     let csv = dir.path().join("readings.csv");
     let config = dir.path().join("dsmrd.toml");
@@ -21,11 +32,8 @@ fn iskra_recording_replayed_fast_into_csv_gives_566_rows() {
         ),
     )
     .expect("config");
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_dsmrd"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .status()
-        .expect("run dsmrd");
+    let status =
+        std::process::Command::new(env!("CARGO_BIN_EXE_dsmrd")).args(args).arg(&config).status().expect("run dsmrd");
     assert!(status.success(), "dsmrd run failed: {status}");
     let t1 = csv_column(&csv, "electricity_used_tariff_1");
     assert_eq!(t1.len(), 566);

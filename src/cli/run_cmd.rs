@@ -1,4 +1,4 @@
-//! `dsmrd run --config FILE`: the service, until SIGINT/SIGTERM (then every sink is
+//! `dsmrd run --config FILE` (or `dsmrd run FILE`): the service, until SIGINT/SIGTERM (then every sink is
 //! flushed) or until every source has ended (a non-looping replay, stdin).
 
 use std::path::PathBuf;
@@ -12,12 +12,19 @@ use crate::daemon;
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The configuration file (TOML).
-    #[arg(long, short)]
-    pub config: PathBuf,
+    #[arg(long, short, value_name = "FILE", required_unless_present = "file", conflicts_with = "file")]
+    pub config: Option<PathBuf>,
+    /// The configuration file, given without `--config`.
+    #[arg(value_name = "CONFIG")]
+    pub file: Option<PathBuf>,
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let cfg = match config::load(&args.config) {
+    // clap makes sure one of the two is given.
+    let Some(path) = args.config.or(args.file) else {
+        anyhow::bail!("no configuration file given: dsmrd run --config FILE");
+    };
+    let cfg = match config::load(&path) {
         Ok(c) => c,
         Err(errors) => {
             for e in &errors.0 {
