@@ -55,6 +55,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             tokio::spawn(async move {
                 match play(&file, stream, pace, looped).await {
                     Ok(()) => eprintln!("dsmrd: {peer}: recording played"),
+                    Err(e) if client_left(&e) => eprintln!("dsmrd: {peer}: client disconnected"),
                     Err(e) => eprintln!("dsmrd: {peer}: {e}"),
                 }
             });
@@ -62,6 +63,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `e` says the client closed its end, which is how a client stops listening.
+fn client_left(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|e| matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset))
 }
 
 /// Send the recording's bytes exactly, one telegram at a time, paced.
