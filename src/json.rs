@@ -81,27 +81,6 @@ fn put_quantity(m: &mut Map<String, J>, q: &Quantity<'_>) {
     }
 }
 
-/// The first group of a line the table does not know, read as a number when it is one:
-/// `12.5*kWh`, `12.5kWh` (no `*`, as Fluvius writes units), `-063`.
-fn raw_quantity(first: &str) -> Option<Quantity<'_>> {
-    use crate::value::Decimal;
-    let (num, unit) = match first.split_once('*') {
-        Some((n, u)) => (n, Some(u.trim()).filter(|u| !u.is_empty())),
-        None => {
-            let split = first.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(first.len());
-            let unit = &first[split..];
-            // `YYMMDDhhmmssX` (a time, or a placeholder like `632525252525W`) is text.
-            let time_like = split == 12 && matches!(unit, "S" | "W" | "s" | "w");
-            let plausible = !time_like && (unit.is_empty() || crate::value::is_known_unit(unit));
-            if !plausible {
-                return None;
-            }
-            (&first[..split], Some(unit).filter(|u| !u.is_empty()))
-        }
-    };
-    Decimal::parse(num.trim()).map(|value| Quantity { value, unit })
-}
-
 fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
     let mut m = Map::new();
     m.insert("obis".into(), J::String(o.obis.into()));
@@ -230,7 +209,7 @@ fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
         }
         Value::Raw(groups) => {
             let first = groups.first().copied().unwrap_or("");
-            match raw_quantity(first) {
+            match Value::raw_quantity(first) {
                 Some(q) => put_quantity(&mut m, &q),
                 None => {
                     m.insert("value".into(), if first.is_empty() { J::Null } else { J::String(first.into()) });

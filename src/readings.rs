@@ -216,9 +216,8 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
             }
             Value::Raw(groups) => {
                 let first = groups.first().copied().unwrap_or("");
-                let (n, unit) = first.split_once('*').map_or((first, None), |(n, u)| (n, Some(u)));
-                match crate::value::Decimal::parse(n) {
-                    Some(d) => push(cache, base, FieldValue::Number(d.to_f64()), unit, None),
+                match Value::raw_quantity(first) {
+                    Some(q) => push(cache, base, num(&q), q.unit, None),
                     None if !first.is_empty() => {
                         let v = cache.text(first, false);
                         push(cache, base, v, None, None);
@@ -415,6 +414,22 @@ mod tests {
         // Only the failure whose end the clock tells is kept as a point in time.
         let ends: Vec<String> = r.series.iter().map(|p| format!("{} {}", p.time, p.value)).collect();
         assert_eq!(ends, ["2018-11-03T09:15:00Z 120"]);
+    }
+
+    #[test]
+    fn unknown_codes_give_the_number_or_text_the_json_shows() {
+        let bytes = telegram(
+            "/ISK5\\2M550T-1012\r\n\r\n1-3:0.2.8(50)\r\n0-0:1.0.0(190324150541W)\r\n\
+             1-0:96.50.1(1A)\r\n1-0:96.50.2(12kWh)\r\n1-0:96.50.3(-063)\r\n1-0:96.50.4(2.5*A)\r\n!",
+        );
+        let t = parse(&bytes, crate::frame::CrcStatus::Absent, VersionChoice::Auto).unwrap();
+        let cx = ReadingContext::new("meter", crate::time::zone("Europe/Amsterdam").unwrap());
+        let r = to_reading(&t, &cx, Timestamp::UNIX_EPOCH);
+        let field = |name: &str| r.field(name).map(|f| (f.value.clone(), f.unit.as_deref().map(str::to_string)));
+        assert_eq!(field("obis_1_0_96_50_1"), Some((FieldValue::Text("1A".into()), None)));
+        assert_eq!(field("obis_1_0_96_50_2"), Some((FieldValue::Number(12.0), Some("kWh".into()))));
+        assert_eq!(field("obis_1_0_96_50_3"), Some((FieldValue::Number(-63.0), None)));
+        assert_eq!(field("obis_1_0_96_50_4"), Some((FieldValue::Number(2.5), Some("A".into()))));
     }
 
     #[test]

@@ -166,6 +166,29 @@ impl Value<'_> {
         }
     }
 
+    /// The first group of a line the table does not know, read as a number when it is one:
+    /// `12.5*kWh`, `12.5kWh` (a known unit without `*`, as some Fluvius meters write units),
+    /// `-063`. A group of hex digits stays text even when it ends in a unit's letter (`1A`, a
+    /// status byte as Hager meters send it, is no ampere).
+    pub fn raw_quantity(first: &str) -> Option<Quantity<'_>> {
+        let (num, unit) = match first.split_once('*') {
+            Some((n, u)) => (n, Some(u.trim()).filter(|u| !u.is_empty())),
+            None => {
+                let split = first.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(first.len());
+                let unit = &first[split..];
+                // `YYMMDDhhmmssX` (a time, or a placeholder like `632525252525W`) is text.
+                let time_like = split == 12 && matches!(unit, "S" | "W" | "s" | "w");
+                let hex = !unit.is_empty() && first.bytes().all(|b| b.is_ascii_hexdigit());
+                let plausible = !time_like && !hex && (unit.is_empty() || crate::value::is_known_unit(unit));
+                if !plausible {
+                    return None;
+                }
+                (&first[..split], Some(unit).filter(|u| !u.is_empty()))
+            }
+        };
+        Decimal::parse(num.trim()).map(|value| Quantity { value, unit })
+    }
+
     /// A hex-encoded string decoded to text, or the raw text when it does not decode to
     /// printable characters (some meters send plain ids on hex codes) or only to NUL bytes
     /// (`00000000000000`: plain digits as likely as hex). The blanks meters pad ids and
@@ -375,5 +398,19 @@ mod tests {
     #[test]
     fn an_object_stays_within_128_bytes() {
         assert!(std::mem::size_of::<Object<'_>>() <= 128, "{}", std::mem::size_of::<Object<'_>>());
+    }
+
+    #[test]
+    fn an_unknown_codes_value_is_a_number_only_when_it_reads_as_one() {
+        let q = |s| Value::raw_quantity(s).map(|q| (q.value.to_f64(), q.unit));
+        assert_eq!(q("12.5*kWh"), Some((12.5, Some("kWh"))));
+        assert_eq!(q("12kWh"), Some((12.0, Some("kWh"))));
+        assert_eq!(q("230V"), Some((230.0, Some("V"))));
+        assert_eq!(q("-063"), Some((-63.0, None)));
+        assert_eq!(q("10*A"), Some((10.0, Some("A"))));
+        // A hex byte that ends in a unit's letter, a time, a firmware signature: text.
+        assert_eq!(q("1A"), None);
+        assert_eq!(q("190320181403W"), None);
+        assert_eq!(q("24408DB2"), None);
     }
 }

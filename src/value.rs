@@ -361,9 +361,6 @@ fn days_in_month(year: i16, month: u8) -> u8 {
     }
 }
 
-/// Decode a hex-encoded octet string (equipment ids, text messages) into text, when it
-/// is an even number of hex digits that decode to printable text. Trailing NULs are
-/// dropped.
 /// Units meters write, for telling a unit written without `*` (`12.5kWh`, as some Fluvius
 /// meters do) from text that only starts with digits (`24408DB2`, a firmware signature).
 const KNOWN_UNITS: [&str; 26] = [
@@ -376,6 +373,9 @@ pub fn is_known_unit(unit: &str) -> bool {
     KNOWN_UNITS.iter().any(|k| k.eq_ignore_ascii_case(unit))
 }
 
+/// Decode a hex-encoded octet string (equipment ids, text messages) into text, when it
+/// is an even number of hex digits that decode to printable text. Trailing NULs are
+/// dropped.
 pub fn decode_hex_text(s: &str) -> Option<String> {
     // A message continued over several lines carries their line ends.
     let joined: String;
