@@ -121,6 +121,9 @@ pub struct Decoder {
     /// The offset of the last error reported: errors are placed where the cut is (see
     /// [`Reject::Truncated`]), never before one already reported.
     reported: u64,
+    /// The system title of the last encrypted frame that authenticated: a later frame from
+    /// it that fails was damaged, as the keys are proven.
+    proven: Option<[u8; 8]>,
 }
 
 impl Decoder {
@@ -135,6 +138,7 @@ impl Decoder {
             stats: DecodeStats::default(),
             offset: 0,
             reported: 0,
+            proven: None,
         }
     }
 
@@ -152,11 +156,13 @@ impl Decoder {
     /// Drop any partial telegram without reporting it (after a reconnect, the rest of it
     /// will never come).
     pub fn reset(&mut self) {
-        let (opts, stats, offset, reported) = (self.opts.clone(), self.stats, self.offset, self.reported);
+        let (opts, stats, offset, reported, proven) =
+            (self.opts.clone(), self.stats, self.offset, self.reported, self.proven);
         *self = Decoder::new(opts);
         self.stats = stats;
         self.offset = offset;
         self.reported = reported;
+        self.proven = proven;
     }
 
     /// Feed a chunk of the stream; `on` sees every telegram and every error, in order.
@@ -168,7 +174,7 @@ impl Decoder {
     /// already counted.
     fn feed_counted(&mut self, mut input: &[u8], count: bool, on: &mut impl FnMut(Decoded<'_>)) {
         while !input.is_empty() {
-            let Decoder { framer, inner, opts, plain, stats, offset, reported } = self;
+            let Decoder { framer, inner, opts, plain, stats, offset, reported, proven } = self;
             let (n, event) = framer.feed(input);
             input = &input[n..];
             if count {
@@ -176,7 +182,7 @@ impl Decoder {
             }
             let Some(event) = event else { continue };
             let bad_head = matches!(event, Event::Rejected(Reject::BadSmartyHeader { .. }));
-            let mut cx = Cx { opts, stats, offset: *offset, reported, on: &mut *on };
+            let mut cx = Cx { opts, stats, offset: *offset, reported, proven, on: &mut *on };
             let failed = handle(event, inner, plain, &mut cx);
             let again = if bad_head {
                 // The bytes after a 0xDB that began no encrypted frame: they may hold a
@@ -186,7 +192,8 @@ impl Decoder {
                 // An encrypted frame that failed authentication may be one cut short whose
                 // length field ran into the next frame from the same meter: the bytes from
                 // where that frame's start (tag, title length, system title) appears inside
-                // it are read again, so the next frame is not lost with it.
+                // it, whole or begun at its end, are read again, so the next frame is not
+                // lost with it.
                 next_frame_start(framer.last_frame()).map(<[u8]>::to_vec).unwrap_or_default()
             } else {
                 continue;
@@ -199,9 +206,9 @@ impl Decoder {
 
     /// The stream ended: complete or report what is buffered.
     pub fn finish(&mut self, mut on: impl FnMut(Decoded<'_>)) {
-        let Decoder { framer, inner, opts, plain, stats, offset, reported } = self;
+        let Decoder { framer, inner, opts, plain, stats, offset, reported, proven } = self;
         if let Some(event) = framer.finish() {
-            let mut cx = Cx { opts, stats, offset: *offset, reported, on: &mut on };
+            let mut cx = Cx { opts, stats, offset: *offset, reported, proven, on: &mut on };
             handle(event, inner, plain, &mut cx);
         }
     }
@@ -213,6 +220,7 @@ struct Cx<'o, F> {
     stats: &'o mut DecodeStats,
     offset: u64,
     reported: &'o mut u64,
+    proven: &'o mut Option<[u8; 8]>,
     on: &'o mut F,
 }
 
@@ -243,11 +251,18 @@ impl<F: FnMut(Decoded<'_>)> Cx<'_, F> {
 }
 
 /// The bytes of an encrypted frame from the first place after its own start where a frame
-/// from the same meter starts again (its tag, title length and system title), if any.
+/// from the same meter starts again (its tag, title length and system title), if any; or,
+/// failing that, its last bytes when they are the first of such a start (a frame that lost
+/// fewer than ten bytes ends in the start of the next, whose rest follows in the stream).
 fn next_frame_start(frame: &[u8]) -> Option<&[u8]> {
     let start = frame.get(..10)?;
-    let at = memchr::memmem::find(&frame[1..], start)?;
-    Some(&frame[1 + at..])
+    if let Some(at) = memchr::memmem::find(&frame[1..], start) {
+        return Some(&frame[1 + at..]);
+    }
+    (1..start.len().min(frame.len() - 1))
+        .rev()
+        .find(|&k| frame.ends_with(&start[..k]))
+        .map(|k| &frame[frame.len() - k..])
 }
 
 /// Handle one framer event; true when it was an encrypted frame that failed authentication.
@@ -261,6 +276,7 @@ fn handle<F: FnMut(Decoded<'_>)>(
         Event::Frame(Frame::Plain { bytes, crc }) => cx.deliver(bytes, crc, false),
         Event::Frame(Frame::Smarty(bytes)) => match decrypt(bytes, cx.opts.keys.as_ref()) {
             Ok(d) => {
+                *cx.proven = Some(d.system_title);
                 *plain = d.plaintext;
                 let mut rest: &[u8] = plain;
                 let mut seen = false;
@@ -286,8 +302,10 @@ fn handle<F: FnMut(Decoded<'_>)>(
                 let failed = matches!(e, DecryptError::TagMismatch { .. });
                 // A frame from the same meter starting inside this one: it was cut short,
                 // whatever its first bytes decrypt to (the caller reads on from there).
-                if let DecryptError::TagMismatch { cut_short, .. } = &mut e {
-                    *cut_short = next_frame_start(bytes).is_some();
+                if let DecryptError::TagMismatch { cut_short, keys_proven, .. } = &mut e {
+                    // Two bytes or more of a start at its end: one byte (0xDB) may be chance.
+                    *cut_short = next_frame_start(bytes).is_some_and(|rest| rest.len() >= 2);
+                    *keys_proven = cx.proven.is_some_and(|t| bytes.get(2..10) == Some(&t[..]));
                 }
                 cx.error(DecodeError::Decrypt(e));
                 return failed;

@@ -2768,6 +2768,29 @@ fn an_encrypted_frame_cut_short_does_not_take_the_next_one_with_it() {
 }
 
 #[test]
+fn an_encrypted_frame_that_lost_a_few_bytes_does_not_take_the_next_one_with_it() {
+    // A frame that lost k < 10 bytes (a UART overrun, or XON/XOFF bytes a ser2net port
+    // strips) reads the first k bytes of the next frame: too few to see that frame's whole
+    // start inside it. The next frame is still found, for every k, and the failure says the
+    // keys are right, as the frame before proved them.
+    let frame = recording("Sagemcom-Smarty-Lux5-encrypted_smarty-LU_openhab.bin");
+    for lost in 1..=12 {
+        let damaged = [&frame[..300], &frame[300 + lost..]].concat();
+        let stream = [&frame[..], &damaged, &frame, &frame].concat();
+        let keys = Keys::from_hex("D491470F47126332B07D1923B3504188", None).expect("key");
+        let d = decode_bytes(&stream, true, AMSTERDAM, Some(keys));
+        assert_eq!(d.telegrams.len(), 3, "{lost} bytes lost: {:?}", d.errors);
+        assert_eq!(d.errors.len(), 1, "{lost} bytes lost: {:?}", d.errors);
+        let message = d.errors[0].to_string();
+        assert!(
+            message.contains("changed or cut short on the line") || message.contains("it was cut short"),
+            "{lost} bytes lost: {message}"
+        );
+        assert!(!message.contains("authentication key is wrong"), "{message}");
+    }
+}
+
+#[test]
 fn a_failed_tag_says_which_key_is_wrong_when_it_can_tell() {
     // The spec example is authenticated with its own key (ffeedd...), not Smarty's default.
     let frame = recording("spec-example-LU-Smarty-encrypted-with-aad_smarty_athombv.bin");
