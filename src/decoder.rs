@@ -55,7 +55,12 @@ impl DecodeError {
     pub fn is_crc(&self) -> bool {
         matches!(
             self,
-            DecodeError::Frame(Reject::CrcMismatch { .. } | Reject::CrcMissing | Reject::CrcMalformed { .. })
+            DecodeError::Frame(
+                Reject::CrcMismatch { .. }
+                    | Reject::CrcMissing
+                    | Reject::CrcMissingDeclared
+                    | Reject::CrcMalformed { .. }
+            )
         )
     }
 }
@@ -238,6 +243,18 @@ impl<F: FnMut(Decoded<'_>)> Cx<'_, F> {
 
     fn deliver(&mut self, bytes: &[u8], crc: CrcStatus, encrypted: bool) {
         match parse(bytes, crc, self.opts.version) {
+            // A telegram in a format that always carries a CRC, without one and with a broken
+            // line, was cut short by a changed byte (even the first of a stream, before
+            // the framer knows that the stream has CRCs). The tag vouches for decrypted ones.
+            Ok(t)
+                if self.opts.check_crc
+                    && !encrypted
+                    && crc == CrcStatus::Absent
+                    && !t.errors.is_empty()
+                    && t.declares_crc() =>
+            {
+                self.error(DecodeError::Frame(Reject::CrcMissingDeclared));
+            }
             Ok(mut t) => {
                 t.encrypted = encrypted;
                 self.stats.telegrams += 1;

@@ -76,6 +76,10 @@ pub enum Reject {
     /// A telegram without CRC in a stream whose telegrams carry one: its `!` is most
     /// likely a changed byte that cut the telegram short.
     CrcMissing,
+    /// A telegram without CRC whose version line says DSMR 4/5 or e-MUCS, which always send
+    /// one, and in which a line is broken: its `!` is a changed byte that cut it short.
+    /// (Found by the decoder, which reads the version line.)
+    CrcMissingDeclared,
     /// The text after `!` is not a CRC: a character that is not a hex digit, or more than
     /// four digits.
     CrcMalformed { byte: u8 },
@@ -89,7 +93,7 @@ impl Reject {
             Reject::Truncated { .. } => "truncated",
             Reject::CrcMismatch { .. } => "crc_mismatch",
             Reject::BadSmartyHeader { .. } => "bad_smarty_header",
-            Reject::CrcMissing => "crc_missing",
+            Reject::CrcMissing | Reject::CrcMissingDeclared => "crc_missing",
             Reject::CrcMalformed { .. } => "crc_malformed",
         }
     }
@@ -121,6 +125,10 @@ impl fmt::Display for Reject {
             Reject::BadSmartyHeader { .. } => {
                 write!(f, "byte 0xDB not followed by a valid encrypted-frame header; skipped")
             }
+            Reject::CrcMissingDeclared => write!(
+                f,
+                "telegram without CRC although its version line says a format that always sends one, and with a broken line: an end marker `!` came early (bytes lost or changed on the line)"
+            ),
             Reject::CrcMissing => write!(
                 f,
                 "telegram without CRC after telegrams with one: an end marker `!` came early (bytes lost or changed on the line)"

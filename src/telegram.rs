@@ -291,6 +291,16 @@ pub struct Telegram<'a> {
 }
 
 impl<'a> Telegram<'a> {
+    /// Whether a version line says a format that always ends in a CRC: DSMR 4 or 5
+    /// (`1-3:0.2.8(40)` to `(59)`) or Belgian e-MUCS (`0-0:96.1.4`).
+    pub fn declares_crc(&self) -> bool {
+        self.objects.iter().any(|o| match (o.id, &o.value) {
+            (id, Value::Text(v)) if id == Obis::new(1, 3, 0, 2, 8) => matches!(v.as_bytes(), [b'4' | b'5', _]),
+            (id, Value::Text(_)) => id == Obis::new(0, 0, 96, 1, 4),
+            _ => false,
+        })
+    }
+
     /// The first object with this id.
     pub fn get(&self, id: Obis) -> Option<&Object<'a>> {
         self.objects.iter().find(|o| o.id == id)

@@ -3041,3 +3041,29 @@ fn an_authenticated_frame_that_holds_no_telegram_is_said_to() {
     assert_eq!(d.telegrams.len(), 1, "{:?}", d.errors);
     assert_eq!(d.telegrams[0]["encrypted"], true);
 }
+
+#[test]
+fn a_dsmr5_telegram_cut_short_by_a_changed_byte_is_rejected_even_first_in_a_stream() {
+    // A `)` turned `!` (one bit) ends the first telegram early, before the framer has seen
+    // any CRC in the stream: its version line (50) says it must have one, and its last line
+    // is broken, so it is a CRC failure, not a telegram. The rest of it is skipped, and the
+    // intact telegram after it is read.
+    let good = recording("Iskra-AM550-M550E-1012_dsmr5.0_dsmr5rs.txt");
+    let text = String::from_utf8(good.clone()).expect("text");
+    let damaged = text.replacen("(236.1*V)", "(236.1*V!", 1);
+    assert_ne!(damaged, text);
+    let stream = [damaged.as_bytes(), &good].concat();
+    let d = decode_bytes(&stream, true, AMSTERDAM, None);
+    assert_eq!(d.telegrams.len(), 1, "{:?}", d.errors);
+    assert_eq!(d.telegrams[0]["crc"], "67B1");
+    assert_eq!(d.errors, vec![DecodeError::Frame(dsmrd::frame::Reject::CrcMissingDeclared)]);
+    assert!(d.errors[0].is_crc());
+    // The same telegram without a CRC but whole (as the amshan L+G 4.2 capture is) is read,
+    // and with CRC checking off the damaged one is shown with its broken line.
+    let whole = text.replacen("!67B1", "!", 1);
+    let d = decode_bytes(whole.as_bytes(), true, AMSTERDAM, None);
+    assert_eq!((d.telegrams.len(), d.errors.len()), (1, 0), "{:?}", d.errors);
+    let d = decode_bytes(damaged.as_bytes(), false, AMSTERDAM, None);
+    assert_eq!(d.telegrams.len(), 1, "{:?}", d.errors);
+    assert_eq!(d.telegrams[0]["errors"][0]["text"], "1-0:32.7.0(236.1*V");
+}
