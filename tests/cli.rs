@@ -43,6 +43,42 @@ fn parse_hints_at_a_7e1_line_read_as_8n1() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains("high bit"));
 }
 
+/// A live stream piped in (`socat /dev/ttyUSB0,... - | dsmrd parse -`): each telegram is
+/// printed as soon as it is read, not when 8 KiB of output have built up or the input ends.
+#[test]
+fn parse_prints_each_telegram_of_a_live_stream_as_it_comes() {
+    use std::io::BufRead;
+    let telegram = std::fs::read(recording("Iskra-AM550-M550E-1012_dsmr5.0_dsmr5rs.txt")).expect("read");
+    let mut child = dsmrd_cmd()
+        .args(["parse", "-", "--format", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    for _ in 0..2 {
+        // The input stays open: the meter sends its next telegram in ten seconds.
+        stdin.write_all(&telegram).expect("write");
+        stdin.flush().expect("flush");
+        let line = rx.recv_timeout(Duration::from_secs(20)).expect("a line before the input ends").expect("line");
+        let json: serde_json::Value = serde_json::from_str(&line).expect("json");
+        assert_eq!(json["crc"], "67B1");
+        assert_eq!(json["objects"][3]["value"], 576.239);
+    }
+    drop(stdin);
+    assert!(child.wait().expect("wait").success());
+}
+
 #[test]
 fn parse_exit_codes() {
     let ok = dsmrd_cmd()

@@ -70,57 +70,97 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
         }
         _ => (Box::new(io::stdin().lock()), "stdin".to_string()),
     };
-    let cx = JsonContext { tz };
     let started = Instant::now();
     let mut decoder = Decoder::new(opts);
     let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    let mut ordinal = 0u64;
-    let mut write_err: Option<io::Error> = None;
-    {
-        let mut on = |d: Decoded<'_>| match d {
-            Decoded::Telegram(t) => {
-                ordinal += 1;
-                for e in &t.errors {
-                    let (text, reason) = (visible(e.text), visible(&e.reason));
-                    eprintln!("dsmrd: {name}: telegram {ordinal}, line {}: `{text}`: {reason}", e.line);
-                }
-                let res = match args.format {
-                    Format::Json => serde_json::to_writer(&mut out, &telegram_json(&t, &cx))
-                        .map_err(io::Error::other)
-                        .and_then(|()| out.write_all(b"\n")),
-                    Format::Table => out.write_all(telegram_table(&t, ordinal, &cx).as_bytes()),
-                    Format::None => Ok(()),
-                };
-                if let Err(e) = res {
-                    write_err.get_or_insert(e);
-                }
-            }
-            Decoded::Error { error, offset } => {
-                eprintln!("dsmrd: {name}: rejected at byte {offset}: {}", visible(&error.to_string()));
-            }
+    let mut printer = Printer {
+        out: BufWriter::new(stdout.lock()),
+        format: args.format,
+        cx: JsonContext { tz },
+        name,
+        ordinal: 0,
+        write_err: None,
+    };
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", printer.name)),
         };
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = match input.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e).with_context(|| format!("cannot read {name}")),
-            };
-            decoder.feed(&buf[..n], &mut on);
-        }
-        decoder.finish(&mut on);
+        decoder.feed(&buf[..n], |d| printer.print(d));
+        // Shown as soon as it is read: a live stream (`socat ... | dsmrd parse -`) comes in
+        // reads of a telegram or less; a file in reads of 64 KiB, flushed as seldom.
+        printer.flush();
     }
-    match write_err {
+    decoder.finish(|d| printer.print(d));
+    printer.flush();
+    let name = printer.name;
+    match printer.write_err {
         // A closed pipe (`| head`) is not a failure.
         Some(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
         Some(e) => return Err(e).context("cannot write output"),
-        None => out.flush().or_else(|e| if e.kind() == io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e) })?,
+        None => {}
     }
     let stats = decoder.stats();
     summary(&name, &stats, started.elapsed().as_secs_f64());
     Ok(if stats.telegrams == 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Writes each telegram to stdout in the chosen form, and each error to stderr (after what
+/// came before it on stdout, so that a terminal shows them in stream order).
+struct Printer<W: Write> {
+    out: W,
+    format: Format,
+    cx: JsonContext,
+    name: String,
+    /// Telegrams so far, to name them in messages.
+    ordinal: u64,
+    /// The first error writing to stdout; writing stops being tried after it.
+    write_err: Option<io::Error>,
+}
+
+impl<W: Write> Printer<W> {
+    fn print(&mut self, d: Decoded<'_>) {
+        match d {
+            Decoded::Telegram(t) => {
+                self.ordinal += 1;
+                if !t.errors.is_empty() {
+                    self.flush();
+                }
+                for e in &t.errors {
+                    let (text, reason) = (visible(e.text), visible(&e.reason));
+                    eprintln!("dsmrd: {}: telegram {}, line {}: `{text}`: {reason}", self.name, self.ordinal, e.line);
+                }
+                if self.write_err.is_some() {
+                    return;
+                }
+                let res = match self.format {
+                    Format::Json => serde_json::to_writer(&mut self.out, &telegram_json(&t, &self.cx))
+                        .map_err(io::Error::other)
+                        .and_then(|()| self.out.write_all(b"\n")),
+                    Format::Table => self.out.write_all(telegram_table(&t, self.ordinal, &self.cx).as_bytes()),
+                    Format::None => Ok(()),
+                };
+                if let Err(e) = res {
+                    self.write_err = Some(e);
+                }
+            }
+            Decoded::Error { error, offset } => {
+                self.flush();
+                eprintln!("dsmrd: {}: rejected at byte {offset}: {}", self.name, visible(&error.to_string()));
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.write_err.is_none() {
+            if let Err(e) = self.out.flush() {
+                self.write_err = Some(e);
+            }
+        }
+    }
 }
 
 fn summary(name: &str, s: &DecodeStats, secs: f64) {
