@@ -328,6 +328,10 @@ fn handle<F: FnMut(Decoded<'_>)>(
                 return failed;
             }
         },
+        // Without a key no encrypted frame is expected: a 0xDB that begins none is noise
+        // (a telnet or RFC 2217 byte, a glitch), counted with the skipped bytes. With a key
+        // it may be a damaged frame's start, and is reported.
+        Event::Rejected(Reject::BadSmartyHeader { .. }) if cx.opts.keys.is_none() => {}
         Event::Rejected(r) => {
             // A telegram cut short within a line is known to be so only after the next one's
             // `/ISK5`: the error is placed where the cut is.

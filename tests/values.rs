@@ -3067,3 +3067,18 @@ fn a_dsmr5_telegram_cut_short_by_a_changed_byte_is_rejected_even_first_in_a_stre
     assert_eq!(d.telegrams.len(), 1, "{:?}", d.errors);
     assert_eq!(d.telegrams[0]["errors"][0]["text"], "1-0:32.7.0(236.1*V");
 }
+
+#[test]
+fn a_stray_0xdb_is_noise_unless_encrypted_frames_are_expected() {
+    // A byte 0xDB that begins no encrypted frame (a telnet or RFC 2217 byte before a plain
+    // telegram): skipped noise without a key, a reported rejection with one (it may be a
+    // damaged frame's start). The telegram after it is read either way.
+    let good = recording("Iskra-AM550-M550E-1012_dsmr5.0_dsmr5rs.txt");
+    let stream = [&[0xFF, 0xFB, 0x01, 0xDB, 0x05, 0x00][..], &good].concat();
+    let d = decode_bytes(&stream, true, AMSTERDAM, None);
+    assert_eq!((d.telegrams.len(), d.errors.len()), (1, 0), "{:?}", d.errors);
+    let keys = Keys::from_hex("D491470F47126332B07D1923B3504188", None).expect("key");
+    let d = decode_bytes(&stream, true, AMSTERDAM, Some(keys));
+    assert_eq!(d.telegrams.len(), 1, "{:?}", d.errors);
+    assert_eq!(d.errors, vec![DecodeError::Frame(dsmrd::frame::Reject::BadSmartyHeader { read: 1 })]);
+}
