@@ -95,21 +95,35 @@ pub struct DecodeStats {
     pub skipped_bytes: u64,
     /// Skipped bytes with the high bit set (see [`DecodeStats::line_settings_hint`]).
     pub skipped_high_bytes: u64,
+    /// Skipped NUL bytes (see [`DecodeStats::line_settings_hint`]).
+    pub skipped_nul_bytes: u64,
 }
 
 impl DecodeStats {
-    /// A hint for a stream that held no telegram and whose bytes are mostly not ASCII: the
-    /// serial line is read with settings the meter does not use, most often a DSMR 2.2/3.0
-    /// meter's 9600 baud 7E1 read as 8N1 (the parity bit then lands in the high bit).
+    /// A hint for a stream that held no telegram and whose bytes are mostly not text: the
+    /// serial line is read with settings the meter does not use. Many bytes with the high
+    /// bit set are most often a DSMR 2.2/3.0 meter's 9600 baud 7E1 read as 8N1 (the parity
+    /// bit lands in the high bit); many NULs a reader faster than the meter (9600 baud read
+    /// at 115200) or parity errors read as NUL.
     pub fn line_settings_hint(&self) -> Option<String> {
-        let (all, high) = (self.skipped_bytes, self.skipped_high_bytes);
-        (self.telegrams == 0 && all >= 256 && high * 4 >= all).then(|| {
-            format!(
-                "{high} of the {all} bytes received have the high bit set and no telegram was found: the serial \
-                 line settings do not match the meter's. DSMR 2.2/3.0 meters send 9600 baud 7E1 (data_bits = 7, \
-                 parity = \"even\", or dsmr_version = \"2.2\"); later meters 115200 baud 8N1"
-            )
-        })
+        const SETTINGS: &str = "the serial line settings do not match the meter's. DSMR 2.2/3.0 meters send 9600 \
+             baud 7E1 (data_bits = 7, parity = \"even\", or dsmr_version = \"2.2\"); later meters 115200 baud 8N1";
+        let (all, high, nul) = (self.skipped_bytes, self.skipped_high_bytes, self.skipped_nul_bytes);
+        if self.telegrams > 0 || all < 256 {
+            return None;
+        }
+        if high * 4 >= all {
+            Some(format!(
+                "{high} of the {all} bytes received have the high bit set and no telegram was found: {SETTINGS}"
+            ))
+        } else if nul * 4 >= all {
+            Some(format!(
+                "{nul} of the {all} bytes received are NUL (a wrong baud rate, or parity errors) and no telegram \
+                 was found: {SETTINGS}"
+            ))
+        } else {
+            None
+        }
     }
 }
 
@@ -149,7 +163,12 @@ impl Decoder {
 
     pub fn stats(&self) -> DecodeStats {
         let framer = self.framer.stats();
-        DecodeStats { skipped_bytes: framer.skipped_bytes, skipped_high_bytes: framer.skipped_high_bytes, ..self.stats }
+        DecodeStats {
+            skipped_bytes: framer.skipped_bytes,
+            skipped_high_bytes: framer.skipped_high_bytes,
+            skipped_nul_bytes: framer.skipped_nul_bytes,
+            ..self.stats
+        }
     }
 
     /// Whether a partial telegram is buffered (used by sources to tell a mid-telegram

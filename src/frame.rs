@@ -157,6 +157,9 @@ pub struct FramerStats {
     /// Of those, bytes with the high bit set: telegrams are ASCII, so many of them point at
     /// wrong line settings (a 7E1 meter read as 8N1 sets it on every byte of odd parity).
     pub skipped_high_bytes: u64,
+    /// Of those, NUL bytes: what a reader too fast for the meter's baud rate sees, and
+    /// what parity errors read as.
+    pub skipped_nul_bytes: u64,
     /// Frames yielded (plain and Smarty).
     pub frames: u64,
     /// Frames rejected, whatever the reason.
@@ -584,6 +587,7 @@ fn last_ident(line: &[u8]) -> usize {
 fn count_skipped(stats: &mut FramerStats, bytes: &[u8]) {
     stats.skipped_bytes += bytes.len() as u64;
     stats.skipped_high_bytes += bytes.iter().filter(|&&b| b >= 0x80).count() as u64;
+    stats.skipped_nul_bytes += bytes.iter().filter(|&&b| b == 0).count() as u64;
 }
 
 /// Whether an unfinished plain frame, cut short by a new start or the end of input, is

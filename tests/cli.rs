@@ -43,6 +43,29 @@ fn parse_hints_at_a_7e1_line_read_as_8n1() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains("high bit"));
 }
 
+/// A 9600-baud meter read at 115200 baud: each character becomes NULs with a few other
+/// bytes between them. The hint names the NULs and the baud rates.
+#[test]
+fn parse_hints_at_a_baud_rate_mismatch() {
+    let noise: Vec<u8> = (0..3000u32)
+        .map(|i| {
+            if i % 7 == 0 {
+                0xF0
+            } else if i % 5 == 0 {
+                b'~'
+            } else {
+                0
+            }
+        })
+        .collect();
+    let nul = noise.iter().filter(|&&b| b == 0).count();
+    let out = parse_stdin(&noise);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("{nul} of the 3000 bytes received are NUL (a wrong baud rate")), "{stderr}");
+    assert!(stderr.contains("later meters 115200 baud 8N1"), "{stderr}");
+}
+
 /// A live stream piped in (`socat /dev/ttyUSB0,... - | dsmrd parse -`): each telegram is
 /// printed as soon as it is read, not when 8 KiB of output have built up or the input ends.
 #[test]

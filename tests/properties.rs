@@ -170,6 +170,7 @@ proptest! {
         stream.extend(&gaps[frames.len() % gaps.len()]);
         let garbage = stream.len() - frames.iter().map(Vec::len).sum::<usize>();
         let high = gaps.iter().cycle().take(frames.len() + 1).flatten().filter(|&&b| b >= 0x80).count();
+        let nul = gaps.iter().cycle().take(frames.len() + 1).flatten().filter(|&&b| b == 0).count();
 
         let dirty = decode(&stream, &chunks, smarty_options());
         prop_assert_eq!(telegrams(&dirty), telegrams(&clean));
@@ -180,6 +181,7 @@ proptest! {
         let expected = DecodeStats {
             skipped_bytes: clean.stats.skipped_bytes + garbage as u64,
             skipped_high_bytes: clean.stats.skipped_high_bytes + high as u64,
+            skipped_nul_bytes: clean.stats.skipped_nul_bytes + nul as u64,
             ..clean.stats
         };
         prop_assert_eq!(dirty.stats, expected);
