@@ -118,8 +118,8 @@ impl DecodeStats {
             ))
         } else if nul * 4 >= all {
             Some(format!(
-                "{nul} of the {all} bytes received are NUL (a wrong baud rate, or parity errors) and no telegram \
-                 was found: {SETTINGS}"
+                "{nul} of the {all} bytes received are NUL (a wrong baud rate, parity errors, or a line with no \
+                 meter on it) and no telegram was found: {SETTINGS}"
             ))
         } else {
             None
@@ -143,6 +143,10 @@ pub struct Decoder {
     /// The system title of the last encrypted frame that authenticated: a later frame from
     /// it that fails was damaged, as the keys are proven.
     proven: Option<[u8; 8]>,
+    /// Bytes read again after a failed frame only because its last bytes began a frame
+    /// start (chance, 1 in 256 for a lone 0xDB): if no frame comes of them, that is not
+    /// reported.
+    speculative: bool,
 }
 
 impl Decoder {
@@ -158,6 +162,7 @@ impl Decoder {
             offset: 0,
             reported: 0,
             proven: None,
+            speculative: false,
         }
     }
 
@@ -198,7 +203,7 @@ impl Decoder {
     /// already counted.
     fn feed_counted(&mut self, mut input: &[u8], count: bool, on: &mut impl FnMut(Decoded<'_>)) {
         while !input.is_empty() {
-            let Decoder { framer, inner, opts, plain, stats, offset, reported, proven } = self;
+            let Decoder { framer, inner, opts, plain, stats, offset, reported, proven, speculative } = self;
             let (n, event) = framer.feed(input);
             input = &input[n..];
             if count {
@@ -206,8 +211,9 @@ impl Decoder {
             }
             let Some(event) = event else { continue };
             let bad_head = matches!(event, Event::Rejected(Reject::BadSmartyHeader { .. }));
+            let quiet = is_quiet(&event, opts, std::mem::take(speculative));
             let mut cx = Cx { opts, stats, offset: *offset, reported, proven, on: &mut *on };
-            let failed = handle(event, inner, plain, &mut cx);
+            let failed = !quiet && handle(event, inner, plain, &mut cx);
             let again = if bad_head {
                 // The bytes after a 0xDB that began no encrypted frame: they may hold a
                 // real start.
@@ -218,7 +224,9 @@ impl Decoder {
                 // where that frame's start (tag, title length, system title) appears inside
                 // it, whole or begun at its end, are read again, so the next frame is not
                 // lost with it.
-                next_frame_start(framer.last_frame()).map(<[u8]>::to_vec).unwrap_or_default()
+                let again = next_frame_start(framer.last_frame()).map(<[u8]>::to_vec).unwrap_or_default();
+                *speculative = !again.is_empty() && again.len() < FRAME_START;
+                again
             } else {
                 continue;
             };
@@ -230,8 +238,11 @@ impl Decoder {
 
     /// The stream ended: complete or report what is buffered.
     pub fn finish(&mut self, mut on: impl FnMut(Decoded<'_>)) {
-        let Decoder { framer, inner, opts, plain, stats, offset, reported, proven } = self;
+        let Decoder { framer, inner, opts, plain, stats, offset, reported, proven, speculative } = self;
         if let Some(event) = framer.finish() {
+            if is_quiet(&event, opts, std::mem::take(speculative)) {
+                return;
+            }
             let mut cx = Cx { opts, stats, offset: *offset, reported, proven, on: &mut on };
             handle(event, inner, plain, &mut cx);
         }
@@ -262,14 +273,15 @@ impl<F: FnMut(Decoded<'_>)> Cx<'_, F> {
 
     fn deliver(&mut self, bytes: &[u8], crc: CrcStatus, encrypted: bool) {
         match parse(bytes, crc, self.opts.version) {
-            // A telegram in a format that always carries a CRC, without one and with a broken
-            // line, was cut short by a changed byte (even the first of a stream, before
-            // the framer knows that the stream has CRCs). The tag vouches for decrypted ones.
+            // A telegram in a format that always carries a CRC, without one, and whose `!` is
+            // glued to a line or follows a broken last line, was cut short by a changed byte
+            // (even the first of a stream, before the framer knows that the stream has CRCs).
+            // The tag vouches for decrypted ones.
             Ok(t)
                 if self.opts.check_crc
                     && !encrypted
                     && crc == CrcStatus::Absent
-                    && !t.errors.is_empty()
+                    && (bytes.len() < 2 || bytes[bytes.len() - 2] != b'\n' || t.last_line_broken())
                     && t.declares_crc() =>
             {
                 self.error(DecodeError::Frame(Reject::CrcMissingDeclared));
@@ -286,12 +298,31 @@ impl<F: FnMut(Decoded<'_>)> Cx<'_, F> {
     }
 }
 
+/// The length of an encrypted frame's start: tag, title length, system title.
+const FRAME_START: usize = 10;
+
+/// Whether `event` is a 0xDB that began no encrypted frame (a bad header, or one cut short
+/// or oversized by what followed) where none is expected: without a key, or read again
+/// only by chance ([`Decoder::speculative`]). Such a byte is noise, counted with the
+/// skipped bytes where the framer skipped it, and not reported.
+fn is_quiet(event: &Event<'_>, opts: &DecoderOptions, speculative: bool) -> bool {
+    let not_a_frame = matches!(
+        event,
+        Event::Rejected(
+            Reject::BadSmartyHeader { .. }
+                | Reject::Truncated { encrypted: true, .. }
+                | Reject::Overflow { encrypted: true, .. }
+        )
+    );
+    not_a_frame && (speculative || opts.keys.is_none())
+}
+
 /// The bytes of an encrypted frame from the first place after its own start where a frame
 /// from the same meter starts again (its tag, title length and system title), if any; or,
 /// failing that, its last bytes when they are the first of such a start (a frame that lost
 /// fewer than ten bytes ends in the start of the next, whose rest follows in the stream).
 fn next_frame_start(frame: &[u8]) -> Option<&[u8]> {
-    let start = frame.get(..10)?;
+    let start = frame.get(..FRAME_START)?;
     if let Some(at) = memchr::memmem::find(&frame[1..], start) {
         return Some(&frame[1 + at..]);
     }
@@ -339,18 +370,14 @@ fn handle<F: FnMut(Decoded<'_>)>(
                 // A frame from the same meter starting inside this one: it was cut short,
                 // whatever its first bytes decrypt to (the caller reads on from there).
                 if let DecryptError::TagMismatch { cut_short, keys_proven, .. } = &mut e {
-                    // Two bytes or more of a start at its end: one byte (0xDB) may be chance.
-                    *cut_short = next_frame_start(bytes).is_some_and(|rest| rest.len() >= 2);
+                    // Said only of a whole start inside it: a few bytes of one at its end may be chance.
+                    *cut_short = next_frame_start(bytes).is_some_and(|rest| rest.len() >= FRAME_START);
                     *keys_proven = cx.proven.is_some_and(|t| bytes.get(2..10) == Some(&t[..]));
                 }
                 cx.error(DecodeError::Decrypt(e));
                 return failed;
             }
         },
-        // Without a key no encrypted frame is expected: a 0xDB that begins none is noise
-        // (a telnet or RFC 2217 byte, a glitch), counted with the skipped bytes. With a key
-        // it may be a damaged frame's start, and is reported.
-        Event::Rejected(Reject::BadSmartyHeader { .. }) if cx.opts.keys.is_none() => {}
         Event::Rejected(r) => {
             // A telegram cut short within a line is known to be so only after the next one's
             // `/ISK5`: the error is placed where the cut is.

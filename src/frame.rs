@@ -77,8 +77,8 @@ pub enum Reject {
     /// likely a changed byte that cut the telegram short.
     CrcMissing,
     /// A telegram without CRC whose version line says DSMR 4/5 or e-MUCS, which always send
-    /// one, and in which a line is broken: its `!` is a changed byte that cut it short.
-    /// (Found by the decoder, which reads the version line.)
+    /// one, and whose `!` ends a line or follows a broken last line: the `!` is a changed
+    /// byte that cut it short. (Found by the decoder, which reads the version line.)
     CrcMissingDeclared,
     /// The text after `!` is not a CRC: a character that is not a hex digit, or more than
     /// four digits.
@@ -127,7 +127,7 @@ impl fmt::Display for Reject {
             }
             Reject::CrcMissingDeclared => write!(
                 f,
-                "telegram without CRC although its version line says a format that always sends one, and with a broken line: an end marker `!` came early (bytes lost or changed on the line)"
+                "telegram without CRC although its version line says a format that always sends one, cut short by an end marker `!` within a line (bytes lost or changed on the line)"
             ),
             Reject::CrcMissing => write!(
                 f,

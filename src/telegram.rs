@@ -168,8 +168,8 @@ impl Value<'_> {
 
     /// The first group of a line the table does not know, read as a number when it is one:
     /// `12.5*kWh`, `12.5kWh` (a known unit without `*`, as some Fluvius meters write units),
-    /// `-063`. A group of hex digits stays text even when it ends in a unit's letter (`1A`, a
-    /// status byte as Hager meters send it, is no ampere).
+    /// `-063`. One byte in hex stays text even when it ends in a unit's letter (`1A`, a
+    /// status byte as Hager meters send it, is no ampere; `999A`, `005A` are amperes).
     pub fn raw_quantity(first: &str) -> Option<Quantity<'_>> {
         let (num, unit) = match first.split_once('*') {
             Some((n, u)) => (n, Some(u.trim()).filter(|u| !u.is_empty())),
@@ -178,7 +178,7 @@ impl Value<'_> {
                 let unit = &first[split..];
                 // `YYMMDDhhmmssX` (a time, or a placeholder like `632525252525W`) is text.
                 let time_like = split == 12 && matches!(unit, "S" | "W" | "s" | "w");
-                let hex = !unit.is_empty() && first.bytes().all(|b| b.is_ascii_hexdigit());
+                let hex = !unit.is_empty() && first.len() == 2 && first.bytes().all(|b| b.is_ascii_hexdigit());
                 let plausible = !time_like && !hex && (unit.is_empty() || crate::value::is_known_unit(unit));
                 if !plausible {
                     return None;
@@ -296,9 +296,17 @@ impl<'a> Telegram<'a> {
     pub fn declares_crc(&self) -> bool {
         self.objects.iter().any(|o| match (o.id, &o.value) {
             (id, Value::Text(v)) if id == Obis::new(1, 3, 0, 2, 8) => matches!(v.as_bytes(), [b'4' | b'5', _]),
-            (id, Value::Text(_)) => id == Obis::new(0, 0, 96, 1, 4),
+            (id, Value::Text(_) | Value::Hex(_)) => id == Obis::new(0, 0, 96, 1, 4),
             _ => false,
         })
+    }
+
+    /// Whether the telegram's last line is one that could not be read: where a byte
+    /// changed into `!` cut a line short (`1-0:32.7.0(236.1*V!`).
+    pub fn last_line_broken(&self) -> bool {
+        let last_error = self.errors.iter().map(|e| e.line).max();
+        let last_object = self.objects.iter().map(|o| o.line).max();
+        last_error.is_some_and(|e| last_object.is_none_or(|o| e > o))
     }
 
     /// The first object with this id.
@@ -417,7 +425,10 @@ mod tests {
         assert_eq!(q("12kWh"), Some((12.0, Some("kWh"))));
         assert_eq!(q("230V"), Some((230.0, Some("V"))));
         assert_eq!(q("-063"), Some((-63.0, None)));
+        assert_eq!(q("12"), Some((12.0, None)));
         assert_eq!(q("10*A"), Some((10.0, Some("A"))));
+        assert_eq!(q("999A"), Some((999.0, Some("A"))));
+        assert_eq!(q("005A"), Some((5.0, Some("A"))));
         // A hex byte that ends in a unit's letter, a time, a firmware signature: text.
         assert_eq!(q("1A"), None);
         assert_eq!(q("190320181403W"), None);

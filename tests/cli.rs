@@ -102,6 +102,42 @@ fn parse_prints_each_telegram_of_a_live_stream_as_it_comes() {
     assert!(child.wait().expect("wait").success());
 }
 
+/// `socat ... | dsmrd parse - | head -n 1`: once the reader has gone, `parse` stops at the
+/// next telegram instead of reading the live stream forever.
+#[test]
+fn parse_stops_when_its_reader_has_gone() {
+    use std::io::BufRead;
+    let telegram = std::fs::read(recording("Iskra-AM550-M550E-1012_dsmr5.0_dsmr5rs.txt")).expect("read");
+    let mut child = dsmrd_cmd()
+        .args(["parse", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    stdin.write_all(&telegram).expect("write");
+    stdin.flush().expect("flush");
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("first telegram");
+    assert!(line.contains("\"crc\":\"67B1\""), "{line}");
+    drop(stdout);
+    // The next telegram finds no reader; the input stays open.
+    stdin.write_all(&telegram).expect("write");
+    stdin.flush().expect("flush");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "parse still reads after its reader has gone");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+    drop(stdin);
+}
+
 #[test]
 fn parse_exit_codes() {
     let ok = dsmrd_cmd()

@@ -3066,6 +3066,36 @@ fn a_dsmr5_telegram_cut_short_by_a_changed_byte_is_rejected_even_first_in_a_stre
     let d = decode_bytes(damaged.as_bytes(), false, AMSTERDAM, None);
     assert_eq!(d.telegrams.len(), 1, "{:?}", d.errors);
     assert_eq!(d.telegrams[0]["errors"][0]["text"], "1-0:32.7.0(236.1*V");
+    // A CR turned `!` breaks no line, but leaves the `!` glued to one.
+    let glued = text.replacen("(236.1*V)\r\n", "(236.1*V)!\n", 1);
+    assert_ne!(glued, text);
+    let d = decode_bytes(glued.as_bytes(), true, AMSTERDAM, None);
+    assert_eq!(d.telegrams.len(), 0, "{:?}", d.telegrams);
+    assert_eq!(d.errors, vec![DecodeError::Frame(dsmrd::frame::Reject::CrcMissingDeclared)]);
+}
+
+#[test]
+fn an_emucs_telegram_cut_short_by_a_changed_byte_is_rejected_but_a_broken_line_before_its_end_is_not() {
+    // e-MUCS types its version line `0-0:96.1.4(50217)` as hex: it says a CRC is due too.
+    let good = recording("Fluvius-FLU5-anon-3phase_e-MUCS-P1-1.7.x-BE_openhab.txt");
+    let text = String::from_utf8(good).expect("text");
+    let bang = text.rfind('!').expect("end marker");
+    let line_start = text[..bang - 2].rfind('\n').expect("last line") + 1;
+    let last_line = &text[line_start..bang - 2];
+    assert!(last_line.ends_with(')'), "{last_line}");
+    // Cut within its last line: rejected.
+    let cut = format!("{}!\r\n", &text[..bang - 3]);
+    let d = decode_bytes(cut.as_bytes(), true, AMSTERDAM, None);
+    assert_eq!(
+        (d.telegrams.len(), d.errors.clone()),
+        (0, vec![DecodeError::Frame(dsmrd::frame::Reject::CrcMissingDeclared)])
+    );
+    // Whole but for its CRC, with a broken line in the middle (an unreadable time): read,
+    // with that line reported.
+    let whole = format!("{}!\r\n", &text[..bang]).replacen("0-0:1.0.0(", "0-0:1.0.0(99", 1);
+    let d = decode_bytes(whole.as_bytes(), true, AMSTERDAM, None);
+    assert_eq!(d.telegrams.len(), 1, "{:?}", d.errors);
+    assert_eq!(d.telegrams[0]["errors"].as_array().map(Vec::len), Some(1), "{}", d.telegrams[0]["errors"]);
 }
 
 #[test]
@@ -3081,4 +3111,20 @@ fn a_stray_0xdb_is_noise_unless_encrypted_frames_are_expected() {
     let d = decode_bytes(&stream, true, AMSTERDAM, Some(keys));
     assert_eq!(d.telegrams.len(), 1, "{:?}", d.errors);
     assert_eq!(d.errors, vec![DecodeError::Frame(dsmrd::frame::Reject::BadSmartyHeader { read: 1 })]);
+}
+
+#[test]
+fn a_failed_frame_that_ends_in_0xdb_by_chance_gives_one_error() {
+    // Its last byte is read again as a possible start of the next frame (as after a frame
+    // that lost one byte); when none comes of it, that is not reported a second time.
+    let frame = recording("Sagemcom-Smarty-Lux5-encrypted_smarty-LU_openhab.bin");
+    let mut bad = frame.clone();
+    *bad.last_mut().expect("bytes") = 0xDB;
+    let keys = || Some(Keys::from_hex("D491470F47126332B07D1923B3504188", None).expect("key"));
+    for stream in [[&frame[..], &bad, &frame].concat(), [&frame[..], &bad].concat()] {
+        let d = decode_bytes(&stream, true, AMSTERDAM, keys());
+        assert_eq!(d.telegrams.len(), 1 + usize::from(stream.len() > 2 * frame.len()));
+        assert_eq!(d.errors.len(), 1, "{:?}", d.errors);
+        assert!(matches!(d.errors[0], DecodeError::Decrypt(dsmrd::smarty::DecryptError::TagMismatch { .. })));
+    }
 }

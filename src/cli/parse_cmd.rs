@@ -93,6 +93,10 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
         // Shown as soon as it is read: a live stream (`socat ... | dsmrd parse -`) comes in
         // reads of a telegram or less; a file in reads of 64 KiB, flushed as seldom.
         printer.flush();
+        if printer.write_err.is_some() {
+            // The reader has gone (`| head`): a live stream would never end otherwise.
+            break;
+        }
     }
     decoder.finish(|d| printer.print(d));
     printer.flush();

@@ -10,9 +10,10 @@ use crate::config;
 use crate::daemon;
 
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("configuration").required(true).args(["config", "file"]))]
 pub struct RunArgs {
     /// The configuration file (TOML).
-    #[arg(long, short, value_name = "FILE", required_unless_present = "file", conflicts_with = "file")]
+    #[arg(long, short, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The configuration file, given without `--config`.
     #[arg(value_name = "CONFIG")]
