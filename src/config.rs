@@ -329,6 +329,9 @@ const SOURCE_COMMON: &[&str] =
     &["type", "dsmr_version", "timezone", "decryption_key", "authentication_key", "check_crc", "max_telegram_bytes"];
 
 /// Keys every sink accepts, handled by the pipeline.
+/// The shortest retry delay, read timeout or stats interval accepted.
+const SECOND: Duration = Duration::from_secs(1);
+
 const SINK_COMMON: &[&str] = &["type", "interval", "aggregate", "queue", "on_full", "max_backoff"];
 
 #[derive(Deserialize)]
@@ -482,10 +485,31 @@ impl<'t> Cx<'t> {
         }
     }
 
+    /// [`Self::duration`] for a setting that may not be shorter than `min` (a zero retry
+    /// delay or read timeout would spin).
+    fn duration_min(
+        &mut self,
+        v: &Option<Spanned<String>>,
+        path: &str,
+        key: &str,
+        default: Duration,
+        min: Duration,
+    ) -> Duration {
+        let d = self.duration(v, path, key, default);
+        if d >= min {
+            return d;
+        }
+        if let Some(s) = v {
+            self.at(s.span(), &format!("{path}.{key}"), format!("`{}` is too short: at least {min:?}", s.get_ref()));
+        }
+        default
+    }
+
     fn daemon(&mut self, t: &DeTable<'t>, span: Range<usize>) -> DaemonConfig {
         let mut d = DaemonConfig::default();
         if let Some(raw) = self.part::<DaemonToml>(t, span, "daemon", &[], true) {
-            d.stats_interval = self.duration(&raw.stats_interval, "daemon", "stats_interval", d.stats_interval);
+            d.stats_interval =
+                self.duration_min(&raw.stats_interval, "daemon", "stats_interval", d.stats_interval, SECOND);
             d.shutdown_timeout = self.duration(&raw.shutdown_timeout, "daemon", "shutdown_timeout", d.shutdown_timeout);
         }
         d
@@ -536,12 +560,19 @@ impl<'t> Cx<'t> {
                         "must name a serial device, e.g. /dev/ttyUSB0".into(),
                     );
                 }
+                // A bad number is placed at its value, where the key has one.
+                let at = |key: &str| {
+                    t.iter().find(|(k, _)| k.get_ref().as_ref() == key).map_or(span.clone(), |(_, v)| v.span())
+                };
+                if raw.baud == Some(0) {
+                    self.at(at("baud"), &format!("{path}.baud"), "0 is no baud rate (9600 or 115200)".into());
+                }
                 if let Some(b) = raw.data_bits.filter(|b| !(5..=8).contains(b)) {
-                    self.at(span.clone(), &format!("{path}.data_bits"), format!("{b} is not 5, 6, 7 or 8"));
+                    self.at(at("data_bits"), &format!("{path}.data_bits"), format!("{b} is not 5, 6, 7 or 8"));
                 }
                 let stop_bits = raw.stop_bits.unwrap_or(1);
                 if !(1..=2).contains(&stop_bits) {
-                    self.at(span.clone(), &format!("{path}.stop_bits"), format!("{stop_bits} is not 1 or 2"));
+                    self.at(at("stop_bits"), &format!("{path}.stop_bits"), format!("{stop_bits} is not 1 or 2"));
                 }
                 SourceKind::Serial(SerialConfig {
                     path: raw.path.into_inner(),
@@ -564,14 +595,27 @@ impl<'t> Cx<'t> {
                 }
                 SourceKind::Tcp(TcpConfig {
                     address: raw.address.get_ref().clone(),
-                    connect_timeout: self.duration(
+                    connect_timeout: self.duration_min(
                         &raw.connect_timeout,
                         path,
                         "connect_timeout",
                         Duration::from_secs(10),
+                        SECOND,
                     ),
-                    read_timeout: self.duration(&raw.read_timeout, path, "read_timeout", Duration::from_secs(60)),
-                    max_backoff: self.duration(&raw.max_backoff, path, "max_backoff", Duration::from_secs(60)),
+                    read_timeout: self.duration_min(
+                        &raw.read_timeout,
+                        path,
+                        "read_timeout",
+                        Duration::from_secs(60),
+                        SECOND,
+                    ),
+                    max_backoff: self.duration_min(
+                        &raw.max_backoff,
+                        path,
+                        "max_backoff",
+                        Duration::from_secs(60),
+                        SECOND,
+                    ),
                 })
             }
             "replay" => {
@@ -663,7 +707,7 @@ impl<'t> Cx<'t> {
         let common = common?;
         let mut p = SinkPipeline::default();
         p.interval = self.duration(&common.interval, path, "interval", p.interval);
-        p.max_backoff = self.duration(&common.max_backoff, path, "max_backoff", p.max_backoff);
+        p.max_backoff = self.duration_min(&common.max_backoff, path, "max_backoff", p.max_backoff, SECOND);
         p.aggregate = common.aggregate.unwrap_or(p.aggregate);
         p.on_full = common.on_full.unwrap_or(p.on_full);
         if let Some(q) = common.queue {

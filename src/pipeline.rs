@@ -256,6 +256,8 @@ struct Backoff {
 
 impl Backoff {
     fn new(max: Duration) -> Backoff {
+        // Never no delay at all: a sink failing at once would spin and starve the runtime.
+        let max = max.max(Duration::from_millis(100));
         Backoff { next: Duration::from_secs(1).min(max), max }
     }
 

@@ -169,3 +169,43 @@ mod paced {
         assert_eq!(seen[0], seen[566]);
     }
 }
+
+/// The daemon's log reader goes away (`dsmrd run c.toml 2>&1 | head`): the service goes on
+/// logging into the closed pipe without stopping, and still stops cleanly on SIGTERM with
+/// every reading in its CSV.
+#[test]
+fn a_closed_log_pipe_does_not_stop_the_service() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("readings.csv");
+    let config = dir.path().join("dsmrd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[sources.meter]\ntype = \"replay\"\npath = {:?}\npace = 20.0\n\n[sinks.file]\ntype = \"csv\"\npath = {:?}\n\n\
+             [daemon]\nstats_interval = \"1s\"\n",
+            recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt"),
+            csv
+        ),
+    )
+    .expect("config");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_dsmrd"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start dsmrd");
+    let mut proc = Proc { child, name: "dsmrd".into() };
+    let mut first = [0u8; 16];
+    proc.child.stderr.take().expect("stderr").read_exact(&mut first).expect("a first log line");
+    // The pipe is closed now; the stats line due every second finds no reader.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(proc.child.try_wait().expect("wait").is_none(), "dsmrd stopped when its log pipe closed");
+    let rows = csv_column(&csv, "time").len();
+    assert!(rows > 0, "readings arrive while the log pipe is closed");
+    let status = proc.terminate(Duration::from_secs(10));
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    assert!(csv_column(&csv, "time").len() >= rows);
+}

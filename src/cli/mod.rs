@@ -85,6 +85,9 @@ fn init_logging(level: &str) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        // A log reader that went away must not stop the service: the subscriber's own
+        // report of a failed write goes through `eprintln!`, which panics then.
+        .log_internal_errors(false)
         .try_init();
 }
 

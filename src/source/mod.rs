@@ -179,6 +179,11 @@ impl Ingest {
     }
 
     /// The connection was lost or reopened: drop any partial telegram.
+    /// Whether a telegram has arrived since the last (re)connect: the link works.
+    pub fn telegram_since_connect(&self) -> bool {
+        !self.fresh
+    }
+
     pub fn reconnected(&mut self) {
         self.decoder.reset();
         self.fresh = true;

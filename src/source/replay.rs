@@ -5,7 +5,7 @@
 //! beats decoding on a second thread: handing readings between cores costs more than the
 //! second core gives back (README, "The service").
 
-use std::io::{IsTerminal, Read};
+use std::io::{IsTerminal, Read, Write};
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
@@ -69,13 +69,15 @@ async fn fast(cfg: &ReplayConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
             tokio::task::yield_now().await;
             if progress && last_progress.elapsed() >= Duration::from_millis(250) {
                 last_progress = std::time::Instant::now();
-                eprint!("\rreplaying {}: {:5.1}%", cfg.path.display(), done as f64 * 100.0 / size.max(1) as f64);
+                let percent = done as f64 * 100.0 / size.max(1) as f64;
+                // Written, not `eprint!`ed: a closed terminal must not stop the replay.
+                let _ = write!(std::io::stderr(), "\rreplaying {}: {percent:5.1}%", cfg.path.display());
             }
         }
         let rest = ingest.finish();
         ingest.fanout.publish_all(rest, ingest.wait).await;
         if progress {
-            eprintln!("\rreplaying {}: 100.0%", cfg.path.display());
+            let _ = writeln!(std::io::stderr(), "\rreplaying {}: 100.0%", cfg.path.display());
         }
         if !cfg.looped {
             return;

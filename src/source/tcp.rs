@@ -11,7 +11,11 @@ use super::{Ingest, Shutdown, sleep_or_stop, stopped};
 use crate::config::TcpConfig;
 
 pub async fn run(cfg: &TcpConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
-    let mut backoff = Duration::from_millis(250);
+    const FIRST_DELAY: Duration = Duration::from_millis(250);
+    let mut backoff = FIRST_DELAY;
+    // An outage (no connection, or connections that bring no telegram: a peer that sends a
+    // banner and hangs up, as ser2net does when its device is missing) is logged once, and
+    // its end once, when telegrams arrive again; the reconnects in between only at debug.
     let mut outage_logged = false;
     let mut attempts = 0u32;
     let mut ever_connected = false;
@@ -45,11 +49,12 @@ pub async fn run(cfg: &TcpConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
         if ever_connected {
             ingest.reconnected();
         }
-        if outage_logged || !ever_connected {
-            tracing::info!(source = %ingest.name, address = %cfg.address, attempts, "Connected.");
+        if !ever_connected {
+            tracing::info!(source = %ingest.name, address = %cfg.address, "Connected.");
+        } else {
+            tracing::debug!(source = %ingest.name, address = %cfg.address, attempts, "Connected.");
         }
         ever_connected = true;
-        attempts = 0;
         let mut buf = vec![0u8; 16 * 1024];
         let reason = loop {
             let read = tokio::select! {
@@ -60,14 +65,28 @@ pub async fn run(cfg: &TcpConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
                 Ok(Ok(0)) => break "the peer closed the connection".to_string(),
                 Ok(Ok(n)) => {
                     ingest.feed(&buf[..n]).await;
-                    backoff = Duration::from_millis(250);
+                    // Only telegrams prove the link: a banner alone does not.
+                    if ingest.telegram_since_connect() {
+                        backoff = FIRST_DELAY;
+                        if outage_logged {
+                            tracing::info!(source = %ingest.name, address = %cfg.address, attempts,
+                                "Connected; telegrams arrive again.");
+                            outage_logged = false;
+                        }
+                        attempts = 0;
+                    }
                 }
                 Ok(Err(e)) => break e.to_string(),
                 Err(_) => break format!("no data for {:?}", cfg.read_timeout),
             }
         };
-        tracing::warn!(source = %ingest.name, address = %cfg.address, reason = %reason, "Connection lost; reconnecting.");
-        outage_logged = true;
+        attempts += 1;
+        if outage_logged {
+            tracing::debug!(source = %ingest.name, address = %cfg.address, reason = %reason, "Connection lost again.");
+        } else {
+            tracing::warn!(source = %ingest.name, address = %cfg.address, reason = %reason, "Connection lost; reconnecting.");
+            outage_logged = true;
+        }
         if !sleep_or_stop(backoff, &mut shutdown).await {
             return;
         }
