@@ -284,6 +284,8 @@ async fn run_sink(
     let mut backoff = Backoff::new(cfg.max_backoff);
     let mut retry_at: Option<Instant> = None;
     let mut failing = false;
+    // Switched off after [`SinkError::Closed`]: what arrives is counted as dropped.
+    let mut gone = false;
     loop {
         let arrived = queue.arrived.notified();
         // Pull only what one batch needs: the rest stays in the queue, so the queue alone
@@ -308,6 +310,15 @@ async fn run_sink(
             if let Some(out) = window.finish() {
                 ready.push_back(out);
             }
+        }
+        if gone {
+            counters.dropped.fetch_add(ready.len() as u64, Ordering::Relaxed);
+            ready.clear();
+            if closed {
+                return;
+            }
+            arrived.await;
+            continue;
         }
         let now = Instant::now();
         let may_send = retry_at.is_none_or(|t| now >= t);
@@ -344,6 +355,10 @@ async fn run_sink(
                     ready.drain(..n);
                     counters.dropped.fetch_add(n as u64, Ordering::Relaxed);
                     tracing::error!(sink = %name, error = %e, dropped = n, "Sink rejected readings for good; dropped them.");
+                }
+                Err(SinkError::Closed(e)) => {
+                    tracing::error!(sink = %name, error = %e, "Sink's destination is gone; switched it off (the other sinks go on).");
+                    gone = true;
                 }
             }
             continue;

@@ -209,3 +209,81 @@ fn a_closed_log_pipe_does_not_stop_the_service() {
     assert!(status.is_some_and(|s| s.success()), "{status:?}");
     assert!(csv_column(&csv, "time").len() >= rows);
 }
+
+/// `dsmrd run c.toml | head -c 100`: the stdout sink's reader goes away. That sink is
+/// switched off with one error, not one per telegram, and the CSV sink gets every reading.
+#[test]
+fn a_closed_stdout_switches_its_sink_off_and_the_others_go_on() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("readings.csv");
+    let config = dir.path().join("dsmrd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[sources.meter]\ntype = \"replay\"\npath = {:?}\npace = 200.0\n\n[sinks.console]\ntype = \"stdout\"\n\
+             format = \"json\"\n\n[sinks.file]\ntype = \"csv\"\npath = {:?}\n",
+            recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt"),
+            csv
+        ),
+    )
+    .expect("config");
+    let log = dir.path().join("dsmrd.log");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_dsmrd"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("start dsmrd");
+    let mut proc = Proc { child, name: "dsmrd".into() };
+    let mut first = [0u8; 100];
+    proc.child.stdout.take().expect("stdout").read_exact(&mut first).expect("the first reading");
+    let done = wait_for(Duration::from_secs(60), || matches!(proc.child.try_wait(), Ok(Some(_))));
+    let logs = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(done, "the replay did not end:\n{logs}");
+    assert_eq!(csv_column(&csv, "time").len(), 566, "{logs}");
+    assert_eq!(logs.matches("destination is gone").count(), 1, "{logs}");
+    assert!(!logs.contains("rejected readings for good"), "{logs}");
+}
+
+/// `dsmrd run c.toml | sleep 600`: stdout fills and its writes block. A stop still ends the
+/// process within the shutdown timeout (plus a little), with the CSV sink flushed, instead
+/// of waiting for the reader.
+#[test]
+fn a_blocked_stdout_does_not_hold_up_the_stop() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("readings.csv");
+    let config = dir.path().join("dsmrd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[sources.meter]\ntype = \"replay\"\npath = {:?}\npace = \"fast\"\nloop = true\n\n[sinks.console]\n\
+             type = \"stdout\"\nformat = \"json\"\n\n[sinks.file]\ntype = \"csv\"\npath = {:?}\n\n\
+             [daemon]\nshutdown_timeout = \"2s\"\n",
+            recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt"),
+            csv
+        ),
+    )
+    .expect("config");
+    let log = dir.path().join("dsmrd.log");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_dsmrd"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("start dsmrd");
+    let mut proc = Proc { child, name: "dsmrd".into() };
+    let _unread = proc.child.stdout.take();
+    assert!(wait_for(Duration::from_secs(30), || !csv_column(&csv, "time").is_empty()));
+    std::thread::sleep(Duration::from_millis(500));
+    let asked = std::time::Instant::now();
+    let status = proc.terminate(Duration::from_secs(15));
+    let logs = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(status.is_some(), "still running 15 s after SIGTERM:\n{logs}");
+    assert!(asked.elapsed() < Duration::from_secs(8), "{:?}\n{logs}", asked.elapsed());
+    assert!(logs.contains("Stopped: sink counters"), "{logs}");
+}

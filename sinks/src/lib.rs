@@ -24,6 +24,10 @@ pub enum SinkError {
     /// Retrying the same data will not help (rejected by the server, bad configuration).
     #[error("{0}")]
     Fatal(String),
+    /// The destination is gone for good (standard output closed): the pipeline switches
+    /// the sink off and counts what it would have got as dropped.
+    #[error("{0}")]
+    Closed(String),
 }
 
 /// A check that the sink can reach what it writes to; it should do the sink's real

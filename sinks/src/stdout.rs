@@ -43,8 +43,9 @@
 //! `units` and `times` hold only the fields that have a unit or their own time; `series` the
 //! history entries (empty when there are none).
 //!
-//! Each batch is written and flushed at once. A closed standard output (broken pipe) is a
-//! fatal error; other write errors are retried by the pipeline.
+//! Each batch is written and flushed at once. A closed standard output (broken pipe) switches
+//! the sink off with one error (the other sinks go on); other write errors are retried by the
+//! pipeline.
 
 use std::fmt::Write as _;
 
@@ -137,7 +138,7 @@ impl<W: AsyncWrite + Send + Unpin> Sink for StdoutSink<W> {
 
 fn write_error(e: std::io::Error) -> SinkError {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
-        SinkError::Fatal("standard output is closed (broken pipe)".into())
+        SinkError::Closed("standard output is closed (broken pipe)".into())
     } else {
         SinkError::Retryable(format!("cannot write to standard output: {e}"))
     }

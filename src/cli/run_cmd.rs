@@ -48,7 +48,11 @@ pub fn run_config_summary(cfg: config::Config) -> anyhow::Result<daemon::RunSumm
     // the same wall time when readings stay on one core. Nothing blocks it: the slow calls
     // (fsync, stdout, file reads of a paced replay) run on tokio's blocking pool.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let summary = rt.block_on(daemon::run(cfg, shutdown_signal()))?;
+    let summary = rt.block_on(daemon::run(cfg, shutdown_signal()));
+    // A write that never returns (stdout into a pipe nobody reads) holds a thread of the
+    // blocking pool; its sink was given up at the shutdown timeout, and so is the thread.
+    rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    let summary = summary?;
     let undelivered: u64 = summary.sinks.iter().map(|s| s.2).sum();
     if undelivered > 0 {
         tracing::warn!(undelivered, "Some readings were not delivered (see the sink counters above).");
@@ -56,19 +60,30 @@ pub fn run_config_summary(cfg: config::Config) -> anyhow::Result<daemon::RunSumm
     Ok(summary)
 }
 
-/// Resolves on SIGINT or SIGTERM.
+/// Resolves on SIGINT, SIGTERM or SIGHUP (a closed terminal: flushed like a stop, not
+/// killed). A second SIGINT or SIGTERM while the sinks flush ends the process at once.
 pub async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
         let term = signal(SignalKind::terminate());
         let int = signal(SignalKind::interrupt());
-        match (term, int) {
-            (Ok(mut term), Ok(mut int)) => {
+        let hup = signal(SignalKind::hangup());
+        match (term, int, hup) {
+            (Ok(mut term), Ok(mut int), Ok(mut hup)) => {
                 tokio::select! {
                     _ = term.recv() => {}
                     _ = int.recv() => {}
+                    _ = hup.recv() => {}
                 }
+                tokio::spawn(async move {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
+                    tracing::warn!("Second stop signal: exiting without waiting for the sinks.");
+                    std::process::exit(130);
+                });
             }
             _ => {
                 let _ = tokio::signal::ctrl_c().await;
