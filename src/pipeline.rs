@@ -43,8 +43,34 @@ impl SinkCounters {
 
 struct QueueState {
     items: VecDeque<Reading>,
+    /// Readings the sink task has taken out and not yet delivered: they count against the
+    /// capacity too, so a failing sink holds at most `queue` readings in all.
+    held: usize,
+    /// Readings to drop from the front of those held (`drop_oldest` on a full queue whose
+    /// oldest readings are held; counted as dropped already), oldest first.
+    drop_held: usize,
     closed: bool,
     deadline: Option<Instant>,
+}
+
+impl QueueState {
+    /// Readings waiting for the sink, queued or held.
+    fn len(&self) -> usize {
+        (self.items.len() + self.held).saturating_sub(self.drop_held)
+    }
+
+    /// Apply the drops owed by the readings the sink task holds in `ready` (the oldest
+    /// go first; those just delivered were delivered, so the next oldest go in their
+    /// place), and record how many it holds now. True when anything was dropped.
+    fn settle(&mut self, ready: &mut VecDeque<Reading>) -> bool {
+        let owed = std::mem::take(&mut self.drop_held);
+        let from_ready = owed.min(ready.len());
+        ready.drain(..from_ready);
+        let from_queue = (owed - from_ready).min(self.items.len());
+        self.items.drain(..from_queue);
+        self.held = ready.len();
+        owed > 0
+    }
 }
 
 /// The bounded queue in front of one sink.
@@ -96,7 +122,7 @@ impl Fanout {
                         if st.closed {
                             break;
                         }
-                        if st.items.len() < q.capacity {
+                        if st.len() < q.capacity {
                             st.items.push_back(r);
                             drop(st);
                             q.arrived.notify_one();
@@ -136,7 +162,7 @@ impl Fanout {
                     if st.closed {
                         break;
                     }
-                    let free = q.capacity.saturating_sub(st.items.len());
+                    let free = q.capacity.saturating_sub(st.len());
                     st.items.extend(rest.by_ref().take(free));
                     free > 0
                 };
@@ -161,7 +187,7 @@ fn push_or_drop(q: &SinkQueue, r: Reading) {
     if st.closed {
         return;
     }
-    if st.items.len() >= q.capacity {
+    if st.len() >= q.capacity {
         q.counters.dropped.fetch_add(1, Ordering::Relaxed);
         if !q.full_logged.swap(true, Ordering::Relaxed) {
             let what = match q.on_full {
@@ -172,14 +198,19 @@ fn push_or_drop(q: &SinkQueue, r: Reading) {
         }
         match q.on_full {
             OnFull::DropOldest => {
-                st.items.pop_front();
+                // The oldest are those the sink task holds, if it holds any not yet doomed.
+                if st.drop_held < st.held {
+                    st.drop_held += 1;
+                } else {
+                    st.items.pop_front();
+                }
                 st.items.push_back(r);
             }
             OnFull::DropNewest => return,
         }
     } else {
         st.items.push_back(r);
-        if st.items.len() * 2 < q.capacity {
+        if st.len() * 2 < q.capacity {
             q.full_logged.store(false, Ordering::Relaxed);
         }
     }
@@ -203,7 +234,13 @@ pub fn start(sinks: Vec<(String, Box<dyn Sink>, SinkPipeline)>) -> (Fanout, Vec<
         let counters = Arc::new(SinkCounters::default());
         let queue = Arc::new(SinkQueue {
             name: name.clone(),
-            state: Mutex::new(QueueState { items: VecDeque::new(), closed: false, deadline: None }),
+            state: Mutex::new(QueueState {
+                items: VecDeque::new(),
+                held: 0,
+                drop_held: 0,
+                closed: false,
+                deadline: None,
+            }),
             capacity: cfg.queue,
             on_full: cfg.on_full,
             arrived: Notify::new(),
@@ -240,7 +277,7 @@ pub async fn shutdown(tasks: Vec<SinkTask>, timeout: Duration) {
             Ok(Err(e)) => tracing::error!(sink = %t.name, error = %e, "Sink task ended abnormally."),
             Err(_) => {
                 abort.abort();
-                let left = t.queue.lock().items.len();
+                let left = t.queue.lock().len();
                 t.counters.dropped.fetch_add(left as u64, Ordering::Relaxed);
                 tracing::error!(sink = %t.name, "Sink did not finish within the shutdown timeout; stopped it.");
             }
@@ -292,6 +329,7 @@ async fn run_sink(
         // bounds memory, a full queue applies `on_full`, and replays feel back-pressure.
         let (closed, deadline) = {
             let mut st = queue.lock();
+            let dropped = st.settle(&mut ready);
             let want = BATCH.saturating_sub(ready.len());
             let take = want.min(st.items.len());
             for r in st.items.drain(..take) {
@@ -299,7 +337,8 @@ async fn run_sink(
                     ready.push_back(out);
                 }
             }
-            if take > 0 {
+            st.held = ready.len();
+            if take > 0 || dropped {
                 queue.room.notify_waiters();
             }
             // Closed and drained: close the last throttle window too.
@@ -312,8 +351,10 @@ async fn run_sink(
             }
         }
         if gone {
+            queue.lock().settle(&mut ready);
             counters.dropped.fetch_add(ready.len() as u64, Ordering::Relaxed);
             ready.clear();
+            queue.lock().held = 0;
             if closed {
                 return;
             }
@@ -360,6 +401,10 @@ async fn run_sink(
                     tracing::error!(sink = %name, error = %e, "Sink's destination is gone; switched it off (the other sinks go on).");
                     gone = true;
                 }
+            }
+            // What is still held, for the queue's bound.
+            if queue.lock().settle(&mut ready) {
+                queue.room.notify_waiters();
             }
             continue;
         }

@@ -131,3 +131,33 @@ async fn a_full_queue_drops_by_policy_and_counts_it() {
     }
     pipeline::shutdown(tasks, Duration::from_secs(1)).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_sink_holds_at_most_its_queue_and_drops_the_oldest_first() {
+    // The sink task takes readings out of the queue to deliver them; while it fails, those
+    // it holds count against `queue` too, and `drop_oldest` drops them first.
+    let oldest = Probe::default();
+    *oldest.down.lock().expect("lock") = true;
+    let newest = Probe::default();
+    *newest.down.lock().expect("lock") = true;
+    let cfg =
+        |on_full| SinkPipeline { queue: 5, on_full, max_backoff: Duration::from_secs(2), ..SinkPipeline::default() };
+    let (fanout, tasks) = pipeline::start(vec![
+        ("oldest".into(), Box::new(oldest.clone()), cfg(OnFull::DropOldest)),
+        ("newest".into(), Box::new(newest.clone()), cfg(OnFull::DropNewest)),
+    ]);
+    for n in 0..20 {
+        fanout.publish(reading(n), false).await;
+        // Time for the sink task to take what arrived and fail on it.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    *oldest.down.lock().expect("lock") = false;
+    *newest.down.lock().expect("lock") = false;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(values(&oldest), (15..20).map(|n| n as f64).collect::<Vec<_>>());
+    assert_eq!(values(&newest), (0..5).map(|n| n as f64).collect::<Vec<_>>());
+    for t in &tasks {
+        assert_eq!(t.counters.snapshot().0 + t.counters.snapshot().1, 20, "{}", t.name);
+    }
+    pipeline::shutdown(tasks, Duration::from_secs(1)).await;
+}
