@@ -101,3 +101,45 @@ fn tcp_source_reconnects_and_loses_no_complete_telegram() {
     assert!(!logs.contains("Telegram rejected"), "cut-off telegrams after a reconnect are not errors:\n{logs}");
     drop(server);
 }
+
+/// A burst of bad telegrams: five are logged one by one, and the rest are summed up, here
+/// when the source stops (before, the sum waited for a rejection in a later minute).
+#[test]
+fn rejections_held_back_are_summed_up_when_the_source_stops() {
+    let t = telegrams(3);
+    let bad: Vec<u8> = {
+        let text = String::from_utf8(t[1].clone()).expect("text");
+        text.replacen("1-0:1.8.1(00", "1-0:1.8.1(99", 1).into_bytes()
+    };
+    assert_ne!(bad, t[1]);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().expect("accept");
+        let _ = s.write_all(&t[0]);
+        for _ in 0..20 {
+            let _ = s.write_all(&bad);
+        }
+        let _ = s.write_all(&t[2]);
+        std::thread::sleep(Duration::from_secs(20));
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("tcp.csv");
+    let config = dir.path().join("dsmrd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[sources.meter]\ntype = \"tcp\"\naddress = \"{addr}\"\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n"
+        ),
+    )
+    .expect("config");
+    let log = dir.path().join("dsmrd.log");
+    let mut proc = dsmrd(&["run", "--config", config.to_str().expect("utf-8")], Some(&log));
+    assert!(wait_for(Duration::from_secs(30), || csv_column(&csv, "time").len() >= 2));
+    let status = proc.terminate(Duration::from_secs(10));
+    let logs = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(status.is_some_and(|s| s.success()), "{logs}");
+    assert_eq!(logs.matches("Telegram rejected: CRC mismatch").count(), 5, "{logs}");
+    assert!(logs.contains("15 more telegrams rejected"), "{logs}");
+    drop(server);
+}

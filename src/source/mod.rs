@@ -67,17 +67,23 @@ impl ErrorLog {
     }
 
     fn report(&mut self, source: &str, error: &DecodeError) {
-        let now = Instant::now();
-        if now.duration_since(self.window_start) >= Duration::from_secs(60) {
-            self.flush(source);
-            self.window_start = now;
-            self.logged = 0;
-        }
+        self.tick(source);
         if self.logged < ERRORS_PER_MINUTE {
             self.logged += 1;
             tracing::warn!(source, error_code = error.code(), "Telegram rejected: {error}");
         } else {
             self.suppressed += 1;
+        }
+    }
+
+    /// Close the minute when it has passed: the rejections not logged in it are summed
+    /// up now, whether or not more follow.
+    fn tick(&mut self, source: &str) {
+        let now = Instant::now();
+        if now.duration_since(self.window_start) >= Duration::from_secs(60) {
+            self.flush(source);
+            self.window_start = now;
+            self.logged = 0;
         }
     }
 
@@ -91,6 +97,13 @@ impl ErrorLog {
             );
             self.suppressed = 0;
         }
+    }
+}
+
+impl Drop for Ingest {
+    fn drop(&mut self) {
+        // However the source ends (stopped, or its stream closed), no held-back count is lost.
+        self.flush_errors();
     }
 }
 
@@ -151,7 +164,8 @@ impl Ingest {
                 self.hinted = true;
             }
         }
-        std::mem::take(pending)
+        self.errors.tick(&self.name);
+        std::mem::take(&mut self.pending)
     }
 
     /// The stream ended: complete what is buffered.
@@ -179,6 +193,12 @@ impl Ingest {
     }
 
     /// The connection was lost or reopened: drop any partial telegram.
+    /// A sum of the rejections not yet logged, when there are any (a source that is
+    /// stopped says what it held back).
+    pub fn flush_errors(&mut self) {
+        self.errors.flush(&self.name);
+    }
+
     /// Whether a telegram has arrived since the last (re)connect: the link works.
     pub fn telegram_since_connect(&self) -> bool {
         !self.fresh
