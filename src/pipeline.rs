@@ -375,7 +375,8 @@ async fn run_sink(
                     ready.drain(..n);
                     counters.delivered.fetch_add(n as u64, Ordering::Relaxed);
                     if failing {
-                        tracing::info!(sink = %name, pending = ready.len(), "Sink recovered; delivering the readings it missed.");
+                        let pending = ready.len() + queue.lock().items.len();
+                        tracing::info!(sink = %name, pending, "Sink recovered; delivering the readings it missed.");
                         failing = false;
                     }
                     backoff.reset();

@@ -287,3 +287,67 @@ fn a_blocked_stdout_does_not_hold_up_the_stop() {
     assert!(asked.elapsed() < Duration::from_secs(8), "{:?}\n{logs}", asked.elapsed());
     assert!(logs.contains("Stopped: sink counters"), "{logs}");
 }
+
+/// The disk fills while the CSV sink writes (a tmpfs of 16 KiB, then grown): the batches
+/// that failed are taken back whole and written again, so the file ends with every reading
+/// once, in order, and no partial row. Needs root to mount the tmpfs; says so and passes
+/// where it cannot.
+#[test]
+fn a_full_disk_leaves_no_partial_or_doubled_rows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let disk = dir.path().join("disk");
+    std::fs::create_dir(&disk).expect("mount point");
+    let mount = |opts: &str| {
+        std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", opts, "tmpfs"])
+            .arg(&disk)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !mount("size=16k") {
+        eprintln!("skipped: cannot mount a tmpfs here (not root?)");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(disk.clone());
+    let csv = disk.join("r.csv");
+    let config = dir.path().join("dsmrd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[sources.meter]\ntype = \"replay\"\npath = {:?}\npace = \"fast\"\n\n[sinks.file]\ntype = \"csv\"\npath = {:?}\n\
+             max_backoff = \"1s\"\n",
+            recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt"),
+            csv
+        ),
+    )
+    .expect("config");
+    let log = dir.path().join("dsmrd.log");
+    let mut proc = dsmrd(&["run", "--config", config.to_str().expect("utf-8")], Some(&log));
+    assert!(wait_for(Duration::from_secs(20), || std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("No space left")));
+    let remounted = std::process::Command::new("mount")
+        .args(["-o", "remount,size=4m"])
+        .arg(&disk)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(remounted);
+    let done = wait_for(Duration::from_secs(30), || matches!(proc.child.try_wait(), Ok(Some(_))));
+    let logs = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(done, "{logs}");
+    let text = std::fs::read_to_string(&csv).expect("csv");
+    let lines: Vec<&str> = text.lines().collect();
+    let columns = lines[0].split(',').count();
+    assert!(lines.iter().all(|l| l.split(',').count() == columns), "a partial row:\n{logs}");
+    let times = csv_column(&csv, "time");
+    assert_eq!(times.len(), 566, "{logs}");
+    assert!(times.windows(2).all(|w| w[0] < w[1]), "rows doubled or out of order");
+    assert!(text.ends_with('\n'));
+}

@@ -34,8 +34,9 @@
 //! `time,source,meter_id` (its columns are then adopted). An empty file counts as new. Any
 //! other file is left untouched: it is renamed to `STEM.TIMESTAMP.EXT`
 //! (`readings.20250101T000000Z.csv`, the current UTC time) and a new file is started, with a
-//! warning. When the file does not end with a line break (a write cut off by a crash), a line
-//! break is added before the first new row so that row stays whole.
+//! warning. When the file does not end with a line break (a row cut off by a full disk or a
+//! crash), that partial row is cut away before the first new row, so every row stays whole
+//! (after a full disk, the rows it held are written again whole).
 //!
 //! **Delivery.** Rows are buffered; after each batch they are written out to the OS, and
 //! synced to disk (`fsync` of the data) at most every 5 s and on shutdown: an fsync per
@@ -280,6 +281,11 @@ struct CsvWriter {
     warned: HashSet<String>,
     /// When the file was last synced to disk.
     last_sync: Option<std::time::Instant>,
+    /// A partial last row was reported; until the next sync succeeds, finding it again is
+    /// not (a full disk makes every retry find one).
+    cut_warned: bool,
+    /// The file and its length where the batch being written began.
+    mark: Option<(PathBuf, u64)>,
 }
 
 /// Rows reach the OS after every batch, the disk at least this often and on shutdown: an
@@ -380,17 +386,34 @@ impl CsvWriter {
             file: None,
             warned: HashSet::new(),
             last_sync: None,
+            cut_warned: false,
+            mark: None,
         }
     }
 
-    /// Write one row per reading; on error the file is closed, to be reopened (and its last
-    /// line checked) on the next attempt.
+    /// Write one row per reading; on error the rows of the batch that reached the file are
+    /// taken back (the pipeline retries the whole batch, which must not leave duplicates)
+    /// and the file is closed, to be reopened (and its last line checked) on the next attempt.
     fn write(&mut self, batch: &[Reading]) -> Result<(), SinkError> {
+        self.mark = None;
         let result = self.write_rows(batch);
         if result.is_err() {
-            self.abandon();
+            self.roll_back();
         }
         result
+    }
+
+    /// Close the file without writing what is still buffered, and cut it back to where the
+    /// batch began.
+    fn roll_back(&mut self) {
+        self.abandon();
+        if let Some((path, len)) = self.mark.take() {
+            let cut = OpenOptions::new().write(true).open(&path).and_then(|f| f.set_len(len));
+            if let Err(e) = cut {
+                // The partial row that may be left is cut when the file is opened again.
+                tracing::debug!(sink = %self.name, file = %path.display(), error = %e, "Cannot take back a failed batch.");
+            }
+        }
     }
 
     fn write_rows(&mut self, batch: &[Reading]) -> Result<(), SinkError> {
@@ -407,18 +430,29 @@ impl CsvWriter {
                 }
             };
             let file = self.file.insert(file);
+            if self.mark.is_none() {
+                // Where this batch begins in the file, to take it back if it fails.
+                let len = file.out.get_ref().metadata().map_err(|e| write_error(&file.path, e))?.len();
+                self.mark = Some((file.path.clone(), len + file.out.buffer().len() as u64));
+            }
             let (map, new_layout) = file.layout.for_reading(r, &file.columns);
             // Fields without a column can only appear when the layout changed.
             if new_layout && self.config.fields.is_none() {
-                for f in r.fields.iter().filter(|f| !file.columns.iter().any(|c| *c == *f.name)) {
-                    if self.warned.insert(f.name.to_string()) {
-                        tracing::warn!(
-                            sink = %self.name,
-                            field = %f.name,
-                            file = %file.path.display(),
-                            "The CSV file has no column for this field, so it is left out; list it in `fields`, or move the file away so that a new one starts with the current fields."
-                        );
-                    }
+                // One warning names every field newly left out.
+                let missing: Vec<&str> = r
+                    .fields
+                    .iter()
+                    .filter(|f| !file.columns.iter().any(|c| *c == *f.name))
+                    .filter(|f| self.warned.insert(f.name.to_string()))
+                    .map(|f| &*f.name)
+                    .collect();
+                if !missing.is_empty() {
+                    tracing::warn!(
+                        sink = %self.name,
+                        fields = %missing.join(", "),
+                        file = %file.path.display(),
+                        "The CSV file has no column for these fields, so they are left out; list them in `fields`, or move the file away so that a new one starts with the current fields."
+                    );
                 }
             }
             line.clear();
@@ -433,9 +467,11 @@ impl CsvWriter {
         let Some(file) = &mut self.file else { return Ok(false) };
         if let Err(e) = file.out.flush() {
             let err = write_error(&file.path, e);
-            self.abandon();
+            self.roll_back();
             return Err(err);
         }
+        // The batch is with the OS: it is delivered.
+        self.mark = None;
         Ok(self.last_sync.is_none_or(|t| t.elapsed() >= SYNC_EVERY))
     }
 
@@ -449,6 +485,7 @@ impl CsvWriter {
             return Err(err);
         }
         self.last_sync = Some(std::time::Instant::now());
+        self.cut_warned = false;
         if !still_at_path(file) {
             tracing::info!(
                 sink = %self.name,
@@ -481,15 +518,22 @@ impl CsvWriter {
                 None => Some(parse_record(line, delimiter)).filter(|cells| cells.starts_with(&BASE.map(String::from))),
             };
             if let Some(columns) = adopt {
-                let mut out = BufWriter::new(append(&path)?);
                 if !ends_with_newline {
-                    tracing::warn!(
-                        sink = %self.name,
-                        file = %path.display(),
-                        "The CSV file ends in a cut-off line (an earlier write was interrupted); ending that line before appending."
-                    );
-                    out.write_all(b"\n").map_err(|e| write_error(&path, e))?;
+                    let cut = cut_partial_line(&path).map_err(|e| write_error(&path, e))?;
+                    // Said once per episode: a full disk makes every retry find it again.
+                    if self.cut_warned {
+                        tracing::debug!(sink = %self.name, file = %path.display(), cut, "Cut off partial row again.");
+                    } else {
+                        tracing::warn!(
+                            sink = %self.name,
+                            file = %path.display(),
+                            bytes = cut,
+                            "The CSV file ends in a partial row (a write was cut off); cut it away before appending."
+                        );
+                        self.cut_warned = true;
+                    }
                 }
+                let out = BufWriter::new(append(&path)?);
                 return Ok(OpenFile { path, columns, out, layout: Layout::default() });
             }
         }
@@ -557,6 +601,28 @@ fn sync_data(file: &File) -> io::Result<()> {
         Err(e) if e.kind() == io::ErrorKind::InvalidInput => Ok(()),
         other => other,
     }
+}
+
+/// Cut the file at `path` back to just after its last line break (it has one: its header
+/// line); returns how many bytes were cut.
+fn cut_partial_line(path: &Path) -> io::Result<u64> {
+    let mut file = OpenOptions::new().read(true).write(true).open(path)?;
+    let len = file.metadata()?.len();
+    let mut end = len;
+    let mut chunk = vec![0u8; 4096];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let part = &mut chunk[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(part)?;
+        if let Some(at) = part.iter().rposition(|&b| b == b'\n') {
+            let keep = start + at as u64 + 1;
+            file.set_len(keep)?;
+            return Ok(len - keep);
+        }
+        end = start;
+    }
+    Ok(0)
 }
 
 fn append(path: &Path) -> Result<File, SinkError> {
@@ -987,17 +1053,18 @@ mod tests {
     }
 
     #[test]
-    fn a_cut_off_last_line_is_ended_before_appending() {
+    fn a_partial_last_row_is_cut_away_before_appending() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("readings.csv");
-        fs::write(&path, "time,source,meter_id,a\n2019-03-24T14:05:31Z,meter,X,1\n2019-03-24T14:05:41Z,me").unwrap();
+        // Longer than one read back from the end, to find the last line break.
+        let partial = format!("2019-03-24T14:05:41Z,me{}", "x".repeat(5000));
+        fs::write(&path, format!("time,source,meter_id,a\n2019-03-24T14:05:31Z,meter,X,1\n{partial}")).unwrap();
         let mut w = writer(&path, r#","fields":["a"]"#);
         deliver(&mut w, &[reading("2019-03-24T14:05:51Z", vec![num("a", 2.0)])]);
         assert_eq!(
             read(&path),
             "time,source,meter_id,a\n\
              2019-03-24T14:05:31Z,meter,X,1\n\
-             2019-03-24T14:05:41Z,me\n\
              2019-03-24T14:05:51Z,meter,E0044007131650618,2\n"
         );
     }
