@@ -63,7 +63,7 @@ mod paced {
         async fn send(&mut self, batch: &[Reading]) -> Result<(), SinkError> {
             let now = Instant::now();
             let mut seen = self.0.lock().expect("lock");
-            seen.extend(batch.iter().map(|r| (now, r.time.as_second())));
+            seen.extend(batch.iter().map(|r| (now, r.time.as_millisecond())));
             Ok(())
         }
     }
@@ -89,12 +89,12 @@ mod paced {
         let start = Instant::now();
         let seen = replay(Pace::Speed(1.0), recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt")).await;
         assert_eq!(seen.len(), 566);
-        let span = seen.last().expect("some").1 - seen[0].1;
+        let span = (seen.last().expect("some").1 - seen[0].1) / 1000;
         let elapsed = seen.last().expect("some").0 - start;
         // Virtual time passed exactly as the capture's own clock did.
         assert_eq!(elapsed.as_secs() as i64, span, "elapsed {elapsed:?} vs telegram span {span}s");
         for w in seen.windows(2) {
-            assert_eq!((w[1].0 - w[0].0).as_secs() as i64, w[1].1 - w[0].1);
+            assert_eq!((w[1].0 - w[0].0).as_millis() as i64, w[1].1 - w[0].1);
         }
     }
 
@@ -102,7 +102,7 @@ mod paced {
     async fn a_speed_factor_divides_the_gaps() {
         let start = Instant::now();
         let seen = replay(Pace::Speed(10.0), recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt")).await;
-        let span = (seen.last().expect("some").1 - seen[0].1) as f64;
+        let span = (seen.last().expect("some").1 - seen[0].1) as f64 / 1000.0;
         let elapsed = (seen.last().expect("some").0 - start).as_secs_f64();
         assert!((elapsed - span / 10.0).abs() < 0.5, "elapsed {elapsed} vs {}", span / 10.0);
     }
@@ -118,6 +118,22 @@ mod paced {
         let seen = replay(Pace::Speed(1.0), path).await;
         let offsets: Vec<u64> = seen.iter().map(|(t, _)| (*t - start).as_secs()).collect();
         assert_eq!(offsets, vec![0, 10, 20]);
+    }
+
+    #[tokio::test]
+    async fn telegrams_without_timestamps_are_stamped_when_played() {
+        // As a live meter's are when they arrive, not all at the moment their chunk was read.
+        let one = std::fs::read(recording("Iskra-ME382-1004_dsmr2.2_smeterd.txt")).expect("recording");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("three.txt");
+        std::fs::write(&path, [one.clone(), one.clone(), one].concat()).expect("write");
+        // Ten seconds apart, a hundred times as fast: 100 ms.
+        let seen = replay(Pace::Speed(100.0), path).await;
+        let stamps: Vec<i64> = seen.iter().map(|(_, ms)| *ms).collect();
+        assert_eq!(stamps.len(), 3);
+        for w in stamps.windows(2) {
+            assert!((80..1000).contains(&(w[1] - w[0])), "{stamps:?}");
+        }
     }
 
     /// Counts the readings it gets and says when it has seen `enough`.

@@ -111,7 +111,7 @@ async fn paced(cfg: &ReplayConfig, factor: f64, mut ingest: Ingest, mut shutdown
                     return;
                 }
             };
-            for r in readings {
+            for mut r in readings {
                 let gap = match (previous, r.time_from_meter) {
                     (Some(p), true) => {
                         let ms = (r.time.as_millisecond() - p.as_millisecond()).max(0) as u64;
@@ -123,6 +123,11 @@ async fn paced(cfg: &ReplayConfig, factor: f64, mut ingest: Ingest, mut shutdown
                 previous = Some(r.time);
                 if !gap.is_zero() && !sleep_or_stop(gap.div_f64(factor), &mut shutdown).await {
                     return;
+                }
+                if !r.time_from_meter {
+                    // A telegram without a clock is stamped when it is played, as a live
+                    // one is when it arrives (not when its chunk was read).
+                    r.time = jiff::Timestamp::now();
                 }
                 ingest.publish(r).await;
             }
