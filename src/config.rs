@@ -299,8 +299,20 @@ pub fn parse(text: &str, file: &Path, env: &dyn Fn(&str) -> Option<String>) -> R
             "sinks" => {
                 saw_sinks = true;
                 if let Some(t) = cx.table(value, "sinks") {
+                    // Two file sinks writing one file would mix their rows.
+                    let mut files: Vec<(PathBuf, String)> = Vec::new();
                     for (name, v) in t {
                         let path = format!("sinks.{}", name.get_ref());
+                        if let Some((file, span)) = sink_file(v) {
+                            match files.iter().find(|(f, _)| *f == file) {
+                                Some((_, other)) => {
+                                    let msg =
+                                        format!("`sinks.{other}` writes this file too; give each file sink its own");
+                                    cx.at(span, &format!("{path}.path"), msg);
+                                }
+                                None => files.push((file, name.get_ref().to_string())),
+                            }
+                        }
                         if let Some(s) = cx.sink(name.get_ref(), v, &path) {
                             sinks.push(s);
                         }
@@ -329,6 +341,16 @@ const SOURCE_COMMON: &[&str] =
     &["type", "dsmr_version", "timezone", "decryption_key", "authentication_key", "check_crc", "max_telegram_bytes"];
 
 /// Keys every sink accepts, handled by the pipeline.
+/// The file a sink table writes (its `path`, as an absolute path with `.` parts dropped),
+/// and where the path is written.
+fn sink_file(v: &Spanned<DeValue<'_>>) -> Option<(PathBuf, Range<usize>)> {
+    let DeValue::Table(t) = v.get_ref() else { return None };
+    let (_, value) = t.iter().find(|(k, _)| k.get_ref().as_ref() == "path")?;
+    let DeValue::String(p) = value.get_ref() else { return None };
+    let absolute = std::path::absolute(p.as_ref()).ok()?;
+    Some((absolute.components().collect(), value.span()))
+}
+
 /// The shortest retry delay, read timeout or stats interval accepted.
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -454,6 +476,18 @@ impl<'t> Cx<'t> {
         }
     }
 
+    /// The keys every source or sink takes are not in serde's list of those a type expects:
+    /// an unknown key's message (the last error) names them too, so that the list is whole.
+    fn name_common_keys(&mut self, e: &toml::de::Error, common: &[&str]) {
+        if !e.message().starts_with("unknown field") {
+            return;
+        }
+        if let Some(last) = self.errors.last_mut() {
+            let keys: Vec<String> = common.iter().filter(|k| **k != "type").map(|k| format!("`{k}`")).collect();
+            last.message = format!("{}, or one of {}", last.message, keys.join(", "));
+        }
+    }
+
     /// Deserialize `keys` (or all keys but `keys`, when `invert`) of a table into `T`.
     fn part<T: serde::de::DeserializeOwned>(
         &mut self,
@@ -469,6 +503,9 @@ impl<'t> Cx<'t> {
             Err(mut e) => {
                 e.set_input(None);
                 self.toml_error(&e, path);
+                if invert {
+                    self.name_common_keys(&e, keys);
+                }
                 None
             }
         }
@@ -701,6 +738,7 @@ impl<'t> Cx<'t> {
                 Err(mut e) => {
                     e.set_input(None);
                     self.toml_error(&e, path);
+                    self.name_common_keys(&e, SINK_COMMON);
                     None
                 }
             };
