@@ -375,7 +375,8 @@ struct SerialToml {
     path: Spanned<String>,
     baud: Option<u32>,
     data_bits: Option<u8>,
-    parity: Option<Parity>,
+    /// Read as text and checked here, so that its error comes with the others of the table.
+    parity: Option<Spanned<String>>,
     stop_bits: Option<u8>,
 }
 
@@ -611,11 +612,21 @@ impl<'t> Cx<'t> {
                 if !(1..=2).contains(&stop_bits) {
                     self.at(at("stop_bits"), &format!("{path}.stop_bits"), format!("{stop_bits} is not 1 or 2"));
                 }
+                let parity = raw.parity.as_ref().and_then(|p| match p.get_ref().as_str() {
+                    "none" => Some(Parity::None),
+                    "even" => Some(Parity::Even),
+                    "odd" => Some(Parity::Odd),
+                    other => {
+                        let msg = format!("unknown variant `{other}`, expected one of `none`, `even`, `odd`");
+                        self.at(p.span(), &format!("{path}.parity"), msg);
+                        None
+                    }
+                });
                 SourceKind::Serial(SerialConfig {
                     path: raw.path.into_inner(),
                     baud: raw.baud,
                     data_bits: raw.data_bits,
-                    parity: raw.parity,
+                    parity,
                     stop_bits,
                 })
             }
