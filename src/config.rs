@@ -303,6 +303,12 @@ pub fn parse(text: &str, file: &Path, env: &dyn Fn(&str) -> Option<String>) -> R
                     let mut files: Vec<(PathBuf, String)> = Vec::new();
                     for (name, v) in t {
                         let path = format!("sinks.{}", name.get_ref());
+                        for (field, span) in sink_fields(v) {
+                            if let Some(guess) = crate::field_names::misspelled(&field) {
+                                let msg = format!("no meter gives a field `{field}`; did you mean `{guess}`?");
+                                cx.at(span, &format!("{path}.fields"), msg);
+                            }
+                        }
                         if let Some((file, span)) = sink_file(v) {
                             match files.iter().find(|(f, _)| *f == file) {
                                 Some((_, other)) => {
@@ -349,6 +355,20 @@ fn sink_file(v: &Spanned<DeValue<'_>>) -> Option<(PathBuf, Range<usize>)> {
     let DeValue::String(p) = value.get_ref() else { return None };
     let absolute = std::path::absolute(p.as_ref()).ok()?;
     Some((absolute.components().collect(), value.span()))
+}
+
+/// The names in a sink table's `fields` list, each with where it is written.
+fn sink_fields(v: &Spanned<DeValue<'_>>) -> Vec<(String, Range<usize>)> {
+    let DeValue::Table(t) = v.get_ref() else { return Vec::new() };
+    let Some((_, value)) = t.iter().find(|(k, _)| k.get_ref().as_ref() == "fields") else { return Vec::new() };
+    let DeValue::Array(items) = value.get_ref() else { return Vec::new() };
+    items
+        .iter()
+        .filter_map(|item| match item.get_ref() {
+            DeValue::String(s) => Some((s.to_string(), item.span())),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The shortest retry delay, read timeout or stats interval accepted.

@@ -25,6 +25,7 @@ pub mod config;
 pub mod daemon;
 pub mod decoder;
 pub mod detect;
+pub mod field_names;
 pub mod frame;
 pub mod json;
 mod lines;

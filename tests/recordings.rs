@@ -133,3 +133,35 @@ fn the_iskra_recording_that_starts_mid_telegram_yields_566_telegrams() {
     assert_eq!(errors, 0);
     assert_eq!(last_t1.map(|d| d.to_string()), Some("3432.921".to_string()));
 }
+
+/// Every field name a reading of any recording carries (as sinks and `fields` lists see
+/// them, with their `_time` columns) passes the check for misspelled `fields` names: a
+/// configuration naming a real field is never refused.
+#[test]
+fn no_real_field_name_counts_as_misspelled() {
+    let cx = dsmrd::readings::ReadingContext::new("meter", zone(DEFAULT_TIMEZONE).expect("zone"));
+    let mut names = std::collections::BTreeSet::new();
+    for path in recordings() {
+        let name = file_name(&path);
+        let bytes = fs::read(&path).expect("read");
+        let mut decoder = Decoder::new(options_for(&name));
+        let mut on = |d: Decoded<'_>| {
+            if let Decoded::Telegram(t) = d {
+                let r = dsmrd::readings::to_reading(&t, &cx, jiff::Timestamp::UNIX_EPOCH);
+                for f in &r.fields {
+                    names.insert(f.name.to_string());
+                    names.insert(format!("{}_time", f.name));
+                }
+                for p in &r.series {
+                    names.insert(p.name.to_string());
+                }
+            }
+        };
+        decoder.feed(&bytes, &mut on);
+        decoder.finish(&mut on);
+    }
+    assert!(names.len() > 200, "{}", names.len());
+    let refused: Vec<(&String, String)> =
+        names.iter().filter_map(|n| dsmrd::field_names::misspelled(n).map(|g| (n, g))).collect();
+    assert!(refused.is_empty(), "{refused:?}");
+}

@@ -20,9 +20,10 @@
 //! `fields` they are the fields of the first reading written to a new file, in telegram
 //! order, each field that has its own time followed by a `NAME_time` column. A field missing
 //! from a later reading leaves its cell empty; a field of a later reading that has no column
-//! is left out, with one warning per field name (list it in `fields`, or move the file away so
-//! that a new one starts). History entries (power-failure log, monthly peaks) are not
-//! written.
+//! is left out, with one warning naming the fields left out (list them in `fields`, or move
+//! the file away so that a new one starts). History entries (power-failure log, monthly
+//! peaks) are not written. A name in `fields` a letter or two off one a meter gives
+//! (`electricity_used_tarif_1`) is a configuration error that names the likely one.
 //!
 //! **Cells.** Times are RFC 3339 in UTC to the second (`2019-03-24T14:05:41Z`). Numbers are
 //! written in their shortest exact form (`3432.829`, `0`, `0.30000000000000004`); a non-finite
