@@ -186,6 +186,32 @@ mod paced {
     }
 }
 
+/// A configuration in `dir` that replays the 566-telegram Iskra capture with `pace` (and
+/// `source_extra` keys) into the sinks and daemon settings of `rest`.
+fn iskra_config(dir: &std::path::Path, pace: &str, rest: &str) -> std::path::PathBuf {
+    let config = dir.join("dsmrd.toml");
+    let recording = recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt");
+    std::fs::write(
+        &config,
+        format!("[sources.meter]\ntype = \"replay\"\npath = {recording:?}\npace = {pace}\n\n{rest}"),
+    )
+    .expect("config");
+    config
+}
+
+/// `dsmrd run --config CONFIG` with these stdout and stderr.
+fn start(config: &std::path::Path, stdout: std::process::Stdio, stderr: std::process::Stdio) -> Proc {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_dsmrd"))
+        .args(["run", "--config"])
+        .arg(config)
+        .stdin(std::process::Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .expect("start dsmrd");
+    Proc { child, name: "dsmrd".into() }
+}
+
 /// The daemon's log reader goes away (`dsmrd run c.toml 2>&1 | head`): the service goes on
 /// logging into the closed pipe without stopping, and still stops cleanly on SIGTERM with
 /// every reading in its CSV.
@@ -194,26 +220,9 @@ fn a_closed_log_pipe_does_not_stop_the_service() {
     use std::io::Read;
     let dir = tempfile::tempdir().expect("tempdir");
     let csv = dir.path().join("readings.csv");
-    let config = dir.path().join("dsmrd.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[sources.meter]\ntype = \"replay\"\npath = {:?}\npace = 20.0\n\n[sinks.file]\ntype = \"csv\"\npath = {:?}\n\n\
-             [daemon]\nstats_interval = \"1s\"\n",
-            recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt"),
-            csv
-        ),
-    )
-    .expect("config");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_dsmrd"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start dsmrd");
-    let mut proc = Proc { child, name: "dsmrd".into() };
+    let rest = format!("[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n\n[daemon]\nstats_interval = \"1s\"\n");
+    let config = iskra_config(dir.path(), "20.0", &rest);
+    let mut proc = start(&config, std::process::Stdio::null(), std::process::Stdio::piped());
     let mut first = [0u8; 16];
     proc.child.stderr.take().expect("stderr").read_exact(&mut first).expect("a first log line");
     // The pipe is closed now; the stats line due every second finds no reader.
@@ -233,27 +242,13 @@ fn a_closed_stdout_switches_its_sink_off_and_the_others_go_on() {
     use std::io::Read;
     let dir = tempfile::tempdir().expect("tempdir");
     let csv = dir.path().join("readings.csv");
-    let config = dir.path().join("dsmrd.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[sources.meter]\ntype = \"replay\"\npath = {:?}\npace = 200.0\n\n[sinks.console]\ntype = \"stdout\"\n\
-             format = \"json\"\n\n[sinks.file]\ntype = \"csv\"\npath = {:?}\n",
-            recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt"),
-            csv
-        ),
-    )
-    .expect("config");
+    let rest = format!(
+        "[sinks.console]\ntype = \"stdout\"\nformat = \"json\"\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n"
+    );
+    let config = iskra_config(dir.path(), "200.0", &rest);
     let log = dir.path().join("dsmrd.log");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_dsmrd"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::fs::File::create(&log).expect("log"))
-        .spawn()
-        .expect("start dsmrd");
-    let mut proc = Proc { child, name: "dsmrd".into() };
+    let log_file = std::fs::File::create(&log).expect("log");
+    let mut proc = start(&config, std::process::Stdio::piped(), log_file.into());
     let mut first = [0u8; 100];
     proc.child.stdout.take().expect("stdout").read_exact(&mut first).expect("the first reading");
     let done = wait_for(Duration::from_secs(60), || matches!(proc.child.try_wait(), Ok(Some(_))));
@@ -271,28 +266,14 @@ fn a_closed_stdout_switches_its_sink_off_and_the_others_go_on() {
 fn a_blocked_stdout_does_not_hold_up_the_stop() {
     let dir = tempfile::tempdir().expect("tempdir");
     let csv = dir.path().join("readings.csv");
-    let config = dir.path().join("dsmrd.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[sources.meter]\ntype = \"replay\"\npath = {:?}\npace = \"fast\"\nloop = true\n\n[sinks.console]\n\
-             type = \"stdout\"\nformat = \"json\"\n\n[sinks.file]\ntype = \"csv\"\npath = {:?}\n\n\
-             [daemon]\nshutdown_timeout = \"2s\"\n",
-            recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt"),
-            csv
-        ),
-    )
-    .expect("config");
+    let rest = format!(
+        "[sinks.console]\ntype = \"stdout\"\nformat = \"json\"\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n\n\
+         [daemon]\nshutdown_timeout = \"2s\"\n"
+    );
+    let config = iskra_config(dir.path(), "\"fast\"\nloop = true", &rest);
     let log = dir.path().join("dsmrd.log");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_dsmrd"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::fs::File::create(&log).expect("log"))
-        .spawn()
-        .expect("start dsmrd");
-    let mut proc = Proc { child, name: "dsmrd".into() };
+    let log_file = std::fs::File::create(&log).expect("log");
+    let mut proc = start(&config, std::process::Stdio::piped(), log_file.into());
     let _unread = proc.child.stdout.take();
     assert!(wait_for(Duration::from_secs(30), || !csv_column(&csv, "time").is_empty()));
     std::thread::sleep(Duration::from_millis(500));
@@ -333,17 +314,8 @@ fn a_full_disk_leaves_no_partial_or_doubled_rows() {
     }
     let _unmount = Unmount(disk.clone());
     let csv = disk.join("r.csv");
-    let config = dir.path().join("dsmrd.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[sources.meter]\ntype = \"replay\"\npath = {:?}\npace = \"fast\"\n\n[sinks.file]\ntype = \"csv\"\npath = {:?}\n\
-             max_backoff = \"1s\"\n",
-            recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt"),
-            csv
-        ),
-    )
-    .expect("config");
+    let rest = format!("[sinks.file]\ntype = \"csv\"\npath = {csv:?}\nmax_backoff = \"1s\"\n");
+    let config = iskra_config(dir.path(), "\"fast\"", &rest);
     let log = dir.path().join("dsmrd.log");
     let mut proc = dsmrd(&["run", "--config", config.to_str().expect("utf-8")], Some(&log));
     assert!(wait_for(Duration::from_secs(20), || std::fs::read_to_string(&log)

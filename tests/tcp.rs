@@ -5,6 +5,7 @@ mod common;
 
 use std::io::Write;
 use std::net::TcpListener;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use common::*;
@@ -26,6 +27,20 @@ fn telegrams(n: usize) -> Vec<Vec<u8>> {
         }
     }
     out
+}
+
+/// `dsmrd run` with a TCP source on `addr` (and `source_extra` keys) and a CSV sink, its
+/// files in `dir`: (the CSV, the log, the process).
+fn run_tcp_to_csv(dir: &std::path::Path, addr: std::net::SocketAddr, source_extra: &str) -> (PathBuf, PathBuf, Proc) {
+    let csv = dir.join("tcp.csv");
+    let config = dir.join("dsmrd.toml");
+    let text = format!(
+        "[sources.meter]\ntype = \"tcp\"\naddress = \"{addr}\"\n{source_extra}\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n"
+    );
+    std::fs::write(&config, text).expect("config");
+    let log = dir.join("dsmrd.log");
+    let proc = dsmrd(&["run", "--config", config.to_str().expect("utf-8")], Some(&log));
+    (csv, log, proc)
 }
 
 #[test]
@@ -74,18 +89,7 @@ fn tcp_source_reconnects_and_loses_no_complete_telegram() {
     });
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let csv = dir.path().join("tcp.csv");
-    let config = dir.path().join("dsmrd.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[sources.meter]\ntype = \"tcp\"\naddress = \"{addr}\"\nread_timeout = \"1s\"\nmax_backoff = \"1s\"\n\n\
-             [sinks.file]\ntype = \"csv\"\npath = {csv:?}\n"
-        ),
-    )
-    .expect("config");
-    let log = dir.path().join("dsmrd.log");
-    let mut proc = dsmrd(&["run", "--config", config.to_str().expect("utf-8")], Some(&log));
+    let (csv, log, mut proc) = run_tcp_to_csv(dir.path(), addr, "read_timeout = \"1s\"\nmax_backoff = \"1s\"\n");
     let complete = wait_for(Duration::from_secs(30), || csv_column(&csv, "time").len() >= 12);
     let status = proc.terminate(Duration::from_secs(10));
     let logs = std::fs::read_to_string(&log).unwrap_or_default();
@@ -124,17 +128,7 @@ fn rejections_held_back_are_summed_up_when_the_source_stops() {
         std::thread::sleep(Duration::from_secs(20));
     });
     let dir = tempfile::tempdir().expect("tempdir");
-    let csv = dir.path().join("tcp.csv");
-    let config = dir.path().join("dsmrd.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[sources.meter]\ntype = \"tcp\"\naddress = \"{addr}\"\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n"
-        ),
-    )
-    .expect("config");
-    let log = dir.path().join("dsmrd.log");
-    let mut proc = dsmrd(&["run", "--config", config.to_str().expect("utf-8")], Some(&log));
+    let (csv, log, mut proc) = run_tcp_to_csv(dir.path(), addr, "");
     assert!(wait_for(Duration::from_secs(30), || csv_column(&csv, "time").len() >= 2));
     let status = proc.terminate(Duration::from_secs(10));
     let logs = std::fs::read_to_string(&log).unwrap_or_default();
