@@ -583,11 +583,15 @@ fn last_ident(line: &[u8]) -> usize {
         .unwrap_or(0)
 }
 
-/// Count `bytes` as skipped, and those of them with the high bit set.
+/// Count `bytes` as skipped, and those of them with the high bit set or NUL.
 fn count_skipped(stats: &mut FramerStats, bytes: &[u8]) {
+    if bytes.is_empty() {
+        return;
+    }
     stats.skipped_bytes += bytes.len() as u64;
-    stats.skipped_high_bytes += bytes.iter().filter(|&&b| b >= 0x80).count() as u64;
-    stats.skipped_nul_bytes += bytes.iter().filter(|&&b| b == 0).count() as u64;
+    let (high, nul) = bytes.iter().fold((0u64, 0u64), |(h, n), &b| (h + u64::from(b >= 0x80), n + u64::from(b == 0)));
+    stats.skipped_high_bytes += high;
+    stats.skipped_nul_bytes += nul;
 }
 
 /// Whether an unfinished plain frame, cut short by a new start or the end of input, is
