@@ -199,6 +199,11 @@ impl Ingest {
         self.errors.flush(&self.name);
     }
 
+    /// Whether a partial telegram is buffered.
+    pub fn in_telegram(&self) -> bool {
+        self.decoder.in_telegram()
+    }
+
     /// Whether a telegram has arrived since the last (re)connect: the link works.
     pub fn telegram_since_connect(&self) -> bool {
         !self.fresh

@@ -10,7 +10,12 @@ pub async fn run(mut ingest: Ingest, mut shutdown: Shutdown) {
     loop {
         let n = tokio::select! {
             r = stdin.read(&mut buf) => r,
-            _ = stopped(&mut shutdown) => break,
+            _ = stopped(&mut shutdown) => {
+                // Stopped between telegrams or within one: the rest of it would have come,
+                // so a telegram in progress is no error of the meter's.
+                tracing::debug!(source = %ingest.name, in_telegram = ingest.in_telegram(), "Stopped reading stdin.");
+                return;
+            }
         };
         match n {
             Ok(0) => break,
