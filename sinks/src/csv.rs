@@ -585,8 +585,11 @@ fn still_at_path(file: &OpenFile) -> bool {
     use std::os::unix::fs::MetadataExt;
     match (std::fs::metadata(&file.path), file.out.get_ref().metadata()) {
         (Ok(at_path), Ok(open)) => at_path.dev() == open.dev() && at_path.ino() == open.ino(),
-        (Err(e), _) => e.kind() != io::ErrorKind::NotFound,
-        (_, Err(_)) => true,
+        // The path cannot be looked at (a directory made unreadable): the open file itself
+        // still tells whether it was removed.
+        (Err(e), Ok(open)) => e.kind() != io::ErrorKind::NotFound && open.nlink() > 0,
+        (Err(e), Err(_)) => e.kind() != io::ErrorKind::NotFound,
+        (Ok(_), Err(_)) => true,
     }
 }
 
