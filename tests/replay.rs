@@ -313,6 +313,9 @@ fn a_full_disk_leaves_no_partial_or_doubled_rows() {
         }
     }
     let _unmount = Unmount(disk.clone());
+    // Full before the first row: the new file's header cannot be written either.
+    let filler = disk.join("filler");
+    let _ = std::fs::write(&filler, vec![0u8; 64 * 1024]);
     let csv = disk.join("r.csv");
     let rest = format!("[sinks.file]\ntype = \"csv\"\npath = {csv:?}\nmax_backoff = \"1s\"\n");
     let config = iskra_config(dir.path(), "\"fast\"", &rest);
@@ -321,6 +324,8 @@ fn a_full_disk_leaves_no_partial_or_doubled_rows() {
     assert!(wait_for(Duration::from_secs(20), || std::fs::read_to_string(&log)
         .unwrap_or_default()
         .contains("No space left")));
+    std::thread::sleep(Duration::from_millis(2500));
+    std::fs::remove_file(&filler).expect("filler");
     let remounted = std::process::Command::new("mount")
         .args(["-o", "remount,size=4m"])
         .arg(&disk)
@@ -338,4 +343,11 @@ fn a_full_disk_leaves_no_partial_or_doubled_rows() {
     assert_eq!(times.len(), 566, "{logs}");
     assert!(times.windows(2).all(|w| w[0] < w[1]), "rows doubled or out of order");
     assert!(text.ends_with('\n'));
+    // The failed attempts left no file behind (a header they could not finish used to make
+    // the next attempt move the file aside, one file per retry).
+    let files: Vec<String> = std::fs::read_dir(&disk)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into())
+        .collect();
+    assert_eq!(files, ["r.csv"], "{logs}");
 }

@@ -285,8 +285,8 @@ struct CsvWriter {
     /// A partial last row was reported; until the next sync succeeds, finding it again is
     /// not (a full disk makes every retry find one).
     cut_warned: bool,
-    /// The file and its length where the batch being written began.
-    mark: Option<(PathBuf, u64)>,
+    /// The files the batch being written went to, with their lengths where it began.
+    marks: Vec<(PathBuf, u64)>,
 }
 
 /// Rows reach the OS after every batch, the disk at least this often and on shutdown: an
@@ -388,7 +388,7 @@ impl CsvWriter {
             warned: HashSet::new(),
             last_sync: None,
             cut_warned: false,
-            mark: None,
+            marks: Vec::new(),
         }
     }
 
@@ -396,7 +396,7 @@ impl CsvWriter {
     /// taken back (the pipeline retries the whole batch, which must not leave duplicates)
     /// and the file is closed, to be reopened (and its last line checked) on the next attempt.
     fn write(&mut self, batch: &[Reading]) -> Result<(), SinkError> {
-        self.mark = None;
+        self.marks.clear();
         let result = self.write_rows(batch);
         if result.is_err() {
             self.roll_back();
@@ -408,8 +408,12 @@ impl CsvWriter {
     /// batch began.
     fn roll_back(&mut self) {
         self.abandon();
-        if let Some((path, len)) = self.mark.take() {
-            let cut = OpenOptions::new().write(true).open(&path).and_then(|f| f.set_len(len));
+        for (path, len) in std::mem::take(&mut self.marks) {
+            // Only ever shortened: a file that holds less than at the mark is left as it is.
+            let cut = OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .and_then(|f| if f.metadata()?.len() > len { f.set_len(len) } else { Ok(()) });
             if let Err(e) = cut {
                 // The partial row that may be left is cut when the file is opened again.
                 tracing::debug!(sink = %self.name, file = %path.display(), error = %e, "Cannot take back a failed batch.");
@@ -431,10 +435,12 @@ impl CsvWriter {
                 }
             };
             let file = self.file.insert(file);
-            if self.mark.is_none() {
-                // Where this batch begins in the file, to take it back if it fails.
+            if !self.marks.iter().any(|(p, _)| *p == file.path) {
+                // Where this batch begins in each file it writes (a rotation gives two), to
+                // take it back if it fails: the length on disk, so that a header still in
+                // the buffer of a file this batch started goes too.
                 let len = file.out.get_ref().metadata().map_err(|e| write_error(&file.path, e))?.len();
-                self.mark = Some((file.path.clone(), len + file.out.buffer().len() as u64));
+                self.marks.push((file.path.clone(), len));
             }
             let (map, new_layout) = file.layout.for_reading(r, &file.columns);
             // Fields without a column can only appear when the layout changed.
@@ -472,7 +478,7 @@ impl CsvWriter {
             return Err(err);
         }
         // The batch is with the OS: it is delivered.
-        self.mark = None;
+        self.marks.clear();
         Ok(self.last_sync.is_none_or(|t| t.elapsed() >= SYNC_EVERY))
     }
 
