@@ -415,9 +415,20 @@ async fn run_sink(
             }
             return;
         }
-        if closed && deadline.is_some_and(|d| Instant::now() >= d) {
-            counters.dropped.fetch_add(ready.len() as u64, Ordering::Relaxed);
-            tracing::error!(sink = %name, undelivered = ready.len(), "Shutdown timeout reached; readings not delivered.");
+        // The deadline is set at shutdown; past it, what is held or still queued is given up
+        // (waiting on would spin: the wake-up below is already due).
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            let undelivered = {
+                let mut st = queue.lock();
+                st.settle(&mut ready);
+                let left = ready.len() + st.items.len();
+                st.items.clear();
+                st.held = 0;
+                left
+            };
+            ready.clear();
+            counters.dropped.fetch_add(undelivered as u64, Ordering::Relaxed);
+            tracing::error!(sink = %name, undelivered, "Shutdown timeout reached; readings not delivered.");
             return;
         }
         let wake = match (retry_at, deadline) {

@@ -61,7 +61,8 @@ pub fn run_config_summary(cfg: config::Config) -> anyhow::Result<daemon::RunSumm
 }
 
 /// Resolves on SIGINT, SIGTERM or SIGHUP (a closed terminal: flushed like a stop, not
-/// killed). A second SIGINT or SIGTERM while the sinks flush ends the process at once.
+/// killed). A second SIGINT or SIGTERM, a second or more later, while the sinks flush ends
+/// the process at once.
 pub async fn shutdown_signal() {
     #[cfg(unix)]
     {
@@ -76,10 +77,18 @@ pub async fn shutdown_signal() {
                     _ = int.recv() => {}
                     _ = hup.recv() => {}
                 }
+                let first = tokio::time::Instant::now();
                 tokio::spawn(async move {
-                    tokio::select! {
-                        _ = term.recv() => {}
-                        _ = int.recv() => {}
+                    loop {
+                        tokio::select! {
+                            _ = term.recv() => {}
+                            _ = int.recv() => {}
+                        }
+                        // One stop can arrive twice (`timeout` signals the process and then its
+                        // group): only a signal a moment later is a second request.
+                        if first.elapsed() >= std::time::Duration::from_secs(1) {
+                            break;
+                        }
                     }
                     tracing::warn!("Second stop signal: exiting without waiting for the sinks.");
                     std::process::exit(130);

@@ -129,7 +129,11 @@ async fn paced(cfg: &ReplayConfig, factor: f64, mut ingest: Ingest, mut shutdown
                     // one is when it arrives (not when its chunk was read).
                     r.time = jiff::Timestamp::now();
                 }
-                ingest.publish(r).await;
+                // Waiting for room in a full queue (a sink that is down) must not outlast a stop.
+                tokio::select! {
+                    _ = ingest.publish(r) => {}
+                    _ = stopped(&mut shutdown) => return,
+                }
             }
             if matches!(n, Ok(0)) {
                 break;
