@@ -444,9 +444,10 @@ struct SinkCommon {
     #[serde(rename = "type")]
     _kind: String,
     interval: Option<Spanned<String>>,
-    aggregate: Option<Aggregate>,
+    /// Words read as text and checked here, so that their errors come with the others.
+    aggregate: Option<Spanned<String>>,
     queue: Option<usize>,
-    on_full: Option<OnFull>,
+    on_full: Option<Spanned<String>>,
     max_backoff: Option<Spanned<String>>,
 }
 
@@ -543,6 +544,25 @@ impl<'t> Cx<'t> {
         }
     }
 
+    /// One of the words a setting takes, or an error naming them (`None` then, and when the
+    /// setting is not given).
+    fn choice<T: Copy>(
+        &mut self,
+        v: &Option<Spanned<String>>,
+        path: &str,
+        key: &str,
+        words: &[(&str, T)],
+    ) -> Option<T> {
+        let v = v.as_ref()?;
+        let found = words.iter().find(|(w, _)| *w == v.get_ref().as_str()).map(|(_, t)| *t);
+        if found.is_none() {
+            let expected: Vec<String> = words.iter().map(|(w, _)| format!("`{w}`")).collect();
+            let msg = format!("unknown variant `{}`, expected one of {}", v.get_ref(), expected.join(", "));
+            self.at(v.span(), &format!("{path}.{key}"), msg);
+        }
+        found
+    }
+
     /// [`Self::duration`] for a setting that may not be shorter than `min` (a zero retry
     /// delay or read timeout would spin).
     fn duration_min(
@@ -632,16 +652,8 @@ impl<'t> Cx<'t> {
                 if !(1..=2).contains(&stop_bits) {
                     self.at(at("stop_bits"), &format!("{path}.stop_bits"), format!("{stop_bits} is not 1 or 2"));
                 }
-                let parity = raw.parity.as_ref().and_then(|p| match p.get_ref().as_str() {
-                    "none" => Some(Parity::None),
-                    "even" => Some(Parity::Even),
-                    "odd" => Some(Parity::Odd),
-                    other => {
-                        let msg = format!("unknown variant `{other}`, expected one of `none`, `even`, `odd`");
-                        self.at(p.span(), &format!("{path}.parity"), msg);
-                        None
-                    }
-                });
+                let parities = [("none", Parity::None), ("even", Parity::Even), ("odd", Parity::Odd)];
+                let parity = self.choice(&raw.parity, path, "parity", &parities);
                 SourceKind::Serial(SerialConfig {
                     path: raw.path.into_inner(),
                     baud: raw.baud,
@@ -777,8 +789,10 @@ impl<'t> Cx<'t> {
         let mut p = SinkPipeline::default();
         p.interval = self.duration(&common.interval, path, "interval", p.interval);
         p.max_backoff = self.duration_min(&common.max_backoff, path, "max_backoff", p.max_backoff, SECOND);
-        p.aggregate = common.aggregate.unwrap_or(p.aggregate);
-        p.on_full = common.on_full.unwrap_or(p.on_full);
+        let aggregates = [("last", Aggregate::Last), ("mean", Aggregate::Mean)];
+        p.aggregate = self.choice(&common.aggregate, path, "aggregate", &aggregates).unwrap_or(p.aggregate);
+        let policies = [("drop_oldest", OnFull::DropOldest), ("drop_newest", OnFull::DropNewest)];
+        p.on_full = self.choice(&common.on_full, path, "on_full", &policies).unwrap_or(p.on_full);
         if let Some(q) = common.queue {
             if q == 0 {
                 let at =
