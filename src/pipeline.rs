@@ -87,6 +87,9 @@ struct SinkQueue {
     /// Whether a full queue was already logged since it last had room (log once per
     /// episode, not per dropped reading).
     full_logged: std::sync::atomic::AtomicBool,
+    /// The sink is failing (or gone): a replay does not wait for its queue then, but treats
+    /// it as a live source does, so that one sink that is down holds up no other.
+    failing: std::sync::atomic::AtomicBool,
 }
 
 impl SinkQueue {
@@ -115,15 +118,24 @@ impl Fanout {
             let r = if i + 1 == n { reading.take() } else { reading.clone() };
             let Some(r) = r else { return };
             if wait {
+                let mut r = Some(r);
                 loop {
                     let room = q.room.notified();
+                    if q.failing.load(Ordering::Relaxed) {
+                        if let Some(r) = r.take() {
+                            push_or_drop(q, r);
+                        }
+                        break;
+                    }
                     {
                         let mut st = q.lock();
                         if st.closed {
                             break;
                         }
                         if st.len() < q.capacity {
-                            st.items.push_back(r);
+                            if let Some(r) = r.take() {
+                                st.items.push_back(r);
+                            }
                             drop(st);
                             q.arrived.notify_one();
                             break;
@@ -157,6 +169,12 @@ impl Fanout {
             let mut rest = batch.into_iter().peekable();
             while rest.peek().is_some() {
                 let room = q.room.notified();
+                if q.failing.load(Ordering::Relaxed) {
+                    for r in rest.by_ref() {
+                        push_or_drop(q, r);
+                    }
+                    break;
+                }
                 let pushed = {
                     let mut st = q.lock();
                     if st.closed {
@@ -247,6 +265,7 @@ pub fn start(sinks: Vec<(String, Box<dyn Sink>, SinkPipeline)>) -> (Fanout, Vec<
             room: Notify::new(),
             counters: counters.clone(),
             full_logged: std::sync::atomic::AtomicBool::new(false),
+            failing: std::sync::atomic::AtomicBool::new(false),
         });
         let handle = tokio::spawn(run_sink(name.clone(), sink, cfg, queue.clone(), counters.clone()));
         queues.push(queue.clone());
@@ -378,6 +397,7 @@ async fn run_sink(
                         let pending = ready.len() + queue.lock().items.len();
                         tracing::info!(sink = %name, pending, "Sink recovered; delivering the readings it missed.");
                         failing = false;
+                        queue.failing.store(false, Ordering::Relaxed);
                     }
                     backoff.reset();
                     retry_at = None;
@@ -388,6 +408,8 @@ async fn run_sink(
                     if !failing {
                         tracing::warn!(sink = %name, error = %e, "Sink delivery failed; keeping readings and retrying with backoff.");
                         failing = true;
+                        queue.failing.store(true, Ordering::Relaxed);
+                        queue.room.notify_waiters();
                     } else {
                         tracing::debug!(sink = %name, error = %e, retry_in = ?wait, "Sink delivery failed again.");
                     }
@@ -401,6 +423,8 @@ async fn run_sink(
                 Err(SinkError::Closed(e)) => {
                     tracing::error!(sink = %name, error = %e, "Sink's destination is gone; switched it off (the other sinks go on).");
                     gone = true;
+                    queue.failing.store(true, Ordering::Relaxed);
+                    queue.room.notify_waiters();
                 }
             }
             // What is still held, for the queue's bound.

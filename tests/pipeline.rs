@@ -161,3 +161,30 @@ async fn a_failing_sink_holds_at_most_its_queue_and_drops_the_oldest_first() {
     }
     pipeline::shutdown(tasks, Duration::from_secs(1)).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_replay_waits_for_a_slow_sink_but_not_for_one_that_is_down() {
+    // Replays wait for room (nothing is lost by reading a file more slowly), but a sink
+    // that fails would then hold up every other: its queue is treated as a live one's.
+    let healthy = Probe::default();
+    let down = Probe::default();
+    *down.down.lock().expect("lock") = true;
+    let cfg = SinkPipeline { queue: 5, ..SinkPipeline::default() };
+    let (fanout, tasks) = pipeline::start(vec![
+        ("healthy".into(), Box::new(healthy.clone()), cfg),
+        ("down".into(), Box::new(down.clone()), cfg),
+    ]);
+    let publishing = async {
+        for n in 0..100 {
+            fanout.publish(reading(n), true).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), publishing)
+        .await
+        .expect("the replay was held up by the sink that is down");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(values(&healthy), (0..100).map(|n| n as f64).collect::<Vec<_>>());
+    let (delivered, dropped, _) = tasks[1].counters.snapshot();
+    assert_eq!((delivered, dropped), (0, 95), "the down sink keeps its queue of 5 and counts the rest");
+    pipeline::shutdown(tasks, Duration::from_secs(1)).await;
+}
