@@ -20,6 +20,10 @@ const MAX_GAP: Duration = Duration::from_secs(60);
 /// Read size; also the granularity of the batches handed over.
 const CHUNK: usize = 64 * 1024;
 
+/// Bytes read at a time by a paced replay: about one telegram, so that its counters (kept
+/// as telegrams are decoded) run only that far ahead of what has been played.
+const PACED_CHUNK: usize = 1024;
+
 pub async fn run(cfg: &ReplayConfig, ingest: Ingest, shutdown: Shutdown) {
     match cfg.pace {
         Pace::Fast => fast(cfg, ingest, shutdown).await,
@@ -89,7 +93,7 @@ async fn fast(cfg: &ReplayConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
 /// task: at real-time speeds it is never the bottleneck.
 async fn paced(cfg: &ReplayConfig, factor: f64, mut ingest: Ingest, mut shutdown: Shutdown) {
     let mut previous: Option<jiff::Timestamp> = None;
-    let mut buf = vec![0u8; CHUNK];
+    let mut buf = vec![0u8; PACED_CHUNK];
     loop {
         let mut file = match tokio::fs::File::open(&cfg.path).await {
             Ok(f) => f,
