@@ -104,7 +104,8 @@ impl DecodeStats {
     /// serial line is read with settings the meter does not use. Many bytes with the high
     /// bit set are most often a DSMR 2.2/3.0 meter's 9600 baud 7E1 read as 8N1 (the parity
     /// bit lands in the high bit); many NULs a reader faster than the meter (9600 baud read
-    /// at 115200) or parity errors read as NUL.
+    /// at 115200) or parity errors read as NUL. Much text without a telegram is no P1
+    /// output at all.
     pub fn line_settings_hint(&self) -> Option<String> {
         const SETTINGS: &str = "the serial line settings do not match the meter's. DSMR 2.2/3.0 meters send 9600 \
              baud 7E1 (data_bits = 7, parity = \"even\", or dsmr_version = \"2.2\"); later meters 115200 baud 8N1";
@@ -120,6 +121,12 @@ impl DecodeStats {
             Some(format!(
                 "{nul} of the {all} bytes received are NUL (a wrong baud rate, parity errors, or a line with no \
                  meter on it) and no telegram was found: {SETTINGS}"
+            ))
+        } else if all >= 64 * 1024 {
+            // Text, but none of it telegrams: not a meter's P1 output at all.
+            Some(format!(
+                "{all} bytes received and no telegram found in them: this is not a meter's P1 output (check the \
+                 port or device, or what the bridge in between sends)"
             ))
         } else {
             None

@@ -43,6 +43,16 @@ fn parse_hints_at_a_7e1_line_read_as_8n1() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains("high bit"));
 }
 
+/// A port that sends text but no telegram (a console, a wrong device): one hint says so.
+#[test]
+fn parse_says_when_text_holds_no_telegram() {
+    let text = "login: Password incorrect (try again)\r\n".repeat(2000);
+    let out = parse_stdin(text.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("{} bytes received and no telegram found in them", text.len())), "{stderr}");
+}
+
 /// A 9600-baud meter read at 115200 baud: each character becomes NULs with a few other
 /// bytes between them. The hint names the NULs and the baud rates.
 #[test]
