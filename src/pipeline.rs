@@ -370,14 +370,21 @@ async fn run_sink(
             }
         }
         if gone {
-            queue.lock().settle(&mut ready);
+            let more = {
+                let mut st = queue.lock();
+                st.settle(&mut ready);
+                st.held = 0;
+                !st.items.is_empty()
+            };
             counters.dropped.fetch_add(ready.len() as u64, Ordering::Relaxed);
             ready.clear();
-            queue.lock().held = 0;
+            queue.room.notify_waiters();
             if closed {
                 return;
             }
-            arrived.await;
+            if !more {
+                arrived.await;
+            }
             continue;
         }
         let now = Instant::now();
@@ -417,6 +424,8 @@ async fn run_sink(
                 }
                 Err(SinkError::Fatal(e)) => {
                     ready.drain(..n);
+                    // Nothing of that batch is left to retry: no wake-up is due for it.
+                    retry_at = None;
                     counters.dropped.fetch_add(n as u64, Ordering::Relaxed);
                     tracing::error!(sink = %name, error = %e, dropped = n, "Sink rejected readings for good; dropped them.");
                 }
@@ -427,10 +436,10 @@ async fn run_sink(
                     queue.room.notify_waiters();
                 }
             }
-            // What is still held, for the queue's bound.
-            if queue.lock().settle(&mut ready) {
-                queue.room.notify_waiters();
-            }
+            // What is still held, for the queue's bound: whatever left `ready` (delivered,
+            // rejected or dropped) makes room for a replay waiting on it.
+            queue.lock().settle(&mut ready);
+            queue.room.notify_waiters();
             continue;
         }
         if closed && ready.is_empty() {

@@ -351,3 +351,18 @@ fn a_full_disk_leaves_no_partial_or_doubled_rows() {
         .collect();
     assert_eq!(files, ["r.csv"], "{logs}");
 }
+
+/// A replay into a sink with a small queue: the readings the sink holds count against the
+/// queue, and each delivery makes room for the replay waiting on it (a queue of 10 stalled
+/// the replay for good once the sink had taken every queued reading).
+#[test]
+fn a_replay_into_a_small_queue_delivers_everything() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("readings.csv");
+    let config =
+        iskra_config(dir.path(), "\"fast\"", &format!("[sinks.file]\ntype = \"csv\"\npath = {csv:?}\nqueue = 10\n"));
+    let mut proc = start(&config, std::process::Stdio::null(), std::process::Stdio::null());
+    let done = wait_for(Duration::from_secs(30), || matches!(proc.child.try_wait(), Ok(Some(_))));
+    assert!(done, "the replay stalled at {} rows", csv_column(&csv, "time").len());
+    assert_eq!(csv_column(&csv, "time").len(), 566);
+}
