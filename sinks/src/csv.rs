@@ -37,7 +37,9 @@
 //! (`readings.20250101T000000Z.csv`, the current UTC time) and a new file is started, with a
 //! warning. When the file does not end with a line break (a row cut off by a full disk or a
 //! crash), that partial row is cut away before the first new row, so every row stays whole
-//! (after a full disk, the rows it held are written again whole).
+//! (after a full disk, the rows it held are written again whole); a last row with every
+//! column (an edited file) only gets its line break. A batch whose write or sync fails is
+//! taken back from the file before it is retried, so no row is written twice.
 //!
 //! **Delivery.** Rows are buffered; after each batch they are written out to the OS, and
 //! synced to disk (`fsync` of the data) at most every 5 s and on shutdown: an fsync per
@@ -262,7 +264,13 @@ impl Sink for CsvSink {
 
     async fn flush(&mut self) -> Result<(), SinkError> {
         let due = lock(&self.writer).flush_buffer()?;
-        if due { self.blocking(CsvWriter::sync).await } else { Ok(()) }
+        if due {
+            self.blocking(CsvWriter::sync).await
+        } else {
+            // The batch is with the OS, and no sync is due: it is delivered.
+            lock(&self.writer).marks.clear();
+            Ok(())
+        }
     }
 
     async fn close(&mut self) -> Result<(), SinkError> {
@@ -477,8 +485,6 @@ impl CsvWriter {
             self.roll_back();
             return Err(err);
         }
-        // The batch is with the OS: it is delivered.
-        self.marks.clear();
         Ok(self.last_sync.is_none_or(|t| t.elapsed() >= SYNC_EVERY))
     }
 
@@ -487,10 +493,12 @@ impl CsvWriter {
         let Some(file) = &mut self.file else { return Ok(()) };
         let result = file.out.flush().and_then(|()| sync_data(file.out.get_ref()));
         if let Err(e) = result {
+            // The batch is retried whole: its rows are taken back, or they would be doubled.
             let err = write_error(&file.path, e);
-            self.abandon();
+            self.roll_back();
             return Err(err);
         }
+        self.marks.clear();
         self.last_sync = Some(std::time::Instant::now());
         self.cut_warned = false;
         if !still_at_path(file) {
@@ -526,9 +534,11 @@ impl CsvWriter {
             };
             if let Some(columns) = adopt {
                 if !ends_with_newline {
-                    let cut = cut_partial_line(&path).map_err(|e| write_error(&path, e))?;
+                    let cut = cut_partial_line(&path, columns.len(), delimiter).map_err(|e| write_error(&path, e))?;
                     // Said once per episode: a full disk makes every retry find it again.
-                    if self.cut_warned {
+                    if cut == 0 {
+                        tracing::info!(sink = %self.name, file = %path.display(), "The CSV file's last row had no line break; added one.");
+                    } else if self.cut_warned {
                         tracing::debug!(sink = %self.name, file = %path.display(), cut, "Cut off partial row again.");
                     } else {
                         tracing::warn!(
@@ -613,23 +623,34 @@ fn sync_data(file: &File) -> io::Result<()> {
     }
 }
 
-/// Cut the file at `path` back to just after its last line break (it has one: its header
-/// line); returns how many bytes were cut.
-fn cut_partial_line(path: &Path) -> io::Result<u64> {
+/// Mend a file at `path` whose last line has no line break: a row with every column (an
+/// edited file) gets its line break; anything shorter is a row cut off, and the file is cut
+/// back to just after its last line break (it has one: its header line). Returns how many
+/// bytes were cut.
+fn cut_partial_line(path: &Path, columns: usize, delimiter: char) -> io::Result<u64> {
     let mut file = OpenOptions::new().read(true).write(true).open(path)?;
     let len = file.metadata()?.len();
     let mut end = len;
     let mut chunk = vec![0u8; 4096];
+    let mut tail: Vec<u8> = Vec::new();
     while end > 0 {
         let start = end.saturating_sub(chunk.len() as u64);
         let part = &mut chunk[..(end - start) as usize];
         file.seek(SeekFrom::Start(start))?;
         file.read_exact(part)?;
         if let Some(at) = part.iter().rposition(|&b| b == b'\n') {
+            tail.splice(0..0, part[at + 1..].iter().copied());
+            let whole = std::str::from_utf8(&tail).is_ok_and(|t| parse_record(t, delimiter).len() == columns);
+            if whole {
+                file.seek(SeekFrom::End(0))?;
+                file.write_all(b"\n")?;
+                return Ok(0);
+            }
             let keep = start + at as u64 + 1;
             file.set_len(keep)?;
             return Ok(len - keep);
         }
+        tail.splice(0..0, part.iter().copied());
         end = start;
     }
     Ok(0)
@@ -1075,6 +1096,21 @@ mod tests {
             read(&path),
             "time,source,meter_id,a\n\
              2019-03-24T14:05:31Z,meter,X,1\n\
+             2019-03-24T14:05:51Z,meter,E0044007131650618,2\n"
+        );
+    }
+
+    #[test]
+    fn a_whole_last_row_without_its_line_break_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("readings.csv");
+        fs::write(&path, "time,source,meter_id,a\n2019-03-24T14:05:41Z,meter,X,1").unwrap();
+        let mut w = writer(&path, r#","fields":["a"]"#);
+        deliver(&mut w, &[reading("2019-03-24T14:05:51Z", vec![num("a", 2.0)])]);
+        assert_eq!(
+            read(&path),
+            "time,source,meter_id,a\n\
+             2019-03-24T14:05:41Z,meter,X,1\n\
              2019-03-24T14:05:51Z,meter,E0044007131650618,2\n"
         );
     }

@@ -60,6 +60,18 @@ pub fn run_config_summary(cfg: config::Config) -> anyhow::Result<daemon::RunSumm
     Ok(summary)
 }
 
+/// Whether SIGHUP was set to be ignored when dsmrd started (`nohup dsmrd run ...`).
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn hangup_ignored() -> bool {
+    // SAFETY: sigaction with a null new action only reads the current disposition into
+    // `old`, a zeroed sigaction this function owns.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGHUP, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
 /// Resolves on SIGINT, SIGTERM or SIGHUP (a closed terminal: flushed like a stop, not
 /// killed). A second SIGINT or SIGTERM, a second or more later, while the sinks flush ends
 /// the process at once.
@@ -69,13 +81,22 @@ pub async fn shutdown_signal() {
         use tokio::signal::unix::{SignalKind, signal};
         let term = signal(SignalKind::terminate());
         let int = signal(SignalKind::interrupt());
-        let hup = signal(SignalKind::hangup());
-        match (term, int, hup) {
-            (Ok(mut term), Ok(mut int), Ok(mut hup)) => {
+        // Under `nohup` SIGHUP is ignored, and stays so: handling it would stop the service.
+        let hup = if hangup_ignored() { None } else { signal(SignalKind::hangup()).ok() };
+        match (term, int) {
+            (Ok(mut term), Ok(mut int)) => {
+                let hangup = async {
+                    match hup {
+                        Some(mut h) => {
+                            h.recv().await;
+                        }
+                        None => std::future::pending::<()>().await,
+                    }
+                };
                 tokio::select! {
                     _ = term.recv() => {}
                     _ = int.recv() => {}
-                    _ = hup.recv() => {}
+                    _ = hangup => {}
                 }
                 let first = tokio::time::Instant::now();
                 tokio::spawn(async move {
