@@ -300,7 +300,7 @@ pub fn parse(text: &str, file: &Path, env: &dyn Fn(&str) -> Option<String>) -> R
                 saw_sinks = true;
                 if let Some(t) = cx.table(value, "sinks") {
                     // Two file sinks writing one file would mix their rows.
-                    let mut files: Vec<(PathBuf, String)> = Vec::new();
+                    let mut files: Vec<((PathBuf, String), String)> = Vec::new();
                     for (name, v) in t {
                         let path = format!("sinks.{}", name.get_ref());
                         for (field, span) in sink_fields(v) {
@@ -347,14 +347,21 @@ const SOURCE_COMMON: &[&str] =
     &["type", "dsmr_version", "timezone", "decryption_key", "authentication_key", "check_crc", "max_telegram_bytes"];
 
 /// Keys every sink accepts, handled by the pipeline.
-/// The file a sink table writes (its `path`, as an absolute path with `.` parts dropped),
-/// and where the path is written.
-fn sink_file(v: &Spanned<DeValue<'_>>) -> Option<(PathBuf, Range<usize>)> {
+/// The files a sink table writes (its `path`, as an absolute path with `.` parts dropped,
+/// and its `rotate` setting, which names the files after the path), and where the path is
+/// written.
+fn sink_file(v: &Spanned<DeValue<'_>>) -> Option<((PathBuf, String), Range<usize>)> {
     let DeValue::Table(t) = v.get_ref() else { return None };
-    let (_, value) = t.iter().find(|(k, _)| k.get_ref().as_ref() == "path")?;
-    let DeValue::String(p) = value.get_ref() else { return None };
-    let absolute = std::path::absolute(p.as_ref()).ok()?;
-    Some((absolute.components().collect(), value.span()))
+    let text = |key: &str| {
+        t.iter().find(|(k, _)| k.get_ref().as_ref() == key).and_then(|(_, value)| match value.get_ref() {
+            DeValue::String(s) => Some((s.to_string(), value.span())),
+            _ => None,
+        })
+    };
+    let (path, span) = text("path")?;
+    let rotate = text("rotate").map(|(r, _)| r).unwrap_or_default();
+    let absolute = std::path::absolute(path).ok()?;
+    Some(((absolute.components().collect(), rotate), span))
 }
 
 /// The names in a sink table's `fields` list, each with where it is written.

@@ -79,7 +79,11 @@ async fn fast(cfg: &ReplayConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
             }
         }
         let rest = ingest.finish();
-        ingest.fanout.publish_all(rest, ingest.wait).await;
+        let fanout = ingest.fanout.clone();
+        tokio::select! {
+            _ = fanout.publish_all(rest, ingest.wait) => {}
+            _ = stopped(&mut shutdown) => return,
+        }
         if progress {
             let _ = writeln!(std::io::stderr(), "\rreplaying {}: 100.0%", cfg.path.display());
         }
