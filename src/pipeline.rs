@@ -59,6 +59,15 @@ impl QueueState {
         (self.items.len() + self.held).saturating_sub(self.drop_held)
     }
 
+    /// `n` held readings, the oldest, left without being dropped (delivered, or rejected
+    /// for good and counted so): drops owed by them are called off, as there is room now.
+    /// Returns how many were called off, to be taken back from the dropped count.
+    fn called_off(&mut self, n: usize) -> usize {
+        let c = self.drop_held.min(n);
+        self.drop_held -= c;
+        c
+    }
+
     /// Apply the drops owed by the readings the sink task holds in `ready` (the oldest
     /// go first; those just delivered were delivered, so the next oldest go in their
     /// place), and record how many it holds now. True when anything was dropped.
@@ -400,6 +409,8 @@ async fn run_sink(
                 Ok(()) => {
                     ready.drain(..n);
                     counters.delivered.fetch_add(n as u64, Ordering::Relaxed);
+                    let off = queue.lock().called_off(n);
+                    counters.dropped.fetch_sub(off as u64, Ordering::Relaxed);
                     if failing {
                         let pending = ready.len() + queue.lock().items.len();
                         tracing::info!(sink = %name, pending, "Sink recovered; delivering the readings it missed.");
@@ -426,7 +437,8 @@ async fn run_sink(
                     ready.drain(..n);
                     // Nothing of that batch is left to retry: no wake-up is due for it.
                     retry_at = None;
-                    counters.dropped.fetch_add(n as u64, Ordering::Relaxed);
+                    let off = queue.lock().called_off(n);
+                    counters.dropped.fetch_add((n - off) as u64, Ordering::Relaxed);
                     tracing::error!(sink = %name, error = %e, dropped = n, "Sink rejected readings for good; dropped them.");
                 }
                 Err(SinkError::Closed(e)) => {

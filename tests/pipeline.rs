@@ -188,3 +188,22 @@ async fn a_replay_waits_for_a_slow_sink_but_not_for_one_that_is_down() {
     assert_eq!((delivered, dropped), (0, 95), "the down sink keeps its queue of 5 and counts the rest");
     pipeline::shutdown(tasks, Duration::from_secs(1)).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_sink_loses_only_what_its_queue_cannot_hold() {
+    // Each delivery takes 4.5 s while a reading comes every second, into a queue of 5.
+    // Readings marked to go while a delivery is under way, and delivered by it after all,
+    // free their room: no queued reading is dropped in their place.
+    let slow = Probe { delay: Duration::from_millis(4500), ..Probe::default() };
+    let cfg = SinkPipeline { queue: 5, ..SinkPipeline::default() };
+    let (fanout, tasks) = pipeline::start(vec![("slow".into(), Box::new(slow.clone()), cfg)]);
+    for n in 0..12 {
+        fanout.publish(reading(n), false).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let (delivered, dropped, _) = tasks[0].counters.snapshot();
+    assert_eq!(values(&slow).len() as u64, delivered);
+    assert_eq!((delivered, dropped), (12, 0), "{:?}", values(&slow));
+    pipeline::shutdown(tasks, Duration::from_secs(1)).await;
+}
