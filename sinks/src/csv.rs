@@ -293,8 +293,9 @@ struct CsvWriter {
     /// A partial last row was reported; until the next sync succeeds, finding it again is
     /// not (a full disk makes every retry find one).
     cut_warned: bool,
-    /// The files the batch being written went to, with their lengths where it began.
-    marks: Vec<(PathBuf, u64)>,
+    /// The files the batch being written went to (path and a handle of their own), with
+    /// their lengths where it began.
+    marks: Vec<(PathBuf, File, u64)>,
 }
 
 /// Rows reach the OS after every batch, the disk at least this often and on shutdown: an
@@ -416,12 +417,10 @@ impl CsvWriter {
     /// batch began.
     fn roll_back(&mut self) {
         self.abandon();
-        for (path, len) in std::mem::take(&mut self.marks) {
-            // Only ever shortened: a file that holds less than at the mark is left as it is.
-            let cut = OpenOptions::new()
-                .write(true)
-                .open(&path)
-                .and_then(|f| if f.metadata()?.len() > len { f.set_len(len) } else { Ok(()) });
+        for (path, file, len) in std::mem::take(&mut self.marks) {
+            // Through the file's own handle (it may have been moved since), and only ever
+            // shortened: a file that holds less than at the mark is left as it is.
+            let cut = file.metadata().and_then(|m| if m.len() > len { file.set_len(len) } else { Ok(()) });
             if let Err(e) = cut {
                 // The partial row that may be left is cut when the file is opened again.
                 tracing::debug!(sink = %self.name, file = %path.display(), error = %e, "Cannot take back a failed batch.");
@@ -443,12 +442,13 @@ impl CsvWriter {
                 }
             };
             let file = self.file.insert(file);
-            if !self.marks.iter().any(|(p, _)| *p == file.path) {
+            if !self.marks.iter().any(|(p, ..)| *p == file.path) {
                 // Where this batch begins in each file it writes (a rotation gives two), to
                 // take it back if it fails: the length on disk, so that a header still in
                 // the buffer of a file this batch started goes too.
-                let len = file.out.get_ref().metadata().map_err(|e| write_error(&file.path, e))?.len();
-                self.marks.push((file.path.clone(), len));
+                let handle = file.out.get_ref().try_clone().map_err(|e| write_error(&file.path, e))?;
+                let len = handle.metadata().map_err(|e| write_error(&file.path, e))?.len();
+                self.marks.push((file.path.clone(), handle, len));
             }
             let (map, new_layout) = file.layout.for_reading(r, &file.columns);
             // Fields without a column can only appear when the layout changed.
