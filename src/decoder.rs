@@ -189,6 +189,11 @@ impl Decoder {
         self.framer.in_frame()
     }
 
+    /// Whether the telegram being read has reached its end marker `!`.
+    pub fn at_end_marker(&self) -> bool {
+        self.framer.at_end_marker()
+    }
+
     /// Drop any partial telegram without reporting it (after a reconnect, the rest of it
     /// will never come).
     pub fn reset(&mut self) {

@@ -248,6 +248,12 @@ impl Framer {
         !matches!(self.state, State::Hunt)
     }
 
+    /// Whether the telegram being collected has reached its end marker `!` (only its CRC
+    /// line is still to come).
+    pub fn at_end_marker(&self) -> bool {
+        matches!(self.state, State::Crc { .. } | State::Eol)
+    }
+
     /// Feed bytes. Returns how many bytes of `input` were consumed and at most one event;
     /// call again with the rest of `input` until it is empty.
     pub fn feed<'a>(&'a mut self, input: &[u8]) -> (usize, Option<Event<'a>>) {

@@ -204,6 +204,11 @@ impl Ingest {
         self.decoder.in_telegram()
     }
 
+    /// Whether the telegram being read has reached its end marker `!`.
+    pub fn at_end_marker(&self) -> bool {
+        self.decoder.at_end_marker()
+    }
+
     /// Whether a telegram has arrived since the last (re)connect: the link works.
     pub fn telegram_since_connect(&self) -> bool {
         !self.fresh

@@ -12,8 +12,13 @@ pub async fn run(mut ingest: Ingest, mut shutdown: Shutdown) {
             r = stdin.read(&mut buf) => r,
             _ = stopped(&mut shutdown) => {
                 // Stopped between telegrams or within one: the rest of it would have come,
-                // so a telegram in progress is no error of the meter's.
+                // so a telegram in progress is no error of the meter's. One that reached its
+                // `!` is read as it is (its CRC checked as far as it came).
                 tracing::debug!(source = %ingest.name, in_telegram = ingest.in_telegram(), "Stopped reading stdin.");
+                if ingest.at_end_marker() {
+                    let rest = ingest.finish();
+                    ingest.publish_all(rest).await;
+                }
                 return;
             }
         };
