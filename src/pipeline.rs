@@ -68,6 +68,18 @@ impl QueueState {
         c
     }
 
+    /// Give up all that waits for the sink, held and queued (shutdown deadline, a sink that
+    /// is gone); returns how many readings that is, not counting those already counted as
+    /// dropped.
+    fn give_up(&mut self, ready: &mut VecDeque<Reading>) -> usize {
+        self.settle(ready);
+        let left = ready.len() + self.items.len();
+        ready.clear();
+        self.items.clear();
+        self.held = 0;
+        left
+    }
+
     /// Apply the drops owed by the readings the sink task holds in `ready` (the oldest
     /// go first; those just delivered were delivered, so the next oldest go in their
     /// place), and record how many it holds now. True when anything was dropped.
@@ -379,21 +391,16 @@ async fn run_sink(
             }
         }
         if gone {
-            let more = {
+            let (left, shut) = {
                 let mut st = queue.lock();
-                st.settle(&mut ready);
-                st.held = 0;
-                !st.items.is_empty()
+                (st.give_up(&mut ready), st.closed)
             };
-            counters.dropped.fetch_add(ready.len() as u64, Ordering::Relaxed);
-            ready.clear();
+            counters.dropped.fetch_add(left as u64, Ordering::Relaxed);
             queue.room.notify_waiters();
-            if closed {
+            if shut {
                 return;
             }
-            if !more {
-                arrived.await;
-            }
+            arrived.await;
             continue;
         }
         let now = Instant::now();
@@ -401,6 +408,9 @@ async fn run_sink(
         if !ready.is_empty() && may_send {
             let n = ready.len().min(BATCH);
             let batch = &ready.make_contiguous()[..n];
+            // Held readings that left without being dropped (delivered, or rejected and
+            // counted so), and whether the sink came back with this delivery.
+            let (mut left, mut recovered) = (0, false);
             let result = match sink.send(batch).await {
                 Ok(()) => sink.flush().await,
                 Err(e) => Err(e),
@@ -409,11 +419,9 @@ async fn run_sink(
                 Ok(()) => {
                     ready.drain(..n);
                     counters.delivered.fetch_add(n as u64, Ordering::Relaxed);
-                    let off = queue.lock().called_off(n);
-                    counters.dropped.fetch_sub(off as u64, Ordering::Relaxed);
+                    left = n;
                     if failing {
-                        let pending = ready.len() + queue.lock().items.len();
-                        tracing::info!(sink = %name, pending, "Sink recovered; delivering the readings it missed.");
+                        recovered = true;
                         failing = false;
                         queue.failing.store(false, Ordering::Relaxed);
                     }
@@ -427,7 +435,6 @@ async fn run_sink(
                         tracing::warn!(sink = %name, error = %e, "Sink delivery failed; keeping readings and retrying with backoff.");
                         failing = true;
                         queue.failing.store(true, Ordering::Relaxed);
-                        queue.room.notify_waiters();
                     } else {
                         tracing::debug!(sink = %name, error = %e, retry_in = ?wait, "Sink delivery failed again.");
                     }
@@ -437,21 +444,30 @@ async fn run_sink(
                     ready.drain(..n);
                     // Nothing of that batch is left to retry: no wake-up is due for it.
                     retry_at = None;
-                    let off = queue.lock().called_off(n);
-                    counters.dropped.fetch_add((n - off) as u64, Ordering::Relaxed);
+                    counters.dropped.fetch_add(n as u64, Ordering::Relaxed);
+                    left = n;
                     tracing::error!(sink = %name, error = %e, dropped = n, "Sink rejected readings for good; dropped them.");
                 }
                 Err(SinkError::Closed(e)) => {
                     tracing::error!(sink = %name, error = %e, "Sink's destination is gone; switched it off (the other sinks go on).");
                     gone = true;
                     queue.failing.store(true, Ordering::Relaxed);
-                    queue.room.notify_waiters();
                 }
             }
-            // What is still held, for the queue's bound: whatever left `ready` (delivered,
-            // rejected or dropped) makes room for a replay waiting on it.
-            queue.lock().settle(&mut ready);
+            // Drops owed by readings that left anyway (delivered, or rejected and counted)
+            // are called off; what is still held is recorded for the queue's bound; and a
+            // replay waiting for room is woken, to find room or a sink now failing.
+            let (off, pending) = {
+                let mut st = queue.lock();
+                let off = st.called_off(left);
+                st.settle(&mut ready);
+                (off, st.len())
+            };
+            counters.dropped.fetch_sub(off as u64, Ordering::Relaxed);
             queue.room.notify_waiters();
+            if recovered {
+                tracing::info!(sink = %name, pending, "Sink recovered; delivering the readings it missed.");
+            }
             continue;
         }
         if closed && ready.is_empty() {
@@ -463,15 +479,7 @@ async fn run_sink(
         // The deadline is set at shutdown; past it, what is held or still queued is given up
         // (waiting on would spin: the wake-up below is already due).
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            let undelivered = {
-                let mut st = queue.lock();
-                st.settle(&mut ready);
-                let left = ready.len() + st.items.len();
-                st.items.clear();
-                st.held = 0;
-                left
-            };
-            ready.clear();
+            let undelivered = queue.lock().give_up(&mut ready);
             counters.dropped.fetch_add(undelivered as u64, Ordering::Relaxed);
             tracing::error!(sink = %name, undelivered, "Shutdown timeout reached; readings not delivered.");
             return;
