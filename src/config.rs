@@ -346,14 +346,18 @@ pub fn parse(text: &str, file: &Path, env: &dyn Fn(&str) -> Option<String>) -> R
 const SOURCE_COMMON: &[&str] =
     &["type", "dsmr_version", "timezone", "decryption_key", "authentication_key", "check_crc", "max_telegram_bytes"];
 
-/// Keys every sink accepts, handled by the pipeline.
+/// The value of `key` in a table, as written.
+fn entry<'a, 't>(t: &'a DeTable<'t>, key: &str) -> Option<&'a Spanned<DeValue<'t>>> {
+    t.iter().find(|(k, _)| k.get_ref().as_ref() == key).map(|(_, v)| v)
+}
+
 /// The files a sink table writes (its `path`, as an absolute path with `.` parts dropped,
 /// and its `rotate` setting, which names the files after the path), and where the path is
 /// written.
 fn sink_file(v: &Spanned<DeValue<'_>>) -> Option<((PathBuf, String), Range<usize>)> {
     let DeValue::Table(t) = v.get_ref() else { return None };
     let text = |key: &str| {
-        t.iter().find(|(k, _)| k.get_ref().as_ref() == key).and_then(|(_, value)| match value.get_ref() {
+        entry(t, key).and_then(|value| match value.get_ref() {
             DeValue::String(s) => Some((s.to_string(), value.span())),
             _ => None,
         })
@@ -367,7 +371,7 @@ fn sink_file(v: &Spanned<DeValue<'_>>) -> Option<((PathBuf, String), Range<usize
 /// The names in a sink table's `fields` list, each with where it is written.
 fn sink_fields(v: &Spanned<DeValue<'_>>) -> Vec<(String, Range<usize>)> {
     let DeValue::Table(t) = v.get_ref() else { return Vec::new() };
-    let Some((_, value)) = t.iter().find(|(k, _)| k.get_ref().as_ref() == "fields") else { return Vec::new() };
+    let Some(value) = entry(t, "fields") else { return Vec::new() };
     let DeValue::Array(items) = value.get_ref() else { return Vec::new() };
     items
         .iter()
@@ -381,6 +385,7 @@ fn sink_fields(v: &Spanned<DeValue<'_>>) -> Vec<(String, Range<usize>)> {
 /// The shortest retry delay, read timeout or stats interval accepted.
 const SECOND: Duration = Duration::from_secs(1);
 
+/// Keys every sink accepts, handled by the pipeline.
 const SINK_COMMON: &[&str] = &["type", "interval", "aggregate", "queue", "on_full", "max_backoff"];
 
 #[derive(Deserialize)]
@@ -601,8 +606,7 @@ impl<'t> Cx<'t> {
     }
 
     fn kind_of(&mut self, t: &DeTable<'t>, span: Range<usize>, path: &str, allowed: &[&str]) -> Option<String> {
-        let found = t.iter().find(|(k, _)| k.get_ref().as_ref() == "type");
-        let Some((_, v)) = found else {
+        let Some(v) = entry(t, "type") else {
             self.at(span, path, format!("missing `type`; expected one of: {}", allowed.join(", ")));
             return None;
         };
@@ -646,9 +650,7 @@ impl<'t> Cx<'t> {
                     );
                 }
                 // A bad number is placed at its value, where the key has one.
-                let at = |key: &str| {
-                    t.iter().find(|(k, _)| k.get_ref().as_ref() == key).map_or(span.clone(), |(_, v)| v.span())
-                };
+                let at = |key: &str| entry(t, key).map_or(span.clone(), |v| v.span());
                 if raw.baud == Some(0) {
                     self.at(at("baud"), &format!("{path}.baud"), "0 is no baud rate (9600 or 115200)".into());
                 }
@@ -802,8 +804,7 @@ impl<'t> Cx<'t> {
         p.on_full = self.choice(&common.on_full, path, "on_full", &policies).unwrap_or(p.on_full);
         if let Some(q) = common.queue {
             if q == 0 {
-                let at =
-                    t.iter().find(|(k, _)| k.get_ref().as_ref() == "queue").map_or(v.span(), |(_, val)| val.span());
+                let at = entry(t, "queue").map_or(v.span(), |val| val.span());
                 self.at(at, &format!("{path}.queue"), "must be at least 1".into());
             }
             p.queue = q.max(1);
