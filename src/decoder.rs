@@ -197,13 +197,10 @@ impl Decoder {
     /// Drop any partial telegram without reporting it (after a reconnect, the rest of it
     /// will never come).
     pub fn reset(&mut self) {
-        let (opts, stats, offset, reported, proven) =
-            (self.opts.clone(), self.stats, self.offset, self.reported, self.proven);
-        *self = Decoder::new(opts);
-        self.stats = stats;
-        self.offset = offset;
-        self.reported = reported;
-        self.proven = proven;
+        // The partial telegram lives in the framers; the counters, the offsets and the keys
+        // proven stay.
+        let Decoder { framer, inner, speculative, .. } = Decoder::new(self.opts.clone());
+        (self.framer, self.inner, self.speculative) = (framer, inner, speculative);
     }
 
     /// Feed a chunk of the stream; `on` sees every telegram and every error, in order.
