@@ -112,9 +112,9 @@ pub struct Ingest {
     pub name: String,
     decoder: Decoder,
     cx: ReadingContext,
-    pub(super) fanout: Fanout,
+    fanout: Fanout,
     /// Wait for queue room instead of dropping (replays).
-    pub(super) wait: bool,
+    wait: bool,
     pub counters: Arc<SourceCounters>,
     errors: ErrorLog,
     /// True until the first telegram after a (re)connect: a cut-off first telegram or a
@@ -181,10 +181,6 @@ impl Ingest {
     pub async fn feed(&mut self, chunk: &[u8]) {
         let readings = self.decode(chunk);
         self.publish_all(readings).await;
-    }
-
-    pub async fn publish(&self, r: Reading) {
-        self.fanout.publish(r, self.wait).await;
     }
 
     /// Publish several readings in one go.

@@ -12,6 +12,7 @@ use tokio::io::AsyncReadExt;
 
 use super::{Ingest, Shutdown, sleep_or_stop, stopped};
 use crate::config::{Pace, ReplayConfig};
+use dsmrd_sinks::Reading;
 
 /// Spacing for telegrams without a timestamp (DSMR 2.2/3.0 meters send every 10 s).
 const DEFAULT_SPACING: Duration = Duration::from_secs(10);
@@ -63,10 +64,8 @@ async fn fast(cfg: &ReplayConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
             };
             done += n as u64;
             let readings = ingest.decode(&buf[..n]);
-            let fanout = ingest.fanout.clone();
-            tokio::select! {
-                _ = fanout.publish_all(readings, ingest.wait) => {}
-                _ = stopped(&mut shutdown) => return,
+            if !handed_over(&ingest, readings, &mut shutdown).await {
+                return;
             }
             // Let the sinks and the signal handler run between chunks, also on a
             // single-threaded runtime.
@@ -79,10 +78,8 @@ async fn fast(cfg: &ReplayConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
             }
         }
         let rest = ingest.finish();
-        let fanout = ingest.fanout.clone();
-        tokio::select! {
-            _ = fanout.publish_all(rest, ingest.wait) => {}
-            _ = stopped(&mut shutdown) => return,
+        if !handed_over(&ingest, rest, &mut shutdown).await {
+            return;
         }
         if progress {
             let _ = writeln!(std::io::stderr(), "\rreplaying {}: 100.0%", cfg.path.display());
@@ -137,10 +134,8 @@ async fn paced(cfg: &ReplayConfig, factor: f64, mut ingest: Ingest, mut shutdown
                     // one is when it arrives (not when its chunk was read).
                     r.time = jiff::Timestamp::now();
                 }
-                // Waiting for room in a full queue (a sink that is down) must not outlast a stop.
-                tokio::select! {
-                    _ = ingest.publish(r) => {}
-                    _ = stopped(&mut shutdown) => return,
+                if !handed_over(&ingest, vec![r], &mut shutdown).await {
+                    return;
                 }
             }
             if matches!(n, Ok(0)) {
@@ -150,5 +145,14 @@ async fn paced(cfg: &ReplayConfig, factor: f64, mut ingest: Ingest, mut shutdown
         if !cfg.looped {
             return;
         }
+    }
+}
+
+/// Hand `readings` to the sinks, unless a stop comes first: a replay waits for room in the
+/// queues, and that wait must not outlast a stop. False when stopped.
+async fn handed_over(ingest: &Ingest, readings: Vec<Reading>, shutdown: &mut Shutdown) -> bool {
+    tokio::select! {
+        _ = ingest.publish_all(readings) => true,
+        _ = stopped(shutdown) => false,
     }
 }

@@ -31,8 +31,7 @@ pub async fn run(mut ingest: Ingest, mut shutdown: Shutdown) {
             }
         }
     }
-    for r in ingest.finish() {
-        ingest.publish(r).await;
-    }
+    let rest = ingest.finish();
+    ingest.publish_all(rest).await;
     tracing::info!(source = %ingest.name, "stdin closed.");
 }
