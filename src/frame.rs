@@ -83,6 +83,9 @@ pub enum Reject {
     /// The text after `!` is not a CRC: a character that is not a hex digit, or more than
     /// four digits.
     CrcMalformed { byte: u8 },
+    /// Fewer than four CRC digits that do not match, followed by the end of input or a
+    /// byte that is no line end (`!67/ISK5…`): the telegram was cut inside its CRC.
+    CrcCut { digits: u8, at_end: bool },
 }
 
 impl Reject {
@@ -95,6 +98,7 @@ impl Reject {
             Reject::BadSmartyHeader { .. } => "bad_smarty_header",
             Reject::CrcMissing | Reject::CrcMissingDeclared => "crc_missing",
             Reject::CrcMalformed { .. } => "crc_malformed",
+            Reject::CrcCut { .. } => "truncated",
         }
     }
 }
@@ -137,6 +141,11 @@ impl fmt::Display for Reject {
                 f,
                 "CRC field after the end marker `!` is not 1 to 4 hex digits (found {}); telegram not trusted",
                 describe_byte(*byte)
+            ),
+            Reject::CrcCut { digits, at_end } => write!(
+                f,
+                "telegram cut short inside its CRC: {} after {digits} of its 4 digits; not trusted",
+                if *at_end { "the input ended" } else { "other bytes came" }
             ),
         }
     }
@@ -398,7 +407,7 @@ impl Framer {
                         }
                         _ if b == b'\n' => {
                             i += 1;
-                            return self.complete_plain(i);
+                            return self.complete_plain(i, Some(true));
                         }
                         // Visible text where the CRC belongs (`!XXXX`, `!12G4`): the field is
                         // broken, and a broken CRC must not pass as an absent one. Text after
@@ -408,7 +417,7 @@ impl Framer {
                         _ if b.is_ascii_graphic() && b != b'/' && digits < 4 && !self.crc_matches() => {
                             if !self.check_crc {
                                 self.buf.truncate(self.bang + 1);
-                                return self.complete_plain(i);
+                                return self.complete_plain(i, Some(true));
                             }
                             self.state = State::Hunt;
                             self.pending_clear = true;
@@ -417,7 +426,7 @@ impl Framer {
                         }
                         // Anything else ends the telegram without consuming the byte
                         // (a telegram glued to the next one, or a space or control byte).
-                        _ => return self.complete_plain(i),
+                        _ => return self.complete_plain(i, Some(false)),
                     }
                 }
                 State::Eol => {
@@ -429,7 +438,7 @@ impl Framer {
                     if b == b'\n' {
                         i += 1;
                     }
-                    return self.complete_plain(i);
+                    return self.complete_plain(i, Some(true));
                 }
                 State::SmartyHead => {
                     let b = input[i];
@@ -496,7 +505,8 @@ impl Framer {
         }
         match self.state {
             State::Hunt => None,
-            State::Crc { .. } | State::Eol => self.complete_plain(0).1,
+            State::Crc { .. } => self.complete_plain(0, None).1,
+            State::Eol => self.complete_plain(0, Some(true)).1,
             State::Header | State::Body | State::Slash { .. } if is_noise(&self.buf) => {
                 count_skipped(&mut self.stats, &self.buf);
                 self.state = State::Hunt;
@@ -544,7 +554,11 @@ impl Framer {
         !digits.is_empty() && (sent == crc16(body) || crc16_restoring_cr(body) == Some(sent))
     }
 
-    fn complete_plain(&mut self, consumed: usize) -> (usize, Option<Event<'_>>) {
+    /// Complete the telegram whose `!` and CRC digits are in the buffer. `ended`: whether a
+    /// line end followed the digits (`Some(true)`), another byte (`Some(false)`), or the end
+    /// of input (`None`); a short CRC that does not match and is not ended by a line end
+    /// was cut, and is reported so rather than as a mismatch.
+    fn complete_plain(&mut self, consumed: usize, ended: Option<bool>) -> (usize, Option<Event<'_>>) {
         self.state = State::Hunt;
         self.pending_clear = true;
         let digits = self.buf.len() - self.bang - 1;
@@ -565,7 +579,12 @@ impl Framer {
                 CrcStatus::Valid(sent)
             } else if self.check_crc {
                 self.stats.rejected += 1;
-                return (consumed, Some(Event::Rejected(Reject::CrcMismatch { sent, computed })));
+                let reject = match ended {
+                    Some(true) => Reject::CrcMismatch { sent, computed },
+                    _ if digits >= 4 => Reject::CrcMismatch { sent, computed },
+                    _ => Reject::CrcCut { digits: digits as u8, at_end: ended.is_none() },
+                };
+                return (consumed, Some(Event::Rejected(reject)));
             } else {
                 CrcStatus::Mismatch { sent, computed }
             }
@@ -892,6 +911,37 @@ mod tests {
         let mut unchecked = Framer::default().with_crc_check(false);
         let (_, ev) = unchecked.feed(input);
         assert!(matches!(ev, Some(Event::Frame(Frame::Plain { crc: CrcStatus::Mismatch { sent: 0x1234, .. }, .. }))));
+    }
+
+    #[test]
+    fn a_crc_cut_short_is_reported_as_cut_not_as_a_mismatch() {
+        let t = with_crc("/ABC5 x\r\n\r\n1-0:1.8.1(000001.000*kWh)\r\n!");
+        let bang = t.find('!').unwrap_or(0);
+        for keep in 1..=3u8 {
+            let cut = &t[..=bang + usize::from(keep)];
+            // The input ends inside the CRC.
+            let got = frames(&mut Framer::default(), cut.as_bytes());
+            assert_eq!(got, vec![Err(Reject::CrcCut { digits: keep, at_end: true })], "{cut:?}");
+            // The next telegram follows the lost bytes, and is still read.
+            let got = frames(&mut Framer::default(), format!("{cut}{t}").as_bytes());
+            assert_eq!(
+                got,
+                vec![Err(Reject::CrcCut { digits: keep, at_end: false }), Ok(t.trim_end().as_bytes().to_vec())]
+            );
+        }
+        // Four digits are the whole field: a mismatch, however it ends.
+        let changed = format!("{}0000", &t[..=bang]);
+        assert!(matches!(frames(&mut Framer::default(), changed.as_bytes())[..], [Err(Reject::CrcMismatch { .. })]));
+        // Short digits with their line end are a (changed) CRC: a mismatch too.
+        let short = format!("{}12\r\n", &t[..=bang]);
+        assert!(matches!(frames(&mut Framer::default(), short.as_bytes())[..], [Err(Reject::CrcMismatch { .. })]));
+        // A CRC without its leading zero that matches is no cut, at the end of input too.
+        let body = (0..10_000u32)
+            .map(|n| format!("/X\r\n\r\n1-0:1.8.1({n:06}.000*kWh)\r\n!"))
+            .find(|body| crc16(body.as_bytes()) < 0x1000)
+            .unwrap_or_default();
+        let whole = format!("{body}{:X}", crc16(body.as_bytes()));
+        assert_eq!(frames(&mut Framer::default(), whole.as_bytes()), vec![Ok(whole.clone().into_bytes())]);
     }
 
     #[test]
