@@ -262,7 +262,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
 /// Parse configuration text. `file` is used in messages and to resolve relative paths
 /// (relative to the working directory, as a user typing the command would expect).
 pub fn parse(text: &str, file: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
-    let mut cx = Cx { text, file: file.display().to_string(), errors: Vec::new() };
+    let mut cx = Cx { text, file: file.display().to_string(), errors: Vec::new(), set_aside: Vec::new() };
     let root = match DeTable::parse(text) {
         Ok(t) => t,
         Err(e) => {
@@ -309,7 +309,16 @@ pub fn parse(text: &str, file: &Path, env: &dyn Fn(&str) -> Option<String>) -> R
                                 cx.at(span, &format!("{path}.fields"), msg);
                             }
                         }
-                        if let Some((file, span)) = sink_file(v) {
+                        if let Some((file, span, written)) = sink_file(v) {
+                            // Checked now: at run time it would only be retried, and lost.
+                            if file.0.parent().is_some_and(|d| !d.is_dir()) {
+                                let dir = written.parent().unwrap_or(&written);
+                                let msg = format!(
+                                    "directory `{}` does not exist; dsmrd creates the file, not its directory",
+                                    dir.display()
+                                );
+                                cx.at(span.clone(), &format!("{path}.path"), msg);
+                            }
                             match files.iter().find(|(f, _)| *f == file) {
                                 Some((_, other)) => {
                                     let msg =
@@ -354,7 +363,7 @@ fn entry<'a, 't>(t: &'a DeTable<'t>, key: &str) -> Option<&'a Spanned<DeValue<'t
 /// The files a sink table writes (its `path`, as an absolute path with `.` parts dropped,
 /// and its `rotate` setting, which names the files after the path), and where the path is
 /// written.
-fn sink_file(v: &Spanned<DeValue<'_>>) -> Option<((PathBuf, String), Range<usize>)> {
+fn sink_file(v: &Spanned<DeValue<'_>>) -> Option<((PathBuf, String), Range<usize>, PathBuf)> {
     let DeValue::Table(t) = v.get_ref() else { return None };
     let text = |key: &str| {
         entry(t, key).and_then(|value| match value.get_ref() {
@@ -364,8 +373,8 @@ fn sink_file(v: &Spanned<DeValue<'_>>) -> Option<((PathBuf, String), Range<usize
     };
     let (path, span) = text("path")?;
     let rotate = text("rotate").map(|(r, _)| r).unwrap_or_default();
-    let absolute = std::path::absolute(path).ok()?;
-    Some(((absolute.components().collect(), rotate), span))
+    let absolute = std::path::absolute(&path).ok()?;
+    Some(((absolute.components().collect(), rotate), span, PathBuf::from(path)))
 }
 
 /// The names in a sink table's `fields` list, each with where it is written.
@@ -475,6 +484,9 @@ struct Cx<'t> {
     text: &'t str,
     file: String,
     errors: Vec<ConfigError>,
+    /// Keys (dotted paths) already reported and taken out of their table, so that the rest
+    /// of the table is still checked and no "missing field" follows for them.
+    set_aside: Vec<String>,
 }
 
 impl<'t> Cx<'t> {
@@ -494,7 +506,7 @@ impl<'t> Cx<'t> {
     /// A toml error inside the table at `path`: locate it and name the key it is about.
     fn toml_error(&mut self, e: &toml::de::Error, path: &str) {
         let span = e.span().unwrap_or(0..0);
-        let message = e.message().trim().to_string();
+        let message = plain_types(e.message().trim());
         let key = key_at(self.text, path, span.clone(), &message);
         let (line, column) = self.line_col(span.start);
         self.errors.push(ConfigError { file: self.file.clone(), line, column, key, message });
@@ -531,18 +543,57 @@ impl<'t> Cx<'t> {
         keys: &[&str],
         invert: bool,
     ) -> Option<T> {
-        let value = Spanned::new(span, DeValue::Table(select(table, keys, invert)));
-        match T::deserialize(ValueDeserializer::from(value)) {
-            Ok(t) => Some(t),
-            Err(mut e) => {
-                e.set_input(None);
-                self.toml_error(&e, path);
-                if invert {
-                    self.name_common_keys(&e, keys);
+        let common = invert.then_some(keys);
+        self.every_error(select(table, keys, invert), span, path, common, |v| {
+            T::deserialize(ValueDeserializer::from(v))
+        })
+    }
+
+    /// Deserialize `table` with `de`, reporting every key that does not fit, not only the
+    /// first: a key serde refuses (unknown, or a value of the wrong type) is reported, set
+    /// aside, and the rest read again. What is read is returned even after errors, so that
+    /// the checks that follow report theirs too; `None` when a required key is missing.
+    /// `common`: the keys every table of its kind takes, named in unknown-key messages.
+    fn every_error<T>(
+        &mut self,
+        mut table: DeTable<'t>,
+        span: Range<usize>,
+        path: &str,
+        common: Option<&[&str]>,
+        de: impl Fn(Spanned<DeValue<'t>>) -> Result<T, toml::de::Error>,
+    ) -> Option<T> {
+        for _ in 0..=table.len() {
+            let mut e = match de(Spanned::new(span.clone(), DeValue::Table(table.clone()))) {
+                Ok(t) => return Some(t),
+                Err(e) => e,
+            };
+            e.set_input(None);
+            let message = e.message().to_string();
+            if let Some(field) = named_field(&message, "missing field `") {
+                // Missing because it was set aside (reported already), or really missing.
+                if !self.set_aside.contains(&join(path, field)) {
+                    self.toml_error(&e, path);
                 }
-                None
+                return None;
             }
+            self.toml_error(&e, path);
+            if let Some(common) = common {
+                self.name_common_keys(&e, common);
+            }
+            let at = e.span().map(|s| s.start);
+            let key = named_field(&message, "unknown field `").map(str::to_string).or_else(|| {
+                let at = at?;
+                table
+                    .iter()
+                    .find(|(k, v)| k.span().contains(&at) || v.span().contains(&at))
+                    .map(|(k, _)| k.get_ref().to_string())
+            });
+            let Some(key) = key else { return None };
+            let Some(k) = table.keys().find(|k| k.get_ref().as_ref() == key).cloned() else { return None };
+            table.remove(&k);
+            self.set_aside.push(join(path, &key));
         }
+        None
     }
 
     fn duration(&mut self, v: &Option<Spanned<String>>, path: &str, key: &str, default: Duration) -> Duration {
@@ -784,16 +835,11 @@ impl<'t> Cx<'t> {
         let kind = self.kind_of(t, span.clone(), path, SinkConfig::TYPES)?;
         let common: Option<SinkCommon> = self.part(t, span.clone(), path, SINK_COMMON, false);
         let sub = select(t, SINK_COMMON, true);
-        let config =
-            match SinkConfig::deserialize(&kind, ValueDeserializer::from(Spanned::new(span, DeValue::Table(sub))))? {
-                Ok(c) => Some(c),
-                Err(mut e) => {
-                    e.set_input(None);
-                    self.toml_error(&e, path);
-                    self.name_common_keys(&e, SINK_COMMON);
-                    None
-                }
-            };
+        let config = self.every_error(sub, span, path, Some(SINK_COMMON), |v| {
+            // The type was checked above: the table always has a configuration type.
+            SinkConfig::deserialize(&kind, ValueDeserializer::from(v))
+                .unwrap_or_else(|| Err(serde::de::Error::custom(format!("unknown type `{kind}`"))))
+        });
         let common = common?;
         let mut p = SinkPipeline::default();
         p.interval = self.duration(&common.interval, path, "interval", p.interval);
@@ -841,10 +887,49 @@ fn key_at(text: &str, path: &str, span: Range<usize>, message: &str) -> String {
     if let Some((k, _)) = line.split_once('=') {
         let k = k.trim().trim_matches('"');
         if !k.is_empty() && !k.starts_with('[') && !k.contains('\n') {
+            // A syntax error (no table path known yet): the key is in the table whose
+            // header comes last before it.
+            let path = if path.is_empty() { table_before(&text[..line_start]) } else { path };
             return join(path, k);
         }
     }
     path.to_string()
+}
+
+/// The name of the last `[table]` header in `text` (empty when there is none).
+fn table_before(text: &str) -> &str {
+    text.lines()
+        .rev()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix('[').and_then(|l| l.trim_start_matches('[').split_once(']')))
+        .map_or("", |(name, _)| name.trim())
+}
+
+/// A serde message with Rust's type names said in words (`expected u8` → `expected a
+/// whole number from 0 to 255`), as a user writing TOML knows them.
+fn plain_types(message: &str) -> String {
+    if message == "wanted string or table" {
+        // What toml says of a number where one of a few words belongs.
+        return "expected a string".to_string();
+    }
+    const WORDS: [(&str, &str); 7] = [
+        ("expected u8", "expected a whole number from 0 to 255"),
+        ("expected u16", "expected a whole number from 0 to 65535"),
+        ("expected u32", "expected a whole number from 0 to 4294967295"),
+        ("expected u64", "expected a whole number of 0 or more"),
+        ("expected usize", "expected a whole number of 0 or more"),
+        ("expected i64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+    ];
+    match WORDS.iter().find(|(rust, _)| message.ends_with(rust)) {
+        Some((rust, words)) => format!("{}{words}", &message[..message.len() - rust.len()]),
+        None => message.to_string(),
+    }
+}
+
+/// The field a serde message names after `marker` (`unknown field \`x\``, …).
+fn named_field<'m>(message: &'m str, marker: &str) -> Option<&'m str> {
+    message.split_once(marker)?.1.split_once('`').map(|(field, _)| field)
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -865,6 +950,7 @@ fn expand_env_table<'i>(t: &mut DeTable<'i>, path: &str, env: &dyn Fn(&str) -> O
     }
     // A value that could not be expanded is reported once, not again by later checks.
     for k in failed {
+        cx.set_aside.push(join(path, k.get_ref()));
         t.remove(&k);
     }
 }

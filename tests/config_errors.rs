@@ -50,6 +50,10 @@ fn broken_configs_get_precise_messages() {
         ("zero queue", format!("{GOOD_SOURCE}\n[sinks.console]\ntype = \"stdout\"\nqueue = 0\n")),
         ("misspelled sink key", format!("{GOOD_SOURCE}\n[sinks.file]\ntype = \"csv\"\npath = \"r.csv\"\nrotation = \"daily\"\n")),
         ("csv without path", format!("{GOOD_SOURCE}\n[sinks.file]\ntype = \"csv\"\n")),
+        ("every mistake in one table, after an unknown key and a wrong type", "[sources.meter]\ntype = \"serial\"\npath = \"/dev/ttyUSB0\"\nbaudrate = 115200\nstop_bits = \"one\"\ndata_bits = \"seven\"\n\n[sinks.file]\ntype = \"csv\"\npath = \"r.csv\"\ninterval = \"10 parsecs\"\nqueue = \"big\"\nbogus = 1\n\n[sinks.c]\ntype = \"stdout\"\nformat = 5\n".into()),
+        ("missing variable in a required key, said once", format!("[sources.meter]\ntype = \"replay\"\npath = \"${{REC_DIR}}/x.txt\"\n{GOOD_SINK}")),
+        ("csv file in a directory that does not exist", format!("{GOOD_SOURCE}\n[sinks.file]\ntype = \"csv\"\npath = \"no/such/dir/r.csv\"\n")),
+        ("syntax error in a sink names its table", format!("{GOOD_SOURCE}\n[sinks.c]\ntype = stdout\n")),
         ("several mistakes at once", "[sources.meter]\ntype = \"serial\"\npath = \"/dev/ttyUSB0\"\nbaud = 115200.5\n\n[sinks.file]\ntype = \"csv\"\npath = \"r.csv\"\ninterval = \"1x\"\n\n[sinks.db]\ntype = \"nosql\"\n".into()),
     ];
     let mut report = String::new();
