@@ -588,8 +588,8 @@ impl<'t> Cx<'t> {
                     .find(|(k, v)| k.span().contains(&at) || v.span().contains(&at))
                     .map(|(k, _)| k.get_ref().to_string())
             });
-            let Some(key) = key else { return None };
-            let Some(k) = table.keys().find(|k| k.get_ref().as_ref() == key).cloned() else { return None };
+            let key = key?;
+            let k = table.keys().find(|k| k.get_ref().as_ref() == key).cloned()?;
             table.remove(&k);
             self.set_aside.push(join(path, &key));
         }
