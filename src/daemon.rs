@@ -49,6 +49,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         counters.push((src.name.clone(), c.clone()));
         sources.push(tokio::spawn(source::run(src, fanout.clone(), c, stop_rx.clone())));
     }
+    let live = fanout.liveness();
     drop(fanout);
 
     let stats_every = config.daemon.stats_interval;
@@ -64,6 +65,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
                 break false;
             }
             _ = &mut all_sources => break true,
+            _ = live.all_gone() => {
+                tracing::warn!("Every sink's destination is gone: nothing read can be delivered; stopping.");
+                break false;
+            }
             _ = ticker.tick() => log_counters(&counters, &task_counters(&tasks), "Running"),
         }
     };

@@ -125,9 +125,37 @@ impl SinkQueue {
 #[derive(Clone)]
 pub struct Fanout {
     queues: Arc<Vec<Arc<SinkQueue>>>,
+    live: Arc<Liveness>,
+}
+
+/// How many sinks still have a destination: when the last one's is gone (a closed stdout
+/// was the only sink), nothing read can go anywhere, and the daemon stops.
+#[derive(Debug)]
+pub struct Liveness {
+    live: std::sync::atomic::AtomicUsize,
+    all_gone: Notify,
+}
+
+impl Liveness {
+    /// Resolves once every sink's destination is gone (never, for a pipeline without sinks).
+    pub async fn all_gone(&self) {
+        // One waiter (the daemon): the permit `notify_one` leaves is not lost.
+        self.all_gone.notified().await;
+    }
+
+    fn gone(&self) {
+        if self.live.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.all_gone.notify_one();
+        }
+    }
 }
 
 impl Fanout {
+    /// Tells when every sink's destination is gone.
+    pub fn liveness(&self) -> Arc<Liveness> {
+        self.live.clone()
+    }
+
     /// Hand a reading to every sink. Live sources call this with `wait = false`: a full
     /// queue then applies the sink's `on_full` policy and the reading is counted as dropped
     /// for that sink. Replays call it with `wait = true`: they wait for room instead, since
@@ -269,6 +297,7 @@ pub struct SinkTask {
 pub fn start(sinks: Vec<(String, Box<dyn Sink>, SinkPipeline)>) -> (Fanout, Vec<SinkTask>) {
     let mut queues = Vec::new();
     let mut tasks = Vec::new();
+    let live = Arc::new(Liveness { live: sinks.len().into(), all_gone: Notify::new() });
     for (name, sink, cfg) in sinks {
         let counters = Arc::new(SinkCounters::default());
         let queue = Arc::new(SinkQueue {
@@ -288,11 +317,11 @@ pub fn start(sinks: Vec<(String, Box<dyn Sink>, SinkPipeline)>) -> (Fanout, Vec<
             full_logged: std::sync::atomic::AtomicBool::new(false),
             failing: std::sync::atomic::AtomicBool::new(false),
         });
-        let handle = tokio::spawn(run_sink(name.clone(), sink, cfg, queue.clone(), counters.clone()));
+        let handle = tokio::spawn(run_sink(name.clone(), sink, cfg, queue.clone(), counters.clone(), live.clone()));
         queues.push(queue.clone());
         tasks.push(SinkTask { name, counters, queue, handle });
     }
-    (Fanout { queues: Arc::new(queues) }, tasks)
+    (Fanout { queues: Arc::new(queues), live }, tasks)
 }
 
 /// Close every queue, give the sinks until `timeout` to deliver what they hold and flush,
@@ -355,6 +384,7 @@ async fn run_sink(
     cfg: SinkPipeline,
     queue: Arc<SinkQueue>,
     counters: Arc<SinkCounters>,
+    live: Arc<Liveness>,
 ) {
     let mut window = Window::new(cfg.interval, cfg.aggregate);
     let mut ready: VecDeque<Reading> = VecDeque::new();
@@ -452,6 +482,7 @@ async fn run_sink(
                     tracing::error!(sink = %name, error = %e, "Sink's destination is gone; switched it off (the other sinks go on).");
                     gone = true;
                     queue.failing.store(true, Ordering::Relaxed);
+                    live.gone();
                 }
             }
             // Drops owed by readings that left anyway (delivered, or rejected and counted)

@@ -148,6 +148,40 @@ fn parse_stops_when_its_reader_has_gone() {
     drop(stdin);
 }
 
+/// `dsmrd replay --loop | head -n 1`: once stdout, the only sink, has gone, nothing read
+/// can go anywhere, and the looping replay stops instead of reading forever.
+#[test]
+fn a_looping_replay_stops_when_its_only_sink_has_gone() {
+    use std::io::BufRead;
+    let mut child = dsmrd_cmd()
+        .args(["replay", "--loop", "--format", "json"])
+        .arg(recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("first reading");
+    assert!(line.contains("electricity_used_tariff_1"), "{line}");
+    drop(stdout);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the replay still loops after its only sink has gone");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut logs = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut logs).expect("logs");
+    assert!(logs.contains("Every sink's destination is gone"), "{logs}");
+    assert!(status.success(), "{status}");
+}
+
 #[test]
 fn parse_exit_codes() {
     let ok = dsmrd_cmd()
