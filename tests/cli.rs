@@ -303,7 +303,8 @@ fn check_config_prints_the_pipeline_and_masks_secrets() {
     std::fs::write(
         &config,
         "[sources.meter]\ntype = \"tcp\"\naddress = \"p1.local:2001\"\ndecryption_key = \"${TEST_SMARTY_KEY}\"\n\n\
-         [sinks.file]\ntype = \"csv\"\npath = \"r.csv\"\ninterval = \"10s\"\naggregate = \"mean\"\n",
+         [sinks.file]\ntype = \"csv\"\npath = \"r.csv\"\ninterval = \"10s\"\naggregate = \"mean\"\n\n\
+         [daemon]\nshutdown_timeout = \"3s\"\n",
     )
     .expect("config");
     let key = "0123456789ABCDEF0123456789ABCDEF";
@@ -313,6 +314,7 @@ fn check_config_prints_the_pipeline_and_masks_secrets() {
     assert!(text.contains("source meter: tcp p1.local:2001"), "{text}");
     assert!(text.contains("decryption_key ****"), "{text}");
     assert!(text.contains("sink file: csv") && text.contains("every 10s (mean)"), "{text}");
+    assert!(text.contains("daemon: counters logged every 5m, sinks flushed within 3s at shutdown"), "{text}");
     assert!(!text.contains(key) && !String::from_utf8_lossy(&out.stderr).contains(key));
 
     let unset = dsmrd_cmd().arg("check-config").arg(&config).env_remove("TEST_SMARTY_KEY").output().expect("run");

@@ -30,7 +30,8 @@ pub fn run(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The resolved pipeline, one line per source and sink; no secret is ever printed.
+/// The resolved pipeline, one line per source and sink and one for the daemon's settings;
+/// no secret is ever printed.
 pub fn describe(cfg: &Config) -> String {
     let mut out = format!("{}: OK\n", cfg.file.display());
     for s in &cfg.sources {
@@ -95,5 +96,10 @@ pub fn describe(cfg: &Config) -> String {
             format_duration(p.max_backoff)
         ));
     }
+    out.push_str(&format!(
+        "daemon: counters logged every {}, sinks flushed within {} at shutdown\n",
+        format_duration(cfg.daemon.stats_interval),
+        format_duration(cfg.daemon.shutdown_timeout)
+    ));
     out
 }

@@ -153,7 +153,7 @@ impl<W: Write> Printer<W> {
             }
             Decoded::Error { error, offset } => {
                 self.flush();
-                eprintln!("dsmrd: {}: rejected at byte {offset}: {}", self.name, visible(&error.to_string()));
+                eprintln!("dsmrd: {}: rejected, ending at byte {offset}: {}", self.name, visible(&error.to_string()));
             }
         }
     }
