@@ -3,7 +3,7 @@
 //! checking and a Smarty key, once without either) and through [`dsmrd::parse::parse`]
 //! directly. Nothing may panic; counters must agree with what was reported.
 //!
-//! Run with `cargo +nightly fuzz run decode` from the repository root.
+//! Run with `cargo fuzz run decode -s none` from the repository root (see README.md).
 
 #![no_main]
 
