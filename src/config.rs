@@ -124,6 +124,22 @@ pub enum Pace {
     Speed(f64),
 }
 
+impl Pace {
+    /// The slowest and fastest speed factors taken: slower would wait for days between
+    /// telegrams, faster is `fast` in all but name.
+    pub const SPEED_RANGE: std::ops::RangeInclusive<f64> = 0.001..=1_000_000.0;
+
+    /// A speed factor, if it is within [`Pace::SPEED_RANGE`].
+    pub fn speed(f: f64) -> Option<Pace> {
+        Pace::SPEED_RANGE.contains(&f).then_some(Pace::Speed(f))
+    }
+
+    /// How long to wait for a gap of `gap` in meter time at speed `factor`.
+    pub fn wait(gap: Duration, factor: f64) -> Duration {
+        Duration::try_from_secs_f64(gap.as_secs_f64() / factor).unwrap_or(Duration::MAX)
+    }
+}
+
 impl std::str::FromStr for Pace {
     type Err = String;
 
@@ -133,8 +149,8 @@ impl std::str::FromStr for Pace {
             "fast" => Ok(Pace::Fast),
             "realtime" => Ok(Pace::Speed(1.0)),
             other => match other.parse::<f64>() {
-                Ok(f) if f > 0.0 && f.is_finite() => Ok(Pace::Speed(f)),
-                _ => Err(format!("pace must be fast, realtime or a speed factor above 0, not `{other}`")),
+                Ok(f) if Pace::speed(f).is_some() => Ok(Pace::Speed(f)),
+                _ => Err(format!("pace must be fast, realtime or a speed factor from 0.001 to 1000000, not `{other}`")),
             },
         }
     }
@@ -276,8 +292,8 @@ pub fn parse(text: &str, file: &Path, env: &dyn Fn(&str) -> Option<String>) -> R
     let mut daemon = DaemonConfig::default();
     let mut sources = Vec::new();
     let mut sinks = Vec::new();
-    let mut saw_sources = false;
-    let mut saw_sinks = false;
+    // How many source and sink tables there are, whether or not they read without error.
+    let (mut source_tables, mut sink_tables) = (0, 0);
     for (key, value) in &root {
         match key.get_ref().as_ref() {
             "daemon" => {
@@ -286,8 +302,8 @@ pub fn parse(text: &str, file: &Path, env: &dyn Fn(&str) -> Option<String>) -> R
                 }
             }
             "sources" => {
-                saw_sources = true;
                 if let Some(t) = cx.table(value, "sources") {
+                    source_tables += t.len();
                     for (name, v) in t {
                         let path = format!("sources.{}", name.get_ref());
                         if let Some(s) = cx.source(name.get_ref(), v, &path) {
@@ -297,36 +313,14 @@ pub fn parse(text: &str, file: &Path, env: &dyn Fn(&str) -> Option<String>) -> R
                 }
             }
             "sinks" => {
-                saw_sinks = true;
                 if let Some(t) = cx.table(value, "sinks") {
+                    sink_tables += t.len();
                     // Two file sinks writing one file would mix their rows.
                     let mut files: Vec<((PathBuf, String), String)> = Vec::new();
                     for (name, v) in t {
                         let path = format!("sinks.{}", name.get_ref());
-                        for (field, span) in sink_fields(v) {
-                            if let Some(guess) = crate::field_names::misspelled(&field) {
-                                let msg = format!("no meter gives a field `{field}`; did you mean `{guess}`?");
-                                cx.at(span, &format!("{path}.fields"), msg);
-                            }
-                        }
-                        if let Some((file, span, written)) = sink_file(v) {
-                            // Checked now: at run time it would only be retried, and lost.
-                            if file.0.parent().is_some_and(|d| !d.is_dir()) {
-                                let dir = written.parent().unwrap_or(&written);
-                                let msg = format!(
-                                    "directory `{}` does not exist; dsmrd creates the file, not its directory",
-                                    dir.display()
-                                );
-                                cx.at(span.clone(), &format!("{path}.path"), msg);
-                            }
-                            match files.iter().find(|(f, _)| *f == file) {
-                                Some((_, other)) => {
-                                    let msg =
-                                        format!("`sinks.{other}` writes this file too; give each file sink its own");
-                                    cx.at(span, &format!("{path}.path"), msg);
-                                }
-                                None => files.push((file, name.get_ref().to_string())),
-                            }
+                        if sink_type(v) == Some("csv") {
+                            csv_checks(&mut cx, &path, name.get_ref(), v, &mut files);
                         }
                         if let Some(s) = cx.sink(name.get_ref(), v, &path) {
                             sinks.push(s);
@@ -337,10 +331,10 @@ pub fn parse(text: &str, file: &Path, env: &dyn Fn(&str) -> Option<String>) -> R
             other => cx.at(key.span(), other, "unknown section; expected `sources`, `sinks` or `daemon`".to_string()),
         }
     }
-    if !saw_sources || (sources.is_empty() && cx.errors.is_empty()) {
+    if source_tables == 0 {
         cx.at(0..0, "sources", "no source configured; add a [sources.NAME] table with a `type`".into());
     }
-    if !saw_sinks || (sinks.is_empty() && cx.errors.is_empty()) {
+    if sink_tables == 0 {
         cx.at(0..0, "sinks", "no sink configured; add a [sinks.NAME] table with a `type`".into());
     }
     cx.errors.sort_by_key(|e| (e.line, e.column));
@@ -354,6 +348,65 @@ pub fn parse(text: &str, file: &Path, env: &dyn Fn(&str) -> Option<String>) -> R
 /// Keys every source accepts, whatever its type.
 const SOURCE_COMMON: &[&str] =
     &["type", "dsmr_version", "timezone", "decryption_key", "authentication_key", "check_crc", "max_telegram_bytes"];
+
+/// The `type` of a sink table, when it is a string.
+fn sink_type<'a>(v: &'a Spanned<DeValue<'_>>) -> Option<&'a str> {
+    let DeValue::Table(t) = v.get_ref() else { return None };
+    match entry(t, "type")?.get_ref() {
+        DeValue::String(s) => Some(s.as_ref()),
+        _ => None,
+    }
+}
+
+/// What a CSV sink's table can be checked for beyond its keys' types, now rather than at
+/// run time, where a bad path would only be retried and its readings lost: misspelled
+/// field names, a file in a directory that does not exist or no file at all, and a file
+/// another sink of `files` (file, sink name) writes too.
+fn csv_checks(
+    cx: &mut Cx<'_>,
+    path: &str,
+    name: &str,
+    v: &Spanned<DeValue<'_>>,
+    files: &mut Vec<((PathBuf, String), String)>,
+) {
+    for (field, span) in sink_fields(v) {
+        if let Some(guess) = crate::field_names::misspelled(&field) {
+            let msg = format!("no meter gives a field `{field}`; did you mean `{guess}`?");
+            cx.at(span, &format!("{path}.fields"), msg);
+        }
+    }
+    let key = format!("{path}.path");
+    if let DeValue::Table(t) = v.get_ref() {
+        if let Some(value) =
+            entry(t, "path").filter(|p| matches!(p.get_ref(), DeValue::String(s) if s.trim().is_empty()))
+        {
+            cx.at(value.span(), &key, "is empty; name the CSV file, e.g. \"readings.csv\"".into());
+            return;
+        }
+    }
+    let Some((file, span, written)) = sink_file(v) else { return };
+    let text = written.to_string_lossy();
+    if text.ends_with('/') || written.is_dir() {
+        cx.at(
+            span,
+            &key,
+            format!("`{text}` is a directory; name a file in it, e.g. \"{}/readings.csv\"", text.trim_end_matches('/')),
+        );
+        return;
+    }
+    if file.0.parent().is_some_and(|d| !d.is_dir()) {
+        let dir = written.parent().unwrap_or(&written);
+        let msg = format!("directory `{}` does not exist; dsmrd creates the file, not its directory", dir.display());
+        cx.at(span.clone(), &key, msg);
+    }
+    match files.iter().find(|(f, _)| *f == file) {
+        Some((_, other)) => {
+            let msg = format!("`sinks.{other}` writes this file too; give each file sink its own");
+            cx.at(span, &key, msg);
+        }
+        None => files.push((file, name.to_string())),
+    }
+}
 
 /// The value of `key` in a table, as written.
 fn entry<'a, 't>(t: &'a DeTable<'t>, key: &str) -> Option<&'a Spanned<DeValue<'t>>> {
@@ -374,7 +427,12 @@ fn sink_file(v: &Spanned<DeValue<'_>>) -> Option<((PathBuf, String), Range<usize
     let (path, span) = text("path")?;
     let rotate = text("rotate").map(|(r, _)| r).unwrap_or_default();
     let absolute = std::path::absolute(&path).ok()?;
-    Some(((absolute.components().collect(), rotate), span, PathBuf::from(path)))
+    // `./sub/../out.csv` is `out.csv`: the directory is resolved where it exists.
+    let resolved = match (absolute.parent().map(std::fs::canonicalize), absolute.file_name()) {
+        (Some(Ok(dir)), Some(file)) => dir.join(file),
+        _ => absolute.components().collect(),
+    };
+    Some(((resolved, rotate), span, PathBuf::from(path)))
 }
 
 /// The names in a sink table's `fields` list, each with where it is written.
@@ -391,6 +449,9 @@ fn sink_fields(v: &Spanned<DeValue<'_>>) -> Vec<(String, Range<usize>)> {
         .collect()
 }
 
+/// The least `max_telegram_bytes` taken (what the framer would raise a smaller bound to).
+const MIN_TELEGRAM: usize = 64;
+
 /// The shortest retry delay, read timeout or stats interval accepted.
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -400,14 +461,15 @@ const SINK_COMMON: &[&str] = &["type", "interval", "aggregate", "queue", "on_ful
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SourceCommon {
+    /// Checked by `kind_of`, with its own message.
     #[serde(rename = "type")]
-    _kind: String,
+    _kind: Option<serde::de::IgnoredAny>,
     dsmr_version: Option<Spanned<String>>,
     timezone: Option<Spanned<String>>,
     decryption_key: Option<Spanned<String>>,
     authentication_key: Option<Spanned<String>>,
     check_crc: Option<bool>,
-    max_telegram_bytes: Option<usize>,
+    max_telegram_bytes: Option<Spanned<usize>>,
 }
 
 #[derive(Deserialize)]
@@ -441,7 +503,7 @@ impl PaceToml {
     fn pace(&self) -> Option<Pace> {
         match self {
             PaceToml::Word(w) => w.parse().ok(),
-            PaceToml::Factor(f) => (*f > 0.0 && f.is_finite()).then_some(Pace::Speed(*f)),
+            PaceToml::Factor(f) => Pace::speed(*f),
         }
     }
 }
@@ -462,8 +524,9 @@ struct StdinToml {}
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SinkCommon {
+    /// Checked by `kind_of`, with its own message.
     #[serde(rename = "type")]
-    _kind: String,
+    _kind: Option<serde::de::IgnoredAny>,
     interval: Option<Spanned<String>>,
     /// Words read as text and checked here, so that their errors come with the others.
     aggregate: Option<Spanned<String>>,
@@ -494,7 +557,8 @@ impl<'t> Cx<'t> {
         let offset = offset.min(self.text.len());
         let before = &self.text[..offset];
         let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
-        let col = before.rfind('\n').map_or(offset, |i| offset - i - 1) + 1;
+        // Counted in characters, as an editor shows the column.
+        let col = before[before.rfind('\n').map_or(0, |i| i + 1)..].chars().count() + 1;
         (line, col)
     }
 
@@ -525,12 +589,16 @@ impl<'t> Cx<'t> {
     /// The keys every source or sink takes are not in serde's list of those a type expects:
     /// an unknown key's message (the last error) names them too, so that the list is whole.
     fn name_common_keys(&mut self, e: &toml::de::Error, common: &[&str]) {
-        if !e.message().starts_with("unknown field") {
+        if !e.message().starts_with("unknown field") || common.is_empty() {
             return;
         }
         if let Some(last) = self.errors.last_mut() {
             let keys: Vec<String> = common.iter().filter(|k| **k != "type").map(|k| format!("`{k}`")).collect();
-            last.message = format!("{}, or one of {}", last.message, keys.join(", "));
+            last.message = match last.message.split_once(", there are no fields") {
+                // A type without keys of its own (stdin).
+                Some((head, _)) => format!("{head}, expected one of {}", keys.join(", ")),
+                None => format!("{}, or one of {}", last.message, keys.join(", ")),
+            };
         }
     }
 
@@ -576,10 +644,6 @@ impl<'t> Cx<'t> {
                 }
                 return None;
             }
-            self.toml_error(&e, path);
-            if let Some(common) = common {
-                self.name_common_keys(&e, common);
-            }
             let at = e.span().map(|s| s.start);
             let key = named_field(&message, "unknown field `").map(str::to_string).or_else(|| {
                 let at = at?;
@@ -588,6 +652,13 @@ impl<'t> Cx<'t> {
                     .find(|(k, v)| k.span().contains(&at) || v.span().contains(&at))
                     .map(|(k, _)| k.get_ref().to_string())
             });
+            // A key reported already (its type, a variable) is only taken out.
+            if !key.as_ref().is_some_and(|k| self.set_aside.contains(&join(path, k))) {
+                self.toml_error(&e, path);
+                if let Some(common) = common {
+                    self.name_common_keys(&e, common);
+                }
+            }
             let key = key?;
             let k = table.keys().find(|k| k.get_ref().as_ref() == key).cloned()?;
             table.remove(&k);
@@ -658,7 +729,10 @@ impl<'t> Cx<'t> {
 
     fn kind_of(&mut self, t: &DeTable<'t>, span: Range<usize>, path: &str, allowed: &[&str]) -> Option<String> {
         let Some(v) = entry(t, "type") else {
-            self.at(span, path, format!("missing `type`; expected one of: {}", allowed.join(", ")));
+            // Unless it was there, and reported already (an unset variable).
+            if !self.set_aside.contains(&join(path, "type")) {
+                self.at(span, path, format!("missing `type`; expected one of: {}", allowed.join(", ")));
+            }
             return None;
         };
         match v.get_ref() {
@@ -681,12 +755,15 @@ impl<'t> Cx<'t> {
     fn source(&mut self, name: &str, v: &Spanned<DeValue<'t>>, path: &str) -> Option<SourceConfig> {
         let t = self.table(v, path)?;
         let span = v.span();
-        let kind = self.kind_of(t, span.clone(), path, &["serial", "tcp", "replay", "stdin"])?;
+        let kind = self.kind_of(t, span.clone(), path, &["serial", "tcp", "replay", "stdin"]);
+        if kind.is_none() {
+            // The keys every source takes are still checked; `type` is reported already.
+            self.set_aside.push(join(path, "type"));
+        }
         let common: Option<SourceCommon> = self.part(t, span.clone(), path, SOURCE_COMMON, false);
-        let kind = self.source_kind(&kind, t, span, path);
-        let common = common?;
-        let decode = self.source_decode(&common, path);
-        Some(SourceConfig { name: name.to_string(), kind: kind?, decode })
+        let decode = common.map(|common| self.source_decode(&common, path));
+        let kind = self.source_kind(&kind?, t, span, path);
+        Some(SourceConfig { name: name.to_string(), kind: kind?, decode: decode? })
     }
 
     fn source_kind(&mut self, kind: &str, t: &DeTable<'t>, span: Range<usize>, path: &str) -> Option<SourceKind> {
@@ -776,7 +853,8 @@ impl<'t> Cx<'t> {
                             self.at(
                                 p.span(),
                                 &format!("{path}.pace"),
-                                "expected \"fast\", \"realtime\" or a speed factor above 0 (e.g. 10.0)".into(),
+                                "expected \"fast\", \"realtime\" or a speed factor from 0.001 to 1000000 (e.g. 10.0)"
+                                    .into(),
                             );
                             Pace::Fast
                         }
@@ -825,14 +903,31 @@ impl<'t> Cx<'t> {
             self.at(a.span(), &format!("{path}.authentication_key"), "needs a decryption_key as well".into());
         }
         decode.check_crc = common.check_crc.unwrap_or(true);
-        decode.max_telegram_bytes = common.max_telegram_bytes.unwrap_or(DEFAULT_MAX_TELEGRAM);
+        if let Some(max) = &common.max_telegram_bytes {
+            decode.max_telegram_bytes = *max.get_ref();
+            if *max.get_ref() < MIN_TELEGRAM {
+                let msg = format!(
+                    "must be at least {MIN_TELEGRAM}: no telegram is that short (the default is {DEFAULT_MAX_TELEGRAM})"
+                );
+                self.at(max.span(), &format!("{path}.max_telegram_bytes"), msg);
+            }
+        }
         decode
     }
 
     fn sink(&mut self, name: &str, v: &Spanned<DeValue<'t>>, path: &str) -> Option<SinkSpec> {
         let t = self.table(v, path)?;
         let span = v.span();
-        let kind = self.kind_of(t, span.clone(), path, SinkConfig::TYPES)?;
+        let kind = self.kind_of(t, span.clone(), path, SinkConfig::TYPES);
+        if kind.is_none() {
+            // The keys every sink takes are still checked; `type` is reported already.
+            self.set_aside.push(join(path, "type"));
+            if let Some(common) = self.part::<SinkCommon>(t, span.clone(), path, SINK_COMMON, false) {
+                self.sink_pipeline(&common, t, v, path);
+            }
+            return None;
+        }
+        let kind = kind?;
         let common: Option<SinkCommon> = self.part(t, span.clone(), path, SINK_COMMON, false);
         let sub = select(t, SINK_COMMON, true);
         let config = self.every_error(sub, span, path, Some(SINK_COMMON), |v| {
@@ -840,7 +935,18 @@ impl<'t> Cx<'t> {
             SinkConfig::deserialize(&kind, ValueDeserializer::from(v))
                 .unwrap_or_else(|| Err(serde::de::Error::custom(format!("unknown type `{kind}`"))))
         });
-        let common = common?;
+        let pipeline = self.sink_pipeline(&common?, t, v, path);
+        Some(SinkSpec { name: name.to_string(), config: config?, pipeline })
+    }
+
+    /// The pipeline settings of a sink, from the keys every sink takes.
+    fn sink_pipeline(
+        &mut self,
+        common: &SinkCommon,
+        t: &DeTable<'t>,
+        v: &Spanned<DeValue<'t>>,
+        path: &str,
+    ) -> SinkPipeline {
         let mut p = SinkPipeline::default();
         p.interval = self.duration(&common.interval, path, "interval", p.interval);
         p.max_backoff = self.duration_min(&common.max_backoff, path, "max_backoff", p.max_backoff, SECOND);
@@ -855,7 +961,7 @@ impl<'t> Cx<'t> {
             }
             p.queue = q.max(1);
         }
-        Some(SinkSpec { name: name.to_string(), config: config?, pipeline: p })
+        p
     }
 }
 
@@ -880,20 +986,49 @@ fn key_at(text: &str, path: &str, span: Range<usize>, message: &str) -> String {
             }
         }
     }
-    // Otherwise the error points at a value: find `key =` on its line.
+    // Otherwise the error points at a value (or a table header): find the key written
+    // before it, on its line or, for a value over several lines, on the nearest line above.
     let start = span.start.min(text.len());
     let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line = &text[line_start..];
-    if let Some((k, _)) = line.split_once('=') {
-        let k = k.trim().trim_matches('"');
-        if !k.is_empty() && !k.starts_with('[') && !k.contains('\n') {
-            // A syntax error (no table path known yet): the key is in the table whose
-            // header comes last before it.
-            let path = if path.is_empty() { table_before(&text[..line_start]) } else { path };
-            return join(path, k);
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let line = &text[line_start..line_end];
+    if let Some(header) = line.trim().strip_prefix('[') {
+        // A table given twice: the header names it.
+        let name = header.trim_start_matches('[').split_once(']').map_or("", |(n, _)| n.trim());
+        return if name.is_empty() { path.to_string() } else { name.to_string() };
+    }
+    let mut key = key_before(&text[line_start..start]);
+    if key.is_none() {
+        for above in text[..line_start].lines().rev() {
+            if above.trim_start().starts_with('[') {
+                break;
+            }
+            if let Some(eq) = above.find('=') {
+                key = key_before(&above[..=eq]);
+                break;
+            }
         }
     }
-    path.to_string()
+    let Some(key) = key else { return path.to_string() };
+    // A syntax error (no table path known yet): the key is in the table whose header
+    // comes last before it.
+    let path = if path.is_empty() { table_before(&text[..line_start]) } else { path };
+    // A dotted key written in full (`sinks.out.format = 5` at the top) names itself.
+    if key.starts_with(&format!("{path}.")) || path.is_empty() {
+        return key.to_string();
+    }
+    join(path, key)
+}
+
+/// The key of the last `key =` in `before` (the text of a line up to a value): the
+/// dotted name before the `=`, after any `{` or `,` of an inline table, unquoted.
+fn key_before(before: &str) -> Option<&str> {
+    let eq = before.rfind('=')?;
+    let head = &before[..eq];
+    let from = head.rfind(['{', ',']).map_or(0, |i| i + 1);
+    let key = head[from..].trim();
+    let key = key.trim_matches('"').trim_matches('\'');
+    (!key.is_empty() && !key.starts_with('[')).then_some(key)
 }
 
 /// The name of the last `[table]` header in `text` (empty when there is none).
@@ -912,6 +1047,9 @@ fn plain_types(message: &str) -> String {
         // What toml says of a number where one of a few words belongs.
         return "expected a string".to_string();
     }
+    if message == "duplicate key" {
+        return "given twice; each table and key may be given once".to_string();
+    }
     const WORDS: [(&str, &str); 7] = [
         ("expected u8", "expected a whole number from 0 to 255"),
         ("expected u16", "expected a whole number from 0 to 65535"),
@@ -921,10 +1059,22 @@ fn plain_types(message: &str) -> String {
         ("expected i64", "expected a whole number"),
         ("expected f64", "expected a number"),
     ];
-    match WORDS.iter().find(|(rust, _)| message.ends_with(rust)) {
+    let message = match WORDS.iter().find(|(rust, _)| message.ends_with(rust)) {
         Some((rust, words)) => format!("{}{words}", &message[..message.len() - rust.len()]),
         None => message.to_string(),
+    };
+    if message.starts_with("data did not match any variant of untagged enum PaceToml") {
+        return "expected \"fast\", \"realtime\" or a speed factor such as 10.0".to_string();
     }
+    // serde's words for TOML's kinds of value.
+    const KINDS: [(&str, &str); 5] = [
+        ("invalid type: map", "invalid type: table"),
+        ("invalid type: sequence", "invalid type: array"),
+        ("expected a sequence", "expected an array"),
+        ("expected a map", "expected a table"),
+        ("expected path string", "expected a string"),
+    ];
+    KINDS.iter().fold(message, |m, (serde, toml)| m.replace(serde, toml))
 }
 
 /// The field a serde message names after `marker` (`unknown field \`x\``, …).
@@ -1023,6 +1173,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     }
     let mut total = Duration::ZERO;
     let mut rest = t;
+    let mut units = Vec::new();
     while !rest.is_empty() {
         let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(rest.len());
         if digits == 0 {
@@ -1039,8 +1190,17 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             "d" => n * 86400.0,
             _ => return Err(bad()),
         };
+        // `5m5m` is more likely a slip than ten minutes.
+        let unit = &rest[..unit_len];
+        if units.contains(&unit) {
+            return Err(format!("`{s}` gives `{unit}` twice"));
+        }
+        units.push(unit);
         rest = &rest[unit_len..];
-        total += Duration::try_from_secs_f64(secs).map_err(|_| bad())?;
+        total = Duration::try_from_secs_f64(secs).ok().and_then(|d| total.checked_add(d)).ok_or_else(bad)?;
+    }
+    if !total.is_zero() && total < Duration::from_millis(1) {
+        return Err(format!("`{s}` is shorter than 1ms; write \"0s\" for none"));
     }
     Ok(total)
 }

@@ -54,6 +54,17 @@ fn broken_configs_get_precise_messages() {
         ("missing variable in a required key, said once", format!("[sources.meter]\ntype = \"replay\"\npath = \"${{REC_DIR}}/x.txt\"\n{GOOD_SINK}")),
         ("csv file in a directory that does not exist", format!("{GOOD_SOURCE}\n[sinks.file]\ntype = \"csv\"\npath = \"no/such/dir/r.csv\"\n")),
         ("syntax error in a sink names its table", format!("{GOOD_SOURCE}\n[sinks.c]\ntype = stdout\n")),
+        ("unknown types with other mistakes in their tables, all said", "[sources.m]\ntype = \"serail\"\ntimezone = \"Mars/X\"\ncheck_crc = \"no\"\n\n[sinks.s]\ntype = \"influx\"\ninterval = \"10 sec\"\nqueue = -1\n\n[sinks.t]\ntype = 5\non_full = \"never\"\n".into()),
+        ("unset variable as the type, said once", format!("[sources.n]\ntype = \"${{NOPE}}\"\n{GOOD_SINK}")),
+        ("empty sections", "[sources]\n[sinks]\n[daemon]\n".into()),
+        ("csv path that is a directory, or empty", format!("{GOOD_SOURCE}\n[sinks.a]\ntype = \"csv\"\npath = \"tests/\"\n\n[sinks.b]\ntype = \"csv\"\npath = \"\"\n")),
+        ("csv keys on a stdout sink are only unknown", format!("{GOOD_SOURCE}\n[sinks.o]\ntype = \"stdout\"\npath = \"/nonexistent/x.csv\"\nfields = [\"electricity_used_tarif_1\"]\n")),
+        ("the same csv file by another name", format!("{GOOD_SOURCE}\n[sinks.a]\ntype = \"csv\"\npath = \"tests/../same.csv\"\n\n[sinks.b]\ntype = \"csv\"\npath = \"same.csv\"\n")),
+        ("table given twice", format!("{GOOD_SOURCE}{GOOD_SINK}{GOOD_SINK}")),
+        ("dotted keys, inline tables and arrays over lines name the key", "sources.m.type = \"stdin\"\nsources.m.timezone = 5\n[sinks]\ns = { type = \"stdout\", format = \"bad\" }\n[sinks.f]\ntype = \"csv\"\npath = \"a.csv\"\nfields = [\n \"electricity_used_tariff_1\",\n 5,\n]\n".into()),
+        ("keys of a stdin source and of the daemon", "[sources.s]\ntype = \"stdin\"\nbogus = 1\n[daemon]\nnope = 1\n[sinks.c]\ntype = \"stdout\"\n".into()),
+        ("numbers and durations out of range", "[sources.m]\ntype = \"replay\"\npath = \"Cargo.toml\"\npace = 1e-300\nmax_telegram_bytes = 0\n[sinks.c]\ntype = \"stdout\"\ninterval = \"10000000000000000000s10000000000000000000m\"\nmax_backoff = \"5m5m\"\n[daemon]\nshutdown_timeout = \"0.0001ms\"\n".into()),
+        ("columns count characters", format!("{GOOD_SOURCE}\n[sinks]\ns = {{ \"ñññññ\" = 1, type = \"stdout\", queue = 0 }}\n")),
         ("several mistakes at once", "[sources.meter]\ntype = \"serial\"\npath = \"/dev/ttyUSB0\"\nbaud = 115200.5\n\n[sinks.file]\ntype = \"csv\"\npath = \"r.csv\"\ninterval = \"1x\"\n\n[sinks.db]\ntype = \"nosql\"\n".into()),
     ];
     let mut report = String::new();

@@ -108,7 +108,7 @@ async fn play(path: &std::path::Path, mut stream: TcpStream, pace: Pace, looped:
                         (Some(_), None) => Duration::from_secs(10),
                     };
                     previous = time.or(previous);
-                    tokio::time::sleep(gap.div_f64(f)).await;
+                    tokio::time::sleep(Pace::wait(gap, f)).await;
                 }
             }
             stream.write_all(&buf[sent..n]).await?;

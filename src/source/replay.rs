@@ -126,7 +126,7 @@ async fn paced(cfg: &ReplayConfig, factor: f64, mut ingest: Ingest, mut shutdown
                     (Some(_), false) => DEFAULT_SPACING,
                 };
                 previous = Some(r.time);
-                if !gap.is_zero() && !sleep_or_stop(gap.div_f64(factor), &mut shutdown).await {
+                if !gap.is_zero() && !sleep_or_stop(Pace::wait(gap, factor), &mut shutdown).await {
                     return;
                 }
                 if !r.time_from_meter {
