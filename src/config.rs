@@ -1199,6 +1199,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         rest = &rest[unit_len..];
         total = Duration::try_from_secs_f64(secs).ok().and_then(|d| total.checked_add(d)).ok_or_else(bad)?;
     }
+    // No setting needs more, and timers set further out than the clock can count would fail.
+    if total > Duration::from_secs(365 * 86_400) {
+        return Err(format!("`{s}` is longer than a year"));
+    }
     if !total.is_zero() && total < Duration::from_millis(1) {
         return Err(format!("`{s}` is shorter than 1ms; write \"0s\" for none"));
     }
