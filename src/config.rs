@@ -897,6 +897,12 @@ impl<'t> Cx<'t> {
                         ("decryption_key", k.span())
                     };
                     self.at(span, &format!("{path}.{key}"), e.to_string());
+                    // The authentication key is checked too, against a well-formed key.
+                    if let (Some(a), "decryption_key") = (&common.authentication_key, key) {
+                        if let Err(e) = Keys::from_hex(&"0".repeat(32), Some(a.get_ref())) {
+                            self.at(a.span(), &format!("{path}.authentication_key"), e.to_string());
+                        }
+                    }
                 }
             }
         } else if let Some(a) = &common.authentication_key {
