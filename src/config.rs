@@ -658,6 +658,14 @@ impl<'t> Cx<'t> {
                 if let Some(common) = common {
                     self.name_common_keys(&e, common);
                 }
+                // A table where one of a few words belongs reads to serde as a variant
+                // named by its first key (`format = {a = 1}`: "unknown variant `a`").
+                let is_table = |k: &String| entry(&table, k).is_some_and(|v| matches!(v.get_ref(), DeValue::Table(_)));
+                if message.starts_with("unknown variant") && key.as_ref().is_some_and(is_table) {
+                    if let Some(last) = self.errors.last_mut() {
+                        last.message = "expected a string, not a table".into();
+                    }
+                }
             }
             let key = key?;
             let k = table.keys().find(|k| k.get_ref().as_ref() == key).cloned()?;

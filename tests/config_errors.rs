@@ -66,6 +66,7 @@ fn broken_configs_get_precise_messages() {
         ("numbers and durations out of range", "[sources.m]\ntype = \"replay\"\npath = \"Cargo.toml\"\npace = 1e-300\nmax_telegram_bytes = 0\n[sinks.c]\ntype = \"stdout\"\ninterval = \"10000000000000000000s10000000000000000000m\"\nmax_backoff = \"5m5m\"\n[daemon]\nshutdown_timeout = \"0.0001ms\"\nstats_interval = \"4000000000000000h\"\n".into()),
         ("columns count characters", format!("{GOOD_SOURCE}\n[sinks]\ns = {{ \"ñññññ\" = 1, type = \"stdout\", queue = 0 }}\n")),
         ("bad decryption and authentication keys, both said (never echoed)", format!("[sources.meter]\ntype = \"stdin\"\ndecryption_key = \"0011223344556677\"\nauthentication_key = \"XYZ\"\n{GOOD_SINK}")),
+        ("a table where a word belongs", format!("{GOOD_SOURCE}\n[sinks.c]\ntype = \"stdout\"\nformat = {{ a = 1 }}\n")),
         ("several mistakes at once", "[sources.meter]\ntype = \"serial\"\npath = \"/dev/ttyUSB0\"\nbaud = 115200.5\n\n[sinks.file]\ntype = \"csv\"\npath = \"r.csv\"\ninterval = \"1x\"\n\n[sinks.db]\ntype = \"nosql\"\n".into()),
     ];
     let mut report = String::new();
