@@ -305,7 +305,7 @@ pub fn parse(text: &str, file: &Path, env: &dyn Fn(&str) -> Option<String>) -> R
                 if let Some(t) = cx.table(value, "sources") {
                     source_tables += t.len();
                     for (name, v) in t {
-                        let path = format!("sources.{}", name.get_ref());
+                        let path = format!("sources.{}", toml_key(name.get_ref()));
                         if let Some(s) = cx.source(name.get_ref(), v, &path) {
                             sources.push(s);
                         }
@@ -318,7 +318,7 @@ pub fn parse(text: &str, file: &Path, env: &dyn Fn(&str) -> Option<String>) -> R
                     // Two file sinks writing one file would mix their rows.
                     let mut files: Vec<((PathBuf, String), String)> = Vec::new();
                     for (name, v) in t {
-                        let path = format!("sinks.{}", name.get_ref());
+                        let path = format!("sinks.{}", toml_key(name.get_ref()));
                         if sink_type(v) == Some("csv") {
                             csv_checks(&mut cx, &path, name.get_ref(), v, &mut files);
                         }
@@ -1094,6 +1094,12 @@ fn plain_types(message: &str) -> String {
 /// The field a serde message names after `marker` (`unknown field \`x\``, …).
 fn named_field<'m>(message: &'m str, marker: &str) -> Option<&'m str> {
     message.split_once(marker)?.1.split_once('`').map(|(field, _)| field)
+}
+
+/// A table name as TOML writes it: bare when it can be, else quoted (`"my meter"`).
+fn toml_key(name: &str) -> String {
+    let bare = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if bare { name.to_string() } else { format!("{name:?}") }
 }
 
 fn join(path: &str, key: &str) -> String {

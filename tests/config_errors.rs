@@ -67,6 +67,7 @@ fn broken_configs_get_precise_messages() {
         ("columns count characters", format!("{GOOD_SOURCE}\n[sinks]\ns = {{ \"ñññññ\" = 1, type = \"stdout\", queue = 0 }}\n")),
         ("bad decryption and authentication keys, both said (never echoed)", format!("[sources.meter]\ntype = \"stdin\"\ndecryption_key = \"0011223344556677\"\nauthentication_key = \"XYZ\"\n{GOOD_SINK}")),
         ("a table where a word belongs", format!("{GOOD_SOURCE}\n[sinks.c]\ntype = \"stdout\"\nformat = {{ a = 1 }}\n")),
+        ("a quoted table name is quoted", "[sources.\"my meter\"]\ntype = \"stdin\"\nbogus = 1\n[sinks.c]\ntype = \"stdout\"\n".into()),
         ("several mistakes at once", "[sources.meter]\ntype = \"serial\"\npath = \"/dev/ttyUSB0\"\nbaud = 115200.5\n\n[sinks.file]\ntype = \"csv\"\npath = \"r.csv\"\ninterval = \"1x\"\n\n[sinks.db]\ntype = \"nosql\"\n".into()),
     ];
     let mut report = String::new();
