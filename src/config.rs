@@ -282,7 +282,7 @@ pub fn parse(text: &str, file: &Path, env: &dyn Fn(&str) -> Option<String>) -> R
     let root = match DeTable::parse(text) {
         Ok(t) => t,
         Err(e) => {
-            cx.toml_error(&e, "");
+            cx.toml_error(&e, "", None);
             return Err(ConfigErrors(cx.errors));
         }
     };
@@ -302,8 +302,9 @@ pub fn parse(text: &str, file: &Path, env: &dyn Fn(&str) -> Option<String>) -> R
                 }
             }
             "sources" => {
-                if let Some(t) = cx.table(value, "sources") {
-                    source_tables += t.len();
+                // A section that is no table is reported as that: it counts as given.
+                source_tables += cx.table(value, "sources").map_or(1, |t| t.len());
+                if let Some(t) = value.get_ref().as_table() {
                     for (name, v) in t {
                         let path = format!("sources.{}", toml_key(name.get_ref()));
                         if let Some(s) = cx.source(name.get_ref(), v, &path) {
@@ -313,8 +314,8 @@ pub fn parse(text: &str, file: &Path, env: &dyn Fn(&str) -> Option<String>) -> R
                 }
             }
             "sinks" => {
-                if let Some(t) = cx.table(value, "sinks") {
-                    sink_tables += t.len();
+                sink_tables += cx.table(value, "sinks").map_or(1, |t| t.len());
+                if let Some(t) = value.get_ref().as_table() {
                     // Two file sinks writing one file would mix their rows.
                     let mut files: Vec<((PathBuf, String), String)> = Vec::new();
                     for (name, v) in t {
@@ -394,10 +395,17 @@ fn csv_checks(
         );
         return;
     }
-    if file.0.parent().is_some_and(|d| !d.is_dir()) {
+    // A directory that cannot be looked at (another user's) is left to run time.
+    let problem = match file.0.parent().map(std::fs::metadata) {
+        Some(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            Some("does not exist; dsmrd creates the file, not its directory")
+        }
+        Some(Ok(m)) if !m.is_dir() => Some("is a file, not a directory"),
+        _ => None,
+    };
+    if let Some(problem) = problem {
         let dir = written.parent().unwrap_or(&written);
-        let msg = format!("directory `{}` does not exist; dsmrd creates the file, not its directory", dir.display());
-        cx.at(span.clone(), &key, msg);
+        cx.at(span.clone(), &key, format!("directory `{}` {problem}", dir.display()));
     }
     match files.iter().find(|(f, _)| *f == file) {
         Some((_, other)) => {
@@ -425,7 +433,8 @@ fn sink_file(v: &Spanned<DeValue<'_>>) -> Option<((PathBuf, String), Range<usize
         })
     };
     let (path, span) = text("path")?;
-    let rotate = text("rotate").map(|(r, _)| r).unwrap_or_default();
+    // Without `rotate` a sink writes as with `rotate = "none"`.
+    let rotate = text("rotate").map(|(r, _)| r).filter(|r| r != "none").unwrap_or_default();
     let absolute = std::path::absolute(&path).ok()?;
     // `./sub/../out.csv` is `out.csv`: the directory is resolved where it exists.
     let resolved = match (absolute.parent().map(std::fs::canonicalize), absolute.file_name()) {
@@ -568,10 +577,15 @@ impl<'t> Cx<'t> {
     }
 
     /// A toml error inside the table at `path`: locate it and name the key it is about.
-    fn toml_error(&mut self, e: &toml::de::Error, path: &str) {
+    /// `key`: the key of the table at `path` the error is about, where the caller knows it
+    /// (else it is found from the message or the text).
+    fn toml_error(&mut self, e: &toml::de::Error, path: &str, key: Option<&str>) {
         let span = e.span().unwrap_or(0..0);
         let message = plain_types(e.message().trim());
-        let key = key_at(self.text, path, span.clone(), &message);
+        let key = match key {
+            Some(k) => join(path, &toml_key(k)),
+            None => key_at(self.text, path, span.clone(), &message),
+        };
         let (line, column) = self.line_col(span.start);
         self.errors.push(ConfigError { file: self.file.clone(), line, column, key, message });
     }
@@ -639,8 +653,8 @@ impl<'t> Cx<'t> {
             let message = e.message().to_string();
             if let Some(field) = named_field(&message, "missing field `") {
                 // Missing because it was set aside (reported already), or really missing.
-                if !self.set_aside.contains(&join(path, field)) {
-                    self.toml_error(&e, path);
+                if !self.set_aside.contains(&join(path, &toml_key(field))) {
+                    self.toml_error(&e, path, Some(field));
                 }
                 return None;
             }
@@ -653,8 +667,8 @@ impl<'t> Cx<'t> {
                     .map(|(k, _)| k.get_ref().to_string())
             });
             // A key reported already (its type, a variable) is only taken out.
-            if !key.as_ref().is_some_and(|k| self.set_aside.contains(&join(path, k))) {
-                self.toml_error(&e, path);
+            if !key.as_ref().is_some_and(|k| self.set_aside.contains(&join(path, &toml_key(k)))) {
+                self.toml_error(&e, path, key.as_deref());
                 if let Some(common) = common {
                     self.name_common_keys(&e, common);
                 }
@@ -670,7 +684,7 @@ impl<'t> Cx<'t> {
             let key = key?;
             let k = table.keys().find(|k| k.get_ref().as_ref() == key).cloned()?;
             table.remove(&k);
-            self.set_aside.push(join(path, &key));
+            self.set_aside.push(join(path, &toml_key(&key)));
         }
         None
     }
@@ -1000,58 +1014,89 @@ fn key_at(text: &str, path: &str, span: Range<usize>, message: &str) -> String {
             }
         }
     }
-    // Otherwise the error points at a value (or a table header): find the key written
-    // before it, on its line or, for a value over several lines, on the nearest line above.
+    if !path.is_empty() {
+        return path.to_string();
+    }
+    // A syntax error: no table is known yet; the text up to the error tells the key.
     let start = span.start.min(text.len());
     let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-    let line = &text[line_start..line_end];
-    if let Some(header) = line.trim().strip_prefix('[') {
+    if let Some(header) = text[line_start..line_end].trim().strip_prefix('[') {
         // A table given twice: the header names it.
         let name = header.trim_start_matches('[').split_once(']').map_or("", |(n, _)| n.trim());
-        return if name.is_empty() { path.to_string() } else { name.to_string() };
-    }
-    let mut key = key_before(&text[line_start..start]);
-    if key.is_none() {
-        for above in text[..line_start].lines().rev() {
-            if above.trim_start().starts_with('[') {
-                break;
-            }
-            if let Some(eq) = above.find('=') {
-                key = key_before(&above[..=eq]);
-                break;
-            }
+        if !name.is_empty() {
+            return name.to_string();
         }
     }
-    let Some(key) = key else { return path.to_string() };
-    // A syntax error (no table path known yet): the key is in the table whose header
-    // comes last before it.
-    let path = if path.is_empty() { table_before(&text[..line_start]) } else { path };
-    // A dotted key written in full (`sinks.out.format = 5` at the top) names itself.
-    if key.starts_with(&format!("{path}.")) || path.is_empty() {
-        return key.to_string();
+    key_path_before(text, start)
+}
+
+/// The dotted key whose value is being read at `end` of `text`: the last table header,
+/// then the keys of the inline tables open there and the key of the value itself.
+/// Strings (one-line and multi-line) and comments are skipped, so that an `=` or `[` in
+/// them is not taken for TOML's own; a value over several lines (an array) keeps its key.
+fn key_path_before(text: &str, end: usize) -> String {
+    let b = text.as_bytes();
+    let mut header = String::new();
+    // The keys of the open inline tables and of the current value; `open` holds how many
+    // keys were known when each `{` opened.
+    let mut keys: Vec<String> = Vec::new();
+    let mut open: Vec<usize> = Vec::new();
+    let mut key_start = Some(0);
+    let mut arrays = 0usize;
+    let mut i = 0;
+    while i < end {
+        match b[i] {
+            b'#' => {
+                i = text[i..end].find('\n').map_or(end, |n| i + n);
+                continue;
+            }
+            q @ (b'"' | b'\'') => {
+                let triple = if q == b'"' { "\"\"\"" } else { "\'\'\'" };
+                let (skip, close) = if text[i..].starts_with(triple) { (3, triple) } else { (1, &triple[..1]) };
+                let mut j = i + skip;
+                while j < end && !text[j..].starts_with(close) {
+                    j += if q == b'"' && b[j] == b'\\' { 2 } else { 1 };
+                }
+                i = j + close.len();
+                continue;
+            }
+            b'\n' if arrays == 0 && open.is_empty() => {
+                key_start = Some(i + 1);
+            }
+            b'[' if key_start.is_some_and(|k| text[k..i].trim().is_empty()) && arrays == 0 => {
+                // A table header at the start of a line.
+                let close = text[i..end].find('\n').map_or(end, |n| i + n);
+                let line = text[i..close].trim_start_matches('[');
+                header = line.split_once(']').map_or(line, |(n, _)| n).trim().to_string();
+                keys.clear();
+                key_start = None;
+                i = close;
+                continue;
+            }
+            b'[' => arrays += 1,
+            b']' => arrays = arrays.saturating_sub(1),
+            b'=' => {
+                if let Some(k) = key_start.take() {
+                    keys.truncate(open.last().copied().unwrap_or(0));
+                    keys.push(text[k..i].trim().to_string());
+                }
+            }
+            b'{' => {
+                open.push(keys.len());
+                key_start = Some(i + 1);
+            }
+            b'}' => {
+                if let Some(n) = open.pop() {
+                    keys.truncate(n);
+                }
+            }
+            b',' if !open.is_empty() && arrays == 0 => key_start = Some(i + 1),
+            _ => {}
+        }
+        i += 1;
     }
-    join(path, key)
-}
-
-/// The key of the last `key =` in `before` (the text of a line up to a value): the
-/// dotted name before the `=`, after any `{` or `,` of an inline table, unquoted.
-fn key_before(before: &str) -> Option<&str> {
-    let eq = before.rfind('=')?;
-    let head = &before[..eq];
-    let from = head.rfind(['{', ',']).map_or(0, |i| i + 1);
-    let key = head[from..].trim();
-    let key = key.trim_matches('"').trim_matches('\'');
-    (!key.is_empty() && !key.starts_with('[')).then_some(key)
-}
-
-/// The name of the last `[table]` header in `text` (empty when there is none).
-fn table_before(text: &str) -> &str {
-    text.lines()
-        .rev()
-        .map(str::trim)
-        .find_map(|l| l.strip_prefix('[').and_then(|l| l.trim_start_matches('[').split_once(']')))
-        .map_or("", |(name, _)| name.trim())
+    std::iter::once(header).chain(keys).filter(|k| !k.is_empty()).collect::<Vec<_>>().join(".")
 }
 
 /// A serde message with Rust's type names said in words (`expected u8` → `expected a
@@ -1111,7 +1156,7 @@ fn join(path: &str, key: &str) -> String {
 fn expand_env_table<'i>(t: &mut DeTable<'i>, path: &str, env: &dyn Fn(&str) -> Option<String>, cx: &mut Cx<'_>) {
     let mut failed = Vec::new();
     for (k, v) in t.iter_mut() {
-        let p = join(path, k.get_ref());
+        let p = join(path, &toml_key(k.get_ref()));
         let before = cx.errors.len();
         expand_env_value(v, &p, env, cx);
         if cx.errors.len() > before && !matches!(v.get_ref(), DeValue::Table(_)) {
@@ -1120,7 +1165,7 @@ fn expand_env_table<'i>(t: &mut DeTable<'i>, path: &str, env: &dyn Fn(&str) -> O
     }
     // A value that could not be expanded is reported once, not again by later checks.
     for k in failed {
-        cx.set_aside.push(join(path, k.get_ref()));
+        cx.set_aside.push(join(path, &toml_key(k.get_ref())));
         t.remove(&k);
     }
 }
@@ -1211,7 +1256,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             _ => return Err(bad()),
         };
         // `5m5m` is more likely a slip than ten minutes.
-        let unit = &rest[..unit_len];
+        let unit = match &rest[..unit_len] {
+            "min" => "m",
+            unit => unit,
+        };
         if units.contains(&unit) {
             return Err(format!("`{s}` gives `{unit}` twice"));
         }

@@ -68,6 +68,13 @@ fn broken_configs_get_precise_messages() {
         ("bad decryption and authentication keys, both said (never echoed)", format!("[sources.meter]\ntype = \"stdin\"\ndecryption_key = \"0011223344556677\"\nauthentication_key = \"XYZ\"\n{GOOD_SINK}")),
         ("a table where a word belongs", format!("{GOOD_SOURCE}\n[sinks.c]\ntype = \"stdout\"\nformat = {{ a = 1 }}\n")),
         ("a quoted table name is quoted", "[sources.\"my meter\"]\ntype = \"stdin\"\nbogus = 1\n[sinks.c]\ntype = \"stdout\"\n".into()),
+        ("a section that is no table, said once", format!("sources = 5\n{GOOD_SINK}")),
+        ("rotate none is the same file as no rotate", format!("{GOOD_SOURCE}\n[sinks.a]\ntype = \"csv\"\npath = \"same.csv\"\nrotate = \"none\"\n\n[sinks.b]\ntype = \"csv\"\npath = \"same.csv\"\n")),
+        ("minutes given twice by two names", format!("{GOOD_SOURCE}\n[sinks.c]\ntype = \"stdout\"\ninterval = \"5m5min\"\n")),
+        ("csv file under a file", format!("{GOOD_SOURCE}\n[sinks.c]\ntype = \"csv\"\npath = \"Cargo.toml/r.csv\"\n")),
+        ("keys named through strings, comments, arrays and dotted keys", "[sources.m]\ntype = \"stdin\"\n[sinks]\nout.type = \"stdout\"\nout.format = 5\n[sinks.c]\ntype = \"csv\"\npath = \"a.csv\"\nfields = [\"a=b\", # note: x = y\n  [\"x\"],\n]\n".into()),
+        ("syntax errors after strings that hold `=` and `[`", "[sources.m]\ntype = \"stdin\"\n[sinks.c]\ntype = \"stdout\"\ns = \'\'\'\n[fake]\n\'\'\'\nformat = \"a=b\" x\n".into()),
+        ("unset variables in quoted tables, said once each", "[sources.\"my meter\"]\ntype = \"${NOPE}\"\n[sinks.\"my file\"]\ntype = \"csv\"\npath = \"${NOPE}/r.csv\"\n".into()),
         ("several mistakes at once", "[sources.meter]\ntype = \"serial\"\npath = \"/dev/ttyUSB0\"\nbaud = 115200.5\n\n[sinks.file]\ntype = \"csv\"\npath = \"r.csv\"\ninterval = \"1x\"\n\n[sinks.db]\ntype = \"nosql\"\n".into()),
     ];
     let mut report = String::new();

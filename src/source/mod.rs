@@ -177,6 +177,21 @@ impl Ingest {
         std::mem::take(pending)
     }
 
+    /// [`Ingest::finish`] for input a stop cut off: a CRC the stop cut short is no error of
+    /// the meter's, and is not reported.
+    pub fn finish_at_stop(&mut self) -> Vec<Reading> {
+        let Ingest { name, decoder, cx, counters, errors, fresh, pending, .. } = self;
+        let now = Timestamp::now();
+        decoder.finish(|d| match d {
+            Decoded::Error { error: DecodeError::Frame(Reject::CrcCut { at_end: true, .. }), .. } => {
+                tracing::debug!(source = %name, "Telegram cut inside its CRC by the stop; not read.");
+            }
+            d => handle(d, name, cx, counters, errors, fresh, pending, now),
+        });
+        errors.flush(name);
+        std::mem::take(pending)
+    }
+
     /// Decode a chunk and publish its readings.
     pub async fn feed(&mut self, chunk: &[u8]) {
         let readings = self.decode(chunk);

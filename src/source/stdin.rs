@@ -16,7 +16,7 @@ pub async fn run(mut ingest: Ingest, mut shutdown: Shutdown) {
                 // `!` is read as it is (its CRC checked as far as it came).
                 tracing::debug!(source = %ingest.name, in_telegram = ingest.in_telegram(), "Stopped reading stdin.");
                 if ingest.at_end_marker() {
-                    let rest = ingest.finish();
+                    let rest = ingest.finish_at_stop();
                     ingest.publish_all(rest).await;
                 }
                 return;
