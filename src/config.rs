@@ -1052,10 +1052,11 @@ fn key_path_before(text: &str, end: usize) -> String {
                 continue;
             }
             q @ (b'"' | b'\'') => {
-                let triple = if q == b'"' { "\"\"\"" } else { "\'\'\'" };
-                let (skip, close) = if text[i..].starts_with(triple) { (3, triple) } else { (1, &triple[..1]) };
-                let mut j = i + skip;
-                while j < end && !text[j..].starts_with(close) {
+                // Compared as bytes: an escape may step into a character of several.
+                let triple = [q; 3];
+                let close: &[u8] = if b[i..].starts_with(&triple) { &triple } else { &triple[..1] };
+                let mut j = i + close.len();
+                while j < end && !b[j..].starts_with(close) {
                     j += if q == b'"' && b[j] == b'\\' { 2 } else { 1 };
                 }
                 i = j + close.len();
