@@ -363,3 +363,41 @@ fn a_flood_of_bad_telegrams_is_logged_as_a_summary() {
     assert!(log.contains("crc_failures=2000"), "{log}");
     assert_eq!(csv_column(&csv, "electricity_used_tariff_1"), vec!["3432.829".to_string()]);
 }
+
+/// `socat ... | dsmrd run` stopped while a telegram is in its CRC: the digits that came
+/// are no error of the meter's (nothing is reported), and a telegram whose CRC is whole
+/// but whose line end has not come yet is still read.
+#[test]
+fn a_stop_inside_a_telegrams_crc_reports_nothing_and_a_whole_crc_is_read() {
+    let telegram = std::fs::read(recording("Iskra-AM550-M550E-1012_dsmr5.0_dsmr5rs.txt")).expect("read");
+    let bang = telegram.iter().rposition(|&b| b == b'!').expect("end marker");
+    for (keep, rows) in [(2, 0), (4, 1)] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let csv = dir.path().join("r.csv");
+        let config = dir.path().join("c.toml");
+        let text = format!(
+            "[sources.p]\ntype = \"stdin\"\n[sinks.f]\ntype = \"csv\"\npath = {:?}\n",
+            csv.display().to_string()
+        );
+        std::fs::write(&config, text).expect("config");
+        let mut child = dsmrd_cmd()
+            .args(["run", "--config"])
+            .arg(&config)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(&telegram[..=bang + keep]).expect("write");
+        stdin.flush().expect("flush");
+        std::thread::sleep(Duration::from_millis(500));
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let out = child.wait_with_output().expect("wait");
+        drop(stdin);
+        let logs = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{logs}");
+        assert!(!logs.contains("rejected"), "{keep} CRC digits: {logs}");
+        assert_eq!(csv_lines(&csv).len().saturating_sub(1), rows, "{keep} CRC digits: {logs}");
+    }
+}
