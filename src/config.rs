@@ -387,11 +387,14 @@ fn csv_checks(
     }
     let Some((file, span, written)) = sink_file(v) else { return };
     let text = written.to_string_lossy();
-    if text.ends_with('/') || written.is_dir() {
+    if text.ends_with('/') || text.ends_with("/.") || text.ends_with("/..") || written.is_dir() {
         cx.at(
             span,
             &key,
-            format!("`{text}` is a directory; name a file in it, e.g. \"{}/readings.csv\"", text.trim_end_matches('/')),
+            format!(
+                "`{text}` names a directory; name a file in it, e.g. \"{}/readings.csv\"",
+                text.trim_end_matches(['/', '.'])
+            ),
         );
         return;
     }
@@ -401,6 +404,7 @@ fn csv_checks(
             Some("does not exist; dsmrd creates the file, not its directory")
         }
         Some(Ok(m)) if !m.is_dir() => Some("is a file, not a directory"),
+        Some(Err(e)) if e.kind() == std::io::ErrorKind::NotADirectory => Some("goes through a file"),
         _ => None,
     };
     if let Some(problem) = problem {
@@ -567,7 +571,10 @@ impl<'t> Cx<'t> {
         let before = &self.text[..offset];
         let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
         // Counted in characters, as an editor shows the column.
-        let col = before[before.rfind('\n').map_or(0, |i| i + 1)..].chars().count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        // A byte-order mark starts the file, not its first line.
+        let bom = usize::from(line_start == 0 && before.starts_with('\u{feff}'));
+        let col = before[line_start..].chars().count() + 1 - bom;
         (line, col)
     }
 
@@ -1021,7 +1028,8 @@ fn key_at(text: &str, path: &str, span: Range<usize>, message: &str) -> String {
     let start = span.start.min(text.len());
     let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-    if let Some(header) = text[line_start..line_end].trim().strip_prefix('[') {
+    let twice = message.starts_with("given twice");
+    if let Some(header) = text[line_start..line_end].trim().strip_prefix('[').filter(|_| twice) {
         // A table given twice: the header names it.
         let name = header.trim_start_matches('[').split_once(']').map_or("", |(n, _)| n.trim());
         if !name.is_empty() {
@@ -1042,9 +1050,10 @@ fn key_path_before(text: &str, end: usize) -> String {
     // keys were known when each `{` opened.
     let mut keys: Vec<String> = Vec::new();
     let mut open: Vec<usize> = Vec::new();
-    let mut key_start = Some(0);
+    // A byte-order mark before the first line is no part of it.
+    let mut i = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
+    let mut key_start = Some(i);
     let mut arrays = 0usize;
-    let mut i = 0;
     while i < end {
         match b[i] {
             b'#' => {
@@ -1058,6 +1067,11 @@ fn key_path_before(text: &str, end: usize) -> String {
                 let mut j = i + close.len();
                 while j < end && !b[j..].starts_with(close) {
                     j += if q == b'"' && b[j] == b'\\' { 2 } else { 1 };
+                }
+                // Up to two quotes before a closing triple belong to the string (`'''x''''`).
+                if close.len() == 3 {
+                    let run = b.get(j..end).map_or(0, |r| r.iter().take(5).take_while(|&&c| c == q).count());
+                    j += run.saturating_sub(3);
                 }
                 i = j + close.len();
                 continue;
@@ -1097,7 +1111,17 @@ fn key_path_before(text: &str, end: usize) -> String {
         }
         i += 1;
     }
-    std::iter::once(header).chain(keys).filter(|k| !k.is_empty()).collect::<Vec<_>>().join(".")
+    if let Some(k) = key_start {
+        // The error is in a key itself (`fo$o = 1`): the key as far as it goes.
+        keys.truncate(open.last().copied().unwrap_or(0));
+        keys.push(text[k..end].trim().to_string());
+    }
+    std::iter::once(header).chain(keys).filter(|k| !k.is_empty()).map(|k| dotted(&k)).collect::<Vec<_>>().join(".")
+}
+
+/// A dotted key without the blanks TOML allows around its dots (`sinks . s`).
+fn dotted(key: &str) -> String {
+    key.split('.').map(str::trim).collect::<Vec<_>>().join(".")
 }
 
 /// A serde message with Rust's type names said in words (`expected u8` → `expected a

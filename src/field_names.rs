@@ -1,7 +1,8 @@
 //! Tells a misspelled field name in a sink's `fields` list from one a meter gives, so that a
 //! typo is a configuration error instead of a column that stays empty for good.
 
-use crate::spec::Version;
+use crate::parse::mbus_name;
+use crate::spec::{Medium, Version};
 use crate::telegram::MBUS_CONTROL_STATE;
 
 /// The name a meter table gives that `name` most likely misspells (a letter or two off),
@@ -24,9 +25,12 @@ pub fn misspelled(name: &str) -> Option<String> {
         .map(|(_, k, suffix)| format!("{k}{suffix}"))
 }
 
-/// Every field name of every table, and the few names readings add.
+/// Every field name of every table, the names M-Bus lines take by their device's medium,
+/// and the few names readings add.
 fn known() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = Version::ALL.iter().flat_map(|v| v.spec().all_rows()).map(|r| r.name).collect();
+    let mbus_codes = [(24, 2, 1), (24, 2, 3), (24, 3, 0), (96, 1, 0), (24, 4, 0)];
+    names.extend(Medium::ALL.iter().flat_map(|&m| mbus_codes.iter().filter_map(move |&c| mbus_name(c, m))));
     names.push(MBUS_CONTROL_STATE);
     names.sort_unstable();
     names.dedup();
@@ -76,8 +80,16 @@ mod tests {
         assert_eq!(misspelled("electricity_used_tarif_1").as_deref(), Some("electricity_used_tariff_1"));
         assert_eq!(misspelled("hourly_gas_meter_readng_2").as_deref(), Some("hourly_gas_meter_reading_2"));
         assert_eq!(misspelled("hourly_gas_meter_reading_time").as_deref(), None);
-        for ok in ["electricity_used_tariff_1", "hourly_gas_meter_reading_2", "obis_1_0_96_50_1", "mbus_control_state"]
-        {
+        for ok in [
+            "electricity_used_tariff_1",
+            "hourly_gas_meter_reading_2",
+            "obis_1_0_96_50_1",
+            "mbus_control_state",
+            "equipment_identifier_water",
+            "equipment_identifier_water_2",
+            "heat_meter_reading",
+            "valve_position_water",
+        ] {
             assert_eq!(misspelled(ok), None, "{ok}");
         }
         // Nothing like any name: not guessed at.

@@ -75,6 +75,10 @@ fn broken_configs_get_precise_messages() {
         ("keys named through strings, comments, arrays and dotted keys", "[sources.m]\ntype = \"stdin\"\n[sinks]\nout.type = \"stdout\"\nout.format = 5\n[sinks.c]\ntype = \"csv\"\npath = \"a.csv\"\nfields = [\"a=b\", # note: x = y\n  [\"x\"],\n]\n".into()),
         ("syntax errors after strings that hold `=` and `[`", "[sources.m]\ntype = \"stdin\"\n[sinks.c]\ntype = \"stdout\"\ns = \'\'\'\n[fake]\n\'\'\'\nformat = \"a=b\" x\n".into()),
         ("unset variables in quoted tables, said once each", "[sources.\"my meter\"]\ntype = \"${NOPE}\"\n[sinks.\"my file\"]\ntype = \"csv\"\npath = \"${NOPE}/r.csv\"\n".into()),
+        ("syntax errors inside arrays, multi-line strings and keys", "[sources.m]\ntype = \"stdin\"\npath = \"\"\"\n[sinks.zzz] \\q\n\"\"\"\n[sinks.c]\ntype = \"csv\"\npath = \"a.csv\"\nfields = [\n  [\"electricity_used_tariff_1\"], oops\n]\n".into()),
+        ("a literal string ending in a quote, then a key with a bad character", "[sources.m]\ntype = \"stdin\"\n[sinks.c]\ntype = \"stdout\"\nformat = \'\'\'x\'\'\'\'\n[sinks.d]\ntype = \"stdout\"\nfo$o = 1\n".into()),
+        ("blanks around dots, and a byte-order mark", "\u{feff}[sources.m]\ntype = \"stdin\"\n[ sinks . s ]\ntype = \"stdout\"\nformat . x = !\n".into()),
+        ("csv paths through a file or naming a directory", format!("{GOOD_SOURCE}\n[sinks.c]\ntype = \"csv\"\npath = \"Cargo.toml/../x.csv\"\n\n[sinks.d]\ntype = \"csv\"\npath = \"tests/c.csv/.\"\n")),
         ("several mistakes at once", "[sources.meter]\ntype = \"serial\"\npath = \"/dev/ttyUSB0\"\nbaud = 115200.5\n\n[sinks.file]\ntype = \"csv\"\npath = \"r.csv\"\ninterval = \"1x\"\n\n[sinks.db]\ntype = \"nosql\"\n".into()),
     ];
     let mut report = String::new();
