@@ -26,6 +26,24 @@ fn parse_stdin(bytes: &[u8]) -> std::process::Output {
     child.wait_with_output().expect("wait")
 }
 
+/// `dsmrd run` with a stdin source and a CSV sink writing `r.csv` in `dir`: the CSV file
+/// and the running process, its stdin and stderr piped.
+fn run_stdin_to_csv(dir: &std::path::Path) -> (std::path::PathBuf, std::process::Child) {
+    let csv = dir.join("r.csv");
+    let config = dir.join("c.toml");
+    let text = format!("[sources.meter]\ntype = \"stdin\"\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n");
+    std::fs::write(&config, text).expect("config");
+    let child = dsmrd_cmd()
+        .args(["run", "--config"])
+        .arg(&config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    (csv, child)
+}
+
 /// A DSMR 2.2 meter's 7E1 line read as 8N1: no telegram, and a hint at the line settings;
 /// the same bytes with the parity bit cleared parse.
 #[test]
@@ -338,21 +356,7 @@ fn a_flood_of_bad_telegrams_is_logged_as_a_summary() {
     }
     input.extend_from_slice(&good);
     let dir = tempfile::tempdir().expect("tempdir");
-    let csv = dir.path().join("r.csv");
-    let config = dir.path().join("c.toml");
-    std::fs::write(
-        &config,
-        format!("[sources.meter]\ntype = \"stdin\"\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n"),
-    )
-    .expect("config");
-    let mut child = dsmrd_cmd()
-        .args(["run", "--config"])
-        .arg(&config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run");
+    let (csv, mut child) = run_stdin_to_csv(dir.path());
     child.stdin.take().expect("stdin").write_all(&input).expect("write");
     let out = child.wait_with_output().expect("wait");
     let log = String::from_utf8_lossy(&out.stderr);
@@ -373,21 +377,7 @@ fn a_stop_inside_a_telegrams_crc_reports_nothing_and_a_whole_crc_is_read() {
     let bang = telegram.iter().rposition(|&b| b == b'!').expect("end marker");
     for (keep, rows) in [(2, 0), (4, 1)] {
         let dir = tempfile::tempdir().expect("tempdir");
-        let csv = dir.path().join("r.csv");
-        let config = dir.path().join("c.toml");
-        let text = format!(
-            "[sources.p]\ntype = \"stdin\"\n[sinks.f]\ntype = \"csv\"\npath = {:?}\n",
-            csv.display().to_string()
-        );
-        std::fs::write(&config, text).expect("config");
-        let mut child = dsmrd_cmd()
-            .args(["run", "--config"])
-            .arg(&config)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run");
+        let (csv, mut child) = run_stdin_to_csv(dir.path());
         let mut stdin = child.stdin.take().expect("stdin");
         stdin.write_all(&telegram[..=bang + keep]).expect("write");
         stdin.flush().expect("flush");
