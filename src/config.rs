@@ -756,7 +756,18 @@ impl<'t> Cx<'t> {
         d
     }
 
+    /// The table's `type`, if it is one of `allowed`; else `None`, with the mistake
+    /// reported and `type` set aside, so that the table's other keys are still checked
+    /// without a second word on it.
     fn kind_of(&mut self, t: &DeTable<'t>, span: Range<usize>, path: &str, allowed: &[&str]) -> Option<String> {
+        let kind = self.type_in(t, span, path, allowed);
+        if kind.is_none() {
+            self.set_aside.push(join(path, "type"));
+        }
+        kind
+    }
+
+    fn type_in(&mut self, t: &DeTable<'t>, span: Range<usize>, path: &str, allowed: &[&str]) -> Option<String> {
         let Some(v) = entry(t, "type") else {
             // Unless it was there, and reported already (an unset variable).
             if !self.set_aside.contains(&join(path, "type")) {
@@ -785,10 +796,6 @@ impl<'t> Cx<'t> {
         let t = self.table(v, path)?;
         let span = v.span();
         let kind = self.kind_of(t, span.clone(), path, &["serial", "tcp", "replay", "stdin"]);
-        if kind.is_none() {
-            // The keys every source takes are still checked; `type` is reported already.
-            self.set_aside.push(join(path, "type"));
-        }
         let common: Option<SourceCommon> = self.part(t, span.clone(), path, SOURCE_COMMON, false);
         let decode = common.map(|common| self.source_decode(&common, path));
         let kind = self.source_kind(&kind?, t, span, path);
@@ -955,8 +962,7 @@ impl<'t> Cx<'t> {
         let span = v.span();
         let kind = self.kind_of(t, span.clone(), path, SinkConfig::TYPES);
         if kind.is_none() {
-            // The keys every sink takes are still checked; `type` is reported already.
-            self.set_aside.push(join(path, "type"));
+            // The keys every sink takes are still checked.
             if let Some(common) = self.part::<SinkCommon>(t, span.clone(), path, SINK_COMMON, false) {
                 self.sink_pipeline(&common, t, v, path);
             }
