@@ -1157,12 +1157,14 @@ fn plain_types(message: &str) -> String {
         return "expected \"fast\", \"realtime\" or a speed factor such as 10.0".to_string();
     }
     // serde's words for TOML's kinds of value.
-    const KINDS: [(&str, &str); 5] = [
+    const KINDS: [(&str, &str); 6] = [
         ("invalid type: map", "invalid type: table"),
         ("invalid type: sequence", "invalid type: array"),
         ("expected a sequence", "expected an array"),
         ("expected a map", "expected a table"),
         ("expected path string", "expected a string"),
+        // toml reads integers too large for 64 bits as i128, and says so.
+        (" as i128", ""),
     ];
     KINDS.iter().fold(message, |m, (serde, toml)| m.replace(serde, toml))
 }

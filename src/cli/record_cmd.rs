@@ -69,10 +69,12 @@ async fn record(args: RecordArgs, limit: Option<Duration>) -> anyhow::Result<Exi
                 None => std::future::pending().await,
             }
         };
+        // The time limit and a stop come first: at `--duration 0s` nothing is read.
         let n = tokio::select! {
-            r = input.read(&mut buf) => r?,
-            _ = sleep => break,
+            biased;
             _ = &mut stop => break,
+            _ = sleep => break,
+            r = input.read(&mut buf) => r?,
         };
         if n == 0 {
             eprintln!("dsmrd: the stream ended");
