@@ -42,8 +42,8 @@ pub struct ParseArgs {
     /// Do not reject telegrams whose CRC does not match (diagnosis only).
     #[arg(long)]
     pub no_crc: bool,
-    /// Largest telegram accepted, in bytes.
-    #[arg(long, default_value_t = crate::frame::DEFAULT_MAX_TELEGRAM)]
+    /// Largest telegram accepted, in bytes (at least 64).
+    #[arg(long, default_value_t = crate::frame::DEFAULT_MAX_TELEGRAM, value_parser = at_least_64)]
     pub max_telegram_bytes: usize,
 }
 
@@ -181,5 +181,14 @@ fn summary(name: &str, s: &DecodeStats, secs: f64) {
     );
     if let Some(hint) = s.line_settings_hint() {
         eprintln!("dsmrd: {name}: {hint}");
+    }
+}
+
+/// `--max-telegram-bytes`: no telegram is shorter than 64 bytes, as the configuration says too.
+fn at_least_64(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 64 => Ok(n),
+        Ok(_) => Err("must be at least 64: no telegram is that short".into()),
+        Err(e) => Err(e.to_string()),
     }
 }
