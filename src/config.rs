@@ -1313,6 +1313,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// Format a duration the way the config writes it.
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
+    if d.subsec_nanos() % 1_000_000 != 0 {
+        // A fraction of a millisecond (`1.5ms`), as written.
+        return format!("{}ms", d.as_nanos() as f64 / 1e6);
+    }
     if ms == 0 {
         "0s".into()
     } else if ms % 3_600_000 == 0 {
@@ -1339,6 +1343,12 @@ mod tests {
         assert!(parse_duration("10").is_err());
         assert!(parse_duration("ten seconds").is_err());
         assert_eq!(format_duration(Duration::from_secs(90)), "90s");
+        // What is shown reads back as the same duration.
+        for text in ["1.5ms", "0.25s", "1h30m", "2500ms", "1d"] {
+            let d = parse_duration(text).expect(text);
+            assert_eq!(parse_duration(&format_duration(d)), Ok(d), "{text} shown as {}", format_duration(d));
+        }
+        assert_eq!(format_duration(Duration::from_micros(1500)), "1.5ms");
     }
 
     #[test]
