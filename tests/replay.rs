@@ -259,6 +259,37 @@ fn a_closed_stdout_switches_its_sink_off_and_the_others_go_on() {
     assert!(!logs.contains("rejected readings for good"), "{logs}");
 }
 
+/// A looping replay of a recording that ends inside a telegram rejects that telegram on
+/// every pass: the log still says so at most five times a minute, then in one summary a
+/// minute (it wrote a summary line per pass, hundreds of thousands in seconds).
+#[test]
+fn a_looping_replay_with_a_cut_telegram_keeps_to_the_log_limit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("dsmrd.toml");
+    let recording = recording("Iskra-AM550-M550T-1012-recording-mini_dsmr5.0_dsmrtools.txt");
+    let csv = dir.path().join("readings.csv");
+    std::fs::write(
+        &config,
+        format!(
+            "[sources.meter]\ntype = \"replay\"\npath = {recording:?}\npace = \"fast\"\nloop = true\n\n\
+             [sinks.file]\ntype = \"csv\"\npath = {csv:?}\ninterval = \"1h\"\n"
+        ),
+    )
+    .expect("config");
+    let log = dir.path().join("dsmrd.log");
+    let log_file = std::fs::File::create(&log).expect("log");
+    let mut proc = start(&config, std::process::Stdio::null(), log_file.into());
+    std::thread::sleep(Duration::from_secs(2));
+    let status = proc.terminate(Duration::from_secs(15));
+    let logs = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    let one_by_one = logs.matches("Telegram rejected").count();
+    let summaries = logs.matches("more telegrams rejected").count();
+    assert_eq!(one_by_one, 5, "{logs}");
+    // One at the stop (and one more should a minute have ended on a slow host).
+    assert!((1..=2).contains(&summaries), "{summaries} summaries:\n{}", &logs[..logs.len().min(3000)]);
+}
+
 /// `dsmrd run c.toml | sleep 600`: stdout fills and its writes block. A stop still ends the
 /// process within the shutdown timeout (plus a little), with the CSV sink flushed, instead
 /// of waiting for the reader.

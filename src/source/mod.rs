@@ -173,7 +173,8 @@ impl Ingest {
         let Ingest { name, decoder, cx, counters, errors, fresh, pending, .. } = self;
         let now = Timestamp::now();
         decoder.finish(|d| handle(d, name, cx, counters, errors, fresh, pending, now));
-        errors.flush(name);
+        // Held-back rejections are summed up when their minute is over or the source
+        // ends (see `Drop`), not per pass of a looping replay.
         std::mem::take(pending)
     }
 
@@ -188,7 +189,6 @@ impl Ingest {
             }
             d => handle(d, name, cx, counters, errors, fresh, pending, now),
         });
-        errors.flush(name);
         std::mem::take(pending)
     }
 
