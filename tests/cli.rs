@@ -154,14 +154,7 @@ fn parse_stops_when_its_reader_has_gone() {
     // The next telegram finds no reader; the input stays open.
     stdin.write_all(&telegram).expect("write");
     stdin.flush().expect("flush");
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(std::time::Instant::now() < deadline, "parse still reads after its reader has gone");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = exit_within(&mut child, Duration::from_secs(20)).expect("parse still reads after its reader has gone");
     assert!(status.success(), "{status}");
     drop(stdin);
 }
@@ -183,16 +176,9 @@ fn a_looping_replay_stops_when_its_only_sink_has_gone() {
     stdout.read_line(&mut line).expect("first reading");
     assert!(line.contains("electricity_used_tariff_1"), "{line}");
     drop(stdout);
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the replay still loops after its only sink has gone");
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    let Some(status) = exit_within(&mut child, Duration::from_secs(20)) else {
+        let _ = child.kill();
+        panic!("the replay still loops after its only sink has gone");
     };
     let mut logs = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut logs).expect("logs");

@@ -25,14 +25,7 @@ impl Proc {
     /// Send SIGTERM and wait for the exit status (at most `timeout`).
     pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
+        exit_within(&mut self.child, timeout)
     }
 }
 
@@ -76,6 +69,17 @@ pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(25));
     }
     cond()
+}
+
+/// The exit status of `child` once it has exited, waiting at most `timeout`; `None` if it
+/// is still running then.
+pub fn exit_within(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
+    let mut status = None;
+    wait_for(timeout, || {
+        status = child.try_wait().ok().flatten();
+        status.is_some()
+    });
+    status
 }
 
 /// Whether an external tool is on PATH. In CI (`CI=true`) a missing tool is a failure, not
