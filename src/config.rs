@@ -1021,10 +1021,8 @@ fn select<'i>(table: &DeTable<'i>, keys: &[&str], invert: bool) -> DeTable<'i> {
 fn key_at(text: &str, path: &str, span: Range<usize>, message: &str) -> String {
     // "unknown field `x`" and "missing field `x`" name the key themselves.
     for marker in ["unknown field `", "missing field `", "duplicate key `"] {
-        if let Some(rest) = message.split_once(marker).map(|(_, r)| r) {
-            if let Some((field, _)) = rest.split_once('`') {
-                return join(path, field);
-            }
+        if let Some(field) = named_field(message, marker) {
+            return join(path, field);
         }
     }
     if !path.is_empty() {
