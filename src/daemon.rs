@@ -19,6 +19,20 @@ pub struct RunSummary {
     pub other_errors: u64,
     /// Per sink: (name, delivered, dropped, failed attempts).
     pub sinks: Vec<(String, u64, u64, u64)>,
+    /// Why the run ended.
+    pub ended: Ended,
+}
+
+/// Why a run ended: the exit status depends on it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// A stop signal (or the caller's shutdown future).
+    #[default]
+    Stopped,
+    /// Every source ended on its own (a replay without `loop`, stdin at EOF).
+    SourcesDone,
+    /// Every sink's destination went away.
+    SinksGone,
 }
 
 /// Run until `shutdown` resolves or every source has ended.
@@ -58,28 +72,28 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     tokio::pin!(shutdown);
     let mut ticker = tokio::time::interval(stats_every.max(std::time::Duration::from_secs(1)));
     ticker.tick().await;
-    let sources_done = loop {
+    let ended = loop {
         tokio::select! {
             _ = &mut shutdown => {
                 tracing::info!("Shutting down: stopping sources, flushing sinks (at most {}).", format_duration(config.daemon.shutdown_timeout));
-                break false;
+                break Ended::Stopped;
             }
-            _ = &mut all_sources => break true,
+            _ = &mut all_sources => break Ended::SourcesDone,
             _ = live.all_gone() => {
                 tracing::warn!("Every sink's destination is gone: nothing read can be delivered; stopping.");
-                break false;
+                break Ended::SinksGone;
             }
             _ = ticker.tick() => log_counters(&counters, &task_counters(&tasks), "Running"),
         }
     };
     let _ = stop_tx.send(true);
-    if !sources_done {
+    if ended != Ended::SourcesDone {
         all_sources.await;
     }
     let sink_counters: Vec<(String, Arc<pipeline::SinkCounters>)> =
         tasks.iter().map(|t| (t.name.clone(), t.counters.clone())).collect();
     pipeline::shutdown(tasks, config.daemon.shutdown_timeout).await;
-    let summary = summarize(&counters, &sink_counters);
+    let summary = summarize(&counters, &sink_counters, ended);
     log_counters(&counters, &sink_counters, "Stopped");
     Ok(summary)
 }
@@ -119,7 +133,11 @@ fn log_counters(
     }
 }
 
-fn summarize(sources: &[(String, Arc<SourceCounters>)], sinks: &[(String, Arc<pipeline::SinkCounters>)]) -> RunSummary {
+fn summarize(
+    sources: &[(String, Arc<SourceCounters>)],
+    sinks: &[(String, Arc<pipeline::SinkCounters>)],
+    ended: Ended,
+) -> RunSummary {
     let sum = |f: fn(&SourceCounters) -> &std::sync::atomic::AtomicU64| {
         sources.iter().map(|(_, c)| f(c).load(Ordering::Relaxed)).sum::<u64>()
     };
@@ -134,5 +152,6 @@ fn summarize(sources: &[(String, Arc<SourceCounters>)], sinks: &[(String, Arc<pi
                 (name.clone(), d, x, f)
             })
             .collect(),
+        ended,
     }
 }

@@ -377,3 +377,23 @@ fn a_stop_inside_a_telegrams_crc_reports_nothing_and_a_whole_crc_is_read() {
         assert_eq!(csv_lines(&csv).len().saturating_sub(1), rows, "{keep} CRC digits: {logs}");
     }
 }
+
+/// A replay into a CSV sink that cannot write (`/dev/full`: every write fails with ENOSPC)
+/// ends with the recording, gives up at the shutdown timeout, and exits 1 naming the sink
+/// and the count, so a CI job that replays a capture into a file does not pass on an empty
+/// file.
+#[test]
+fn a_run_whose_input_ended_with_readings_lost_exits_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("c.toml");
+    let rec = recording("Iskra-AM550-M550T-1012-recording-mini_dsmr5.0_dsmrtools.txt");
+    let text = format!(
+        "[sources.r]\ntype = \"replay\"\npath = {rec:?}\npace = \"fast\"\n\n\
+         [sinks.full]\ntype = \"csv\"\npath = \"/dev/full\"\n\n[daemon]\nshutdown_timeout = \"1s\"\n"
+    );
+    std::fs::write(&config, text).expect("config");
+    let out = dsmrd_cmd().args(["run", "--config"]).arg(&config).output().expect("run");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(log.contains("readings were not delivered: sink full lost 2"), "{log}");
+}

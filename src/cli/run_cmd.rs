@@ -38,8 +38,22 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Run a validated configuration on a fresh runtime.
+/// A run whose sources all ended on their own (a replay, stdin at EOF) while a sink lost
+/// readings exits 1, so a script or CI job that replays a capture into a file notices; a
+/// stop by signal exits 0 as a service manager expects, with the loss in the log.
 pub fn run_config(cfg: config::Config) -> anyhow::Result<ExitCode> {
-    run_config_summary(cfg).map(|_| ExitCode::SUCCESS)
+    let summary = run_config_summary(cfg)?;
+    let lost: Vec<String> = summary
+        .sinks
+        .iter()
+        .filter(|s| s.2 > 0)
+        .map(|(name, _, dropped, _)| format!("sink {name} lost {dropped}"))
+        .collect();
+    if summary.ended == daemon::Ended::SourcesDone && !lost.is_empty() {
+        eprintln!("dsmrd: the input ended, but readings were not delivered: {}", lost.join(", "));
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// [`run_config`], giving what the run did.
