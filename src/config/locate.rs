@@ -1,0 +1,168 @@
+//! Which key an error is about, and serde's wording put in words a TOML user knows.
+
+use super::*;
+
+/// Name the key an error is about: the key whose text or value holds the error's span.
+pub(super) fn key_at(text: &str, path: &str, span: Range<usize>, message: &str) -> String {
+    // "unknown field `x`" and "missing field `x`" name the key themselves.
+    for marker in ["unknown field `", "missing field `", "duplicate key `"] {
+        if let Some(field) = named_field(message, marker) {
+            return join(path, field);
+        }
+    }
+    if !path.is_empty() {
+        return path.to_string();
+    }
+    // A syntax error: no table is known yet; the text up to the error tells the key.
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let twice = message.starts_with("given twice");
+    if let Some(header) = text[line_start..line_end].trim().strip_prefix('[').filter(|_| twice) {
+        // A table given twice: the header names it.
+        let name = header.trim_start_matches('[').split_once(']').map_or("", |(n, _)| n.trim());
+        if !name.is_empty() {
+            return name.to_string();
+        }
+    }
+    key_path_before(text, start)
+}
+
+/// The dotted key whose value is being read at `end` of `text`: the last table header,
+/// then the keys of the inline tables open there and the key of the value itself.
+/// Strings (one-line and multi-line) and comments are skipped, so that an `=` or `[` in
+/// them is not taken for TOML's own; a value over several lines (an array) keeps its key.
+pub(super) fn key_path_before(text: &str, end: usize) -> String {
+    let b = text.as_bytes();
+    let mut header = String::new();
+    // The keys of the open inline tables and of the current value; `open` holds how many
+    // keys were known when each `{` opened.
+    let mut keys: Vec<String> = Vec::new();
+    let mut open: Vec<usize> = Vec::new();
+    // A byte-order mark before the first line is no part of it.
+    let mut i = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
+    let mut key_start = Some(i);
+    let mut arrays = 0usize;
+    while i < end {
+        match b[i] {
+            b'#' => {
+                i = text[i..end].find('\n').map_or(end, |n| i + n);
+                continue;
+            }
+            q @ (b'"' | b'\'') => {
+                // Compared as bytes: an escape may step into a character of several.
+                let triple = [q; 3];
+                let close: &[u8] = if b[i..].starts_with(&triple) { &triple } else { &triple[..1] };
+                let mut j = i + close.len();
+                while j < end && !b[j..].starts_with(close) {
+                    j += if q == b'"' && b[j] == b'\\' { 2 } else { 1 };
+                }
+                // Up to two quotes before a closing triple belong to the string (`'''x''''`).
+                if close.len() == 3 {
+                    let run = b.get(j..end).map_or(0, |r| r.iter().take(5).take_while(|&&c| c == q).count());
+                    j += run.saturating_sub(3);
+                }
+                i = j + close.len();
+                continue;
+            }
+            b'\n' if arrays == 0 && open.is_empty() => {
+                key_start = Some(i + 1);
+            }
+            b'[' if key_start.is_some_and(|k| text[k..i].trim().is_empty()) && arrays == 0 => {
+                // A table header at the start of a line.
+                let close = text[i..end].find('\n').map_or(end, |n| i + n);
+                let line = text[i..close].trim_start_matches('[');
+                header = line.split_once(']').map_or(line, |(n, _)| n).trim().to_string();
+                keys.clear();
+                key_start = None;
+                i = close;
+                continue;
+            }
+            b'[' => arrays += 1,
+            b']' => arrays = arrays.saturating_sub(1),
+            b'=' => {
+                if let Some(k) = key_start.take() {
+                    keys.truncate(open.last().copied().unwrap_or(0));
+                    keys.push(text[k..i].trim().to_string());
+                }
+            }
+            b'{' => {
+                open.push(keys.len());
+                key_start = Some(i + 1);
+            }
+            b'}' => {
+                if let Some(n) = open.pop() {
+                    keys.truncate(n);
+                }
+            }
+            b',' if !open.is_empty() && arrays == 0 => key_start = Some(i + 1),
+            _ => {}
+        }
+        i += 1;
+    }
+    if let Some(k) = key_start {
+        // The error is in a key itself (`fo$o = 1`): the key as far as it goes.
+        keys.truncate(open.last().copied().unwrap_or(0));
+        keys.push(text[k..end].trim().to_string());
+    }
+    std::iter::once(header).chain(keys).filter(|k| !k.is_empty()).map(|k| dotted(&k)).collect::<Vec<_>>().join(".")
+}
+
+/// A dotted key without the blanks TOML allows around its dots (`sinks . s`).
+pub(super) fn dotted(key: &str) -> String {
+    key.split('.').map(str::trim).collect::<Vec<_>>().join(".")
+}
+
+/// A serde message with Rust's type names said in words (`expected u8` → `expected a
+/// whole number from 0 to 255`), as a user writing TOML knows them.
+pub(super) fn plain_types(message: &str) -> String {
+    if message == "wanted string or table" {
+        // What toml says of a number where one of a few words belongs.
+        return "expected a string".to_string();
+    }
+    if message == "duplicate key" {
+        return "given twice; each table and key may be given once".to_string();
+    }
+    const WORDS: [(&str, &str); 7] = [
+        ("expected u8", "expected a whole number from 0 to 255"),
+        ("expected u16", "expected a whole number from 0 to 65535"),
+        ("expected u32", "expected a whole number from 0 to 4294967295"),
+        ("expected u64", "expected a whole number of 0 or more"),
+        ("expected usize", "expected a whole number of 0 or more"),
+        ("expected i64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+    ];
+    let message = match WORDS.iter().find(|(rust, _)| message.ends_with(rust)) {
+        Some((rust, words)) => format!("{}{words}", &message[..message.len() - rust.len()]),
+        None => message.to_string(),
+    };
+    if message.starts_with("data did not match any variant of untagged enum PaceToml") {
+        return "expected \"fast\", \"realtime\" or a speed factor such as 10.0".to_string();
+    }
+    // serde's words for TOML's kinds of value.
+    const KINDS: [(&str, &str); 6] = [
+        ("invalid type: map", "invalid type: table"),
+        ("invalid type: sequence", "invalid type: array"),
+        ("expected a sequence", "expected an array"),
+        ("expected a map", "expected a table"),
+        ("expected path string", "expected a string"),
+        // toml reads integers too large for 64 bits as i128, and says so.
+        (" as i128", ""),
+    ];
+    KINDS.iter().fold(message, |m, (serde, toml)| m.replace(serde, toml))
+}
+
+/// The field a serde message names after `marker` (`unknown field \`x\``, …).
+pub(super) fn named_field<'m>(message: &'m str, marker: &str) -> Option<&'m str> {
+    message.split_once(marker)?.1.split_once('`').map(|(field, _)| field)
+}
+
+/// A table name as TOML writes it: bare when it can be, else quoted (`"my meter"`).
+pub(super) fn toml_key(name: &str) -> String {
+    let bare = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if bare { name.to_string() } else { format!("{name:?}") }
+}
+
+pub(super) fn join(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+}

@@ -1,0 +1,361 @@
+//! The TOML configuration: named sources and named sinks, each with a `type`. Every mistake
+//! is reported with file, line, column and key, all of them at once, before anything runs;
+//! `${VAR}` in a string is replaced from the environment (so secrets stay out of the file).
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeString, DeTable, DeValue, ValueDeserializer};
+
+use crate::frame::DEFAULT_MAX_TELEGRAM;
+use crate::smarty::Keys;
+use crate::spec::VersionChoice;
+use crate::time::{DEFAULT_TIMEZONE, zone};
+use dsmrd_sinks::SinkConfig;
+
+mod csv_checks;
+mod duration;
+mod env;
+mod locate;
+mod read;
+
+use csv_checks::*;
+use env::*;
+use locate::*;
+use read::*;
+
+pub use duration::{format_duration, parse_duration};
+pub use env::expand;
+
+/// One configuration mistake, located.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    /// 1-based line and column; 0 when the mistake has no place (missing file).
+    pub line: usize,
+    pub column: usize,
+    /// The dotted key (`sinks.file.interval`), empty for the whole file.
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.key.is_empty()) {
+            (0, true) => write!(f, "{}: {}", self.file, self.message),
+            (0, false) => write!(f, "{}: {}: {}", self.file, self.key, self.message),
+            (_, true) => write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message),
+            (_, false) => write!(f, "{}:{}:{}: {}: {}", self.file, self.line, self.column, self.key, self.message),
+        }
+    }
+}
+
+/// All mistakes of one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// How a source's bytes are decoded; shared by every source type.
+#[derive(Debug, Clone)]
+pub struct DecodeSettings {
+    pub version: VersionChoice,
+    pub timezone_name: String,
+    pub timezone: TimeZone,
+    pub keys: Option<Keys>,
+    pub check_crc: bool,
+    pub max_telegram_bytes: usize,
+}
+
+impl Default for DecodeSettings {
+    fn default() -> Self {
+        DecodeSettings {
+            version: VersionChoice::Auto,
+            timezone_name: DEFAULT_TIMEZONE.into(),
+            timezone: zone(DEFAULT_TIMEZONE).unwrap_or(TimeZone::UTC),
+            keys: None,
+            check_crc: true,
+            max_telegram_bytes: DEFAULT_MAX_TELEGRAM,
+        }
+    }
+}
+
+/// Serial line parity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Parity {
+    None,
+    Even,
+    Odd,
+}
+
+/// `type = "serial"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerialConfig {
+    pub path: String,
+    /// `None`: the version's default (2.2/3: 9600 7E1, else 115200 8N1).
+    pub baud: Option<u32>,
+    pub data_bits: Option<u8>,
+    pub parity: Option<Parity>,
+    pub stop_bits: u8,
+}
+
+/// `type = "tcp"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpConfig {
+    pub address: String,
+    pub connect_timeout: Duration,
+    /// No telegram for this long means a dead connection: reconnect.
+    pub read_timeout: Duration,
+    pub max_backoff: Duration,
+}
+
+/// How fast a replay runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pace {
+    /// As fast as the sinks take it.
+    Fast,
+    /// Spaced as the telegram timestamps say (10 s apart for telegrams without one),
+    /// divided by the factor: 1.0 is real time, 10.0 ten times faster.
+    Speed(f64),
+}
+
+impl Pace {
+    /// The slowest and fastest speed factors taken: slower would wait for days between
+    /// telegrams, faster is `fast` in all but name.
+    pub const SPEED_RANGE: std::ops::RangeInclusive<f64> = 0.001..=1_000_000.0;
+
+    /// A speed factor, if it is within [`Pace::SPEED_RANGE`].
+    pub fn speed(f: f64) -> Option<Pace> {
+        Pace::SPEED_RANGE.contains(&f).then_some(Pace::Speed(f))
+    }
+
+    /// How long to wait for a gap of `gap` in meter time at speed `factor`.
+    pub fn wait(gap: Duration, factor: f64) -> Duration {
+        Duration::try_from_secs_f64(gap.as_secs_f64() / factor).unwrap_or(Duration::MAX)
+    }
+}
+
+impl std::str::FromStr for Pace {
+    type Err = String;
+
+    /// `fast`, `realtime`, or a speed factor above 0 (`10` = ten times real time).
+    fn from_str(s: &str) -> Result<Pace, String> {
+        match s {
+            "fast" => Ok(Pace::Fast),
+            "realtime" => Ok(Pace::Speed(1.0)),
+            other => match other.parse::<f64>() {
+                Ok(f) if Pace::speed(f).is_some() => Ok(Pace::Speed(f)),
+                _ => Err(format!("pace must be fast, realtime or a speed factor from 0.001 to 1000000, not `{other}`")),
+            },
+        }
+    }
+}
+
+/// `type = "replay"`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayConfig {
+    pub path: PathBuf,
+    pub pace: Pace,
+    pub looped: bool,
+}
+
+/// What a source reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceKind {
+    Serial(SerialConfig),
+    Tcp(TcpConfig),
+    Replay(ReplayConfig),
+    Stdin,
+}
+
+/// One `[sources.NAME]`.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    pub name: String,
+    pub kind: SourceKind,
+    pub decode: DecodeSettings,
+}
+
+/// How a sink's queue and throttle behave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Aggregate {
+    /// Send the latest reading of each interval.
+    Last,
+    /// Send the mean of instantaneous values (power, voltage, current) and the last value
+    /// of counters.
+    Mean,
+}
+
+/// What a full sink queue does with a new reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFull {
+    /// Drop the oldest queued reading to make room (the default: recent data matters most).
+    DropOldest,
+    /// Drop the new reading.
+    DropNewest,
+}
+
+/// The pipeline settings of one sink (the keys every sink type accepts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SinkPipeline {
+    /// Time between updates; zero sends every telegram.
+    pub interval: Duration,
+    pub aggregate: Aggregate,
+    /// Readings held for this sink while it is slow or down.
+    pub queue: usize,
+    pub on_full: OnFull,
+    /// Longest wait between retries of a failing sink.
+    pub max_backoff: Duration,
+}
+
+impl Default for SinkPipeline {
+    fn default() -> Self {
+        SinkPipeline {
+            interval: Duration::ZERO,
+            aggregate: Aggregate::Last,
+            queue: 1000,
+            on_full: OnFull::DropOldest,
+            max_backoff: Duration::from_secs(60),
+        }
+    }
+}
+
+/// One `[sinks.NAME]`.
+#[derive(Debug)]
+pub struct SinkSpec {
+    pub name: String,
+    pub config: SinkConfig,
+    pub pipeline: SinkPipeline,
+}
+
+/// `[daemon]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaemonConfig {
+    /// How often counters are logged at info level.
+    pub stats_interval: Duration,
+    /// Longest time spent flushing sinks on shutdown.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig { stats_interval: Duration::from_secs(300), shutdown_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// A whole, validated configuration.
+#[derive(Debug)]
+pub struct Config {
+    pub file: PathBuf,
+    pub daemon: DaemonConfig,
+    pub sources: Vec<SourceConfig>,
+    pub sinks: Vec<SinkSpec>,
+}
+
+/// Read and validate a configuration file, with `${VAR}` taken from the process
+/// environment.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: file.clone(),
+            line: 0,
+            column: 0,
+            key: String::new(),
+            message: format!("cannot read the configuration file: {e}"),
+        }])
+    })?;
+    parse(&text, path, &|name| std::env::var(name).ok())
+}
+
+/// Parse configuration text. `file` is used in messages and to resolve relative paths
+/// (relative to the working directory, as a user typing the command would expect).
+pub fn parse(text: &str, file: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
+    let mut cx = Cx { text, file: file.display().to_string(), errors: Vec::new(), set_aside: Vec::new() };
+    let root = match DeTable::parse(text) {
+        Ok(t) => t,
+        Err(e) => {
+            cx.toml_error(&e, "", None);
+            return Err(ConfigErrors(cx.errors));
+        }
+    };
+    let mut root = root.into_inner();
+    expand_env_table(&mut root, "", env, &mut cx);
+
+    let mut daemon = DaemonConfig::default();
+    let mut sources = Vec::new();
+    let mut sinks = Vec::new();
+    // How many source and sink tables there are, whether or not they read without error.
+    let (mut source_tables, mut sink_tables) = (0, 0);
+    for (key, value) in &root {
+        match key.get_ref().as_ref() {
+            "daemon" => {
+                if let Some(t) = cx.table(value, "daemon") {
+                    daemon = cx.daemon(t, value.span());
+                }
+            }
+            "sources" => {
+                // A section that is no table is reported as that: it counts as given.
+                source_tables += cx.table(value, "sources").map_or(1, |t| t.len());
+                if let Some(t) = value.get_ref().as_table() {
+                    for (name, v) in t {
+                        let path = format!("sources.{}", toml_key(name.get_ref()));
+                        if let Some(s) = cx.source(name.get_ref(), v, &path) {
+                            sources.push(s);
+                        }
+                    }
+                }
+            }
+            "sinks" => {
+                sink_tables += cx.table(value, "sinks").map_or(1, |t| t.len());
+                if let Some(t) = value.get_ref().as_table() {
+                    // Two file sinks writing one file would mix their rows.
+                    let mut files: Vec<((PathBuf, String), String)> = Vec::new();
+                    for (name, v) in t {
+                        let path = format!("sinks.{}", toml_key(name.get_ref()));
+                        if sink_type(v) == Some("csv") {
+                            csv_checks(&mut cx, &path, name.get_ref(), v, &mut files);
+                        }
+                        if let Some(s) = cx.sink(name.get_ref(), v, &path) {
+                            sinks.push(s);
+                        }
+                    }
+                }
+            }
+            other => cx.at(key.span(), other, "unknown section; expected `sources`, `sinks` or `daemon`".to_string()),
+        }
+    }
+    if source_tables == 0 {
+        cx.at(0..0, "sources", "no source configured; add a [sources.NAME] table with a `type`".into());
+    }
+    if sink_tables == 0 {
+        cx.at(0..0, "sinks", "no sink configured; add a [sinks.NAME] table with a `type`".into());
+    }
+    cx.errors.sort_by_key(|e| (e.line, e.column));
+    if cx.errors.is_empty() {
+        Ok(Config { file: file.to_path_buf(), daemon, sources, sinks })
+    } else {
+        Err(ConfigErrors(cx.errors))
+    }
+}
