@@ -1756,9 +1756,9 @@ fn synthetic_eon_hungary() {
         ("instantaneous_reactive_power_q1", 0.412, "kvar"),
         ("instantaneous_reactive_power_q4", 0.287, "kvar"),
         ("actual_treshold_electricity", 90.0, "kW"),
-        ("max_power_on_l1", 200.0, "A"),
-        ("max_power_on_l2", 200.0, "A"),
-        ("max_power_on_l3", 200.0, "A"),
+        ("fuse_threshold_l1", 200.0, "A"),
+        ("fuse_threshold_l2", 200.0, "A"),
+        ("fuse_threshold_l3", 200.0, "A"),
         ("actual_switch_position", 1.0, ""),
     ]);
     t.null("text_message");
@@ -2370,7 +2370,7 @@ fn eon_hungary_capture() {
         ("frequency", 50.0, "Hz"),
         ("current_electricity_delivery", 2.601, "kW"),
         ("instantaneous_reactive_power_q3", 0.504, "kvar"),
-        ("max_power_on_l1", 200.0, "A"),
+        ("fuse_threshold_l1", 200.0, "A"),
     ]);
     let snap = t.obj("last_month_data");
     assert_eq!(snap["value"], 19);
@@ -3126,5 +3126,26 @@ fn a_failed_frame_that_ends_in_0xdb_by_chance_gives_one_error() {
         assert_eq!(d.telegrams.len(), 1 + usize::from(stream.len() > 2 * frame.len()));
         assert_eq!(d.errors.len(), 1, "{:?}", d.errors);
         assert!(matches!(d.errors[0], DecodeError::Decrypt(dsmrd::smarty::DecryptError::TagMismatch { .. })));
+    }
+}
+
+#[test]
+fn a_q3d_exporting_names_its_export_power_as_dsmr_parser_does() {
+    // dsmr_parser's Q3D table names `1-0:2.7.0` CURRENT_ELECTRICITY_DELIVERY; a Q3D on a
+    // house with solar panels sends it next to `1-0:1.7.0` (values made up, firmware
+    // before and after V3.04).
+    for (code, suffix) in [("2.7.0", "*255"), ("2.7.255", "*255")] {
+        let body = format!(
+            "/ESY5Q3DB1024 V3.04\r\n\r\n1-0:0.0.0*255(0273011003456)\r\n1-0:1.8.0*255(00052185.7825309*kWh)\r\n\
+             1-0:1.7.0*255(000000.00*W)\r\n1-0:{code}{suffix}(000124.86*W)\r\n1-0:96.5.5*255(80)\r\n\
+             0-0:96.1.255*255(1ESY1161003456)\r\n!\r\n"
+        );
+        let d = decode_bytes(body.as_bytes(), true, AMSTERDAM, None);
+        assert!(d.errors.is_empty(), "{:?}", d.errors);
+        let t = T(d.telegrams.into_iter().next().expect("telegram"));
+        assert_eq!(t.top("dsmr_version"), "Q3D");
+        t.no_unknown_codes();
+        t.q("current_electricity_delivery", 124.86, "W");
+        assert_eq!(t.obj("current_electricity_delivery")["obis"], format!("1-0:{code}{suffix}"));
     }
 }

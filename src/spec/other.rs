@@ -19,11 +19,19 @@ static Q3D_ROWS: &[Row] = &[
     row((1, 0, 41, 7, 0), "instantaneous_active_power_l2_positive", Number, W, "Active power L2"),
     row((1, 0, 61, 7, 0), "instantaneous_active_power_l3_positive", Number, W, "Active power L3"),
     row((1, 0, 1, 7, 0), "current_electricity_usage", Number, W, "Active power, all phases"),
+    row((1, 0, 2, 7, 0), "current_electricity_delivery", Number, W, "Active power exported, all phases"),
     // Firmware before V3.04 writes the power codes with E = 255 (`1-0:1.7.255*255`).
     row((1, 0, 21, 7, 255), "instantaneous_active_power_l1_positive", Number, W, "Active power L1 (firmware < V3.04)"),
     row((1, 0, 41, 7, 255), "instantaneous_active_power_l2_positive", Number, W, "Active power L2 (firmware < V3.04)"),
     row((1, 0, 61, 7, 255), "instantaneous_active_power_l3_positive", Number, W, "Active power L3 (firmware < V3.04)"),
     row((1, 0, 1, 7, 255), "current_electricity_usage", Number, W, "Active power, all phases (firmware < V3.04)"),
+    row(
+        (1, 0, 2, 7, 255),
+        "current_electricity_delivery",
+        Number,
+        W,
+        "Active power exported, all phases (firmware < V3.04)",
+    ),
     row((1, 0, 96, 5, 5), "q3d_equipment_state", Text, None, "Status byte (hex)"),
     row((0, 0, 96, 1, 255), "q3d_equipment_serialnumber", Text, None, "Serial number"),
     // eBZ DD3 (`/EBZ5DD3...`): the same D0 layout, with signed power (negative on export).
@@ -56,9 +64,9 @@ static EON_ROWS: &[Row] = &[
     row((1, 0, 53, 7, 0), "instantaneous_power_factor_l2", Number, None, "Power factor L2"),
     row((1, 0, 73, 7, 0), "instantaneous_power_factor_l3", Number, None, "Power factor L3"),
     row((1, 0, 14, 7, 0), "frequency", Number, Some("Hz"), "Grid frequency"),
-    row((1, 0, 31, 4, 0), "max_power_on_l1", Number, Some("A"), "Current threshold L1 (name as in dsmr_parser)"),
-    row((1, 0, 51, 4, 0), "max_power_on_l2", Number, Some("A"), "Current threshold L2 (name as in dsmr_parser)"),
-    row((1, 0, 71, 4, 0), "max_power_on_l3", Number, Some("A"), "Current threshold L3 (name as in dsmr_parser)"),
+    row((1, 0, 31, 4, 0), "fuse_threshold_l1", Number, Some("A"), "Current threshold L1"),
+    row((1, 0, 51, 4, 0), "fuse_threshold_l2", Number, Some("A"), "Current threshold L2"),
+    row((1, 0, 71, 4, 0), "fuse_threshold_l3", Number, Some("A"), "Current threshold L3"),
     row((0, 0, 98, 1, 0), "last_month_data", Snapshot, None, "Billing snapshot at the end of last month"),
     row(
         (0, 0, 96, 50, 68),
