@@ -94,4 +94,19 @@ fn secrets_never_appear_in_messages() {
     let out = errors(&format!("[sources.meter]\ntype = \"stdin\"\ndecryption_key = \"{key}\"\n{GOOD_SINK}"));
     assert!(!out.contains(key), "{out}");
     assert!(out.contains("decryption_key"), "{out}");
+    // Unquoted, a key reads as a number, which serde's message would show in decimal.
+    let out = errors(&format!(
+        "[sources.meter]\ntype = \"stdin\"\ndecryption_key = 0xD491470F47126332B07D1923B3504188\n\
+         authentication_key = 12345678901234567890\n{GOOD_SINK}"
+    ));
+    for shown in ["282550659412389676855714102454015508872", "12345678901234567890", "D491470F"] {
+        assert!(!out.contains(shown), "{out}");
+    }
+    assert!(
+        out.contains(
+            "sources.meter.decryption_key: invalid type: integer (hidden), expected a string; write the key in quotes"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("sources.meter.authentication_key: invalid type: integer (hidden)"), "{out}");
 }

@@ -166,3 +166,23 @@ pub(super) fn toml_key(name: &str) -> String {
 pub(super) fn join(path: &str, key: &str) -> String {
     if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
 }
+
+/// Keys whose values are secrets: never shown, even when a value of the wrong type is
+/// (an unquoted key is read as a number, and serde's message would show it in decimal).
+const SECRET_KEYS: &[&str] = &["decryption_key", "authentication_key"];
+
+/// `message` with the values it quotes in backticks hidden when `key` holds a secret.
+pub(super) fn hide_secret_values(key: &str, message: String) -> String {
+    let last = key.rsplit('.').next().unwrap_or(key);
+    if !SECRET_KEYS.contains(&last) || !message.contains('`') {
+        return message;
+    }
+    let mut out = String::with_capacity(message.len());
+    for (i, part) in message.split('`').enumerate() {
+        // Odd parts are inside backticks.
+        out.push_str(if i % 2 == 1 { "(hidden)" } else { part });
+    }
+    // An unquoted hex key reads as a number too wide for the integer types serde names.
+    let out = out.replace(" (hidden) as u128", " (hidden)").replace(" (hidden) as i128", " (hidden)");
+    if out.ends_with("expected a string") { format!("{out}; write the key in quotes") } else { out }
+}

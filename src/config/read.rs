@@ -137,6 +137,7 @@ impl<'t> Cx<'t> {
             Some(k) => join(path, &toml_key(k)),
             None => key_at(self.text, path, span.clone(), &message),
         };
+        let message = hide_secret_values(&key, message);
         let (line, column) = self.line_col(span.start);
         self.errors.push(ConfigError { file: self.file.clone(), line, column, key, message });
     }
