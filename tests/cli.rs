@@ -397,3 +397,16 @@ fn a_run_whose_input_ended_with_readings_lost_exits_1() {
     assert_eq!(out.status.code(), Some(1), "{log}");
     assert!(log.contains("readings were not delivered: sink full lost 2"), "{log}");
 }
+
+/// A log level that is no level is refused: tracing would read `verbose` as a target name
+/// and log nothing at all, not even the warnings of a failing sink.
+#[test]
+fn an_unknown_log_level_is_refused() {
+    let out = dsmrd_cmd()
+        .args(["--log-level", "verbose", "parse", "--format", "none"])
+        .arg(recording("MCS5-unknown_dsmr5.0_dsmr5rs.txt"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("possible values: error, warn, info, debug, trace, off"));
+}

@@ -18,8 +18,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "dsmrd", version, about, propagate_version = true)]
 pub struct Cli {
-    /// Log level (error, warn, info, debug, trace); RUST_LOG overrides it.
-    #[arg(long, global = true, default_value = "info")]
+    /// Log level; RUST_LOG (a full tracing filter) overrides it.
+    #[arg(long, global = true, default_value = "info",
+          value_parser = clap::builder::PossibleValuesParser::new(["error", "warn", "info", "debug", "trace", "off"]))]
     pub log_level: String,
     #[command(subcommand)]
     pub command: Command,
