@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Args;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -14,6 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::config::Pace;
 use crate::frame::{Event, Frame, Framer};
 use crate::parse::parse;
+use crate::source::replay::Pacer;
 use crate::spec::VersionChoice;
 use crate::time::{DEFAULT_TIMEZONE, to_utc, zone};
 
@@ -74,11 +74,12 @@ fn client_left(e: &anyhow::Error) -> bool {
 /// Send the recording's bytes exactly, one telegram at a time, paced.
 async fn play(path: &std::path::Path, mut stream: TcpStream, pace: Pace, looped: bool) -> anyhow::Result<()> {
     let tz = zone(DEFAULT_TIMEZONE).map_err(anyhow::Error::msg)?;
+    // Kept over passes: a loop starting over waits as long as a telegram gap.
+    let mut pacer = Pacer::default();
     loop {
         let mut file = tokio::fs::File::open(path).await?;
         let mut framer = Framer::default().with_crc_check(false);
         let mut buf = vec![0u8; 64 * 1024];
-        let mut previous: Option<jiff::Timestamp> = None;
         loop {
             let n = file.read(&mut buf).await?;
             if n == 0 {
@@ -97,19 +98,12 @@ async fn play(path: &std::path::Path, mut stream: TcpStream, pace: Pace, looped:
                         .and_then(|m| to_utc(m, &tz, false)),
                     Frame::Smarty(_) => None,
                 };
+                // Each telegram waits its gap to the one before, then goes out whole.
+                if let Pace::Speed(f) = pace {
+                    tokio::time::sleep(Pace::wait(pacer.gap(time), f)).await;
+                }
                 stream.write_all(&buf[sent..pos]).await?;
                 sent = pos;
-                if let Pace::Speed(f) = pace {
-                    let gap = match (previous, time) {
-                        (Some(p), Some(t)) => {
-                            Duration::from_millis((t.as_millisecond() - p.as_millisecond()).clamp(0, 60_000) as u64)
-                        }
-                        (None, _) => Duration::ZERO,
-                        (Some(_), None) => Duration::from_secs(10),
-                    };
-                    previous = time.or(previous);
-                    tokio::time::sleep(Pace::wait(gap, f)).await;
-                }
             }
             stream.write_all(&buf[sent..n]).await?;
         }

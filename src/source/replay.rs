@@ -93,7 +93,7 @@ async fn fast(cfg: &ReplayConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
 /// Spaced as the telegrams' timestamps say, divided by `factor`. Decoding stays on this
 /// task: at real-time speeds it is never the bottleneck.
 async fn paced(cfg: &ReplayConfig, factor: f64, mut ingest: Ingest, mut shutdown: Shutdown) {
-    let mut previous: Option<jiff::Timestamp> = None;
+    let mut pacer = Pacer::default();
     let mut buf = vec![0u8; PACED_CHUNK];
     loop {
         let mut file = match tokio::fs::File::open(&cfg.path).await {
@@ -117,15 +117,7 @@ async fn paced(cfg: &ReplayConfig, factor: f64, mut ingest: Ingest, mut shutdown
                 }
             };
             for mut r in readings {
-                let gap = match (previous, r.time_from_meter) {
-                    (Some(p), true) => {
-                        let ms = (r.time.as_millisecond() - p.as_millisecond()).max(0) as u64;
-                        Duration::from_millis(ms).min(MAX_GAP)
-                    }
-                    (None, _) => Duration::ZERO,
-                    (Some(_), false) => DEFAULT_SPACING,
-                };
-                previous = Some(r.time);
+                let gap = pacer.gap(r.time_from_meter.then_some(r.time));
                 if !gap.is_zero() && !sleep_or_stop(Pace::wait(gap, factor), &mut shutdown).await {
                     return;
                 }
@@ -148,11 +140,67 @@ async fn paced(cfg: &ReplayConfig, factor: f64, mut ingest: Ingest, mut shutdown
     }
 }
 
+/// The wait before each telegram of a paced replay: the time between its timestamp and the
+/// one before. Where time does not go forward (a loop starting over, a meter clock set back,
+/// a recording of one telegram) the last real gap is waited, or [`DEFAULT_SPACING`] when
+/// there was none, never nothing: a looping replay must not run at full speed.
+#[derive(Debug, Default)]
+pub(crate) struct Pacer {
+    previous: Option<jiff::Timestamp>,
+    last_gap: Option<Duration>,
+    started: bool,
+}
+
+impl Pacer {
+    /// The wait before a telegram with meter time `time` (`None`: it has none).
+    pub(crate) fn gap(&mut self, time: Option<jiff::Timestamp>) -> Duration {
+        if !std::mem::replace(&mut self.started, true) {
+            self.previous = time;
+            return Duration::ZERO;
+        }
+        let Some(t) = time else { return DEFAULT_SPACING };
+        let forward = self.previous.map(|p| t.as_millisecond() - p.as_millisecond()).filter(|&ms| ms > 0);
+        self.previous = Some(t);
+        match forward {
+            Some(ms) => {
+                let gap = Duration::from_millis(ms as u64).min(MAX_GAP);
+                self.last_gap = Some(gap);
+                gap
+            }
+            None => self.last_gap.unwrap_or(DEFAULT_SPACING),
+        }
+    }
+}
+
 /// Hand `readings` to the sinks, unless a stop comes first: a replay waits for room in the
 /// queues, and that wait must not outlast a stop. False when stopped.
 async fn handed_over(ingest: &Ingest, readings: Vec<Reading>, shutdown: &mut Shutdown) -> bool {
     tokio::select! {
         _ = ingest.publish_all(readings) => true,
         _ = stopped(shutdown) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: i64) -> Option<jiff::Timestamp> {
+        jiff::Timestamp::from_second(1_700_000_000 + s).ok()
+    }
+
+    #[test]
+    fn a_loop_waits_a_real_gap_when_it_starts_over() {
+        let mut p = Pacer::default();
+        // A recording of three telegrams 2 s apart, played twice.
+        let gaps: Vec<u64> = [0, 2, 4, 0, 2, 4].iter().map(|&s| p.gap(at(s)).as_secs()).collect();
+        assert_eq!(gaps, [0, 2, 2, 2, 2, 2]);
+        // One telegram, looped: the default spacing, not zero.
+        let mut p = Pacer::default();
+        let gaps: Vec<u64> = (0..3).map(|_| p.gap(at(0)).as_secs()).collect();
+        assert_eq!(gaps, [0, 10, 10]);
+        // No meter time: the default spacing; long gaps are cut to a minute.
+        let mut p = Pacer::default();
+        assert_eq!([p.gap(None), p.gap(None), p.gap(at(0)), p.gap(at(3600))].map(|d| d.as_secs()), [0, 10, 10, 60]);
     }
 }
