@@ -410,3 +410,39 @@ fn an_unknown_log_level_is_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("possible values: error, warn, info, debug, trace, off"));
 }
+
+/// `cat capture | dsmrd run` into a CSV file and a stdout that is read only after a pause:
+/// a pipe waits for the sinks as a replay does, so neither sink loses a reading (as a live
+/// source, stdin dropped thousands, from the CSV sink's queue too).
+#[test]
+fn a_piped_capture_loses_no_reading_to_a_slow_sink() {
+    let one = std::fs::read(recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt")).expect("rec");
+    let input = one.repeat(5);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("r.csv");
+    let config = dir.path().join("c.toml");
+    let text = format!(
+        "[sources.pipe]\ntype = \"stdin\"\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n\n\
+         [sinks.out]\ntype = \"stdout\"\nformat = \"json\"\n"
+    );
+    std::fs::write(&config, text).expect("config");
+    let mut child = dsmrd_cmd()
+        .args(["run", "--config"])
+        .arg(&config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    // Nobody reads stdout for a while: its pipe fills and the stdout sink stalls.
+    std::thread::sleep(Duration::from_millis(1500));
+    let out = child.wait_with_output().expect("wait");
+    writer.join().expect("writer").expect("write");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2830, "{log}");
+    assert_eq!(csv_lines(&csv).len(), 2831, "{log}");
+    assert!(log.contains("sink=file delivered=2830 dropped=0"), "{log}");
+}

@@ -272,7 +272,8 @@ fn handle(
 
 /// Run one source until it ends (replay, stdin) or shutdown.
 pub async fn run(cfg: SourceConfig, fanout: Fanout, counters: Arc<SourceCounters>, shutdown: Shutdown) {
-    let wait = matches!(cfg.kind, SourceKind::Replay(_));
+    // A file or a pipe can wait for the sinks; a meter cannot.
+    let wait = matches!(cfg.kind, SourceKind::Replay(_) | SourceKind::Stdin);
     let ingest = Ingest::new(&cfg.name, &cfg.decode, fanout, wait, counters);
     match &cfg.kind {
         SourceKind::Serial(s) => serial::run(s, cfg.decode.version, ingest, shutdown).await,

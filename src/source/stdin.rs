@@ -1,6 +1,10 @@
-//! Reads a pipe on stdin (`socat ... | dsmrd run`), until it closes.
+//! Reads a pipe on stdin (`socat ... | dsmrd run`, `cat capture | dsmrd run`), until it
+//! closes. A pipe can wait: like a replay, it waits for room in the sinks' queues (but not
+//! for a failing sink's) instead of dropping readings, and a stop ends the wait.
 
 use tokio::io::AsyncReadExt;
+
+use dsmrd_sinks::Reading;
 
 use super::{Ingest, Shutdown, stopped};
 
@@ -17,14 +21,19 @@ pub async fn run(mut ingest: Ingest, mut shutdown: Shutdown) {
                 tracing::debug!(source = %ingest.name, in_telegram = ingest.in_telegram(), "Stopped reading stdin.");
                 if ingest.at_end_marker() {
                     let rest = ingest.finish_at_stop();
-                    ingest.publish_all(rest).await;
+                    handed_over(&ingest, rest, &mut shutdown).await;
                 }
                 return;
             }
         };
         match n {
             Ok(0) => break,
-            Ok(n) => ingest.feed(&buf[..n]).await,
+            Ok(n) => {
+                let readings = ingest.decode(&buf[..n]);
+                if !handed_over(&ingest, readings, &mut shutdown).await {
+                    return;
+                }
+            }
             Err(e) => {
                 tracing::error!(source = %ingest.name, error = %e, "Cannot read stdin.");
                 break;
@@ -32,6 +41,16 @@ pub async fn run(mut ingest: Ingest, mut shutdown: Shutdown) {
         }
     }
     let rest = ingest.finish();
-    ingest.publish_all(rest).await;
+    handed_over(&ingest, rest, &mut shutdown).await;
     tracing::info!(source = %ingest.name, "stdin closed.");
+}
+
+/// Hand `readings` over, waiting for room unless a stop comes (what finds room at once is
+/// still handed over after a stop). False when stopped first.
+async fn handed_over(ingest: &Ingest, readings: Vec<Reading>, shutdown: &mut Shutdown) -> bool {
+    tokio::select! {
+        biased;
+        _ = ingest.publish_all(readings) => true,
+        _ = stopped(shutdown) => false,
+    }
 }
