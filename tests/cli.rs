@@ -446,3 +446,19 @@ fn a_piped_capture_loses_no_reading_to_a_slow_sink() {
     assert_eq!(csv_lines(&csv).len(), 2831, "{log}");
     assert!(log.contains("sink=file delivered=2830 dropped=0"), "{log}");
 }
+
+/// An input that ends without one valid telegram (a wrong file, a wrong key) makes `run`
+/// exit 1, as `parse` and `replay` do; one telegram is enough for 0.
+#[test]
+fn a_run_whose_input_held_no_telegram_exits_1() {
+    let good = std::fs::read(recording("Iskra-AM550-M550E-1012_dsmr5.0_dsmr5rs.txt")).expect("rec");
+    for (input, code) in [(b"no meter here\r\n".to_vec(), 1), (good, 0)] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (_, mut child) = run_stdin_to_csv(dir.path());
+        child.stdin.take().expect("stdin").write_all(&input).expect("write");
+        let out = child.wait_with_output().expect("wait");
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{log}");
+        assert_eq!(log.contains("the input ended without one valid telegram"), code == 1, "{log}");
+    }
+}

@@ -38,8 +38,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Run a validated configuration on a fresh runtime.
-/// A run whose sources all ended on their own (a replay, stdin at EOF) while a sink lost
-/// readings exits 1, so a script or CI job that replays a capture into a file notices; a
+/// A run whose sources all ended on their own (a replay, stdin at EOF) without a telegram,
+/// or while a sink lost readings, exits 1, so a script or CI job that replays a capture into a file notices; a
 /// stop by signal exits 0 as a service manager expects, with the loss in the log.
 pub fn run_config(cfg: config::Config) -> anyhow::Result<ExitCode> {
     let summary = run_config_summary(cfg)?;
@@ -49,6 +49,11 @@ pub fn run_config(cfg: config::Config) -> anyhow::Result<ExitCode> {
         .filter(|s| s.2 > 0)
         .map(|(name, _, dropped, _)| format!("sink {name} lost {dropped}"))
         .collect();
+    if summary.ended == daemon::Ended::SourcesDone && summary.telegrams == 0 {
+        // As `parse` and `replay`: an input with no telegram (a wrong key, a wrong file).
+        eprintln!("dsmrd: the input ended without one valid telegram");
+        return Ok(ExitCode::from(1));
+    }
     if summary.ended == daemon::Ended::SourcesDone && !lost.is_empty() {
         eprintln!("dsmrd: the input ended, but readings were not delivered: {}", lost.join(", "));
         return Ok(ExitCode::from(1));
