@@ -19,6 +19,10 @@ use crate::config::{Aggregate, OnFull, SinkPipeline};
 /// Most readings handed to a sink in one `send`.
 const BATCH: usize = 500;
 
+/// A delivery that has not returned after this long is stuck: a replay stops waiting for
+/// the sink (long enough for the slowest fsync of an SD card).
+const STALL: Duration = Duration::from_secs(30);
+
 /// Delivery counters of one sink, readable while it runs.
 #[derive(Debug, Default)]
 pub struct SinkCounters {
@@ -441,10 +445,35 @@ async fn run_sink(
             // Held readings that left without being dropped (delivered, or rejected and
             // counted so), and whether the sink came back with this delivery.
             let (mut left, mut recovered) = (0, false);
-            let result = match sink.send(batch).await {
-                Ok(()) => sink.flush().await,
-                Err(e) => Err(e),
+            let mut stalled = false;
+            let result = {
+                let delivery = async {
+                    match sink.send(batch).await {
+                        Ok(()) => sink.flush().await,
+                        Err(e) => Err(e),
+                    }
+                };
+                tokio::pin!(delivery);
+                tokio::select! {
+                    biased;
+                    r = &mut delivery => r,
+                    _ = tokio::time::sleep(STALL) => {
+                        // Stuck (stdout into a pipe nobody reads): a replay stops waiting
+                        // for this sink, so that the others go on.
+                        stalled = true;
+                        if !failing {
+                            tracing::warn!(sink = %name, "Sink is stuck in a delivery; the other sinks go on without it.");
+                            queue.failing.store(true, Ordering::Relaxed);
+                            queue.room.notify_waiters();
+                        }
+                        delivery.await
+                    }
+                }
             };
+            if stalled && !failing && !matches!(result, Err(SinkError::Retryable(_) | SinkError::Closed(_))) {
+                queue.failing.store(false, Ordering::Relaxed);
+                tracing::info!(sink = %name, "Sink is delivering again.");
+            }
             match result {
                 Ok(()) => {
                     ready.drain(..n);

@@ -207,3 +207,32 @@ async fn a_slow_sink_loses_only_what_its_queue_cannot_hold() {
     assert_eq!((delivered, dropped), (12, 0), "{:?}", values(&slow));
     pipeline::shutdown(tasks, Duration::from_secs(1)).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_replay_stops_waiting_for_a_sink_stuck_in_a_delivery() {
+    // A delivery that never returns (stdout into a pipe nobody reads) is no failure the
+    // sink reports; after 30 s it counts as one, and the replay goes on for the others.
+    let healthy = Probe::default();
+    let stuck = Probe { delay: Duration::from_secs(24 * 3600), ..Probe::default() };
+    let cfg = SinkPipeline { queue: 5, ..SinkPipeline::default() };
+    let (fanout, tasks) = pipeline::start(vec![
+        ("healthy".into(), Box::new(healthy.clone()), cfg),
+        ("stuck".into(), Box::new(stuck.clone()), cfg),
+    ]);
+    let started = Instant::now();
+    let publishing = async {
+        for n in 0..100 {
+            fanout.publish(reading(n), true).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(120), publishing).await.expect("the replay was held up by the stuck sink");
+    let waited = started.elapsed();
+    assert!((Duration::from_secs(30)..Duration::from_secs(32)).contains(&waited), "{waited:?}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(values(&healthy), (0..100).map(|n| n as f64).collect::<Vec<_>>());
+    assert_eq!(*stuck.attempts.lock().expect("lock"), 1);
+    let (delivered, dropped, _) = tasks[1].counters.snapshot();
+    assert_eq!(delivered, 0);
+    assert!(dropped >= 90, "dropped {dropped}");
+    pipeline::shutdown(tasks, Duration::from_secs(1)).await;
+}
