@@ -26,6 +26,7 @@ fn broken_configs_get_precise_messages() {
         ("no sink at all", GOOD_SOURCE.into()),
         ("source without type", format!("[sources.meter]\npath = \"/dev/ttyUSB0\"\n{GOOD_SINK}")),
         ("unknown source type", format!("[sources.meter]\ntype = \"usb\"\n{GOOD_SINK}")),
+        ("two sources reading stdin", format!("[sources.a]\ntype = \"stdin\"\n\n[sources.b]\ntype = \"stdin\"\n{GOOD_SINK}")),
         ("misspelled source key", format!("[sources.meter]\ntype = \"serial\"\npaht = \"/dev/ttyUSB0\"\n{GOOD_SINK}")),
         ("wrong value type", format!("[sources.meter]\ntype = \"serial\"\npath = \"/dev/ttyUSB0\"\nbaud = \"fast\"\n{GOOD_SINK}")),
         ("unknown dsmr version", format!("[sources.meter]\ntype = \"stdin\"\ndsmr_version = \"6\"\n{GOOD_SINK}")),

@@ -319,9 +319,24 @@ pub fn parse(text: &str, file: &Path, env: &dyn Fn(&str) -> Option<String>) -> R
                 // A section that is no table is reported as that: it counts as given.
                 source_tables += cx.table(value, "sources").map_or(1, |t| t.len());
                 if let Some(t) = value.get_ref().as_table() {
+                    // Two readers of one stdin would each get part of the stream.
+                    let mut stdin_reader: Option<String> = None;
                     for (name, v) in t {
                         let path = format!("sources.{}", toml_key(name.get_ref()));
                         if let Some(s) = cx.source(name.get_ref(), v, &path) {
+                            if matches!(s.kind, SourceKind::Stdin) {
+                                if let Some(first) = &stdin_reader {
+                                    let message = format!("only one source can read stdin, and `{first}` does");
+                                    let at = v
+                                        .get_ref()
+                                        .as_table()
+                                        .and_then(|t| entry(t, "type"))
+                                        .map_or(v.span(), |e| e.span());
+                                    cx.at(at, &format!("{path}.type"), message);
+                                    continue;
+                                }
+                                stdin_reader = Some(path.clone());
+                            }
                             sources.push(s);
                         }
                     }

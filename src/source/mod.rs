@@ -92,7 +92,7 @@ impl ErrorLog {
             tracing::warn!(
                 source,
                 suppressed = self.suppressed,
-                "{} more telegrams rejected in the last minute (not logged one by one; check the cable and the serial settings)",
+                "{} more telegrams rejected in the last minute (not logged one by one; the usual causes: a bad cable, wrong line settings, a damaged capture)",
                 self.suppressed
             );
             self.suppressed = 0;
