@@ -43,9 +43,10 @@
 //!
 //! **Delivery.** Rows are buffered; after each batch they are written out to the OS, and
 //! synced to disk (`fsync` of the data) at most every 5 s and on shutdown: an fsync per
-//! telegram would wear out an SD card for no gain. After a write error the file is closed and
-//! reopened on the next attempt; the pipeline retries the whole batch, so rows written before
-//! the error can appear twice. The health check opens (creating when missing) the file the
+//! telegram would wear out an SD card for no gain. After a write error the rows of the batch
+//! are taken back and the file is closed, to be reopened on the next attempt, which writes
+//! the whole batch again; only when taking them back fails too can rows appear twice. The
+//! health check opens (creating when missing) the file the
 //! sink would write now; with `rotate = "daily"` and no file for today yet it creates and
 //! removes a probe file in the directory instead.
 //!
