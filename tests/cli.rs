@@ -255,6 +255,17 @@ fn record_captures_what_serve_sends_byte_for_byte() {
     let _server = dsmrd(&["serve", source.to_str().expect("utf-8"), "--listen", &addr, "--pace", "fast"], None);
     assert!(wait_for(Duration::from_secs(10), || std::net::TcpStream::connect(&addr).is_ok()), "serve did not listen");
     let dir = tempfile::tempdir().expect("tempdir");
+    // `--duration 0s` records nothing, though the bytes are there at once.
+    let none = dir.path().join("none.txt");
+    let status = dsmrd_cmd()
+        .args(["record", "--from", &format!("tcp:{addr}"), "--out"])
+        .arg(&none)
+        .args(["--duration", "0s"])
+        .stderr(Stdio::null())
+        .status()
+        .expect("record");
+    assert!(status.success());
+    assert_eq!(std::fs::read(&none).expect("capture").len(), 0);
     let out = dir.path().join("capture.txt");
     let status = dsmrd_cmd()
         .args(["record", "--from", &format!("tcp:{addr}"), "--out"])

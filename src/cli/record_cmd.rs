@@ -63,13 +63,18 @@ async fn record(args: RecordArgs, limit: Option<Duration>) -> anyhow::Result<Exi
     let stop = super::run_cmd::shutdown_signal();
     tokio::pin!(stop);
     loop {
+        // Checked before each read: a timer that is already due is not ready on its first
+        // poll, so `--duration 0s` would still record the first chunk.
+        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+            break;
+        }
         let sleep = async {
             match deadline {
                 Some(d) => tokio::time::sleep_until(d).await,
                 None => std::future::pending().await,
             }
         };
-        // The time limit and a stop come first: at `--duration 0s` nothing is read.
+        // The time limit and a stop come first.
         let n = tokio::select! {
             biased;
             _ = &mut stop => break,
