@@ -526,7 +526,9 @@ async fn run_sink(
             counters.dropped.fetch_sub(off as u64, Ordering::Relaxed);
             queue.room.notify_waiters();
             if recovered {
-                tracing::info!(sink = %name, pending, "Sink recovered; delivering the readings it missed.");
+                // The readings held through the outage went out with this delivery; `queued`
+                // are those still waiting behind them.
+                tracing::info!(sink = %name, delivered = left, queued = pending, "Sink recovered; the readings it held are delivered.");
             }
             continue;
         }

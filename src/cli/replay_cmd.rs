@@ -40,8 +40,8 @@ pub struct ReplayArgs {
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let pace: Pace = args.pace.parse().map_err(|e: String| anyhow::anyhow!("--{e}"))?;
-    if !args.file.is_file() {
-        anyhow::bail!("recording {} does not exist", args.file.display());
+    if let Some(problem) = crate::source::replay::recording_problem(&args.file) {
+        anyhow::bail!("recording {} {problem}", args.file.display());
     }
     let decode = DecodeSettings {
         version: args.dsmr_version,

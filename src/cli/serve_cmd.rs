@@ -35,12 +35,14 @@ pub struct ServeArgs {
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let pace: Pace = args.pace.parse().map_err(|e: String| anyhow::anyhow!("--{e}"))?;
-    if !args.file.is_file() {
-        anyhow::bail!("recording {} does not exist", args.file.display());
+    if let Some(problem) = crate::source::replay::recording_problem(&args.file) {
+        anyhow::bail!("recording {} {problem}", args.file.display());
     }
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async move {
-        let listener = TcpListener::bind(args.listen).await?;
+        let listener = TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
         eprintln!("dsmrd: serving {} on {}", args.file.display(), listener.local_addr()?);
         let file = Arc::new(args.file);
         let stop = super::run_cmd::shutdown_signal();

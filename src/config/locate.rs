@@ -25,6 +25,15 @@ pub(super) fn key_at(text: &str, path: &str, span: Range<usize>, message: &str) 
             return name.to_string();
         }
     }
+    if twice {
+        // A key given twice: the error points at its second one.
+        let key = text[start..line_end].split_once('=').map(|(k, _)| k.trim());
+        if let Some(key) = key.filter(|k| !k.is_empty() && !k.contains(['{', '[', ',', '#'])) {
+            // In a dotted key (`a.b = 1` twice) the error points at its last part.
+            let before = key_path_before(text, start);
+            return join(before.trim_end_matches(|c: char| c == '.' || c.is_whitespace()), &dotted(key));
+        }
+    }
     key_path_before(text, start)
 }
 

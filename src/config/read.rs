@@ -443,11 +443,11 @@ impl<'t> Cx<'t> {
             "replay" => {
                 let raw: ReplayToml = self.part(t, span.clone(), path, SOURCE_COMMON, true)?;
                 let file = PathBuf::from(raw.path.get_ref());
-                if !file.is_file() {
+                if let Some(problem) = crate::source::replay::recording_problem(&file) {
                     self.at(
                         raw.path.span(),
                         &format!("{path}.path"),
-                        format!("recording `{}` does not exist or is not a file", file.display()),
+                        format!("recording `{}` {problem}", file.display()),
                     );
                 }
                 let pace = match &raw.pace {

@@ -25,6 +25,20 @@ const CHUNK: usize = 64 * 1024;
 /// as telegrams are decoded) run only that far ahead of what has been played.
 const PACED_CHUNK: usize = 1024;
 
+/// What keeps `path` from being replayed, said after its name ("does not exist", "is a
+/// directory, ..."); `None` for a regular file.
+pub fn recording_problem(path: &std::path::Path) -> Option<String> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("does not exist".into()),
+        Err(e) => Some(format!("cannot be read: {e}")),
+        Ok(m) if m.is_dir() => Some("is a directory, not a recording".into()),
+        Ok(m) if !m.is_file() => Some(
+            "is no regular file (a replay reads a file again on every loop; read a pipe with a stdin source)".into(),
+        ),
+        Ok(_) => None,
+    }
+}
+
 pub async fn run(cfg: &ReplayConfig, ingest: Ingest, shutdown: Shutdown) {
     match cfg.pace {
         Pace::Fast => fast(cfg, ingest, shutdown).await,
