@@ -570,7 +570,45 @@ struct Window {
     key: Option<i64>,
     last: Option<Reading>,
     /// Sum and count of every gauge field in the current window.
-    sums: HashMap<dsmrd_sinks::Text, (f64, u32)>,
+    sums: HashMap<dsmrd_sinks::Text, Sum>,
+}
+
+/// A sum of meter values for a mean. Meters send decimals (`0.193`); summed as integers of
+/// nanounits and divided once, six readings of 0.193 average to 0.193, where a float sum
+/// gives 0.19300000000000003.
+#[derive(Debug, Default)]
+struct Sum {
+    /// The values in units of 1e-9, while every value is such a decimal.
+    nanos: Option<i128>,
+    float: f64,
+    n: u32,
+}
+
+impl Sum {
+    const SCALE: f64 = 1e9;
+
+    fn add(&mut self, v: f64) {
+        let scaled = (v * Self::SCALE).round();
+        let exact = scaled.abs() < 1e30 && scaled / Self::SCALE == v;
+        self.nanos = match (self.n, self.nanos) {
+            (0, _) if exact => Some(scaled as i128),
+            (_, Some(sum)) if exact => Some(sum + scaled as i128),
+            _ => None,
+        };
+        self.float += v;
+        self.n += 1;
+    }
+
+    fn mean(&self) -> Option<f64> {
+        if self.n == 0 {
+            return None;
+        }
+        let n = f64::from(self.n);
+        Some(match self.nanos {
+            Some(nanos) => nanos as f64 / (n * Self::SCALE),
+            None => self.float / n,
+        })
+    }
 }
 
 impl Window {
@@ -595,9 +633,7 @@ impl Window {
         if self.aggregate == Aggregate::Mean {
             for f in r.fields.iter().filter(|f| f.kind == FieldKind::Gauge) {
                 if let FieldValue::Number(v) = f.value {
-                    let e = self.sums.entry(f.name.clone()).or_insert((0.0, 0));
-                    e.0 += v;
-                    e.1 += 1;
+                    self.sums.entry(f.name.clone()).or_default().add(v);
                 }
             }
         }
@@ -611,10 +647,8 @@ impl Window {
         let mut out = self.last.take()?;
         if self.aggregate == Aggregate::Mean {
             for f in out.fields.iter_mut().filter(|f| f.kind == FieldKind::Gauge) {
-                if let Some((sum, n)) = self.sums.get(&f.name) {
-                    if *n > 0 {
-                        f.value = FieldValue::Number(sum / f64::from(*n));
-                    }
+                if let Some(mean) = self.sums.get(&f.name).and_then(Sum::mean) {
+                    f.value = FieldValue::Number(mean);
                 }
             }
         }
@@ -648,6 +682,24 @@ mod tests {
             ],
             series: vec![],
         }
+    }
+
+    #[test]
+    fn a_mean_of_meter_decimals_has_no_float_noise() {
+        let mean = |values: &[f64]| {
+            let mut s = Sum::default();
+            values.iter().for_each(|&v| s.add(v));
+            s.mean()
+        };
+        assert_eq!(mean(&[0.193; 6]), Some(0.193));
+        assert_eq!(mean(&[0.1, 0.2]), Some(0.15));
+        assert_eq!(mean(&[230.1, 230.2, 230.4]), Some(230.233_333_333_333_33));
+        assert_eq!(mean(&[-0.5, 0.25]), Some(-0.125));
+        // A value that is no decimal of nine places or fewer: the float mean.
+        assert_eq!(mean(&[1.0 / 3.0, 1.0 / 3.0]), Some(1.0 / 3.0));
+        assert_eq!(mean(&[]), None);
+        // A float sum would say otherwise.
+        assert_ne!([0.193f64; 6].iter().sum::<f64>() / 6.0, 0.193);
     }
 
     #[test]
