@@ -17,10 +17,21 @@ pub struct RunSummary {
     pub telegrams: u64,
     pub crc_failures: u64,
     pub other_errors: u64,
-    /// Per sink: (name, delivered, dropped, failed attempts).
-    pub sinks: Vec<(String, u64, u64, u64)>,
+    pub sinks: Vec<SinkSummary>,
     /// Why the run ended.
     pub ended: Ended,
+}
+
+/// What one sink did in a run.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SinkSummary {
+    pub name: String,
+    pub delivered: u64,
+    pub dropped: u64,
+    /// Failed delivery attempts (each retried).
+    pub failed: u64,
+    /// Its destination went away (a closed stdout).
+    pub closed: bool,
 }
 
 /// Why a run ended: the exit status depends on it.
@@ -148,8 +159,9 @@ fn summarize(
         sinks: sinks
             .iter()
             .map(|(name, c)| {
-                let (d, x, f) = c.snapshot();
-                (name.clone(), d, x, f)
+                let (delivered, dropped, failed) = c.snapshot();
+                let closed = c.closed.load(Ordering::Relaxed);
+                SinkSummary { name: name.clone(), delivered, dropped, failed, closed }
             })
             .collect(),
         ended,

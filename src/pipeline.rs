@@ -33,6 +33,9 @@ pub struct SinkCounters {
     pub dropped: AtomicU64,
     /// Failed delivery attempts (each retried).
     pub failed: AtomicU64,
+    /// The sink's destination went away (a closed stdout): what it drops after that was
+    /// given up by whoever closed it, not lost to a fault.
+    pub closed: std::sync::atomic::AtomicBool,
 }
 
 impl SinkCounters {
@@ -510,6 +513,7 @@ async fn run_sink(
                 Err(SinkError::Closed(e)) => {
                     tracing::error!(sink = %name, error = %e, "Sink's destination is gone; switched it off (the other sinks go on).");
                     gone = true;
+                    counters.closed.store(true, Ordering::Relaxed);
                     queue.failing.store(true, Ordering::Relaxed);
                     live.gone();
                 }

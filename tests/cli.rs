@@ -473,3 +473,33 @@ fn a_run_whose_input_held_no_telegram_exits_1() {
         assert_eq!(log.contains("the input ended without one valid telegram"), code == 1, "{log}");
     }
 }
+
+/// `dsmrd run | head -1` with a CSV sink too: the stdout reader went away by choice, so
+/// the readings stdout could not take are no loss; the CSV file gets them all, exit 0.
+#[test]
+fn a_closed_stdout_is_no_lost_reading() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("r.csv");
+    let config = dir.path().join("c.toml");
+    let rec = recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt");
+    let text = format!(
+        "[sources.r]\ntype = \"replay\"\npath = {rec:?}\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n\n\
+         [sinks.out]\ntype = \"stdout\"\nformat = \"json\"\n"
+    );
+    std::fs::write(&config, text).expect("config");
+    let mut child = dsmrd_cmd()
+        .args(["run", "--config"])
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().expect("stdout")), &mut first)
+        .expect("line");
+    assert!(first.contains("\"electricity_used_tariff_1\""), "{first}");
+    let out = child.wait_with_output().expect("wait");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert_eq!(csv_lines(&csv).len(), 567, "{log}");
+}

@@ -37,17 +37,18 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     run_config(cfg)
 }
 
-/// Run a validated configuration on a fresh runtime.
-/// A run whose sources all ended on their own (a replay, stdin at EOF) without a telegram,
-/// or while a sink lost readings, exits 1, so a script or CI job that replays a capture into a file notices; a
-/// stop by signal exits 0 as a service manager expects, with the loss in the log.
+/// Run a validated configuration on a fresh runtime. A run whose sources all ended on their
+/// own (a replay, stdin at EOF) without a telegram, or while a sink lost readings to a fault
+/// (not to a reader that closed its stdout), exits 1, so that a script or CI job replaying a
+/// capture into a file notices; a stop by signal exits 0 as a service manager expects, with
+/// the loss in the log.
 pub fn run_config(cfg: config::Config) -> anyhow::Result<ExitCode> {
     let summary = run_config_summary(cfg)?;
     let lost: Vec<String> = summary
         .sinks
         .iter()
-        .filter(|s| s.2 > 0)
-        .map(|(name, _, dropped, _)| format!("sink {name} lost {dropped}"))
+        .filter(|s| s.dropped > 0 && !s.closed)
+        .map(|s| format!("sink {} lost {}", s.name, s.dropped))
         .collect();
     if summary.ended == daemon::Ended::SourcesDone && summary.telegrams == 0 {
         // As `parse` and `replay`: an input with no telegram (a wrong key, a wrong file).
@@ -72,7 +73,7 @@ pub fn run_config_summary(cfg: config::Config) -> anyhow::Result<daemon::RunSumm
     // blocking pool; its sink was given up at the shutdown timeout, and so is the thread.
     rt.shutdown_timeout(std::time::Duration::from_secs(1));
     let summary = summary?;
-    let undelivered: u64 = summary.sinks.iter().map(|s| s.2).sum();
+    let undelivered: u64 = summary.sinks.iter().map(|s| s.dropped).sum();
     if undelivered > 0 {
         tracing::warn!(undelivered, "Some readings were not delivered (see the sink counters above).");
     }
