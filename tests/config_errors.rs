@@ -65,6 +65,7 @@ fn broken_configs_get_precise_messages() {
         ("table given twice", format!("{GOOD_SOURCE}{GOOD_SINK}{GOOD_SINK}")),
         ("key given twice", format!("[sources.m]\ntype = \"stdin\"\ntype = \"tcp\"\n{GOOD_SINK}")),
         ("dotted key given twice", format!("sources.m.type = \"stdin\"\nsources.m.type = \"tcp\"\n{GOOD_SINK}")),
+        ("quoted key with = given twice", format!("[sources.m]\ntype = \"stdin\"\n\"a=b\" = 1\n\"a=b\" = 2\n{GOOD_SINK}")),
         ("key given twice in an inline table", format!("{GOOD_SOURCE}\n[sinks.o]\ntype = \"stdout\"\nformat = {{a = 1, a = 2}}\n")),
         ("dotted keys, inline tables and arrays over lines name the key", "sources.m.type = \"stdin\"\nsources.m.timezone = 5\n[sinks]\ns = { type = \"stdout\", format = \"bad\" }\n[sinks.f]\ntype = \"csv\"\npath = \"a.csv\"\nfields = [\n \"electricity_used_tariff_1\",\n 5,\n]\n".into()),
         ("keys of a stdin source and of the daemon", "[sources.s]\ntype = \"stdin\"\nbogus = 1\n[daemon]\nnope = 1\n[sinks.c]\ntype = \"stdout\"\n".into()),
@@ -114,4 +115,13 @@ fn secrets_never_appear_in_messages() {
         "{out}"
     );
     assert!(out.contains("sources.meter.authentication_key: invalid type: integer (hidden)"), "{out}");
+    // A syntax error can take a line for a key's name: the key, pasted whole or bare.
+    for line in ["'decryption_key = D491470F47126332B07D1923B3504188'", "D491470F47126332B07D1923B3504188"] {
+        let out = errors(&format!("[sources.meter]\ntype = \"stdin\"\n{line}\n{GOOD_SINK}"));
+        assert!(!out.contains("D491470F"), "{out}");
+        assert!(out.contains("sources.meter.") && out.contains("(hidden)"), "{out}");
+    }
+    // What is no secret stays: the syntax hint, the valid keys of a table.
+    let out = errors(&format!("[sources.meter]\ntype = \"stdin\"\nauthentication_key \"0011\"\n{GOOD_SINK}"));
+    assert!(out.contains("sources.meter.authentication_key: key with no value, expected `=`"), "{out}");
 }

@@ -20,7 +20,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 pub struct Cli {
     /// Log level; RUST_LOG (a full tracing filter) overrides it.
     #[arg(long, global = true, default_value = "info",
-          value_parser = clap::builder::PossibleValuesParser::new(["error", "warn", "info", "debug", "trace", "off"]))]
+          value_parser = clap::builder::PossibleValuesParser::new(["error", "warn", "info", "debug", "trace", "off"]),
+          ignore_case = true)]
     pub log_level: String,
     #[command(subcommand)]
     pub command: Command,

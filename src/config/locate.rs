@@ -27,7 +27,7 @@ pub(super) fn key_at(text: &str, path: &str, span: Range<usize>, message: &str) 
     }
     if twice {
         // A key given twice: the error points at its second one.
-        let key = text[start..line_end].split_once('=').map(|(k, _)| k.trim());
+        let key = key_before_equals(&text[start..line_end]);
         if let Some(key) = key.filter(|k| !k.is_empty() && !k.contains(['{', '[', ',', '#'])) {
             // In a dotted key (`a.b = 1` twice) the error points at its last part.
             let before = key_path_before(text, start);
@@ -176,22 +176,95 @@ pub(super) fn join(path: &str, key: &str) -> String {
     if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
 }
 
+/// The key text before the first `=` outside quotes (`"a=b" = 1` → `"a=b"`).
+fn key_before_equals(line: &str) -> Option<&str> {
+    let mut quote = None;
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '=') => return Some(line[..i].trim()),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Keys whose values are secrets: never shown, even when a value of the wrong type is
 /// (an unquoted key is read as a number, and serde's message would show it in decimal).
 const SECRET_KEYS: &[&str] = &["decryption_key", "authentication_key"];
 
-/// `message` with the values it quotes in backticks hidden when `key` holds a secret.
-pub(super) fn hide_secret_values(key: &str, message: String) -> String {
-    let last = key.rsplit('.').next().unwrap_or(key);
-    if !SECRET_KEYS.contains(&last) || !message.contains('`') {
+/// A config error's key and message with secrets taken out: the value serde quotes in an
+/// `invalid type` / `invalid value` message of a secret key, and anywhere a long run of hex
+/// digits, the shape of a Smarty key (a syntax error can take a whole line, key and value,
+/// for a key's name).
+pub(super) fn without_secrets(key: String, message: String) -> (String, String) {
+    let last = key.rsplit('.').next().unwrap_or(&key);
+    let message = if SECRET_KEYS.contains(&last) { hide_quoted_value(message) } else { message };
+    (hide_hex_runs(&key), hide_hex_runs(&message))
+}
+
+/// `invalid type: integer `282550659412389676855714102454015508872` as u128, expected a
+/// string` → `invalid type: integer (hidden), expected a string; write the key in quotes`.
+fn hide_quoted_value(message: String) -> String {
+    let Some(rest) = message.strip_prefix("invalid type: ").or_else(|| message.strip_prefix("invalid value: ")) else {
         return message;
-    }
-    let mut out = String::with_capacity(message.len());
-    for (i, part) in message.split('`').enumerate() {
-        // Odd parts are inside backticks.
-        out.push_str(if i % 2 == 1 { "(hidden)" } else { part });
-    }
+    };
+    let head = &message[..message.len() - rest.len()];
+    let Some((kind, after)) = rest.split_once('`') else { return message };
+    let Some((_, tail)) = after.split_once('`') else { return message };
     // An unquoted hex key reads as a number too wide for the integer types serde names.
-    let out = out.replace(" (hidden) as u128", " (hidden)").replace(" (hidden) as i128", " (hidden)");
-    if out.ends_with("expected a string") { format!("{out}; write the key in quotes") } else { out }
+    let tail = tail.strip_prefix(" as u128").or_else(|| tail.strip_prefix(" as i128")).unwrap_or(tail);
+    let hint = if tail.ends_with("expected a string") { "; write the key in quotes" } else { "" };
+    format!("{head}{kind}(hidden){tail}{hint}")
+}
+
+/// `text` with every run of 16 or more hex digits, two or more of them letters, replaced by
+/// `(hidden)` (long numbers, such as a duration's, have no letters or one unit letter).
+fn hide_hex_runs(text: &str) -> String {
+    const LONGEST_SHOWN: usize = 15;
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < b.len() {
+        let run = b[i..].iter().take_while(|c| c.is_ascii_hexdigit()).count();
+        let letters = b[i..i + run].iter().filter(|c| c.is_ascii_alphabetic()).count();
+        if run > LONGEST_SHOWN && letters >= 2 {
+            out.push_str("(hidden)");
+            i += run;
+        } else if run > 0 {
+            out.push_str(&text[i..i + run]);
+            i += run;
+        } else {
+            // Up to the next hex digit (ASCII, so always a character boundary).
+            let next = b[i..].iter().position(u8::is_ascii_hexdigit).map_or(b.len(), |p| i + p);
+            out.push_str(&text[i..next]);
+            i = next;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_taken_out_and_nothing_else() {
+        let hide = |key: &str, message: &str| without_secrets(key.into(), message.into());
+        assert_eq!(
+            hide("s.m.decryption_key", "invalid type: integer `123` as u128, expected a string"),
+            (
+                "s.m.decryption_key".into(),
+                "invalid type: integer (hidden), expected a string; write the key in quotes".into()
+            )
+        );
+        assert_eq!(hide("s.m.'k = D491470F47126332B07D1923B3504188'", "x").0, "s.m.'k = (hidden)'");
+        // Not secret: a long number, a unit letter, a short hex word, other text (non-ASCII too).
+        for text in ["`10000000000000000000s`", "99999999999999999d", "face cafe", "für Zähler: `ä`"] {
+            assert_eq!(hide("s.m.path", text).1, text);
+        }
+        // A secret key's other messages keep their hints.
+        assert_eq!(hide("s.m.decryption_key", "expected `=`").1, "expected `=`");
+    }
 }

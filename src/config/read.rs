@@ -124,7 +124,8 @@ impl<'t> Cx<'t> {
 
     pub(super) fn at(&mut self, span: Range<usize>, key: &str, message: String) {
         let (line, column) = if span.is_empty() && span.start == 0 { (0, 0) } else { self.line_col(span.start) };
-        self.errors.push(ConfigError { file: self.file.clone(), line, column, key: key.to_string(), message });
+        let (key, message) = without_secrets(key.to_string(), message);
+        self.errors.push(ConfigError { file: self.file.clone(), line, column, key, message });
     }
 
     /// A toml error inside the table at `path`: locate it and name the key it is about.
@@ -137,8 +138,8 @@ impl<'t> Cx<'t> {
             Some(k) => join(path, &toml_key(k)),
             None => key_at(self.text, path, span.clone(), &message),
         };
-        let message = hide_secret_values(&key, message);
         let (line, column) = self.line_col(span.start);
+        let (key, message) = without_secrets(key, message);
         self.errors.push(ConfigError { file: self.file.clone(), line, column, key, message });
     }
 
