@@ -255,17 +255,20 @@ fn record_captures_what_serve_sends_byte_for_byte() {
     let _server = dsmrd(&["serve", source.to_str().expect("utf-8"), "--listen", &addr, "--pace", "fast"], None);
     assert!(wait_for(Duration::from_secs(10), || std::net::TcpStream::connect(&addr).is_ok()), "serve did not listen");
     let dir = tempfile::tempdir().expect("tempdir");
-    // `--duration 0s` records nothing, though the bytes are there at once.
+    // `--duration 0s` records nothing, though the bytes come at once (whether they are
+    // there before the first read is up to timing: tried five times).
     let none = dir.path().join("none.txt");
-    let status = dsmrd_cmd()
-        .args(["record", "--from", &format!("tcp:{addr}"), "--out"])
-        .arg(&none)
-        .args(["--duration", "0s"])
-        .stderr(Stdio::null())
-        .status()
-        .expect("record");
-    assert!(status.success());
-    assert_eq!(std::fs::read(&none).expect("capture").len(), 0);
+    for _ in 0..5 {
+        let status = dsmrd_cmd()
+            .args(["record", "--from", &format!("tcp:{addr}"), "--out"])
+            .arg(&none)
+            .args(["--duration", "0s"])
+            .stderr(Stdio::null())
+            .status()
+            .expect("record");
+        assert!(status.success());
+        assert_eq!(std::fs::read(&none).expect("capture").len(), 0);
+    }
     let out = dir.path().join("capture.txt");
     let status = dsmrd_cmd()
         .args(["record", "--from", &format!("tcp:{addr}"), "--out"])
@@ -502,4 +505,38 @@ fn a_closed_stdout_is_no_lost_reading() {
     let log = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{log}");
     assert_eq!(csv_lines(&csv).len(), 567, "{log}");
+}
+
+/// `serve --pace N` sends each telegram whole after its gap, also one that crosses the
+/// server's 64 KiB reads: after every pause the next bytes start a telegram.
+#[test]
+fn serve_sends_each_telegram_whole_after_its_gap() {
+    use std::io::Read;
+    let port = free_port();
+    let source = recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt");
+    let addr = format!("127.0.0.1:{port}");
+    // Telegrams 1 s apart at 100×: a 10 ms pause before each.
+    let _server = dsmrd(&["serve", source.to_str().expect("utf-8"), "--listen", &addr, "--pace", "100"], None);
+    assert!(wait_for(Duration::from_secs(10), || std::net::TcpStream::connect(&addr).is_ok()), "serve did not listen");
+    let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+    let mut buf = [0u8; 65536];
+    // The first bytes (the recording starts inside a telegram) come after the server's start.
+    let n = stream.read(&mut buf).expect("read");
+    let mut got: Vec<u8> = buf[..n].to_vec();
+    let mut after_pause = Vec::new();
+    let mut last = std::time::Instant::now();
+    // Past the first 64 KiB read of the server, and the telegram that crosses it.
+    while got.len() < 72 * 1024 {
+        let n = stream.read(&mut buf).expect("read");
+        assert!(n > 0, "the server closed early");
+        if last.elapsed() >= Duration::from_millis(6) {
+            after_pause.push(got.len());
+        }
+        got.extend_from_slice(&buf[..n]);
+        last = std::time::Instant::now();
+    }
+    assert!(after_pause.len() > 50, "{} pauses", after_pause.len());
+    for at in after_pause {
+        assert_eq!(got[at], b'/', "bytes after a pause at {at} do not start a telegram");
+    }
 }

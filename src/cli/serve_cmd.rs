@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::config::Pace;
-use crate::frame::{Event, Frame, Framer};
+use crate::frame::{DEFAULT_MAX_TELEGRAM, Event, Frame, Framer};
 use crate::parse::parse;
 use crate::source::replay::Pacer;
 use crate::spec::VersionChoice;
@@ -82,9 +82,12 @@ async fn play(path: &std::path::Path, mut stream: TcpStream, pace: Pace, looped:
         let mut file = tokio::fs::File::open(path).await?;
         let mut framer = Framer::default().with_crc_check(false);
         let mut buf = vec![0u8; 64 * 1024];
+        // Bytes read but not sent yet: the start of a telegram that goes on in the next read.
+        let mut held: Vec<u8> = Vec::new();
         loop {
             let n = file.read(&mut buf).await?;
             if n == 0 {
+                stream.write_all(&held).await?;
                 break;
             }
             let mut sent = 0;
@@ -104,10 +107,18 @@ async fn play(path: &std::path::Path, mut stream: TcpStream, pace: Pace, looped:
                 if let Pace::Speed(f) = pace {
                     tokio::time::sleep(Pace::wait(pacer.gap(time), f)).await;
                 }
-                stream.write_all(&buf[sent..pos]).await?;
+                // One write: a client sees the telegram arrive at once.
+                held.extend_from_slice(&buf[sent..pos]);
+                stream.write_all(&held).await?;
+                held.clear();
                 sent = pos;
             }
-            stream.write_all(&buf[sent..n]).await?;
+            held.extend_from_slice(&buf[sent..n]);
+            // More than a telegram can be without one ending: noise, sent as it is.
+            if held.len() > DEFAULT_MAX_TELEGRAM {
+                stream.write_all(&held).await?;
+                held.clear();
+            }
         }
         if !looped {
             stream.shutdown().await?;
