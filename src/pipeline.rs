@@ -208,6 +208,14 @@ impl Fanout {
     /// Hand several readings to every sink at once (one lock and one wake-up per batch
     /// instead of per reading); same policies as [`Fanout::publish`].
     pub async fn publish_all(&self, readings: Vec<Reading>, wait: bool) {
+        self.publish_all_until(readings, wait, std::future::pending()).await;
+    }
+
+    /// [`Fanout::publish_all`], waiting for room (with `wait`) only until `stop` resolves:
+    /// what is left then goes as from a live source, queued where there is room and
+    /// counted as dropped where not, so that every reading read is accounted for.
+    pub async fn publish_all_until(&self, readings: Vec<Reading>, mut wait: bool, stop: impl Future<Output = ()>) {
+        tokio::pin!(stop);
         if readings.is_empty() {
             return;
         }
@@ -244,7 +252,15 @@ impl Fanout {
                     q.arrived.notify_one();
                 }
                 if rest.peek().is_some() {
-                    room.await;
+                    tokio::select! {
+                        _ = room => {}
+                        _ = &mut stop => {
+                            wait = false;
+                            for r in rest.by_ref() {
+                                push_or_drop(q, r);
+                            }
+                        }
+                    }
                 }
             }
         }

@@ -236,3 +236,23 @@ async fn a_replay_stops_waiting_for_a_sink_stuck_in_a_delivery() {
     assert!(dropped >= 90, "dropped {dropped}");
     pipeline::shutdown(tasks, Duration::from_secs(1)).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_ends_a_replays_wait_and_every_reading_is_accounted_for() {
+    // A slow sink with a queue of 5 and 20 readings to hand over: the replay waits for
+    // room until the stop; what is left then goes in as from a live source, and every
+    // reading ends up delivered or counted as dropped.
+    let slow = Probe { delay: Duration::from_secs(10), ..Probe::default() };
+    let cfg = SinkPipeline { queue: 5, ..SinkPipeline::default() };
+    let (fanout, tasks) = pipeline::start(vec![("slow".into(), Box::new(slow.clone()), cfg)]);
+    let batch: Vec<_> = (0..20).map(reading).collect();
+    let started = Instant::now();
+    fanout.publish_all_until(batch, true, tokio::time::sleep(Duration::from_secs(1))).await;
+    assert_eq!(started.elapsed(), Duration::from_secs(1), "the wait ended with the stop");
+    let counters = tasks[0].counters.clone();
+    pipeline::shutdown(tasks, Duration::from_secs(60)).await;
+    let (delivered, dropped, _) = counters.snapshot();
+    assert_eq!(delivered + dropped, 20, "delivered {delivered}, dropped {dropped}");
+    assert!(dropped > 0 && delivered >= 5, "delivered {delivered}, dropped {dropped}");
+    assert_eq!(values(&slow).len() as u64, delivered);
+}

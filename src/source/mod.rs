@@ -203,6 +203,14 @@ impl Ingest {
         self.fanout.publish_all(readings, self.wait).await;
     }
 
+    /// Publish several readings, waiting for room (in a source that waits) until a stop:
+    /// then the rest go as from a live source, queued or counted as dropped, never lost
+    /// without a count. False when the stop came.
+    pub async fn handed_over(&self, readings: Vec<Reading>, shutdown: &mut Shutdown) -> bool {
+        self.fanout.publish_all_until(readings, self.wait, stopped(shutdown)).await;
+        !*shutdown.borrow()
+    }
+
     /// The connection was lost or reopened: drop any partial telegram.
     /// A sum of the rejections not yet logged, when there are any (a source that is
     /// stopped says what it held back).

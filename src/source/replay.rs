@@ -12,7 +12,6 @@ use tokio::io::AsyncReadExt;
 
 use super::{Ingest, Shutdown, sleep_or_stop, stopped};
 use crate::config::{Pace, ReplayConfig};
-use dsmrd_sinks::Reading;
 
 /// Spacing for telegrams without a timestamp (DSMR 2.2/3.0 meters send every 10 s).
 const DEFAULT_SPACING: Duration = Duration::from_secs(10);
@@ -78,7 +77,7 @@ async fn fast(cfg: &ReplayConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
             };
             done += n as u64;
             let readings = ingest.decode(&buf[..n]);
-            if !handed_over(&ingest, readings, &mut shutdown).await {
+            if !ingest.handed_over(readings, &mut shutdown).await {
                 return;
             }
             // Let the sinks and the signal handler run between chunks, also on a
@@ -92,7 +91,7 @@ async fn fast(cfg: &ReplayConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
             }
         }
         let rest = ingest.finish();
-        if !handed_over(&ingest, rest, &mut shutdown).await {
+        if !ingest.handed_over(rest, &mut shutdown).await {
             return;
         }
         if progress {
@@ -140,7 +139,7 @@ async fn paced(cfg: &ReplayConfig, factor: f64, mut ingest: Ingest, mut shutdown
                     // one is when it arrives (not when its chunk was read).
                     r.time = jiff::Timestamp::now();
                 }
-                if !handed_over(&ingest, vec![r], &mut shutdown).await {
+                if !ingest.handed_over(vec![r], &mut shutdown).await {
                     return;
                 }
             }
@@ -183,15 +182,6 @@ impl Pacer {
             }
             None => self.last_gap.unwrap_or(DEFAULT_SPACING),
         }
-    }
-}
-
-/// Hand `readings` to the sinks, unless a stop comes first: a replay waits for room in the
-/// queues, and that wait must not outlast a stop. False when stopped.
-async fn handed_over(ingest: &Ingest, readings: Vec<Reading>, shutdown: &mut Shutdown) -> bool {
-    tokio::select! {
-        _ = ingest.publish_all(readings) => true,
-        _ = stopped(shutdown) => false,
     }
 }
 

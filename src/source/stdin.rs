@@ -4,8 +4,6 @@
 
 use tokio::io::AsyncReadExt;
 
-use dsmrd_sinks::Reading;
-
 use super::{Ingest, Shutdown, stopped};
 
 pub async fn run(mut ingest: Ingest, mut shutdown: Shutdown) {
@@ -21,7 +19,7 @@ pub async fn run(mut ingest: Ingest, mut shutdown: Shutdown) {
                 tracing::debug!(source = %ingest.name, in_telegram = ingest.in_telegram(), "Stopped reading stdin.");
                 if ingest.at_end_marker() {
                     let rest = ingest.finish_at_stop();
-                    handed_over(&ingest, rest, &mut shutdown).await;
+                    ingest.handed_over(rest, &mut shutdown).await;
                 }
                 return;
             }
@@ -30,7 +28,7 @@ pub async fn run(mut ingest: Ingest, mut shutdown: Shutdown) {
             Ok(0) => break,
             Ok(n) => {
                 let readings = ingest.decode(&buf[..n]);
-                if !handed_over(&ingest, readings, &mut shutdown).await {
+                if !ingest.handed_over(readings, &mut shutdown).await {
                     return;
                 }
             }
@@ -41,16 +39,6 @@ pub async fn run(mut ingest: Ingest, mut shutdown: Shutdown) {
         }
     }
     let rest = ingest.finish();
-    handed_over(&ingest, rest, &mut shutdown).await;
+    ingest.handed_over(rest, &mut shutdown).await;
     tracing::info!(source = %ingest.name, "stdin closed.");
-}
-
-/// Hand `readings` over, waiting for room unless a stop comes (what finds room at once is
-/// still handed over after a stop). False when stopped first.
-async fn handed_over(ingest: &Ingest, readings: Vec<Reading>, shutdown: &mut Shutdown) -> bool {
-    tokio::select! {
-        biased;
-        _ = ingest.publish_all(readings) => true,
-        _ = stopped(shutdown) => false,
-    }
 }
