@@ -44,6 +44,14 @@ fn run_stdin_to_csv(dir: &std::path::Path) -> (std::path::PathBuf, std::process:
     (csv, child)
 }
 
+/// `dsmrd serve FILE --pace PACE` on a free loopback port, listening: the server and its address.
+fn serve(file: &std::path::Path, pace: &str) -> (Proc, String) {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let server = dsmrd(&["serve", file.to_str().expect("utf-8"), "--listen", &addr, "--pace", pace], None);
+    assert!(wait_for(Duration::from_secs(10), || std::net::TcpStream::connect(&addr).is_ok()), "serve did not listen");
+    (server, addr)
+}
+
 /// A DSMR 2.2 meter's 7E1 line read as 8N1: no telegram, and a hint at the line settings;
 /// the same bytes with the parity bit cleared parse.
 #[test]
@@ -249,11 +257,8 @@ fn parse_reads_stdin_and_writes_json_lines() {
 
 #[test]
 fn record_captures_what_serve_sends_byte_for_byte() {
-    let port = free_port();
     let source = recording("Iskra-AM550-M550T-1012-recording-mini_dsmr5.0_dsmrtools.txt");
-    let addr = format!("127.0.0.1:{port}");
-    let _server = dsmrd(&["serve", source.to_str().expect("utf-8"), "--listen", &addr, "--pace", "fast"], None);
-    assert!(wait_for(Duration::from_secs(10), || std::net::TcpStream::connect(&addr).is_ok()), "serve did not listen");
+    let (_server, addr) = serve(&source, "fast");
     let dir = tempfile::tempdir().expect("tempdir");
     // `--duration 0s` records nothing, though the bytes come at once (whether they are
     // there before the first read is up to timing: tried five times).
@@ -512,12 +517,8 @@ fn a_closed_stdout_is_no_lost_reading() {
 #[test]
 fn serve_sends_each_telegram_whole_after_its_gap() {
     use std::io::Read;
-    let port = free_port();
-    let source = recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt");
-    let addr = format!("127.0.0.1:{port}");
     // Telegrams 1 s apart at 100×: a 10 ms pause before each.
-    let _server = dsmrd(&["serve", source.to_str().expect("utf-8"), "--listen", &addr, "--pace", "100"], None);
-    assert!(wait_for(Duration::from_secs(10), || std::net::TcpStream::connect(&addr).is_ok()), "serve did not listen");
+    let (_server, addr) = serve(&recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt"), "100");
     let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
     let mut buf = [0u8; 65536];
     // The first bytes (the recording starts inside a telegram) come after the server's start.
