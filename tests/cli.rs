@@ -541,3 +541,27 @@ fn serve_sends_each_telegram_whole_after_its_gap() {
         assert_eq!(got[at], b'/', "bytes after a pause at {at} do not start a telegram");
     }
 }
+
+/// A looping replay of a recording with no valid telegram (one with a bad CRC) waits
+/// between passes instead of spinning: fast, a second; paced, the 10 s default spacing.
+#[test]
+fn a_loop_over_a_recording_without_a_telegram_does_not_spin() {
+    let rec = recording("Iskra-AM550-short-badcrc_dsmr5.0_dsmrtools.txt");
+    for pace in ["fast", "realtime"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("log");
+        let mut p = dsmrd(&["replay", rec.to_str().expect("utf-8"), "--loop", "--pace", pace], Some(&log));
+        std::thread::sleep(Duration::from_millis(2500));
+        // Stopped; `replay` exits 1, as the recording held no telegram.
+        assert_eq!(p.terminate(Duration::from_secs(10)).and_then(|s| s.code()), Some(1));
+        let text = std::fs::read_to_string(&log).expect("log");
+        let failures: u64 = text
+            .split("crc_failures=")
+            .nth(1)
+            .and_then(|t| t.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .expect("counters in the log");
+        // A pass a second at most (it was 75,000 in 3 s).
+        assert!((1..=4).contains(&failures), "{pace}: {failures} CRC failures: {text}");
+    }
+}

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -84,6 +85,7 @@ async fn play(path: &std::path::Path, mut stream: TcpStream, pace: Pace, looped:
         let mut buf = vec![0u8; 64 * 1024];
         // Bytes read but not sent yet: the start of a telegram that goes on in the next read.
         let mut held: Vec<u8> = Vec::new();
+        let mut any = false;
         loop {
             let n = file.read(&mut buf).await?;
             if n == 0 {
@@ -96,6 +98,7 @@ async fn play(path: &std::path::Path, mut stream: TcpStream, pace: Pace, looped:
                 let (used, ev) = framer.feed(&buf[pos..n]);
                 pos += used;
                 let Some(Event::Frame(frame)) = ev else { continue };
+                any = true;
                 let time = match frame {
                     Frame::Plain { bytes, crc } => parse(bytes, crc, VersionChoice::Auto)
                         .ok()
@@ -123,6 +126,14 @@ async fn play(path: &std::path::Path, mut stream: TcpStream, pace: Pace, looped:
         if !looped {
             stream.shutdown().await?;
             return Ok(());
+        }
+        if !any {
+            // A recording without a telegram, looped: not as fast as the client reads.
+            let wait = match pace {
+                Pace::Speed(f) => Pace::wait(Duration::from_secs(10), f),
+                Pace::Fast => Duration::from_secs(1),
+            };
+            tokio::time::sleep(wait).await;
         }
     }
 }

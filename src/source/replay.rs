@@ -17,6 +17,9 @@ use crate::config::{Pace, ReplayConfig};
 const DEFAULT_SPACING: Duration = Duration::from_secs(10);
 /// Gaps in a recording longer than this are not waited out.
 const MAX_GAP: Duration = Duration::from_secs(60);
+/// The wait before a fast loop reads again a recording that held no telegram (a paced
+/// one waits [`DEFAULT_SPACING`]): a loop over nothing must not spin.
+const EMPTY_PASS_WAIT: Duration = Duration::from_secs(1);
 /// Read size; also the granularity of the batches handed over.
 const CHUNK: usize = 64 * 1024;
 
@@ -60,6 +63,7 @@ async fn fast(cfg: &ReplayConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
             }
         };
         let mut done: u64 = 0;
+        let mut any = false;
         let mut last_progress = std::time::Instant::now();
         loop {
             if *shutdown.borrow() || shutdown.has_changed().is_err() {
@@ -77,6 +81,7 @@ async fn fast(cfg: &ReplayConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
             };
             done += n as u64;
             let readings = ingest.decode(&buf[..n]);
+            any |= !readings.is_empty();
             if !ingest.handed_over(readings, &mut shutdown).await {
                 return;
             }
@@ -91,13 +96,14 @@ async fn fast(cfg: &ReplayConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
             }
         }
         let rest = ingest.finish();
+        any |= !rest.is_empty();
         if !ingest.handed_over(rest, &mut shutdown).await {
             return;
         }
         if progress {
             let _ = writeln!(std::io::stderr(), "\rreplaying {}: 100.0%", cfg.path.display());
         }
-        if !cfg.looped {
+        if !cfg.looped || (!any && !sleep_or_stop(EMPTY_PASS_WAIT, &mut shutdown).await) {
             return;
         }
     }
@@ -116,6 +122,7 @@ async fn paced(cfg: &ReplayConfig, factor: f64, mut ingest: Ingest, mut shutdown
                 return;
             }
         };
+        let mut any = false;
         loop {
             let n = tokio::select! {
                 r = file.read(&mut buf) => r,
@@ -129,6 +136,7 @@ async fn paced(cfg: &ReplayConfig, factor: f64, mut ingest: Ingest, mut shutdown
                     return;
                 }
             };
+            any |= !readings.is_empty();
             for mut r in readings {
                 let gap = pacer.gap(r.time_from_meter.then_some(r.time));
                 if !gap.is_zero() && !sleep_or_stop(Pace::wait(gap, factor), &mut shutdown).await {
@@ -147,7 +155,8 @@ async fn paced(cfg: &ReplayConfig, factor: f64, mut ingest: Ingest, mut shutdown
                 break;
             }
         }
-        if !cfg.looped {
+        let empty_wait = Pace::wait(DEFAULT_SPACING, factor);
+        if !cfg.looped || (!any && !sleep_or_stop(empty_wait, &mut shutdown).await) {
             return;
         }
     }
