@@ -121,6 +121,22 @@ fn secrets_never_appear_in_messages() {
         assert!(!out.contains("D491470F"), "{out}");
         assert!(out.contains("sources.meter.") && out.contains("(hidden)"), "{out}");
     }
+    // In the forms the README allows, wherever it lands.
+    let key = "D4:91:47:0F:47:12:63:32:B0:7D:19:23:B3:50:41:88";
+    for line in [key.to_string(), format!("\"{key}\" = 1"), format!("dsmr_version = \"{}\"", key.replace(':', "-"))] {
+        let out = errors(&format!("[sources.meter]\ntype = \"stdin\"\n{line}\n{GOOD_SINK}"));
+        assert!(!out.contains("0F") && out.contains("(hidden)"), "{out}");
+    }
+    // An unquoted key that is no number either still asks for quotes.
+    let out = errors(&format!(
+        "[sources.meter]\ntype = \"stdin\"\ndecryption_key = 00112233445566778899AABBCCDDEEFF\n{GOOD_SINK}"
+    ));
+    assert!(
+        out.contains(
+            "sources.meter.decryption_key: unexpected leading zero, expected nothing; write the key in quotes"
+        ),
+        "{out}"
+    );
     // What is no secret stays: the syntax hint, the valid keys of a table.
     let out = errors(&format!("[sources.meter]\ntype = \"stdin\"\nauthentication_key \"0011\"\n{GOOD_SINK}"));
     assert!(out.contains("sources.meter.authentication_key: key with no value, expected `=`"), "{out}");

@@ -199,9 +199,13 @@ const SECRET_KEYS: &[&str] = &["decryption_key", "authentication_key"];
 /// digits, the shape of a Smarty key (a syntax error can take a whole line, key and value,
 /// for a key's name).
 pub(super) fn without_secrets(key: String, message: String) -> (String, String) {
-    let last = key.rsplit('.').next().unwrap_or(&key);
-    let message = if SECRET_KEYS.contains(&last) { hide_quoted_value(message) } else { message };
+    let message = if is_secret_key(&key) { hide_quoted_value(message) } else { message };
     (hide_hex_runs(&key), hide_hex_runs(&message))
+}
+
+/// Whether the dotted `key` names a secret.
+pub(super) fn is_secret_key(key: &str) -> bool {
+    SECRET_KEYS.contains(&key.rsplit('.').next().unwrap_or(key))
 }
 
 /// `invalid type: integer `282550659412389676855714102454015508872` as u128, expected a
@@ -220,28 +224,45 @@ fn hide_quoted_value(message: String) -> String {
 }
 
 /// `text` with every run of 16 or more hex digits, two or more of them letters, replaced by
-/// `(hidden)` (long numbers, such as a duration's, have no letters or one unit letter).
+/// `(hidden)`: a key as the README allows it to be written, its digits joined or split by
+/// single blanks, `:` or `-`. Long numbers (a duration's) have no letters or one unit
+/// letter; a path component (`/etc/<machine-id>/`) is no key and stays.
 fn hide_hex_runs(text: &str) -> String {
     const LONGEST_SHOWN: usize = 15;
     let b = text.as_bytes();
     let mut out = String::with_capacity(text.len());
+    // Copied up to here.
+    let mut copied = 0;
     let mut i = 0;
     while i < b.len() {
-        let run = b[i..].iter().take_while(|c| c.is_ascii_hexdigit()).count();
-        let letters = b[i..i + run].iter().filter(|c| c.is_ascii_alphabetic()).count();
-        if run > LONGEST_SHOWN && letters >= 2 {
-            out.push_str("(hidden)");
-            i += run;
-        } else if run > 0 {
-            out.push_str(&text[i..i + run]);
-            i += run;
-        } else {
-            // Up to the next hex digit (ASCII, so always a character boundary).
-            let next = b[i..].iter().position(u8::is_ascii_hexdigit).map_or(b.len(), |p| i + p);
-            out.push_str(&text[i..next]);
-            i = next;
+        if !b[i].is_ascii_hexdigit() {
+            i += 1;
+            continue;
         }
+        // The run from `i`: hex digits, and single separators between them.
+        let (mut end, mut digits, mut letters) = (i, 0, 0);
+        while end < b.len() {
+            let c = b[end];
+            if c.is_ascii_hexdigit() {
+                digits += 1;
+                letters += usize::from(c.is_ascii_alphabetic());
+                end += 1;
+            } else if matches!(c, b' ' | b':' | b'-') && b.get(end + 1).is_some_and(u8::is_ascii_hexdigit) {
+                end += 1;
+            } else {
+                break;
+            }
+        }
+        let in_path = (i > 0 && b[i - 1] == b'/') || b.get(end) == Some(&b'/');
+        if digits > LONGEST_SHOWN && letters >= 2 && !in_path {
+            // ASCII bounds: always character boundaries.
+            out.push_str(&text[copied..i]);
+            out.push_str("(hidden)");
+            copied = end;
+        }
+        i = end;
     }
+    out.push_str(&text[copied..]);
     out
 }
 
@@ -260,8 +281,23 @@ mod tests {
             )
         );
         assert_eq!(hide("s.m.'k = D491470F47126332B07D1923B3504188'", "x").0, "s.m.'k = (hidden)'");
-        // Not secret: a long number, a unit letter, a short hex word, other text (non-ASCII too).
-        for text in ["`10000000000000000000s`", "99999999999999999d", "face cafe", "für Zähler: `ä`"] {
+        // In the forms the README allows.
+        for key in ["D4:91:47:0F:47:12:63:32:B0:7D:19:23:B3:50:41:88", "D491-470F-4712-6332-B07D-1923-B350-4188"] {
+            assert_eq!(hide("s.m.x", &format!("`{key}` = 1")).1, "`(hidden)` = 1");
+        }
+        assert_eq!(
+            hide("s.m.format", "unknown variant `D4 91 47 0F 47 12 63 32 B0 7D 19 23 B3 50 41 88`").1,
+            "unknown variant `(hidden)`"
+        );
+        // Not secret: a long number, a unit letter, a short hex word, a path component,
+        // other text (non-ASCII too).
+        for text in [
+            "`10000000000000000000s`",
+            "99999999999999999d",
+            "face cafe",
+            "recording `/var/lib/0123456789abcdef0123456789abcdef/r.txt` does not exist",
+            "für Zähler: `ä`",
+        ] {
             assert_eq!(hide("s.m.path", text).1, text);
         }
         // A secret key's other messages keep their hints.

@@ -139,7 +139,11 @@ impl<'t> Cx<'t> {
             None => key_at(self.text, path, span.clone(), &message),
         };
         let (line, column) = self.line_col(span.start);
-        let (key, message) = without_secrets(key, message);
+        let (key, mut message) = without_secrets(key, message);
+        if is_secret_key(&key) && !message.contains("quote") && !message.contains("expected `=`") {
+            // An unquoted key reads as a number, or fails to (`unexpected leading zero`).
+            message.push_str("; write the key in quotes");
+        }
         self.errors.push(ConfigError { file: self.file.clone(), line, column, key, message });
     }
 
