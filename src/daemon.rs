@@ -18,6 +18,8 @@ pub struct RunSummary {
     pub crc_failures: u64,
     pub other_errors: u64,
     pub sinks: Vec<SinkSummary>,
+    /// Per source: (name, telegrams read).
+    pub sources: Vec<(String, u64)>,
     /// Why the run ended.
     pub ended: Ended,
 }
@@ -154,6 +156,7 @@ fn summarize(
     };
     RunSummary {
         telegrams: sum(|c| &c.telegrams),
+        sources: sources.iter().map(|(name, c)| (name.clone(), c.telegrams.load(Ordering::Relaxed))).collect(),
         crc_failures: sum(|c| &c.crc_failures),
         other_errors: sum(|c| &c.other_errors),
         sinks: sinks

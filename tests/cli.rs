@@ -565,3 +565,24 @@ fn a_loop_over_a_recording_without_a_telegram_does_not_spin() {
         assert!((1..=4).contains(&failures), "{pace}: {failures} CRC failures: {text}");
     }
 }
+
+/// Two replays, one of them with a wrong Smarty key: the good one is read, and the run
+/// still exits 1, naming the source that read nothing.
+#[test]
+fn a_source_that_read_nothing_fails_the_run_though_another_read_well() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("c.toml");
+    let good = recording("Iskra-AM550-M550E-1012_dsmr5.0_dsmr5rs.txt");
+    let lux = recording("Sagemcom-Smarty-Lux5-encrypted_smarty-LU_openhab.bin");
+    let text = format!(
+        "[sources.good]\ntype = \"replay\"\npath = {good:?}\n\n[sources.lux]\ntype = \"replay\"\npath = {lux:?}\n\
+         decryption_key = \"00112233445566778899AABBCCDDEEFF\"\n\n[sinks.file]\ntype = \"csv\"\npath = {:?}\n",
+        dir.path().join("r.csv")
+    );
+    std::fs::write(&config, text).expect("config");
+    let out = dsmrd_cmd().args(["run", "--config"]).arg(&config).output().expect("run");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(log.contains("the input ended without one valid telegram (source lux)"), "{log}");
+    assert_eq!(csv_lines(&dir.path().join("r.csv")).len(), 2, "{log}");
+}

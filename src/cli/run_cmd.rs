@@ -38,10 +38,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Run a validated configuration on a fresh runtime. A run whose sources all ended on their
-/// own (a replay, stdin at EOF) without a telegram, or while a sink lost readings to a fault
-/// (not to a reader that closed its stdout), exits 1, so that a script or CI job replaying a
-/// capture into a file notices; a stop by signal exits 0 as a service manager expects, with
-/// the loss in the log.
+/// own (a replay, stdin at EOF), one of them without a telegram or a sink having lost
+/// readings to a fault (not to a reader that closed its stdout), exits 1, so that a script
+/// or CI job replaying a capture into a file notices; a stop by signal exits 0 as a service
+/// manager expects, with the loss in the log.
 pub fn run_config(cfg: config::Config) -> anyhow::Result<ExitCode> {
     let summary = run_config_summary(cfg)?;
     let lost: Vec<String> = summary
@@ -50,9 +50,11 @@ pub fn run_config(cfg: config::Config) -> anyhow::Result<ExitCode> {
         .filter(|s| s.dropped > 0 && !s.closed)
         .map(|s| format!("sink {} lost {}", s.name, s.dropped))
         .collect();
-    if summary.ended == daemon::Ended::SourcesDone && summary.telegrams == 0 {
-        // As `parse` and `replay`: an input with no telegram (a wrong key, a wrong file).
-        eprintln!("dsmrd: the input ended without one valid telegram");
+    let empty: Vec<&str> = summary.sources.iter().filter(|s| s.1 == 0).map(|s| s.0.as_str()).collect();
+    if summary.ended == daemon::Ended::SourcesDone && !empty.is_empty() {
+        // As `parse` and `replay`: an input with no telegram (a wrong key, a wrong file),
+        // also when another source read well.
+        eprintln!("dsmrd: the input ended without one valid telegram (source {})", empty.join(", "));
         return Ok(ExitCode::from(1));
     }
     if summary.ended == daemon::Ended::SourcesDone && !lost.is_empty() {
