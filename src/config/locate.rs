@@ -130,7 +130,7 @@ pub(super) fn plain_types(message: &str) -> String {
         return "expected a string".to_string();
     }
     if message == "duplicate key" {
-        return "given twice; each table and key may be given once".to_string();
+        return "given twice; each table and key may be given once (and a [table] cannot be added to by dotted keys elsewhere)".to_string();
     }
     const WORDS: [(&str, &str); 7] = [
         ("expected u8", "expected a whole number from 0 to 255"),
