@@ -203,6 +203,12 @@ impl Ingest {
         self.fanout.publish_all(readings, self.wait).await;
     }
 
+    /// Telegrams decoded ahead of their time by a paced replay that stopped before it
+    /// played them: taken off the count, so that the counters add up to what was played.
+    pub fn not_played(&self, telegrams: usize) {
+        self.counters.telegrams.fetch_sub(telegrams as u64, Ordering::Relaxed);
+    }
+
     /// Publish several readings, waiting for room (in a source that waits) until a stop:
     /// then the rest go as from a live source, queued or counted as dropped, never lost
     /// without a count. False when the stop came.

@@ -137,9 +137,12 @@ async fn paced(cfg: &ReplayConfig, factor: f64, mut ingest: Ingest, mut shutdown
                 }
             };
             any |= !readings.is_empty();
-            for mut r in readings {
+            let mut readings = readings.into_iter();
+            while let Some(mut r) = readings.next() {
                 let gap = pacer.gap(r.time_from_meter.then_some(r.time));
                 if !gap.is_zero() && !sleep_or_stop(Pace::wait(gap, factor), &mut shutdown).await {
+                    // Read ahead but never played: not counted as read either.
+                    ingest.not_played(1 + readings.len());
                     return;
                 }
                 if !r.time_from_meter {
