@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Args;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -14,7 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::config::Pace;
 use crate::frame::{DEFAULT_MAX_TELEGRAM, Event, Frame, Framer};
 use crate::parse::parse;
-use crate::source::replay::Pacer;
+use crate::source::replay::{Pacer, empty_pass_wait};
 use crate::spec::VersionChoice;
 use crate::time::{DEFAULT_TIMEZONE, to_utc, zone};
 
@@ -129,11 +128,7 @@ async fn play(path: &std::path::Path, mut stream: TcpStream, pace: Pace, looped:
         }
         if !any {
             // A recording without a telegram, looped: not as fast as the client reads.
-            let wait = match pace {
-                Pace::Speed(f) => Pace::wait(Duration::from_secs(10), f),
-                Pace::Fast => Duration::from_secs(1),
-            };
-            tokio::time::sleep(wait).await;
+            tokio::time::sleep(empty_pass_wait(pace)).await;
         }
     }
 }

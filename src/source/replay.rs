@@ -17,9 +17,14 @@ use crate::config::{Pace, ReplayConfig};
 const DEFAULT_SPACING: Duration = Duration::from_secs(10);
 /// Gaps in a recording longer than this are not waited out.
 const MAX_GAP: Duration = Duration::from_secs(60);
-/// The wait before a fast loop reads again a recording that held no telegram (a paced
-/// one waits [`DEFAULT_SPACING`]): a loop over nothing must not spin.
-const EMPTY_PASS_WAIT: Duration = Duration::from_secs(1);
+/// The wait before a loop reads again a recording that held no telegram: a loop over
+/// nothing must not spin. Paced, the spacing of telegrams without a time; fast, a second.
+pub(crate) fn empty_pass_wait(pace: Pace) -> Duration {
+    match pace {
+        Pace::Speed(factor) => Pace::wait(DEFAULT_SPACING, factor),
+        Pace::Fast => Duration::from_secs(1),
+    }
+}
 /// Read size; also the granularity of the batches handed over.
 const CHUNK: usize = 64 * 1024;
 
@@ -103,7 +108,7 @@ async fn fast(cfg: &ReplayConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
         if progress {
             let _ = writeln!(std::io::stderr(), "\rreplaying {}: 100.0%", cfg.path.display());
         }
-        if !cfg.looped || (!any && !sleep_or_stop(EMPTY_PASS_WAIT, &mut shutdown).await) {
+        if !cfg.looped || (!any && !sleep_or_stop(empty_pass_wait(Pace::Fast), &mut shutdown).await) {
             return;
         }
     }
@@ -158,8 +163,7 @@ async fn paced(cfg: &ReplayConfig, factor: f64, mut ingest: Ingest, mut shutdown
                 break;
             }
         }
-        let empty_wait = Pace::wait(DEFAULT_SPACING, factor);
-        if !cfg.looped || (!any && !sleep_or_stop(empty_wait, &mut shutdown).await) {
+        if !cfg.looped || (!any && !sleep_or_stop(empty_pass_wait(cfg.pace), &mut shutdown).await) {
             return;
         }
     }
