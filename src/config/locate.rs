@@ -26,12 +26,10 @@ pub(super) fn key_at(text: &str, path: &str, span: Range<usize>, message: &str) 
         }
     }
     if twice {
-        // A key given twice: the error points at its second one.
-        let key = key_before_equals(&text[start..line_end]);
-        if let Some(key) = key.filter(|k| !k.is_empty() && !k.contains(['{', '[', ',', '#'])) {
-            // In a dotted key (`a.b = 1` twice) the error points at its last part.
-            let before = key_path_before(text, start);
-            return join(before.trim_end_matches(|c: char| c == '.' || c.is_whitespace()), &dotted(key));
+        // A key given twice: the error points at its second one (in a dotted key, at its
+        // last part); the whole key is what comes before its `=`.
+        if let Some(eq) = equals_after(&text[start..line_end]) {
+            return key_path_before(text, start + eq);
         }
     }
     key_path_before(text, start)
@@ -176,14 +174,14 @@ pub(super) fn join(path: &str, key: &str) -> String {
     if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
 }
 
-/// The key text before the first `=` outside quotes (`"a=b" = 1` → `"a=b"`).
-fn key_before_equals(line: &str) -> Option<&str> {
+/// Where the first `=` outside quotes is in `line` (`"a=b" = 1`: the second one).
+fn equals_after(line: &str) -> Option<usize> {
     let mut quote = None;
     for (i, c) in line.char_indices() {
         match (quote, c) {
             (None, '"' | '\'') => quote = Some(c),
             (Some(q), c) if c == q => quote = None,
-            (None, '=') => return Some(line[..i].trim()),
+            (None, '=') => return Some(i),
             _ => {}
         }
     }
