@@ -147,14 +147,15 @@ pub(super) fn plain_types(message: &str) -> String {
         return "expected \"fast\", \"realtime\" or a speed factor such as 10.0".to_string();
     }
     // serde's words for TOML's kinds of value.
-    const KINDS: [(&str, &str); 6] = [
+    const KINDS: [(&str, &str); 7] = [
         ("invalid type: map", "invalid type: table"),
         ("invalid type: sequence", "invalid type: array"),
         ("expected a sequence", "expected an array"),
         ("expected a map", "expected a table"),
         ("expected path string", "expected a string"),
-        // toml reads integers too large for 64 bits as i128, and says so.
+        // toml reads integers too large for 64 bits as i128 or u128, and says so.
         (" as i128", ""),
+        (" as u128", ""),
     ];
     KINDS.iter().fold(message, |m, (serde, toml)| m.replace(serde, toml))
 }
@@ -206,8 +207,9 @@ pub(super) fn is_secret_key(key: &str) -> bool {
     SECRET_KEYS.contains(&key.rsplit('.').next().unwrap_or(key))
 }
 
-/// `invalid type: integer `282550659412389676855714102454015508872` as u128, expected a
-/// string` → `invalid type: integer (hidden), expected a string; write the key in quotes`.
+/// `invalid type: integer `282550659412389676855714102454015508872`, expected a string` →
+/// `invalid type: integer (hidden), expected a string` (the hint to quote the key is added
+/// where every TOML error about a secret key gets it).
 fn hide_quoted_value(message: String) -> String {
     let Some(rest) = message.strip_prefix("invalid type: ").or_else(|| message.strip_prefix("invalid value: ")) else {
         return message;
@@ -215,10 +217,7 @@ fn hide_quoted_value(message: String) -> String {
     let head = &message[..message.len() - rest.len()];
     let Some((kind, after)) = rest.split_once('`') else { return message };
     let Some((_, tail)) = after.split_once('`') else { return message };
-    // An unquoted hex key reads as a number too wide for the integer types serde names.
-    let tail = tail.strip_prefix(" as u128").or_else(|| tail.strip_prefix(" as i128")).unwrap_or(tail);
-    let hint = if tail.ends_with("expected a string") { "; write the key in quotes" } else { "" };
-    format!("{head}{kind}(hidden){tail}{hint}")
+    format!("{head}{kind}(hidden){tail}")
 }
 
 /// `text` with every run of 16 or more hex digits, two or more of them letters, replaced by
@@ -272,11 +271,8 @@ mod tests {
     fn secrets_are_taken_out_and_nothing_else() {
         let hide = |key: &str, message: &str| without_secrets(key.into(), message.into());
         assert_eq!(
-            hide("s.m.decryption_key", "invalid type: integer `123` as u128, expected a string"),
-            (
-                "s.m.decryption_key".into(),
-                "invalid type: integer (hidden), expected a string; write the key in quotes".into()
-            )
+            hide("s.m.decryption_key", "invalid type: integer `123`, expected a string"),
+            ("s.m.decryption_key".into(), "invalid type: integer (hidden), expected a string".into())
         );
         assert_eq!(hide("s.m.'k = D491470F47126332B07D1923B3504188'", "x").0, "s.m.'k = (hidden)'");
         // In the forms the README allows.
