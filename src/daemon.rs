@@ -14,7 +14,6 @@ use crate::source::{self, SourceCounters};
 /// What a run did, for the caller and the tests.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct RunSummary {
-    pub telegrams: u64,
     pub crc_failures: u64,
     pub other_errors: u64,
     pub sinks: Vec<SinkSummary>,
@@ -34,6 +33,13 @@ pub struct SinkSummary {
     pub failed: u64,
     /// Its destination went away (a closed stdout).
     pub closed: bool,
+}
+
+impl RunSummary {
+    /// Telegrams read by all sources.
+    pub fn telegrams(&self) -> u64 {
+        self.sources.iter().map(|s| s.1).sum()
+    }
 }
 
 /// Why a run ended: the exit status depends on it.
@@ -155,7 +161,6 @@ fn summarize(
         sources.iter().map(|(_, c)| f(c).load(Ordering::Relaxed)).sum::<u64>()
     };
     RunSummary {
-        telegrams: sum(|c| &c.telegrams),
         sources: sources.iter().map(|(name, c)| (name.clone(), c.telegrams.load(Ordering::Relaxed))).collect(),
         crc_failures: sum(|c| &c.crc_failures),
         other_errors: sum(|c| &c.other_errors),
