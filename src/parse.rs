@@ -335,6 +335,7 @@ fn unreadable_time(value: &Value<'_>, obis: &str) -> Option<String> {
     let stamp = match value {
         Value::Time(stamp) => stamp,
         Value::Timed { time, value } if value.value.mantissa != 0 && value.unit.is_some() => time,
+        Value::LegacyGas { time, value, .. } if value.value.mantissa != 0 => time,
         _ => return None,
     };
     if stamp.time.is_some() || stamp.raw.is_empty() || is_clock_placeholder(stamp.raw) {
@@ -349,9 +350,11 @@ fn unreadable_time(value: &Value<'_>, obis: &str) -> Option<String> {
 
 /// A clock that was never set (`000000000000W`, `250000000000W`: month or day 00), as
 /// meters send it and captures are anonymised, or the `632525252525W` an M-Bus device
-/// without a reading leaves: no time, but nothing broken either.
+/// without a reading leaves: no time, but nothing broken either. Only in the usual
+/// `YYMMDDhhmmss` form: in a full-year form (`20000230 12:00:00`) those digits are the year's.
 fn is_clock_placeholder(raw: &str) -> bool {
-    raw.get(2..4) == Some("00") || raw.get(4..6) == Some("00") || raw.starts_with("632525")
+    let usual = matches!(raw.len(), 12 | 13) && raw.as_bytes()[..12].iter().all(u8::is_ascii_digit);
+    usual && (raw.get(2..4) == Some("00") || raw.get(4..6) == Some("00") || raw.starts_with("632525"))
 }
 
 /// `str::trim`, without its Unicode scan for the usual text that starts and ends with a

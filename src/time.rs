@@ -17,19 +17,24 @@ pub fn zone(name: &str) -> Result<TimeZone, String> {
 
 /// Convert a meter time to UTC.
 ///
-/// The flag decides: `S` means the zone's summer offset, `W` its normal (winter) offset,
-/// which also tells the two readings of the repeated autumn hour apart and wins when it
-/// disagrees with the zone's rules: a meter that says `W` in July keeps normal time (Swedish
-/// meters always do; `always_normal_time` forces that when the flag is missing, while an
-/// explicit `S` still means summer time: a meter that sends it keeps summer time, whatever
-/// the table guessed). Without a flag the zone's rules decide, taking the earlier instant of
-/// a repeated hour.
+/// The zone's rules decide, as they do for every clock on the wall; the flag (`S`: summer
+/// time, `W`: normal time, as the tz database marks them) tells apart the two readings of
+/// the repeated autumn hour and says which offset a time in the skipped spring hour was
+/// read with. A flag that disagrees with the season elsewhere is not followed: the only
+/// real Irish capture says `S` in February (Irish winter time, which the tz database counts
+/// as the daylight-saving part of the year), and a Belgian spec example says `S` on
+/// 1 March, while their clocks keep the zone's time. Without a flag a repeated hour is read
+/// as its first pass and a skipped one with the offset from before the change.
+///
+/// `always_normal_time` is for Swedish meters, which keep normal time all year: there the
+/// flag decides alone, a missing one and `W` meaning normal time and an explicit `S` summer
+/// time (a meter that sends it keeps summer time, whatever the table guessed).
 pub fn to_utc(t: MeterTime, tz: &TimeZone, always_normal_time: bool) -> Option<Timestamp> {
     to_utc_in(t, tz, always_normal_time, &mut None)
 }
 
 /// A zone's normal and summer offsets for one year, kept by a caller that converts many
-/// times (two zone lookups saved per flagged time).
+/// times (two zone lookups saved per time that needs them).
 #[derive(Debug, Clone, Copy)]
 pub struct YearOffsets {
     year: i16,
@@ -45,7 +50,6 @@ pub fn to_utc_in(
     year: &mut Option<YearOffsets>,
 ) -> Option<Timestamp> {
     let dt = DateTime::new(t.year, t.month as i8, t.day as i8, t.hour as i8, t.minute as i8, t.second as i8, 0).ok()?;
-    let dst = if always_normal_time && t.dst == Dst::Unknown { Dst::Winter } else { t.dst };
     let mut offsets = || -> Option<YearOffsets> {
         match *year {
             Some(y) if y.year == t.year => Some(y),
@@ -57,28 +61,52 @@ pub fn to_utc_in(
             }
         }
     };
-    let offset = match dst {
-        Dst::Winter => offsets()?.normal,
-        Dst::Summer => offsets()?.summer,
-        Dst::Unknown => match tz.to_ambiguous_timestamp(dt).offset() {
+    let offset = if always_normal_time {
+        match t.dst {
+            Dst::Summer => offsets()?.summer,
+            Dst::Winter | Dst::Unknown => offsets()?.normal,
+        }
+    } else {
+        match tz.to_ambiguous_timestamp(dt).offset() {
             AmbiguousOffset::Unambiguous { offset } => offset,
-            AmbiguousOffset::Fold { before, .. } => before,
-            AmbiguousOffset::Gap { after, .. } => after,
-        },
+            AmbiguousOffset::Fold { before, after } | AmbiguousOffset::Gap { before, after } => {
+                let wanted = match t.dst {
+                    Dst::Unknown => before,
+                    Dst::Summer => offsets()?.summer,
+                    Dst::Winter => offsets()?.normal,
+                };
+                // Either side of this change is the year's normal or summer offset (a zone
+                // that changed its rules within the year is read as the flag's side would be).
+                if wanted == after || wanted == before {
+                    wanted
+                } else if (t.dst == Dst::Summer) == (after.seconds() > before.seconds()) {
+                    after
+                } else {
+                    before
+                }
+            }
+        }
     };
     offset.to_timestamp(dt).ok()
 }
 
-/// A zone's normal and summer offsets in a year: the smaller and the larger of its offsets
-/// in January and in July. (Not the tzdb `is_dst` bit, which Europe/Dublin sets in winter.)
-/// In a zone without summer time, summer is taken as one hour ahead of normal.
+/// A zone's normal and summer offsets in a year: its offsets in January and in July, the
+/// one the tz database marks as daylight saving being summer (Europe/Dublin marks its winter
+/// so, and Irish meters flag it `S`); when neither or both are marked, the larger one. In a
+/// zone without summer time, summer is taken as one hour ahead of normal.
 fn normal_and_summer(tz: &TimeZone, year: i16) -> Option<(Offset, Offset)> {
-    let at = |month: i8| -> Option<Offset> {
+    let at = |month: i8| -> Option<(Offset, bool)> {
         let noon = Offset::UTC.to_timestamp(DateTime::new(year, month, 1, 12, 0, 0, 0).ok()?).ok()?;
-        Some(tz.to_offset_info(noon).offset())
+        let info = tz.to_offset_info(noon);
+        Some((info.offset(), info.dst().is_dst()))
     };
-    let (jan, jul) = (at(1)?, at(7)?);
-    let (normal, summer) = if jan.seconds() <= jul.seconds() { (jan, jul) } else { (jul, jan) };
+    let ((jan, jan_dst), (jul, jul_dst)) = (at(1)?, at(7)?);
+    let (normal, summer) = match (jan_dst, jul_dst) {
+        (false, true) => (jan, jul),
+        (true, false) => (jul, jan),
+        _ if jan.seconds() <= jul.seconds() => (jan, jul),
+        _ => (jul, jan),
+    };
     if normal == summer { Some((normal, shift(normal, 3600)?)) } else { Some((normal, summer)) }
 }
 
@@ -133,21 +161,39 @@ mod tests {
     }
 
     #[test]
-    fn ireland_keeps_irish_summer_time_although_tzdb_calls_winter_dst() {
+    fn ireland_flags_its_winter_time_as_the_tz_database_does() {
+        // The tz database counts Irish winter time (GMT) as the daylight-saving part of the
+        // year, and the one real Irish capture flags February `S`: in the repeated hour
+        // `S` is the second pass (GMT), `W` the first (Irish summer time, UTC+1).
         assert_eq!(utc("240708193512S", "Europe/Dublin", false), "2024-07-08T18:35:12Z");
+        assert_eq!(utc("240708193512W", "Europe/Dublin", false), "2024-07-08T18:35:12Z");
         assert_eq!(utc("240118120000W", "Europe/Dublin", false), "2024-01-18T12:00:00Z");
+        assert_eq!(utc("240118120000S", "Europe/Dublin", false), "2024-01-18T12:00:00Z");
         assert_eq!(utc("240118120000", "Europe/Dublin", false), "2024-01-18T12:00:00Z");
-        assert_eq!(utc("231029013000S", "Europe/Dublin", false), "2023-10-29T00:30:00Z");
-        assert_eq!(utc("231029013000W", "Europe/Dublin", false), "2023-10-29T01:30:00Z");
+        assert_eq!(utc("231029013000W", "Europe/Dublin", false), "2023-10-29T00:30:00Z");
+        assert_eq!(utc("231029013000S", "Europe/Dublin", false), "2023-10-29T01:30:00Z");
+        assert_eq!(utc("231029013000", "Europe/Dublin", false), "2023-10-29T00:30:00Z");
+    }
+
+    #[test]
+    fn a_flag_against_the_season_does_not_move_the_clock() {
+        // A Belgian spec example flags 1 March `S`; its peaks are month starts in Brussels.
+        assert_eq!(utc("200301000000S", "Europe/Brussels", false), "2020-02-29T23:00:00Z");
+        assert_eq!(utc("240115120000S", DEFAULT_TIMEZONE, false), "2024-01-15T11:00:00Z");
+        assert_eq!(utc("240715120000W", DEFAULT_TIMEZONE, false), "2024-07-15T10:00:00Z");
     }
 
     #[test]
     fn the_spring_gap_and_zones_without_summer_time() {
-        // 2024-03-31 02:30 never happened in Amsterdam; the flag still says which offset.
+        // 2024-03-31 02:30 never happened in Amsterdam; the flag still says which offset,
+        // and without one it is read with the offset from before the change.
         assert_eq!(utc("240331023000W", DEFAULT_TIMEZONE, false), "2024-03-31T01:30:00Z");
         assert_eq!(utc("240331023000S", DEFAULT_TIMEZONE, false), "2024-03-31T00:30:00Z");
+        assert_eq!(utc("240331023000", DEFAULT_TIMEZONE, false), "2024-03-31T01:30:00Z");
+        assert_eq!(utc("240331015959", DEFAULT_TIMEZONE, false), "2024-03-31T00:59:59Z");
+        assert_eq!(utc("240331030000", DEFAULT_TIMEZONE, false), "2024-03-31T01:00:00Z");
         assert_eq!(utc("240715120000W", "UTC", false), "2024-07-15T12:00:00Z");
-        assert_eq!(utc("240715120000S", "UTC", false), "2024-07-15T11:00:00Z");
+        assert_eq!(utc("240715120000S", "UTC", false), "2024-07-15T12:00:00Z");
     }
 
     #[test]

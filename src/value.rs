@@ -177,7 +177,8 @@ impl MeterTime {
 
     /// A COSEM date-time written as 12 octets of hex (`07EA080B0208151900007880`, as an
     /// MCS301 sends its clock): year (2), month, day, weekday, hour, minute, second,
-    /// hundredths, deviation (2), status; status bit 0x80 says summer time.
+    /// hundredths, deviation (2), status; status bit 0x80 says summer time (a status of 0xFF
+    /// says nothing).
     #[cold]
     fn parse_cosem(b: &[u8]) -> Option<MeterTime> {
         let mut o = [0u8; 12];
@@ -187,7 +188,12 @@ impl MeterTime {
         }
         let year = i16::try_from(u16::from_be_bytes([o[0], o[1]])).ok()?;
         let (month, day, hour, minute, second) = (o[2], o[3], o[5], o[6], o[7]);
-        let dst = if o[11] & 0x80 != 0 { Dst::Summer } else { Dst::Winter };
+        // Status 0xFF is "not specified" in DLMS: no flag, the zone decides.
+        let dst = match o[11] {
+            0xFF => Dst::Unknown,
+            s if s & 0x80 != 0 => Dst::Summer,
+            _ => Dst::Winter,
+        };
         let valid = (1..=12).contains(&month)
             && (1..=days_in_month(year, month)).contains(&day)
             && hour < 24
@@ -217,7 +223,10 @@ impl MeterTime {
         if flag.is_some_and(|c| !matches!(c, b'S' | b's' | b'W' | b'w')) {
             return "the daylight-saving flag is neither S nor W";
         }
-        let year = full_year(f[0]);
+        let year = match full_year_form(b) {
+            Some((year, _)) => year,
+            None => full_year(f[0]),
+        };
         match () {
             _ if !(1..=12).contains(&f[1]) => "no such month",
             _ if f[2] == 0 || f[2] > days_in_month(year, f[1]) => "no such day in that month",
@@ -454,6 +463,8 @@ mod tests {
             (2026, 8, 11, 8, 21, 25)
         );
         assert_eq!(cosem.dst, Dst::Summer);
+        assert_eq!(MeterTime::parse("07EA080B02081519000078FF").map(|t| t.dst), Some(Dst::Unknown));
+        assert_eq!(MeterTime::parse("07EA080B0208151900007800").map(|t| t.dst), Some(Dst::Winter));
         assert_eq!(MeterTime::parse("07EA0D0B0208151900007880"), None);
         assert_eq!(MeterTime::parse("632525252525W"), None);
         assert_eq!(MeterTime::parse("000000000000W"), None);
@@ -465,6 +476,9 @@ mod tests {
         assert_eq!(MeterTime::problem("20241311 09:35:00"), "no such month");
         assert_eq!(MeterTime::parse("2024-01-11 09:35:00"), Some(nes));
         assert_eq!(MeterTime::problem("2024-01-32 09:35:00"), "no such day in that month");
+        // The full year decides leap years: 1900 had no 29 February, 2000 had one.
+        assert_eq!(MeterTime::problem("19000229 12:00:00"), "no such day in that month");
+        assert_eq!(MeterTime::parse("20000229 12:00:00").map(|t| t.day), Some(29));
     }
 
     #[test]

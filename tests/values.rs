@@ -1265,8 +1265,11 @@ fn fluvius_emucs_211_spec_example() {
         history["entries"],
         json!([
             {"timestamp": "2020-04-23T17:25:38Z", "recorded_at": "2020-04-30T22:00:00Z", "value": 3.695, "unit": "kW"},
-            {"timestamp": "2020-03-05T10:21:39Z", "recorded_at": "2020-03-31T22:00:00Z", "value": 5.98, "unit": "kW"},
-            {"timestamp": "2020-02-10T02:54:21Z", "recorded_at": "2020-02-29T22:00:00Z", "value": 4.318, "unit": "kW"},
+            // `(200305122139S)` and `(200301000000S)` flag summer time in March: the
+            // zone's time is kept (11:21:39Z, and a month start in Brussels), as
+            // dsmr_parser's own test of this telegram expects.
+            {"timestamp": "2020-03-05T11:21:39Z", "recorded_at": "2020-03-31T22:00:00Z", "value": 5.98, "unit": "kW"},
+            {"timestamp": "2020-02-10T02:54:21Z", "recorded_at": "2020-02-29T23:00:00Z", "value": 4.318, "unit": "kW"},
         ])
     );
     // Gas on 24.2.3 and water on channel 2, ids on 96.1.1 (athombv leaves those unknown).
@@ -2401,11 +2404,12 @@ fn iskra_ireland_capture() {
         ("instantaneous_voltage_l2", 241.7, "V"),
         ("instantaneous_current_l1", 0.0, "A"),
     ]);
-    // `230202132747S`: the meter flags summer time in February; the flag is what dsmrd
-    // goes by (UTC+2 in Amsterdam, UTC+1 in Dublin).
-    assert_eq!(t.top("timestamp"), "2023-02-02T11:27:47Z");
+    // `230202132747S`: the meter flags February `S` (Irish winter time, which the tz
+    // database counts as daylight saving); the zone's time is kept, UTC+1 in Amsterdam
+    // (as dsmr_parser reads it), GMT in Dublin.
+    assert_eq!(t.top("timestamp"), "2023-02-02T12:27:47Z");
     let dublin = one_in("Iskra-MIE5T-200_ISKRA_IE_dsmrparser.txt", true, "Europe/Dublin");
-    assert_eq!(dublin.top("timestamp"), "2023-02-02T12:27:47Z");
+    assert_eq!(dublin.top("timestamp"), "2023-02-02T13:27:47Z");
 }
 
 #[test]
@@ -2524,6 +2528,33 @@ fn a_timestamp_that_is_no_time_is_reported_and_the_telegram_kept() {
     // A clock never set is no error.
     let t = constructed("/MCS50000000000000", &["1-3:0.2.8(50)", "0-0:1.0.0(000000000000W)"]);
     assert_eq!(t.at("0-0:1.0.0")["raw"], "000000000000W");
+}
+
+#[test]
+fn a_full_year_time_or_a_legacy_gas_time_that_is_no_time_is_reported() {
+    // In `19000229 12:00:00` the `00` is the year's, not a month of a clock never set.
+    let t = constructed("/NES5NES", &["1-3:0.2.8(50)", "0-0:1.0.0(19000229 12:00:00)", "1-0:1.8.1(000001.000*kWh)"]);
+    t.q("electricity_used_tariff_1", 1.0, "kWh");
+    assert_eq!(t.top("timestamp"), J::Null);
+    assert_eq!(
+        t.0["errors"][0]["error"],
+        "timestamp `19000229 12:00:00` of 0-0:1.0.0 is not a valid time (no such day in that month); no time given, the text kept in `raw`"
+    );
+    // A DSMR 2.2 gas reading is kept, its bad capture time reported as an M-Bus reading's is.
+    let t = constructed(
+        "/ISk5\\2MT382-1000",
+        &[
+            "1-0:1.8.1(00001.001*kWh)",
+            "0-1:24.1.0(3)",
+            "0-1:24.3.0(240230120000)(00)(60)(1)(0-1:24.2.1)(m3)\r\n(00001.001)",
+        ],
+    );
+    let gas = t.obj("gas_meter_reading");
+    assert_eq!((gas["value"].clone(), gas["timestamp"].clone()), (json!(1.001), J::Null));
+    assert_eq!(
+        t.0["errors"][0]["error"],
+        "timestamp `240230120000` of 0-1:24.3.0 is not a valid time (no such day in that month); no time given, the text kept in `raw`"
+    );
 }
 
 #[test]
