@@ -167,6 +167,22 @@ fn parse_stops_when_its_reader_has_gone() {
     drop(stdin);
 }
 
+/// `dsmrd parse capture 2>&1 | head -n 1`: messages for a stderr nobody reads any more are
+/// dropped, and the exit code is still the one the input earns (1: no valid telegram).
+#[test]
+fn parse_with_a_closed_stderr_exits_with_its_own_code() {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = dsmrd_cmd()
+        .args(["parse", "--format", "none"])
+        .arg(recording("Iskra-AM550-short-badcrc_dsmr5.0_dsmrtools.txt"))
+        .stdout(Stdio::null())
+        .stderr(writer)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "{:?}", out.status);
+}
+
 /// `dsmrd replay --loop | head -n 1`: once stdout, the only sink, has gone, nothing read
 /// can go anywhere, and the looping replay stops instead of reading forever.
 #[test]

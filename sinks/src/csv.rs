@@ -257,26 +257,33 @@ fn lock(writer: &Mutex<CsvWriter>) -> MutexGuard<'_, CsvWriter> {
 #[async_trait::async_trait]
 impl Sink for CsvSink {
     async fn send(&mut self, batch: &[Reading]) -> Result<(), SinkError> {
-        // Rows go into the writer's buffer (or, when it fills, to the page cache): that is
-        // memory work, done here without copying the batch. Only the fsync is slow enough
-        // for the blocking pool.
-        lock(&self.writer).write(batch)
+        // Every file call can block (an `open` of a FIFO, a hung network mount, a slow SD
+        // card at a rotation), and the daemon's runtime has one thread: all of them, and the
+        // lock of a writer such a call may hold, stay on the blocking pool. A batch is a
+        // few readings a second; copying it costs less than a stalled daemon.
+        let batch = batch.to_vec();
+        self.blocking(move |w| w.write(&batch)).await
     }
 
     async fn flush(&mut self) -> Result<(), SinkError> {
-        let due = lock(&self.writer).flush_buffer()?;
-        if due {
-            self.blocking(CsvWriter::sync).await
-        } else {
-            // The batch is with the OS, and no sync is due: it is delivered.
-            lock(&self.writer).marks.clear();
-            Ok(())
-        }
+        self.blocking(|w| {
+            if w.flush_buffer()? {
+                w.sync()
+            } else {
+                // The batch is with the OS, and no sync is due: it is delivered.
+                w.marks.clear();
+                Ok(())
+            }
+        })
+        .await
     }
 
     async fn close(&mut self) -> Result<(), SinkError> {
-        lock(&self.writer).flush_buffer()?;
-        self.blocking(CsvWriter::sync).await
+        self.blocking(|w| {
+            w.flush_buffer()?;
+            w.sync()
+        })
+        .await
     }
 }
 
@@ -1189,6 +1196,31 @@ mod tests {
         sink.send(&[reading("2019-03-24T14:05:41Z", vec![num("a", 1.0)])]).await.unwrap();
         sink.flush().await.unwrap();
         assert_eq!(read(&path), "time,source,meter_id,a\n2019-03-24T14:05:41Z,meter,E0044007131650618,1\n");
+    }
+
+    /// A file call that does not return (its writer held elsewhere, as a stuck `open`
+    /// holds it) leaves this one-thread runtime free: the timer still fires.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_stuck_file_call_does_not_stop_the_runtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("readings.csv");
+        let mut sink = CsvSink { writer: Arc::new(Mutex::new(writer(&path, ""))) };
+        let writer = sink.writer.clone();
+        let (held_tx, held_rx) = std::sync::mpsc::channel();
+        let holder = std::thread::spawn(move || {
+            let _guard = writer.lock().unwrap();
+            held_tx.send(()).unwrap();
+            std::thread::sleep(std::time::Duration::from_secs(2));
+        });
+        held_rx.recv().unwrap();
+        let batch = [reading("2019-03-24T14:05:41Z", vec![num("a", 1.0)])];
+        let quick = std::time::Duration::from_millis(200);
+        assert!(tokio::time::timeout(quick, sink.send(&batch)).await.is_err(), "send held the runtime");
+        assert!(tokio::time::timeout(quick, sink.flush()).await.is_err(), "flush held the runtime");
+        holder.join().unwrap();
+        sink.send(&batch).await.unwrap();
+        sink.close().await.unwrap();
+        assert!(read(&path).ends_with("2019-03-24T14:05:41Z,meter,E0044007131650618,1\n"), "{}", read(&path));
     }
 
     #[tokio::test]

@@ -18,12 +18,12 @@ pub struct CheckConfigArgs {
 pub fn run(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
     match config::load(&args.file) {
         Ok(cfg) => {
-            print!("{}", describe(&cfg));
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), describe(&cfg).as_bytes());
             Ok(ExitCode::SUCCESS)
         }
         Err(errors) => {
             for e in &errors.0 {
-                eprintln!("dsmrd: config error: {e}");
+                say!("dsmrd: config error: {e}");
             }
             Ok(ExitCode::from(78))
         }

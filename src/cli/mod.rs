@@ -1,6 +1,15 @@
 //! The command line: argument definitions and dispatch to one module per command. The
 //! binary only calls [`main`].
 
+/// `eprintln!` without its panic: a message for a stderr that was closed (`2>&1 | head`)
+/// is dropped, and the command goes on to its own exit code.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod check_config_cmd;
 pub mod fields_cmd;
 mod parse_cmd;
@@ -72,7 +81,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("dsmrd: {e:#}");
+            say!("dsmrd: {e:#}");
             ExitCode::from(2)
         }
     }

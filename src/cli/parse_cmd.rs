@@ -135,7 +135,7 @@ impl<W: Write> Printer<W> {
                 }
                 for e in &t.errors {
                     let (text, reason) = (visible(e.text), visible(&e.reason));
-                    eprintln!("dsmrd: {}: telegram {}, line {}: `{text}`: {reason}", self.name, self.ordinal, e.line);
+                    say!("dsmrd: {}: telegram {}, line {}: `{text}`: {reason}", self.name, self.ordinal, e.line);
                 }
                 if self.write_err.is_some() {
                     return;
@@ -153,7 +153,7 @@ impl<W: Write> Printer<W> {
             }
             Decoded::Error { error, offset } => {
                 self.flush();
-                eprintln!("dsmrd: {}: rejected, ending at byte {offset}: {}", self.name, visible(&error.to_string()));
+                say!("dsmrd: {}: rejected, ending at byte {offset}: {}", self.name, visible(&error.to_string()));
             }
         }
     }
@@ -175,12 +175,18 @@ fn summary(name: &str, s: &DecodeStats, secs: f64) {
         0 => String::new(),
         n => format!(" ({n} of them with a CRC that does not match)"),
     };
-    eprintln!(
+    say!(
         "dsmrd: {name}: {} telegrams{passed}, {} CRC failures, {} other errors, {} line errors, {} bytes skipped, {:.3} s, {:.0} telegrams/s",
-        s.telegrams, s.crc_failures, s.other_errors, s.line_errors, s.skipped_bytes, secs, rate
+        s.telegrams,
+        s.crc_failures,
+        s.other_errors,
+        s.line_errors,
+        s.skipped_bytes,
+        secs,
+        rate
     );
     if let Some(hint) = s.line_settings_hint() {
-        eprintln!("dsmrd: {name}: {hint}");
+        say!("dsmrd: {name}: {hint}");
     }
 }
 

@@ -82,7 +82,7 @@ async fn record(args: RecordArgs, limit: Option<Duration>) -> anyhow::Result<Exi
             r = input.read(&mut buf) => r?,
         };
         if n == 0 {
-            eprintln!("dsmrd: the stream ended");
+            say!("dsmrd: the stream ended");
             break;
         }
         out.write_all(&buf[..n]).await?;
@@ -94,9 +94,6 @@ async fn record(args: RecordArgs, limit: Option<Duration>) -> anyhow::Result<Exi
     }
     out.flush().await?;
     out.sync_all().await?;
-    eprintln!(
-        "dsmrd: recorded {bytes} bytes to {} ({telegrams} valid telegrams, {rejected} rejected)",
-        args.out.display()
-    );
+    say!("dsmrd: recorded {bytes} bytes to {} ({telegrams} valid telegrams, {rejected} rejected)", args.out.display());
     Ok(ExitCode::SUCCESS)
 }

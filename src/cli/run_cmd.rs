@@ -29,7 +29,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Ok(c) => c,
         Err(errors) => {
             for e in &errors.0 {
-                eprintln!("dsmrd: config error: {e}");
+                say!("dsmrd: config error: {e}");
             }
             return Ok(ExitCode::from(78));
         }
@@ -54,11 +54,11 @@ pub fn run_config(cfg: config::Config) -> anyhow::Result<ExitCode> {
     if summary.ended == daemon::Ended::SourcesDone && !empty.is_empty() {
         // As `parse` and `replay`: an input with no telegram (a wrong key, a wrong file),
         // also when another source read well.
-        eprintln!("dsmrd: the input ended without one valid telegram (source {})", empty.join(", "));
+        say!("dsmrd: the input ended without one valid telegram (source {})", empty.join(", "));
         return Ok(ExitCode::from(1));
     }
     if summary.ended == daemon::Ended::SourcesDone && !lost.is_empty() {
-        eprintln!("dsmrd: the input ended, but readings were not delivered: {}", lost.join(", "));
+        say!("dsmrd: the input ended, but readings were not delivered: {}", lost.join(", "));
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)

@@ -43,7 +43,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let listener = TcpListener::bind(args.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
-        eprintln!("dsmrd: serving {} on {}", args.file.display(), listener.local_addr()?);
+        say!("dsmrd: serving {} on {}", args.file.display(), listener.local_addr()?);
         let file = Arc::new(args.file);
         let stop = super::run_cmd::shutdown_signal();
         tokio::pin!(stop);
@@ -56,9 +56,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             let looped = args.looped;
             tokio::spawn(async move {
                 match play(&file, stream, pace, looped).await {
-                    Ok(()) => eprintln!("dsmrd: {peer}: recording played"),
-                    Err(e) if client_left(&e) => eprintln!("dsmrd: {peer}: client disconnected"),
-                    Err(e) => eprintln!("dsmrd: {peer}: {e}"),
+                    Ok(()) => say!("dsmrd: {peer}: recording played"),
+                    Err(e) if client_left(&e) => say!("dsmrd: {peer}: client disconnected"),
+                    Err(e) => say!("dsmrd: {peer}: {e}"),
                 }
             });
         }
