@@ -409,7 +409,7 @@ async fn run_sink(
     counters: Arc<SinkCounters>,
     live: Arc<Liveness>,
 ) {
-    let mut window = Window::new(cfg.interval, cfg.aggregate);
+    let mut window = Throttle::new(cfg.interval, cfg.aggregate);
     let mut ready: VecDeque<Reading> = VecDeque::new();
     let mut backoff = Backoff::new(cfg.max_backoff);
     let mut retry_at: Option<Instant> = None;
@@ -439,14 +439,12 @@ async fn run_sink(
             (closed, st.deadline)
         };
         if closed {
-            if let Some(out) = window.finish() {
-                ready.push_back(out);
-            }
+            ready.extend(window.finish());
         }
         if gone {
             let (left, shut) = {
                 let mut st = queue.lock();
-                (st.give_up(&mut ready), st.closed)
+                (st.give_up(&mut ready) + window.give_up(), st.closed)
             };
             counters.dropped.fetch_add(left as u64, Ordering::Relaxed);
             queue.room.notify_waiters();
@@ -561,9 +559,14 @@ async fn run_sink(
         // The deadline is set at shutdown; past it, what is held or still queued is given up
         // (waiting on would spin: the wake-up below is already due).
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            let undelivered = queue.lock().give_up(&mut ready);
+            let undelivered = queue.lock().give_up(&mut ready) + window.give_up();
             counters.dropped.fetch_add(undelivered as u64, Ordering::Relaxed);
             tracing::error!(sink = %name, undelivered, "Shutdown timeout reached; readings not delivered.");
+            // What the sink took before is still flushed (a CSV file's last sync), within
+            // the second that shutdown grants past its deadline.
+            if let Ok(Err(e)) = tokio::time::timeout(Duration::from_millis(500), sink.close()).await {
+                tracing::error!(sink = %name, error = %e, "Final flush failed.");
+            }
             return;
         }
         let wake = match (retry_at, deadline) {
@@ -582,8 +585,48 @@ async fn run_sink(
     }
 }
 
-/// The throttle: one output per `interval` of telegram time. Windows follow the readings'
-/// own timestamps, so a fast replay is throttled exactly like the live meter was.
+/// The throttle of one sink: a [`Window`] per source, so that two meters on one sink are
+/// each throttled (and averaged) on their own.
+struct Throttle {
+    interval: Duration,
+    aggregate: Aggregate,
+    windows: Vec<(Arc<str>, Window)>,
+}
+
+impl Throttle {
+    fn new(interval: Duration, aggregate: Aggregate) -> Throttle {
+        Throttle { interval, aggregate, windows: Vec::new() }
+    }
+
+    /// Add a reading; returns the output of its source's window if that just closed.
+    fn push(&mut self, r: Reading) -> Option<Reading> {
+        if self.interval.is_zero() {
+            return Some(r);
+        }
+        let at = match self.windows.iter().position(|(source, _)| *source == r.source) {
+            Some(at) => at,
+            None => {
+                self.windows.push((r.source.clone(), Window::new(self.interval, self.aggregate)));
+                self.windows.len() - 1
+            }
+        };
+        self.windows[at].1.push(r)
+    }
+
+    /// Close every open window, in the order the sources first came.
+    fn finish(&mut self) -> impl Iterator<Item = Reading> + '_ {
+        self.windows.iter_mut().filter_map(|(_, w)| w.finish())
+    }
+
+    /// Throw away the open windows (the sink is gone, or shutdown ran out of time): how
+    /// many outputs they held, to be counted as dropped.
+    fn give_up(&mut self) -> usize {
+        self.finish().count()
+    }
+}
+
+/// One source's throttle: one output per `interval` of telegram time. Windows follow the
+/// readings' own timestamps, so a fast replay is throttled exactly like the live meter was.
 struct Window {
     interval_ms: i64,
     aggregate: Aggregate,
@@ -742,5 +785,31 @@ mod tests {
         assert_eq!(outs.iter().map(|r| r.time.as_second()).collect::<Vec<_>>(), vec![1009, 1019, 1029]);
         let mut all = Window::new(Duration::ZERO, Aggregate::Mean);
         assert!(all.push(reading(1, 1.0, 1.0)).is_some());
+    }
+
+    #[test]
+    fn two_sources_on_one_sink_are_throttled_and_averaged_each_on_its_own() {
+        let from = |source: &str, secs, power| Reading { source: source.into(), ..reading(secs, power, 0.0) };
+        let mut t = Throttle::new(Duration::from_secs(60), Aggregate::Mean);
+        let mut outs = Vec::new();
+        for s in 0..3 {
+            // Two meters, their telegrams interleaved, in the same windows of time.
+            outs.extend(t.push(from("house", 1200 + 20 * s, 1.0 + s as f64)));
+            outs.extend(t.push(from("garage", 1205 + 20 * s, 10.0 * (1 + s) as f64)));
+        }
+        outs.extend(t.push(from("house", 1320, 0.0)));
+        outs.extend(t.push(from("garage", 1325, 0.0)));
+        let got: Vec<(String, i64, Option<f64>)> = outs
+            .iter()
+            .map(|r| (r.source.to_string(), r.time.as_second(), r.number("current_electricity_usage")))
+            .collect();
+        assert_eq!(got, vec![("house".into(), 1240, Some(2.0)), ("garage".into(), 1245, Some(20.0))]);
+        // The open windows, one per source, close at the end, or are counted when given up.
+        assert_eq!(t.finish().count(), 2);
+        outs.clear();
+        outs.extend(t.push(from("house", 2000, 1.0)));
+        assert!(outs.is_empty());
+        assert_eq!(t.give_up(), 1);
+        assert_eq!(t.give_up(), 0);
     }
 }
