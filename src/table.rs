@@ -1,5 +1,5 @@
 //! The human-readable form of a telegram: one aligned row per data line, for `parse
-//! --format table` and the stdout sink.
+//! --format table` (the stdout sink has its own table of readings).
 
 use std::fmt::Write as _;
 

@@ -1,5 +1,5 @@
-//! README.md must stay true: its field table is what `dsmrd fields --markdown` prints, and
-//! the commands it gives exist.
+//! README.md must stay true: its field table is what `dsmrd fields --markdown` prints, CI
+//! runs the test command it gives, and every recording it names is in `recordings/`.
 
 use std::fs;
 use std::path::Path;
@@ -27,4 +27,27 @@ fn ci_runs_the_readme_test_command() {
     let cmd = "cargo test --workspace";
     assert!(text.contains(cmd), "README.md gives the test command");
     assert!(ci.lines().any(|l| l.trim() == cmd), ".ci/run runs exactly the README test command");
+}
+
+#[test]
+fn every_recording_the_readme_names_exists() {
+    let text = readme();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("recordings");
+    let is_name_char = |c: char| c.is_ascii_alphanumeric() || "._-".contains(c);
+    let mut named = 0;
+    // `recordings/NAME` in commands, and the file names of the supported-meters table.
+    for (at, _) in text.match_indices("recordings/") {
+        let name: String = text[at + "recordings/".len()..].chars().take_while(|&c| is_name_char(c)).collect();
+        if name.contains('.') {
+            assert!(dir.join(&name).is_file(), "README.md names recordings/{name}, which is not there");
+            named += 1;
+        }
+    }
+    for name in text.split('`').filter(|w| w.ends_with(".txt") || w.ends_with(".bin")) {
+        if name.chars().all(is_name_char) {
+            assert!(dir.join(name).is_file(), "README.md names {name}, which is not in recordings/");
+            named += 1;
+        }
+    }
+    assert!(named > 20, "README.md names the recordings that test each meter ({named} found)");
 }

@@ -70,7 +70,11 @@ pub fn run_config_summary(cfg: config::Config) -> anyhow::Result<daemon::RunSumm
     // the same wall time when readings stay on one core. Nothing blocks it: the slow calls
     // (fsync, stdout, file reads of a paced replay) run on tokio's blocking pool.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let summary = rt.block_on(daemon::run(cfg, shutdown_signal()));
+    let stop = {
+        let _in_runtime = rt.enter();
+        shutdown_signal()
+    };
+    let summary = rt.block_on(daemon::run(cfg, stop));
     // A write that never returns (stdout into a pipe nobody reads) holds a thread of the
     // blocking pool; its sink was given up at the shutdown timeout, and so is the thread.
     rt.shutdown_timeout(std::time::Duration::from_secs(1));
@@ -96,54 +100,63 @@ fn hangup_ignored() -> bool {
 
 /// Resolves on SIGINT, SIGTERM or SIGHUP (a closed terminal: flushed like a stop, not
 /// killed). A second SIGINT or SIGTERM, a second or more later, while the sinks flush ends
-/// the process at once.
-pub async fn shutdown_signal() {
+/// the process at once. The handlers are installed when this is called (inside a runtime),
+/// not when the future is first polled: a stop that comes while sinks and sources start
+/// is a stop too, not the default action that ends the process without a flush.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
+    let handlers = {
         use tokio::signal::unix::{SignalKind, signal};
         let term = signal(SignalKind::terminate());
         let int = signal(SignalKind::interrupt());
         // Under `nohup` SIGHUP is ignored, and stays so: handling it would stop the service.
         let hup = if hangup_ignored() { None } else { signal(SignalKind::hangup()).ok() };
-        match (term, int) {
-            (Ok(mut term), Ok(mut int)) => {
-                let hangup = async {
-                    match hup {
-                        Some(mut h) => {
-                            h.recv().await;
+        (term, int, hup)
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            let (term, int, hup) = handlers;
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    let hangup = async {
+                        match hup {
+                            Some(mut h) => {
+                                h.recv().await;
+                            }
+                            None => std::future::pending::<()>().await,
                         }
-                        None => std::future::pending::<()>().await,
+                    };
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                        _ = hangup => {}
                     }
-                };
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = int.recv() => {}
-                    _ = hangup => {}
+                    let first = tokio::time::Instant::now();
+                    tokio::spawn(async move {
+                        loop {
+                            tokio::select! {
+                                _ = term.recv() => {}
+                                _ = int.recv() => {}
+                            }
+                            // One stop can arrive twice (`timeout` signals the process and
+                            // then its group): only a signal a moment later is a second request.
+                            if first.elapsed() >= std::time::Duration::from_secs(1) {
+                                break;
+                            }
+                        }
+                        tracing::warn!("Second stop signal: exiting without waiting for the sinks.");
+                        std::process::exit(130);
+                    });
                 }
-                let first = tokio::time::Instant::now();
-                tokio::spawn(async move {
-                    loop {
-                        tokio::select! {
-                            _ = term.recv() => {}
-                            _ = int.recv() => {}
-                        }
-                        // One stop can arrive twice (`timeout` signals the process and then its
-                        // group): only a signal a moment later is a second request.
-                        if first.elapsed() >= std::time::Duration::from_secs(1) {
-                            break;
-                        }
-                    }
-                    tracing::warn!("Second stop signal: exiting without waiting for the sinks.");
-                    std::process::exit(130);
-                });
-            }
-            _ => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
