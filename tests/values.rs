@@ -1236,7 +1236,7 @@ fn fluvius_emucs_211_spec_example() {
     assert_eq!(t.top("dsmr_version"), "5B");
     assert_eq!(t.top("crc"), "1234");
     t.text("belgium_version_information", "50221");
-    t.text("equipment_identifier", "1SAG1100000231");
+    t.text("belgium_equipment_identifier", "1SAG1100000231");
     t.text("belgium_ean", "541440012345678900");
     // athombv "2020-05-12T14:55:52.000Z" is the local `200512145552S`.
     assert_eq!(t.top("timestamp"), "2020-05-12T12:55:52Z");

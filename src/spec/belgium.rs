@@ -19,6 +19,13 @@ static ROWS: &[Row] = &[
         None,
         "e-MUCS version (xxxyy: P1 version xxx, e-MUCS version yy; some meters hex-encode it)",
     ),
+    row(
+        (0, 0, 96, 1, 1),
+        "belgium_equipment_identifier",
+        HexText,
+        None,
+        "Meter serial number (hex-encoded; dsmr_parser's Belgian name)",
+    ),
     row((0, 0, 96, 1, 2), "belgium_ean", HexText, None, "EAN / GSRN of the connection (hex-encoded)"),
     row((1, 0, 1, 4, 0), "belgium_current_average_demand", Number, KW, "Running 15-minute average demand"),
     row(
