@@ -102,8 +102,48 @@ fn init_logging(level: &str) {
         .try_init();
 }
 
+/// A key from the command line or the environment (`--key`, `--auth-key`): its `Debug`
+/// form hides it, so no debug print of the arguments can show it.
+#[derive(Clone)]
+pub struct SecretArg(String);
+
+impl SecretArg {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for SecretArg {
+    fn from(s: String) -> SecretArg {
+        SecretArg(s)
+    }
+}
+
+impl std::fmt::Debug for SecretArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretArg(****)")
+    }
+}
+
 /// A bad key from the command line or the environment, said to come from there (the key
 /// itself is never shown).
 fn key_error(e: crate::smarty::BadKey) -> anyhow::Error {
     anyhow::anyhow!("{e} (given by --key/--auth-key or DSMRD_KEY/DSMRD_AUTH_KEY)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_debug_print_of_the_arguments_hides_the_keys() {
+        let key = "D491470F47126332B07D1923B3504188";
+        let auth = "00112233445566778899AABBCCDDEEFF";
+        for command in ["parse", "replay"] {
+            let cli = Cli::try_parse_from(["dsmrd", command, "x.txt", "--key", key, "--auth-key", auth]).unwrap();
+            let shown = format!("{cli:?}");
+            assert!(shown.contains("SecretArg(****)"), "{shown}");
+            assert!(!shown.contains(key) && !shown.contains(auth), "{shown}");
+        }
+    }
 }

@@ -31,11 +31,11 @@ pub struct ParseArgs {
     /// Decryption key for encrypted Smarty frames (32 hex digits). Also read from
     /// DSMRD_KEY.
     #[arg(long, env = "DSMRD_KEY", hide_env_values = true)]
-    pub key: Option<String>,
+    pub key: Option<super::SecretArg>,
     /// Authentication key, when it is not the Smarty default (32 hex digits). Also read
     /// from DSMRD_AUTH_KEY.
     #[arg(long, env = "DSMRD_AUTH_KEY", hide_env_values = true)]
-    pub auth_key: Option<String>,
+    pub auth_key: Option<super::SecretArg>,
     /// Output form.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     pub format: Format,
@@ -54,7 +54,10 @@ fn parse_version(s: &str) -> Result<VersionChoice, String> {
 pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
     let tz = zone(&args.timezone).map_err(anyhow::Error::msg)?;
     let keys = match &args.key {
-        Some(k) => Some(Keys::from_hex(k, args.auth_key.as_deref()).map_err(super::key_error)?),
+        Some(k) => Some(
+            Keys::from_hex(k.expose(), args.auth_key.as_ref().map(super::SecretArg::expose))
+                .map_err(super::key_error)?,
+        ),
         None => None,
     };
     let opts = DecoderOptions {

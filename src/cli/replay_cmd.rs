@@ -31,11 +31,11 @@ pub struct ReplayArgs {
     pub timezone: String,
     /// Smarty decryption key (32 hex digits); also from DSMRD_KEY.
     #[arg(long, env = "DSMRD_KEY", hide_env_values = true)]
-    pub key: Option<String>,
+    pub key: Option<super::SecretArg>,
     /// Authentication key, when it is not the Smarty default (32 hex digits; an Austrian
     /// T210-D has its own); also from DSMRD_AUTH_KEY.
     #[arg(long, env = "DSMRD_AUTH_KEY", hide_env_values = true)]
-    pub auth_key: Option<String>,
+    pub auth_key: Option<super::SecretArg>,
 }
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
@@ -49,8 +49,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         timezone_name: args.timezone.clone(),
         keys: args
             .key
-            .as_deref()
-            .map(|k| Keys::from_hex(k, args.auth_key.as_deref()))
+            .as_ref()
+            .map(|k| Keys::from_hex(k.expose(), args.auth_key.as_ref().map(super::SecretArg::expose)))
             .transpose()
             .map_err(super::key_error)?,
         ..DecodeSettings::default()
