@@ -39,5 +39,6 @@ pub mod source;
 pub mod spec;
 pub mod table;
 pub mod telegram;
+mod throttle;
 pub mod time;
 pub mod value;
