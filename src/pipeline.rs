@@ -1,6 +1,6 @@
 //! Fan-out from sources to sinks: one task per sink behind its own bounded queue, so a slow
 //! or dead sink never blocks the source or the other sinks. Throttling (`interval`, with
-//! [`crate::throttle`]), retry with backoff and the flush on shutdown live here, once,
+//! `throttle`), retry with backoff and the flush on shutdown live here, once,
 //! instead of in every sink.
 
 use std::collections::VecDeque;
