@@ -300,7 +300,9 @@ impl Framer {
                     if self.buf.len() + take > self.max_len {
                         // Rejected at the bound itself, wherever the reads happen to end;
                         // the hunt skips (and counts) the rest.
-                        return self.overflow(i + (self.max_len - self.buf.len()), false);
+                        // (The buffer may already be a byte past the bound: a line end
+                        // or `!` is kept after the check that let the text before it in.)
+                        return self.overflow(i + self.max_len.saturating_sub(self.buf.len()), false);
                     }
                     self.buf.extend_from_slice(&rest[..take]);
                     i += take;
@@ -889,6 +891,18 @@ mod tests {
                 vec![Err(Reject::Truncated { len: cut.len(), encrypted: false, next }), whole.clone(), whole]
             );
         }
+    }
+
+    #[test]
+    fn a_header_line_that_ends_at_the_bound_is_an_overflow_not_a_panic() {
+        // The header fills the 64 bytes allowed, and its line end is the 65th.
+        let mut input = format!("/{}\n", "A".repeat(63)).into_bytes();
+        input.extend_from_slice(b"1-0:1.8.1(000001.000*kWh)\r\n!\r\n");
+        let t = with_crc("/ABC5 x\r\n\r\n!");
+        input.extend_from_slice(t.as_bytes());
+        let got = frames(&mut Framer::new(64), &input);
+        assert_eq!(got[0], Err(Reject::Overflow { limit: 64, encrypted: false }), "{got:?}");
+        assert_eq!(got.last(), Some(&Ok(t.trim_end().as_bytes().to_vec())), "{got:?}");
     }
 
     #[test]
