@@ -25,6 +25,14 @@ pub fn misspelled(name: &str) -> Option<String> {
         .map(|(_, k, suffix)| format!("{k}{suffix}"))
 }
 
+/// Whether `name` is a table's name for the meter's clock (`p1_message_timestamp`, or the
+/// local date and time some meters send instead): readings carry it as their time, the
+/// `time` column of a CSV file, never as a field.
+pub fn is_clock(name: &str) -> bool {
+    let clock = |r: &&crate::spec::Row| matches!((r.a, r.c, r.d, r.e), (0, 1, 0 | 1, 0) | (1, 0, 9, 1 | 2));
+    Version::ALL.iter().flat_map(|v| v.spec().all_rows()).filter(clock).any(|r| r.name == name)
+}
+
 /// Every field name of every table, the names M-Bus lines take by their device's medium,
 /// and the few names readings add.
 fn known() -> Vec<&'static str> {

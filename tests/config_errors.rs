@@ -45,6 +45,7 @@ fn broken_configs_get_precise_messages() {
         ("key from the environment is fine", format!("[sources.meter]\ntype = \"stdin\"\ndecryption_key = \"${{SMARTY_KEY}}\"\n{GOOD_SINK}")),
         ("two csv sinks on one file", format!("{GOOD_SOURCE}\n[sinks.a]\ntype = \"csv\"\npath = \"same.csv\"\n\n[sinks.b]\ntype = \"csv\"\npath = \"./same.csv\"\n")),
         ("misspelled field name", format!("{GOOD_SOURCE}\n[sinks.a]\ntype = \"csv\"\npath = \"a.csv\"\nfields = [\"electricity_used_tariff_1\", \"electricity_used_tarif_2\", \"hourly_gas_meter_readng_2\", \"my_column\"]\n")),
+        ("the clock as a csv field", format!("{GOOD_SOURCE}\n[sinks.a]\ntype = \"csv\"\npath = \"a.csv\"\nfields = [\"p1_message_timestamp\", \"electricity_used_tariff_1\"]\n")),
         ("misspelled sink key", format!("{GOOD_SOURCE}\n[sinks.a]\ntype = \"csv\"\npath = \"a.csv\"\nintervall = \"10s\"\n")),
         ("unknown sink type", format!("{GOOD_SOURCE}\n[sinks.db]\ntype = \"influx\"\n")),
         ("bad interval", format!("{GOOD_SOURCE}\n[sinks.console]\ntype = \"stdout\"\ninterval = \"10 seconds\"\n")),

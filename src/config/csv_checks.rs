@@ -24,6 +24,11 @@ pub(super) fn csv_checks(
     files: &mut Vec<((PathBuf, String), String)>,
 ) {
     for (field, span) in sink_fields(v) {
+        if crate::field_names::is_clock(&field) {
+            let msg = format!("`{field}` is no field: it is each row's `time` (the telegram's own time, in UTC)");
+            cx.at(span, &format!("{path}.fields"), msg);
+            continue;
+        }
         if let Some(guess) = crate::field_names::misspelled(&field) {
             let msg = format!("no meter gives a field `{field}`; did you mean `{guess}`?");
             cx.at(span, &format!("{path}.fields"), msg);
