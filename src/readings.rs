@@ -180,12 +180,10 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
                 }
             }
             Value::Timed { .. } | Value::LegacyGas { .. } if o.value.is_placeholder() => {}
-            Value::Timed { time, value } => {
-                let ts = utc(cache, time);
-                push(cache, base, num(value), value.unit, ts);
-            }
-            Value::LegacyGas { time, value, .. } => {
-                let ts = utc(cache, time);
+            // A reading whose own time comes from a clock never set keeps its value, but
+            // not that time (it would be filed under 1999 or 2000).
+            Value::Timed { time, value } | Value::LegacyGas { time, value, .. } => {
+                let ts = if time.is_unset() { None } else { utc(cache, time) };
                 push(cache, base, num(value), value.unit, ts);
             }
             Value::EventLog { entries, .. } => {
@@ -454,6 +452,19 @@ mod tests {
         assert_eq!(gas.time.unwrap().to_string(), "2019-03-24T14:00:00Z");
         assert_eq!(r.number("hourly_gas_meter_reading_2"), Some(1.0));
         assert!(r.field("p1_message_timestamp").is_none());
+    }
+
+    #[test]
+    fn a_reading_from_an_unset_clock_keeps_its_value_but_not_that_time() {
+        let bytes = telegram(
+            "/ISK5\\2M550T-1012\r\n\r\n1-3:0.2.8(50)\r\n0-0:1.0.0(190324150541W)\r\n\
+             0-1:24.1.0(003)\r\n0-1:24.2.1(000101000000W)(00012.345*m3)\r\n!",
+        );
+        let t = parse(&bytes, crate::frame::CrcStatus::Absent, VersionChoice::Auto).unwrap();
+        let cx = ReadingContext::new("meter", crate::time::zone("Europe/Amsterdam").unwrap());
+        let r = to_reading(&t, &cx, Timestamp::UNIX_EPOCH);
+        let gas = r.field("hourly_gas_meter_reading").unwrap();
+        assert_eq!((gas.value.clone(), gas.time), (FieldValue::Number(12.345), None));
     }
 
     #[test]
