@@ -167,6 +167,31 @@ fn parse_stops_when_its_reader_has_gone() {
     drop(stdin);
 }
 
+/// `dsmrd parse capture | head -n 1`, in both output forms: the reader going away is no
+/// failure (exit 0), and the telegram being read when it went is not called truncated.
+#[test]
+fn parse_into_head_exits_0_and_reports_nothing_false() {
+    use std::io::BufRead;
+    for format in ["json", "table"] {
+        let mut child = dsmrd_cmd()
+            .args(["parse", "--format", format])
+            .arg(recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("first line");
+        assert!(!line.is_empty());
+        drop(stdout);
+        let out = child.wait_with_output().expect("wait");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{format}: {err}");
+        assert!(!err.contains("rejected") && err.contains(" 0 other errors"), "{format}: {err}");
+    }
+}
+
 /// `dsmrd parse capture 2>&1 | head -n 1`: messages for a stderr nobody reads any more are
 /// dropped, and the exit code is still the one the input earns (1: no valid telegram).
 #[test]

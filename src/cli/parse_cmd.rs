@@ -101,8 +101,12 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
             break;
         }
     }
-    decoder.finish(|d| printer.print(d));
-    printer.flush();
+    // A telegram cut off by the end of the input is reported; one cut off because the
+    // reader went away and reading stopped is not the input's fault.
+    if printer.write_err.is_none() {
+        decoder.finish(|d| printer.print(d));
+        printer.flush();
+    }
     let name = printer.name;
     match printer.write_err {
         // A closed pipe (`| head`) is not a failure.
@@ -145,7 +149,8 @@ impl<W: Write> Printer<W> {
                 }
                 let res = match self.format {
                     Format::Json => serde_json::to_writer(&mut self.out, &telegram_json(&t, &self.cx))
-                        .map_err(io::Error::other)
+                        // (`From` keeps an I/O error's kind: a closed pipe stays one.)
+                        .map_err(io::Error::from)
                         .and_then(|()| self.out.write_all(b"\n")),
                     Format::Table => self.out.write_all(telegram_table(&t, self.ordinal, &self.cx).as_bytes()),
                     Format::None => Ok(()),
