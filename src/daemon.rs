@@ -111,7 +111,21 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     }
     let sink_counters: Vec<(String, Arc<pipeline::SinkCounters>)> =
         tasks.iter().map(|t| (t.name.clone(), t.counters.clone())).collect();
-    pipeline::shutdown(tasks, config.daemon.shutdown_timeout).await;
+    let flush = pipeline::shutdown(tasks, config.daemon.shutdown_timeout);
+    if ended == Ended::Stopped {
+        flush.await;
+    } else {
+        // The sources ended by themselves: a stop signal that comes while the sinks flush
+        // is still heard, so that a second one ends the process at once.
+        tokio::pin!(flush);
+        tokio::select! {
+            _ = &mut flush => {}
+            _ = &mut shutdown => {
+                tracing::info!("Stop requested while the sinks flush (at most {}); a second one exits at once.", format_duration(config.daemon.shutdown_timeout));
+                flush.await;
+            }
+        }
+    }
     let summary = summarize(&counters, &sink_counters, ended);
     log_counters(&counters, &sink_counters, "Stopped");
     Ok(summary)

@@ -646,3 +646,32 @@ fn a_stopped_paced_replay_counts_what_it_played() {
     assert!(count("telegrams=") >= 2, "{text}");
     assert_eq!(count("telegrams="), count("delivered="), "{text}");
 }
+
+/// A replay that has ended while its stdout sink is stuck (a pipe nobody reads): the sinks
+/// flush for up to `shutdown_timeout`, and a stop signal then is still heard, a second one
+/// ending the process at once (130) instead of at the timeout.
+#[test]
+fn a_second_stop_while_the_sinks_flush_after_the_input_ended_exits_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("c.toml");
+    let rec = recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt");
+    let text = format!(
+        "[sources.r]\ntype = \"replay\"\npath = {rec:?}\n\n[sinks.out]\ntype = \"stdout\"\nformat = \"json\"\nqueue = 5000\n\n[daemon]\nshutdown_timeout = \"60s\"\n"
+    );
+    std::fs::write(&config, text).expect("config");
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    let mut child =
+        dsmrd_cmd().args(["run", "--config"]).arg(&config).stdout(writer).stderr(Stdio::piped()).spawn().expect("run");
+    // The replay queues its 566 readings at once and ends; stdout fills and stays full.
+    std::thread::sleep(Duration::from_secs(2));
+    let _ = Command::new("kill").arg("-INT").arg(child.id().to_string()).status();
+    std::thread::sleep(Duration::from_millis(1500));
+    let _ = Command::new("kill").arg("-INT").arg(child.id().to_string()).status();
+    let status = exit_within(&mut child, Duration::from_secs(10));
+    drop(reader);
+    let status = status.unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("still flushing 10 s after the second stop signal")
+    });
+    assert_eq!(status.code(), Some(130), "{status}");
+}
