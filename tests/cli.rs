@@ -675,3 +675,26 @@ fn a_second_stop_while_the_sinks_flush_after_the_input_ended_exits_at_once() {
     });
     assert_eq!(status.code(), Some(130), "{status}");
 }
+
+/// A stream that starts mid-telegram forgives that one cut-off telegram, not the ones after
+/// it: those are logged and counted, even before the first good telegram.
+#[test]
+fn only_the_first_cut_off_telegram_of_a_stream_is_forgiven() {
+    let good = std::fs::read(recording("Iskra-AM550-M550T-1012_dsmr5.0_dsmrtools.txt")).expect("rec");
+    let cut = &good[..good.len() / 2];
+    let mut input = Vec::new();
+    for _ in 0..3 {
+        input.extend_from_slice(cut);
+    }
+    input.extend_from_slice(&good);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (csv, mut child) = run_stdin_to_csv(dir.path());
+    child.stdin.take().expect("stdin").write_all(&input).expect("write");
+    let out = child.wait_with_output().expect("wait");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let reported = log.lines().filter(|l| l.contains("Telegram rejected") && l.contains("truncated")).count();
+    assert_eq!(reported, 2, "{log}");
+    assert!(log.contains("other_errors=3"), "{log}");
+    assert_eq!(csv_column(&csv, "electricity_used_tariff_1"), vec!["3432.829".to_string()]);
+}

@@ -120,6 +120,9 @@ pub struct Ingest {
     /// True until the first telegram after a (re)connect: a cut-off first telegram or a
     /// ser2net banner is expected then and only logged at debug level.
     fresh: bool,
+    /// True until the first telegram or the first cut-off one after a (re)connect: only
+    /// that one is forgiven, later ones are reported.
+    forgive_cut: bool,
     pending: Vec<Reading>,
     /// The hint on wrong line settings was logged.
     hinted: bool,
@@ -148,6 +151,7 @@ impl Ingest {
             counters,
             errors: ErrorLog::new(),
             fresh: true,
+            forgive_cut: true,
             pending: Vec::new(),
             hinted: false,
         }
@@ -155,9 +159,9 @@ impl Ingest {
 
     /// Decode a chunk into readings without publishing them (replay paces them itself).
     pub fn decode(&mut self, chunk: &[u8]) -> Vec<Reading> {
-        let Ingest { name, decoder, cx, counters, errors, fresh, pending, .. } = self;
+        let Ingest { name, decoder, cx, counters, errors, fresh, forgive_cut, pending, .. } = self;
         let now = Timestamp::now();
-        decoder.feed(chunk, |d| handle(d, name, cx, counters, errors, fresh, pending, now));
+        decoder.feed(chunk, |d| handle(d, name, cx, counters, errors, (fresh, forgive_cut), pending, now));
         if !self.hinted {
             if let Some(hint) = decoder.stats().line_settings_hint() {
                 tracing::warn!(source = %name, "{hint}.");
@@ -170,9 +174,9 @@ impl Ingest {
 
     /// The stream ended: complete what is buffered.
     pub fn finish(&mut self) -> Vec<Reading> {
-        let Ingest { name, decoder, cx, counters, errors, fresh, pending, .. } = self;
+        let Ingest { name, decoder, cx, counters, errors, fresh, forgive_cut, pending, .. } = self;
         let now = Timestamp::now();
-        decoder.finish(|d| handle(d, name, cx, counters, errors, fresh, pending, now));
+        decoder.finish(|d| handle(d, name, cx, counters, errors, (fresh, forgive_cut), pending, now));
         // Held-back rejections are summed up when their minute is over or the source
         // ends (see `Drop`), not per pass of a looping replay.
         std::mem::take(pending)
@@ -181,13 +185,13 @@ impl Ingest {
     /// [`Ingest::finish`] for input a stop cut off: a CRC the stop cut short is no error of
     /// the meter's, and is not reported.
     pub fn finish_at_stop(&mut self) -> Vec<Reading> {
-        let Ingest { name, decoder, cx, counters, errors, fresh, pending, .. } = self;
+        let Ingest { name, decoder, cx, counters, errors, fresh, forgive_cut, pending, .. } = self;
         let now = Timestamp::now();
         decoder.finish(|d| match d {
             Decoded::Error { error: DecodeError::Frame(Reject::CrcCut { at_end: true, .. }), .. } => {
                 tracing::debug!(source = %name, "Telegram cut inside its CRC by the stop; not read.");
             }
-            d => handle(d, name, cx, counters, errors, fresh, pending, now),
+            d => handle(d, name, cx, counters, errors, (fresh, forgive_cut), pending, now),
         });
         std::mem::take(pending)
     }
@@ -242,6 +246,7 @@ impl Ingest {
     pub fn reconnected(&mut self) {
         self.decoder.reset();
         self.fresh = true;
+        self.forgive_cut = true;
         self.counters.reconnects.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -253,13 +258,13 @@ fn handle(
     cx: &ReadingContext,
     counters: &SourceCounters,
     errors: &mut ErrorLog,
-    fresh: &mut bool,
+    (fresh, forgive_cut): (&mut bool, &mut bool),
     pending: &mut Vec<Reading>,
     now: Timestamp,
 ) {
     match d {
         Decoded::Telegram(t) => {
-            *fresh = false;
+            (*fresh, *forgive_cut) = (false, false);
             counters.telegrams.fetch_add(1, Ordering::Relaxed);
             if !t.errors.is_empty() {
                 counters.line_errors.fetch_add(t.errors.len() as u64, Ordering::Relaxed);
@@ -275,7 +280,8 @@ fn handle(
             } else {
                 counters.other_errors.fetch_add(1, Ordering::Relaxed);
             }
-            if *fresh && matches!(error, DecodeError::Frame(Reject::Truncated { .. })) {
+            if *forgive_cut && matches!(error, DecodeError::Frame(Reject::Truncated { .. })) {
+                *forgive_cut = false;
                 tracing::debug!(source = name, "Partial telegram at the start of the stream skipped.");
             } else {
                 errors.report(name, &error);
