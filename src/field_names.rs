@@ -28,9 +28,11 @@ pub fn misspelled(name: &str) -> Option<String> {
 /// Whether `name` is a table's name for the meter's clock (`p1_message_timestamp`, or the
 /// local date and time some meters send instead): readings carry it as their time, the
 /// `time` column of a CSV file, never as a field.
+/// (With a suffix, `p1_message_timestamp_time`, it is one too.)
 pub fn is_clock(name: &str) -> bool {
+    let (base, _) = split_suffix(name, &known());
     let clock = |r: &&crate::spec::Row| matches!((r.a, r.c, r.d, r.e), (0, 1, 0 | 1, 0) | (1, 0, 9, 1 | 2));
-    Version::ALL.iter().flat_map(|v| v.spec().all_rows()).filter(clock).any(|r| r.name == name)
+    Version::ALL.iter().flat_map(|v| v.spec().all_rows()).filter(clock).any(|r| r.name == base)
 }
 
 /// Every field name of every table, the names M-Bus lines take by their device's medium,

@@ -45,12 +45,13 @@ fn broken_configs_get_precise_messages() {
         ("key from the environment is fine", format!("[sources.meter]\ntype = \"stdin\"\ndecryption_key = \"${{SMARTY_KEY}}\"\n{GOOD_SINK}")),
         ("two csv sinks on one file", format!("{GOOD_SOURCE}\n[sinks.a]\ntype = \"csv\"\npath = \"same.csv\"\n\n[sinks.b]\ntype = \"csv\"\npath = \"./same.csv\"\n")),
         ("misspelled field name", format!("{GOOD_SOURCE}\n[sinks.a]\ntype = \"csv\"\npath = \"a.csv\"\nfields = [\"electricity_used_tariff_1\", \"electricity_used_tarif_2\", \"hourly_gas_meter_readng_2\", \"my_column\"]\n")),
-        ("the clock as a csv field", format!("{GOOD_SOURCE}\n[sinks.a]\ntype = \"csv\"\npath = \"a.csv\"\nfields = [\"p1_message_timestamp\", \"electricity_used_tariff_1\"]\n")),
+        ("the clock as a csv field", format!("{GOOD_SOURCE}\n[sinks.a]\ntype = \"csv\"\npath = \"a.csv\"\nfields = [\"p1_message_timestamp\", \"electricity_used_tariff_1\", \"p1_message_timestamp_time\", \"P1_message_timestamps\", \"local_tme\"]\n")),
         ("misspelled sink key", format!("{GOOD_SOURCE}\n[sinks.a]\ntype = \"csv\"\npath = \"a.csv\"\nintervall = \"10s\"\n")),
         ("unknown sink type", format!("{GOOD_SOURCE}\n[sinks.db]\ntype = \"influx\"\n")),
         ("bad interval", format!("{GOOD_SOURCE}\n[sinks.console]\ntype = \"stdout\"\ninterval = \"10 seconds\"\n")),
         ("bad aggregate", format!("{GOOD_SOURCE}\n[sinks.console]\ntype = \"stdout\"\naggregate = \"median\"\n")),
         ("zero queue", format!("{GOOD_SOURCE}\n[sinks.console]\ntype = \"stdout\"\nqueue = 0\n")),
+        ("queue without a bound", format!("{GOOD_SOURCE}\n[sinks.console]\ntype = \"stdout\"\nqueue = 100000000000\n")),
         ("misspelled sink key", format!("{GOOD_SOURCE}\n[sinks.file]\ntype = \"csv\"\npath = \"r.csv\"\nrotation = \"daily\"\n")),
         ("csv without path", format!("{GOOD_SOURCE}\n[sinks.file]\ntype = \"csv\"\n")),
         ("every mistake in one table, after an unknown key and a wrong type", "[sources.meter]\ntype = \"serial\"\npath = \"/dev/ttyUSB0\"\nbaudrate = 115200\nstop_bits = \"one\"\ndata_bits = \"seven\"\n\n[sinks.file]\ntype = \"csv\"\npath = \"r.csv\"\ninterval = \"10 parsecs\"\nqueue = \"big\"\nbogus = 1\n\n[sinks.c]\ntype = \"stdout\"\nformat = 5\n".into()),
@@ -85,7 +86,7 @@ fn broken_configs_get_precise_messages() {
         ("syntax errors inside arrays, multi-line strings and keys", "[sources.m]\ntype = \"stdin\"\npath = \"\"\"\n[sinks.zzz] \\q\n\"\"\"\n[sinks.c]\ntype = \"csv\"\npath = \"a.csv\"\nfields = [\n  [\"electricity_used_tariff_1\"], oops\n]\n".into()),
         ("a literal string ending in a quote, then a key with a bad character", "[sources.m]\ntype = \"stdin\"\n[sinks.c]\ntype = \"stdout\"\nformat = \'\'\'x\'\'\'\'\n[sinks.d]\ntype = \"stdout\"\nfo$o = 1\n".into()),
         ("blanks around dots, and a byte-order mark", "\u{feff}[sources.m]\ntype = \"stdin\"\n[ sinks . s ]\ntype = \"stdout\"\nformat . x = !\n".into()),
-        ("csv paths through a file or naming a directory", format!("{GOOD_SOURCE}\n[sinks.c]\ntype = \"csv\"\npath = \"Cargo.toml/../x.csv\"\n\n[sinks.d]\ntype = \"csv\"\npath = \"tests/c.csv/.\"\n")),
+        ("csv paths through a file or naming a directory", format!("{GOOD_SOURCE}\n[sinks.c]\ntype = \"csv\"\npath = \"Cargo.toml/../x.csv\"\n\n[sinks.d]\ntype = \"csv\"\npath = \"tests/c.csv/.\"\n\n[sinks.e]\ntype = \"csv\"\npath = \".\"\n")),
         ("several mistakes at once", "[sources.meter]\ntype = \"serial\"\npath = \"/dev/ttyUSB0\"\nbaud = 115200.5\n\n[sinks.file]\ntype = \"csv\"\npath = \"r.csv\"\ninterval = \"1x\"\n\n[sinks.db]\ntype = \"nosql\"\n".into()),
     ];
     let mut report = String::new();

@@ -24,12 +24,16 @@ pub(super) fn csv_checks(
     files: &mut Vec<((PathBuf, String), String)>,
 ) {
     for (field, span) in sink_fields(v) {
-        if crate::field_names::is_clock(&field) {
-            let msg = format!("`{field}` is no field: it is each row's `time` (the telegram's own time, in UTC)");
+        let guess = crate::field_names::misspelled(&field);
+        // The clock, or a name a letter off it: the answer is the same.
+        if crate::field_names::is_clock(&field) || guess.as_deref().is_some_and(crate::field_names::is_clock) {
+            let msg = format!(
+                "`{field}` is no field: the meter's clock is each row's `time` (the telegram's own time, in UTC)"
+            );
             cx.at(span, &format!("{path}.fields"), msg);
             continue;
         }
-        if let Some(guess) = crate::field_names::misspelled(&field) {
+        if let Some(guess) = guess {
             let msg = format!("no meter gives a field `{field}`; did you mean `{guess}`?");
             cx.at(span, &format!("{path}.fields"), msg);
         }
@@ -46,14 +50,10 @@ pub(super) fn csv_checks(
     let Some((file, span, written)) = sink_file(v) else { return };
     let text = written.to_string_lossy();
     if text.ends_with('/') || text.ends_with("/.") || text.ends_with("/..") || written.is_dir() {
-        cx.at(
-            span,
-            &key,
-            format!(
-                "`{text}` names a directory; name a file in it, e.g. \"{}/readings.csv\"",
-                text.trim_end_matches(['/', '.'])
-            ),
-        );
+        // `.` stays `./`, `/` stays `/`; only a trailing `/` or `/.` is dropped.
+        let trimmed = text.trim_end_matches('/');
+        let dir = trimmed.strip_suffix("/.").unwrap_or(trimmed);
+        cx.at(span, &key, format!("`{text}` names a directory; name a file in it, e.g. \"{dir}/readings.csv\""));
         return;
     }
     // A directory that cannot be looked at (another user's) is left to run time.

@@ -236,6 +236,17 @@ fn hide_hex_runs(text: &str) -> String {
             i += 1;
             continue;
         }
+        // The hex letter ending a word (the `e` of `variable`) does not join a key that
+        // follows a blank: the word is left whole. (Longer pieces may be a key's first
+        // byte, `keyD4 91 …`, and hex digits run on from a word are a key too: `keyD491…`.)
+        let in_word = i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
+        let piece_end = i + b[i..].iter().take_while(|c| c.is_ascii_hexdigit()).count();
+        let joined = b.get(piece_end).is_some_and(|c| matches!(c, b' ' | b':' | b'-'))
+            && b.get(piece_end + 1).is_some_and(u8::is_ascii_hexdigit);
+        if in_word && joined && piece_end - i == 1 {
+            i = piece_end;
+            continue;
+        }
         // The run from `i`: hex digits, and single separators between them.
         let (mut end, mut digits, mut letters) = (i, 0, 0);
         while end < b.len() {
@@ -283,6 +294,13 @@ mod tests {
             hide("s.m.format", "unknown variant `D4 91 47 0F 47 12 63 32 B0 7D 19 23 B3 50 41 88`").1,
             "unknown variant `(hidden)`"
         );
+        // The word before a key keeps its last letter; a key run on from a word is hidden.
+        assert_eq!(
+            hide("s.m.x", "environment variable D491470F47126332B07D1923B3504188 is not set").1,
+            "environment variable (hidden) is not set"
+        );
+        assert_eq!(hide("s.m.x", "key 0xD491470F47126332B07D1923B3504188").1, "key 0x(hidden)");
+        assert_eq!(hide("s.m.x", "keyD491470F47126332B07D1923B3504188").1, "key(hidden)");
         // Not secret: a long number, a unit letter, a short hex word, a path component,
         // other text (non-ASCII too).
         for text in [

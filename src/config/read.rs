@@ -13,6 +13,9 @@ pub(super) const MIN_TELEGRAM: usize = 64;
 pub(super) const SECOND: Duration = Duration::from_secs(1);
 
 /// Keys every sink accepts, handled by the pipeline.
+/// The largest `queue` a sink may have.
+const MAX_QUEUE: usize = 1_000_000;
+
 pub(super) const SINK_COMMON: &[&str] = &["type", "interval", "aggregate", "queue", "on_full", "max_backoff"];
 
 #[derive(Deserialize)]
@@ -570,11 +573,18 @@ impl<'t> Cx<'t> {
         let policies = [("drop_oldest", OnFull::DropOldest), ("drop_newest", OnFull::DropNewest)];
         p.on_full = self.choice(&common.on_full, path, "on_full", &policies).unwrap_or(p.on_full);
         if let Some(q) = common.queue {
-            if q == 0 {
+            // A bound is what keeps a dead sink from taking the memory: about 3 KB a
+            // reading, so the largest queue is some 3 GB (eleven days at one a second).
+            let problem = match q {
+                0 => Some("must be at least 1".to_string()),
+                q if q > MAX_QUEUE => Some(format!("must be at most {MAX_QUEUE} (about 3 GB of readings)")),
+                _ => None,
+            };
+            if let Some(problem) = problem {
                 let at = entry(t, "queue").map_or(v.span(), |val| val.span());
-                self.at(at, &format!("{path}.queue"), "must be at least 1".into());
+                self.at(at, &format!("{path}.queue"), problem);
             }
-            p.queue = q.max(1);
+            p.queue = q.clamp(1, MAX_QUEUE);
         }
         p
     }
