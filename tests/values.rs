@@ -2404,9 +2404,8 @@ fn iskra_ireland_capture() {
         ("instantaneous_voltage_l2", 241.7, "V"),
         ("instantaneous_current_l1", 0.0, "A"),
     ]);
-    // `230202132747S`: the meter flags February `S` (Irish winter time, which the tz
-    // database counts as daylight saving); the zone's time is kept, UTC+1 in Amsterdam
-    // (as dsmr_parser reads it), GMT in Dublin.
+    // `230202132747S`: the meter flags February `S`, against the season; the zone's time
+    // is kept, UTC+1 in Amsterdam (as dsmr_parser reads it), GMT in Dublin.
     assert_eq!(t.top("timestamp"), "2023-02-02T12:27:47Z");
     let dublin = one_in("Iskra-MIE5T-200_ISKRA_IE_dsmrparser.txt", true, "Europe/Dublin");
     assert_eq!(dublin.top("timestamp"), "2023-02-02T13:27:47Z");
