@@ -222,7 +222,7 @@ fn hide_quoted_value(message: String) -> String {
 
 /// `text` with every run of 16 or more hex digits, two or more of them letters, replaced by
 /// `(hidden)`: a key as the README allows it to be written, its digits joined or split by
-/// single blanks, `:` or `-`. Long numbers (a duration's) have no letters or one unit
+/// blanks, `:` or `-`. Long numbers (a duration's) have no letters or one unit
 /// letter; a path component (`/etc/<machine-id>/`) is no key and stays.
 fn hide_hex_runs(text: &str) -> String {
     const LONGEST_SHOWN: usize = 15;
@@ -236,18 +236,8 @@ fn hide_hex_runs(text: &str) -> String {
             i += 1;
             continue;
         }
-        // The hex letter ending a word (the `e` of `variable`) does not join a key that
-        // follows a blank: the word is left whole. (Longer pieces may be a key's first
-        // byte, `keyD4 91 …`, and hex digits run on from a word are a key too: `keyD491…`.)
-        let in_word = i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
-        let piece_end = i + b[i..].iter().take_while(|c| c.is_ascii_hexdigit()).count();
-        let joined = b.get(piece_end).is_some_and(|c| matches!(c, b' ' | b':' | b'-'))
-            && b.get(piece_end + 1).is_some_and(u8::is_ascii_hexdigit);
-        if in_word && joined && piece_end - i == 1 {
-            i = piece_end;
-            continue;
-        }
-        // The run from `i`: hex digits, and single separators between them.
+        // The run from `i`: hex digits, and separators between them, any number of them, as
+        // a key may be written (`D4 91 …`, `D4 - 91 - …`).
         let (mut end, mut digits, mut letters) = (i, 0, 0);
         while end < b.len() {
             let c = b[end];
@@ -255,11 +245,22 @@ fn hide_hex_runs(text: &str) -> String {
                 digits += 1;
                 letters += usize::from(c.is_ascii_alphabetic());
                 end += 1;
-            } else if matches!(c, b' ' | b':' | b'-') && b.get(end + 1).is_some_and(u8::is_ascii_hexdigit) {
-                end += 1;
+                continue;
+            }
+            let gap = b[end..].iter().take_while(|&&c| matches!(c, b' ' | b':' | b'-')).count();
+            if gap > 0 && b.get(end + gap).is_some_and(u8::is_ascii_hexdigit) {
+                end += gap;
             } else {
                 break;
             }
+        }
+        // The hex letter ending a word (the `e` of `variable`) stays with its word when a
+        // whole key (32 digits or more) follows it; with fewer it may be the key's first.
+        let in_word = i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
+        let first_piece = b[i..end].iter().take_while(|c| c.is_ascii_hexdigit()).count();
+        if in_word && first_piece == 1 && end > i + 1 && digits > 32 {
+            i += 1;
+            continue;
         }
         let in_path = (i > 0 && b[i - 1] == b'/') || b.get(end) == Some(&b'/');
         if digits > LONGEST_SHOWN && letters >= 2 && !in_path {
@@ -301,6 +302,17 @@ mod tests {
         );
         assert_eq!(hide("s.m.x", "key 0xD491470F47126332B07D1923B3504188").1, "key 0x(hidden)");
         assert_eq!(hide("s.m.x", "keyD491470F47126332B07D1923B3504188").1, "key(hidden)");
+        // Separators of any length between the digits, as a key may be written.
+        assert_eq!(
+            hide("s.m.x", "zone `D4 - 91 - 47 - 0F - 47 - 12 - 63 - 32 - B0 - 7D - 19 - 23 - B3 - 50 - 41 - 88`").1,
+            "zone `(hidden)`"
+        );
+        assert_eq!(
+            hide("s.m.x", "zone `D4  91  47  0F  47  12  63  32  B0  7D  19  23  B3  50  41  88`").1,
+            "zone `(hidden)`"
+        );
+        // A word's last letter that may be a key's first digit goes with the key.
+        assert_eq!(hide("s.m.x", "keyD 49 14 70 F4 71 26 33 2B 07 D1 92 3B 35 04 18 8").1, "key(hidden)");
         // Not secret: a long number, a unit letter, a short hex word, a path component,
         // other text (non-ASCII too).
         for text in [
