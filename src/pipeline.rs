@@ -431,17 +431,18 @@ async fn run_sink(
                     ready.push_back(out);
                 }
             }
+            // Closed and drained: close the last throttle windows too, before `held` is
+            // taken, so that a sink cut off at the deadline counts them as dropped.
+            let closed = st.closed && st.items.is_empty();
+            if closed {
+                ready.extend(window.finish());
+            }
             st.held = ready.len();
             if take > 0 || dropped {
                 queue.room.notify_waiters();
             }
-            // Closed and drained: close the last throttle window too.
-            let closed = st.closed && st.items.is_empty();
             (closed, st.deadline)
         };
-        if closed {
-            ready.extend(window.finish());
-        }
         if gone {
             let (left, shut) = {
                 let mut st = queue.lock();

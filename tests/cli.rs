@@ -673,7 +673,11 @@ fn a_second_stop_while_the_sinks_flush_after_the_input_ended_exits_at_once() {
         let _ = child.kill();
         panic!("still flushing 10 s after the second stop signal")
     });
-    assert_eq!(status.code(), Some(130), "{status}");
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut log).expect("log");
+    assert_eq!(status.code(), Some(130), "{status}: {log}");
+    // The first signal came after the input had ended (not a stop of a running replay).
+    assert!(log.contains("Stop requested while the sinks flush"), "{log}");
 }
 
 /// A stream that starts mid-telegram forgives that one cut-off telegram, not the ones after

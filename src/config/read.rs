@@ -12,10 +12,10 @@ pub(super) const MIN_TELEGRAM: usize = 64;
 /// The shortest retry delay, read timeout or stats interval accepted.
 pub(super) const SECOND: Duration = Duration::from_secs(1);
 
-/// Keys every sink accepts, handled by the pipeline.
 /// The largest `queue` a sink may have.
 const MAX_QUEUE: usize = 1_000_000;
 
+/// Keys every sink accepts, handled by the pipeline.
 pub(super) const SINK_COMMON: &[&str] = &["type", "interval", "aggregate", "queue", "on_full", "max_backoff"];
 
 #[derive(Deserialize)]

@@ -117,11 +117,12 @@ pub struct Ingest {
     wait: bool,
     pub counters: Arc<SourceCounters>,
     errors: ErrorLog,
-    /// True until the first telegram after a (re)connect: a cut-off first telegram or a
-    /// ser2net banner is expected then and only logged at debug level.
+    /// True until the first telegram after a (re)connect: until then the link is not known
+    /// to work.
     fresh: bool,
-    /// True until the first telegram or the first cut-off one after a (re)connect: only
-    /// that one is forgiven, later ones are reported.
+    /// True until the first telegram or the first cut-off one after a (re)connect: a
+    /// telegram cut off by the connect is expected then and only logged at debug level;
+    /// later ones are reported.
     forgive_cut: bool,
     pending: Vec<Reading>,
     /// The hint on wrong line settings was logged.

@@ -239,19 +239,25 @@ impl CsvSink {
         F: FnOnce(&mut CsvWriter) -> Result<(), SinkError> + Send + 'static,
     {
         let writer = self.writer.clone();
-        tokio::task::spawn_blocking(move || work(&mut lock(&writer)))
-            .await
-            .map_err(|e| SinkError::Retryable(format!("csv write did not finish: {e}")))?
+        match tokio::task::spawn_blocking(move || work(&mut lock(&writer))).await {
+            Ok(result) => result,
+            // A bug, not a passing fault: retrying the batch would hit it again. It is
+            // dropped (and counted); what it wrote is taken back when the writer is next
+            // locked.
+            Err(e) if e.is_panic() => Err(SinkError::Fatal("csv writer panicked; batch dropped".into())),
+            Err(e) => Err(SinkError::Retryable(format!("csv write did not finish: {e}"))),
+        }
     }
 }
 
-/// The writer even after a panic while it was held (it then reopens its file).
+/// The writer even after a panic while it was held: the rows of the batch it was writing
+/// are taken back, and the file is reopened.
 fn lock(writer: &Mutex<CsvWriter>) -> MutexGuard<'_, CsvWriter> {
     match writer.lock() {
         Ok(w) => w,
         Err(poisoned) => {
             let mut w = poisoned.into_inner();
-            w.abandon();
+            w.roll_back();
             writer.clear_poison();
             w
         }
@@ -639,6 +645,37 @@ mod tests {
         sink.send(&[reading("2019-03-24T14:05:41Z", vec![num("a", 1.0)])]).await.unwrap();
         sink.flush().await.unwrap();
         assert_eq!(read(&path), "time,source,meter_id,a\n2019-03-24T14:05:41Z,meter,E0044007131650618,1\n");
+    }
+
+    /// A panic in the writer is a bug: its batch is dropped for good (not retried into
+    /// doubled rows), and the rows it had written are taken back.
+    #[tokio::test]
+    async fn a_panic_while_writing_drops_the_batch_and_takes_its_rows_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("readings.csv");
+        let sink = CsvSink { writer: Arc::new(Mutex::new(writer(&path, ""))) };
+        let first = [reading("2019-03-24T14:05:41Z", vec![num("a", 1.0)])];
+        sink.blocking(move |w| w.write(&first)).await.unwrap();
+        sink.blocking(|w| w.sync()).await.unwrap();
+        let second = [reading("2019-03-24T14:05:51Z", vec![num("a", 2.0)])];
+        let result = sink
+            .blocking(move |w| {
+                w.write(&second)?;
+                w.flush_buffer()?;
+                panic!("a bug in the writer");
+            })
+            .await;
+        assert!(matches!(result, Err(SinkError::Fatal(_))), "{result:?}");
+        let third = [reading("2019-03-24T14:06:01Z", vec![num("a", 3.0)])];
+        let mut sink = sink;
+        sink.send(&third).await.unwrap();
+        sink.close().await.unwrap();
+        assert_eq!(
+            read(&path),
+            "time,source,meter_id,a\n\
+             2019-03-24T14:05:41Z,meter,E0044007131650618,1\n\
+             2019-03-24T14:06:01Z,meter,E0044007131650618,3\n"
+        );
     }
 
     /// A file call that does not return (its writer held elsewhere, as a stuck `open`
