@@ -33,7 +33,7 @@ pub fn to_utc(t: MeterTime, tz: &TimeZone, always_normal_time: bool) -> Option<T
 }
 
 /// A zone's normal and summer offsets for one year, kept by a caller that converts many
-/// times (two zone lookups saved per time that needs them).
+/// times of a meter on normal time (two zone lookups saved per time).
 #[derive(Debug, Clone, Copy)]
 pub struct YearOffsets {
     year: i16,
@@ -68,20 +68,14 @@ pub fn to_utc_in(
     } else {
         match tz.to_ambiguous_timestamp(dt).offset() {
             AmbiguousOffset::Unambiguous { offset } => offset,
+            // Summer time is the larger of the two offsets around the change.
             AmbiguousOffset::Fold { before, after } | AmbiguousOffset::Gap { before, after } => {
-                let wanted = match t.dst {
+                let (normal, summer) =
+                    if before.seconds() <= after.seconds() { (before, after) } else { (after, before) };
+                match t.dst {
                     Dst::Unknown => before,
-                    Dst::Summer => offsets()?.summer,
-                    Dst::Winter => offsets()?.normal,
-                };
-                // Either side of this change is the year's normal or summer offset (a zone
-                // that changed its rules within the year is read as the flag's side would be).
-                if wanted == after || wanted == before {
-                    wanted
-                } else if (t.dst == Dst::Summer) == (after.seconds() > before.seconds()) {
-                    after
-                } else {
-                    before
+                    Dst::Summer => summer,
+                    Dst::Winter => normal,
                 }
             }
         }
