@@ -25,20 +25,19 @@ pub fn zone(name: &str) -> Result<TimeZone, String> {
 /// their clocks keep the zone's time. Without a flag a repeated hour is read
 /// as its first pass and a skipped one with the offset from before the change.
 ///
-/// `always_normal_time` is for Swedish meters, which keep normal time all year: there the
-/// flag decides alone, a missing one and `W` meaning normal time and an explicit `S` summer
-/// time (a meter that sends it keeps summer time, whatever the table guessed).
+/// `always_normal_time` is for Swedish meters, which keep normal time all year: a missing
+/// flag and `W` mean normal time whatever the season; an explicit `S` is read as any other
+/// meter's time (a meter that sends it keeps summer time, whatever the table guessed).
 pub fn to_utc(t: MeterTime, tz: &TimeZone, always_normal_time: bool) -> Option<Timestamp> {
     to_utc_in(t, tz, always_normal_time, &mut None)
 }
 
-/// A zone's normal and summer offsets for one year, kept by a caller that converts many
-/// times of a meter on normal time (two zone lookups saved per time).
+/// A zone's normal offset for one year, kept by a caller that converts many times of a
+/// meter on normal time (two zone lookups saved per time).
 #[derive(Debug, Clone, Copy)]
 pub struct YearOffsets {
     year: i16,
     normal: Offset,
-    summer: Offset,
 }
 
 /// [`to_utc`], reusing (and updating) the offsets of the year last converted.
@@ -53,18 +52,16 @@ pub fn to_utc_in(
         match *year {
             Some(y) if y.year == t.year => Some(y),
             _ => {
-                let (normal, summer) = normal_and_summer(tz, t.year)?;
-                let y = YearOffsets { year: t.year, normal, summer };
+                let y = YearOffsets { year: t.year, normal: normal_offset(tz, t.year)? };
                 *year = Some(y);
                 Some(y)
             }
         }
     };
-    let offset = if always_normal_time {
-        match t.dst {
-            Dst::Summer => offsets()?.summer,
-            Dst::Winter | Dst::Unknown => offsets()?.normal,
-        }
+    // A meter on normal time all year that says `S` is read as any other (the zone's rules;
+    // summer time in the repeated hour).
+    let offset = if always_normal_time && t.dst != Dst::Summer {
+        offsets()?.normal
     } else {
         match tz.to_ambiguous_timestamp(dt).offset() {
             AmbiguousOffset::Unambiguous { offset } => offset,
@@ -83,23 +80,17 @@ pub fn to_utc_in(
     offset.to_timestamp(dt).ok()
 }
 
-/// A zone's normal and summer offsets in a year: the smaller and the larger of its offsets
-/// in January and in July. (Not the tz database's daylight-saving bit: Europe/Dublin's is
-/// set in winter in the database's main form and in summer in its "rearguard" form, which
-/// jiff's bundled copy uses, so the bit would make the result depend on the host.) In a
-/// zone without summer time, summer is taken as one hour ahead of normal.
-fn normal_and_summer(tz: &TimeZone, year: i16) -> Option<(Offset, Offset)> {
+/// A zone's normal offset in a year: the smaller of its offsets in January and in July.
+/// (Not what the tz database marks as no daylight saving: Europe/Dublin's winter is marked
+/// so in the database's main form but not in its "rearguard" form, which jiff's bundled copy
+/// uses, so that would make the result depend on the host.)
+fn normal_offset(tz: &TimeZone, year: i16) -> Option<Offset> {
     let at = |month: i8| -> Option<Offset> {
         let noon = Offset::UTC.to_timestamp(DateTime::new(year, month, 1, 12, 0, 0, 0).ok()?).ok()?;
         Some(tz.to_offset_info(noon).offset())
     };
     let (jan, jul) = (at(1)?, at(7)?);
-    let (normal, summer) = if jan.seconds() <= jul.seconds() { (jan, jul) } else { (jul, jan) };
-    if normal == summer { Some((normal, shift(normal, 3600)?)) } else { Some((normal, summer)) }
-}
-
-fn shift(offset: Offset, seconds: i32) -> Option<Offset> {
-    Offset::from_seconds(offset.seconds() + seconds).ok()
+    Some(if jan.seconds() <= jul.seconds() { jan } else { jul })
 }
 
 /// RFC 3339 in UTC with a `Z`, whole seconds: `2010-12-09T10:30:20Z`.
@@ -133,6 +124,8 @@ mod tests {
     fn sweden_stays_on_normal_time() {
         assert_eq!(utc("230715120000W", "Europe/Stockholm", true), "2023-07-15T11:00:00Z");
         assert_eq!(utc("230715120000", "Europe/Stockholm", true), "2023-07-15T11:00:00Z");
+        // `S` is read by the zone's rules: no summer time in January.
+        assert_eq!(utc("240115120000S", "Europe/Stockholm", true), "2024-01-15T11:00:00Z");
     }
 
     #[test]
