@@ -558,16 +558,18 @@ mod tests {
     }
 
     #[test]
-    fn a_whole_last_row_without_its_line_break_is_kept() {
+    fn a_last_row_without_its_line_break_is_cut_even_with_every_column() {
+        // A crash cut `230.1` to `23`: every column is there, the value is not.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("readings.csv");
-        fs::write(&path, "time,source,meter_id,a\n2019-03-24T14:05:41Z,meter,X,1").unwrap();
+        fs::write(&path, "time,source,meter_id,a\n2019-03-24T14:05:31Z,meter,X,230.4\n2019-03-24T14:05:41Z,meter,X,23")
+            .unwrap();
         let mut w = writer(&path, r#","fields":["a"]"#);
         deliver(&mut w, &[reading("2019-03-24T14:05:51Z", vec![num("a", 2.0)])]);
         assert_eq!(
             read(&path),
             "time,source,meter_id,a\n\
-             2019-03-24T14:05:41Z,meter,X,1\n\
+             2019-03-24T14:05:31Z,meter,X,230.4\n\
              2019-03-24T14:05:51Z,meter,E0044007131650618,2\n"
         );
     }

@@ -267,18 +267,17 @@ impl CsvWriter {
             };
             if let Some(columns) = adopt {
                 if !ends_with_newline {
-                    let cut = cut_partial_line(&path, columns.len(), delimiter).map_err(|e| write_error(&path, e))?;
+                    let cut = cut_partial_line(&path).map_err(|e| write_error(&path, e))?;
                     // Said once per episode: a full disk makes every retry find it again.
-                    if cut == 0 {
-                        tracing::info!(sink = %self.name, file = %path.display(), "The CSV file's last row had no line break; added one.");
-                    } else if self.cut_warned {
-                        tracing::debug!(sink = %self.name, file = %path.display(), cut, "Cut off partial row again.");
+                    // The text is logged, so that a row of an edited file can be put back.
+                    if self.cut_warned {
+                        tracing::debug!(sink = %self.name, file = %path.display(), cut = cut.len(), "Cut off partial row again.");
                     } else {
                         tracing::warn!(
                             sink = %self.name,
                             file = %path.display(),
-                            bytes = cut,
-                            "The CSV file ends in a partial row (a write was cut off); cut it away before appending."
+                            row = %String::from_utf8_lossy(&cut),
+                            "The CSV file ends in a row without its line break (a write cut off by a crash or a full disk); cut it away before appending."
                         );
                         self.cut_warned = true;
                     }
@@ -356,11 +355,11 @@ pub(super) fn sync_data(file: &File) -> io::Result<()> {
     }
 }
 
-/// Mend a file at `path` whose last line has no line break: a row with every column (an
-/// edited file) gets its line break; anything shorter is a row cut off, and the file is cut
-/// back to just after its last line break (it has one: its header line). Returns how many
-/// bytes were cut.
-pub(super) fn cut_partial_line(path: &Path, columns: usize, delimiter: char) -> io::Result<u64> {
+/// Mend a file at `path` whose last line has no line break: dsmrd ends every row with one,
+/// so that line is a row cut off by a crash or a full disk, even when it holds every column
+/// (the cut may fall inside its last cell: `230.1` cut to `23`). The file is cut back to
+/// just after its last line break (it has one: its header line). Returns the bytes cut.
+pub(super) fn cut_partial_line(path: &Path) -> io::Result<Vec<u8>> {
     let mut file = OpenOptions::new().read(true).write(true).open(path)?;
     let len = file.metadata()?.len();
     let mut end = len;
@@ -373,20 +372,13 @@ pub(super) fn cut_partial_line(path: &Path, columns: usize, delimiter: char) -> 
         file.read_exact(part)?;
         if let Some(at) = part.iter().rposition(|&b| b == b'\n') {
             tail.splice(0..0, part[at + 1..].iter().copied());
-            let whole = std::str::from_utf8(&tail).is_ok_and(|t| parse_record(t, delimiter).len() == columns);
-            if whole {
-                file.seek(SeekFrom::End(0))?;
-                file.write_all(b"\n")?;
-                return Ok(0);
-            }
-            let keep = start + at as u64 + 1;
-            file.set_len(keep)?;
-            return Ok(len - keep);
+            file.set_len(start + at as u64 + 1)?;
+            return Ok(tail);
         }
         tail.splice(0..0, part.iter().copied());
         end = start;
     }
-    Ok(0)
+    Ok(Vec::new())
 }
 
 pub(super) fn append(path: &Path) -> Result<File, SinkError> {
