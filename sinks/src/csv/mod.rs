@@ -575,6 +575,26 @@ mod tests {
     }
 
     #[test]
+    fn a_cut_row_with_a_line_break_in_a_quoted_cell_is_cut_whole() {
+        // A text message with a line feed spans two lines; the crash cut its second one.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("readings.csv");
+        let rows = "time,source,meter_id,text_message,a\n2019-03-24T14:05:31Z,meter,X,\"Hi\nthere\",1\n";
+        fs::write(&path, format!("{rows}2019-03-24T14:05:41Z,meter,X,\"Hello\nWor")).unwrap();
+        let mut w = writer(&path, r#","fields":["text_message","a"]"#);
+        deliver(&mut w, &[reading("2019-03-24T14:05:51Z", vec![num("a", 2.0)])]);
+        assert_eq!(read(&path), format!("{rows}2019-03-24T14:05:51Z,meter,E0044007131650618,,2\n"));
+        // Cut within the time itself, and back to the header.
+        fs::write(&path, "time,source,meter_id,text_message,a\n2019-03-2").unwrap();
+        let mut w = writer(&path, r#","fields":["text_message","a"]"#);
+        deliver(&mut w, &[reading("2019-03-24T14:05:51Z", vec![num("a", 2.0)])]);
+        assert_eq!(
+            read(&path),
+            "time,source,meter_id,text_message,a\n2019-03-24T14:05:51Z,meter,E0044007131650618,,2\n"
+        );
+    }
+
+    #[test]
     fn daily_rotation_across_utc_midnight() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("readings.csv");

@@ -358,27 +358,38 @@ pub(super) fn sync_data(file: &File) -> io::Result<()> {
 /// Mend a file at `path` whose last line has no line break: dsmrd ends every row with one,
 /// so that line is a row cut off by a crash or a full disk, even when it holds every column
 /// (the cut may fall inside its last cell: `230.1` cut to `23`). The file is cut back to
-/// just after its last line break (it has one: its header line). Returns the bytes cut.
+/// where that row began: the line break before the last line that starts as a row does,
+/// with its time (a quoted text cell may hold line breaks of its own), or the header's.
+/// Returns the bytes cut.
 pub(super) fn cut_partial_line(path: &Path) -> io::Result<Vec<u8>> {
+    // A row is far shorter than this; a file whose last 64 KiB hold no row start is cut
+    // at its last line break.
+    const WINDOW: u64 = 64 * 1024;
     let mut file = OpenOptions::new().read(true).write(true).open(path)?;
     let len = file.metadata()?.len();
-    let mut end = len;
-    let mut chunk = vec![0u8; 4096];
-    let mut tail: Vec<u8> = Vec::new();
-    while end > 0 {
-        let start = end.saturating_sub(chunk.len() as u64);
-        let part = &mut chunk[..(end - start) as usize];
-        file.seek(SeekFrom::Start(start))?;
-        file.read_exact(part)?;
-        if let Some(at) = part.iter().rposition(|&b| b == b'\n') {
-            tail.splice(0..0, part[at + 1..].iter().copied());
-            file.set_len(start + at as u64 + 1)?;
-            return Ok(tail);
-        }
-        tail.splice(0..0, part.iter().copied());
-        end = start;
-    }
-    Ok(Vec::new())
+    let start = len.saturating_sub(WINDOW);
+    let mut tail = vec![0u8; (len - start) as usize];
+    file.seek(SeekFrom::Start(start))?;
+    file.read_exact(&mut tail)?;
+    let breaks: Vec<usize> = tail.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i).collect();
+    let Some(&last) = breaks.last() else { return Ok(Vec::new()) };
+    // The header's line break, when the window reaches back to it.
+    let header_end = (start == 0).then(|| breaks[0]);
+    let cut_at = breaks
+        .iter()
+        .rev()
+        .find(|&&at| Some(at) == header_end || may_start_row(&tail[at + 1..]))
+        .copied()
+        .unwrap_or(last);
+    file.set_len(start + cut_at as u64 + 1)?;
+    Ok(tail.split_off(cut_at + 1))
+}
+
+/// Whether `line` starts as a row does, with its time (`2019-03-24T14:05:41Z`), as far as
+/// it goes: a row cut short within its time still counts.
+fn may_start_row(line: &[u8]) -> bool {
+    const TIME: &[u8; 20] = b"0000-00-00T00:00:00Z";
+    !line.is_empty() && line.iter().zip(TIME).all(|(&c, &t)| if t == b'0' { c.is_ascii_digit() } else { c == t })
 }
 
 pub(super) fn append(path: &Path) -> Result<File, SinkError> {
