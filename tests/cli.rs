@@ -358,6 +358,7 @@ fn replay_prints_a_table_with_the_telegram_time() {
     let wrong = replay("00112233445566778899aabbccddeeff");
     assert_eq!(wrong.status.code(), Some(1), "no telegram: the exit code says so");
     assert!(String::from_utf8_lossy(&wrong.stdout).is_empty());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("the recording holds no valid telegram"));
 }
 
 #[test]

@@ -73,5 +73,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     // As `parse`: a recording that held no telegram (every frame rejected, or the wrong
     // key) is a failure.
     let summary = super::run_cmd::run_config_summary(cfg)?;
-    Ok(if summary.telegrams() == 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    if summary.telegrams() == 0 {
+        say!("dsmrd: the recording holds no valid telegram");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
 }
