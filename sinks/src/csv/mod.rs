@@ -37,9 +37,11 @@
 //! (`readings.20250101T000000Z.csv`, the current UTC time) and a new file is started, with a
 //! warning. When the file does not end with a line break (a row cut off by a full disk or a
 //! crash), that partial row is cut away before the first new row, so every row stays whole
-//! (after a full disk, the rows it held are written again whole); a last row with every
-//! column (an edited file) only gets its line break. A batch whose write or sync fails is
-//! taken back from the file before it is retried, so no row is written twice.
+//! (after a full disk, the rows it held are written again whole). dsmrd ends every row with
+//! a line break, so a last row without one is cut even when it has every column (the cut
+//! may fall inside its last number), back to where that row began (a quoted text cell may
+//! span lines); the warning shows its text. A batch whose write or sync fails is taken back
+//! from the file before it is retried, so no row is written twice.
 //!
 //! **Delivery.** Rows are buffered; after each batch they are written out to the OS, and
 //! synced to disk (`fsync` of the data) at most every 5 s and on shutdown: an fsync per
