@@ -68,7 +68,7 @@ pub fn run_config(cfg: config::Config) -> anyhow::Result<ExitCode> {
 pub fn run_config_summary(cfg: config::Config) -> anyhow::Result<daemon::RunSummary> {
     // One thread: a meter sends a telegram a second, and a fast replay spends less CPU for
     // the same wall time when readings stay on one core. Nothing blocks it: the slow calls
-    // (fsync, stdout, file reads of a paced replay) run on tokio's blocking pool.
+    // (every CSV file call, stdout, file reads of a paced replay) run on tokio's blocking pool.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let stop = {
         let _in_runtime = rt.enter();
