@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 
 use super::format::{header, parse_record, row};
-use super::{BASE, Config, MAX_HEADER, insert_before_extension};
+use super::{BASE, Config, MAX_HEADER, Rotate, insert_before_extension};
 use crate::{Reading, SinkError};
 
 /// The synchronous core: which file, which columns, and the rows.
@@ -29,6 +29,8 @@ pub(super) struct CsvWriter {
     /// The files the batch being written went to (path and a handle of their own), with
     /// their lengths where it began.
     pub(super) marks: Vec<(PathBuf, File, u64)>,
+    /// How many files have been opened: the id of the latest.
+    pub(super) opened: u64,
 }
 
 /// Rows reach the OS after every batch, the disk at least this often and on shutdown: an
@@ -42,6 +44,41 @@ pub(super) struct OpenFile {
     pub(super) out: BufWriter<File>,
     /// Which field of a reading fills each field column, learned from the readings.
     pub(super) layout: Layout,
+    /// Which opening of a file this is (rows formatted for one go to no other).
+    pub(super) id: u64,
+}
+
+/// Rows formatted by [`CsvWriter::prepare`] for the file opened as `file`.
+pub(super) struct Prepared {
+    file: u64,
+    rows: Vec<u8>,
+}
+
+impl OpenFile {
+    /// Append the row of `r` to `line`, warning once about fields that have no column.
+    fn push_row(&mut self, line: &mut String, r: &Reading, config: &Config, warned: &mut HashSet<String>, sink: &str) {
+        let (map, new_layout) = self.layout.for_reading(r, &self.columns);
+        // Fields without a column can only appear when the layout changed.
+        if new_layout && config.fields.is_none() {
+            // One warning names every field newly left out.
+            let missing: Vec<&str> = r
+                .fields
+                .iter()
+                .filter(|f| !self.columns.iter().any(|c| *c == *f.name))
+                .filter(|f| warned.insert(f.name.to_string()))
+                .map(|f| &*f.name)
+                .collect();
+            if !missing.is_empty() {
+                tracing::warn!(
+                    sink = %sink,
+                    fields = %missing.join(", "),
+                    file = %self.path.display(),
+                    "The CSV file has no column for these fields, so they are left out; list them in `fields`, or move the file away so that a new one starts with the current fields."
+                );
+            }
+        }
+        row(line, r, map, config.delimiter);
+    }
 }
 
 /// The column → field mapping of the last reading, keyed by the identity of its field
@@ -131,6 +168,7 @@ impl CsvWriter {
             last_sync: None,
             cut_warned: false,
             marks: Vec::new(),
+            opened: 0,
         }
     }
 
@@ -171,43 +209,67 @@ impl CsvWriter {
                     if let Some(old) = old {
                         sync(old)?;
                     }
-                    self.open(path, r)?
+                    let mut file = self.open(path, r)?;
+                    self.opened += 1;
+                    file.id = self.opened;
+                    file
                 }
             };
-            let file = self.file.insert(file);
-            if !self.marks.iter().any(|(p, ..)| *p == file.path) {
-                // Where this batch begins in each file it writes (a rotation gives two), to
-                // take it back if it fails: the length on disk, so that a header still in
-                // the buffer of a file this batch started goes too.
-                let handle = file.out.get_ref().try_clone().map_err(|e| write_error(&file.path, e))?;
-                let len = handle.metadata().map_err(|e| write_error(&file.path, e))?.len();
-                self.marks.push((file.path.clone(), handle, len));
-            }
-            let (map, new_layout) = file.layout.for_reading(r, &file.columns);
-            // Fields without a column can only appear when the layout changed.
-            if new_layout && self.config.fields.is_none() {
-                // One warning names every field newly left out.
-                let missing: Vec<&str> = r
-                    .fields
-                    .iter()
-                    .filter(|f| !file.columns.iter().any(|c| *c == *f.name))
-                    .filter(|f| self.warned.insert(f.name.to_string()))
-                    .map(|f| &*f.name)
-                    .collect();
-                if !missing.is_empty() {
-                    tracing::warn!(
-                        sink = %self.name,
-                        fields = %missing.join(", "),
-                        file = %file.path.display(),
-                        "The CSV file has no column for these fields, so they are left out; list them in `fields`, or move the file away so that a new one starts with the current fields."
-                    );
-                }
-            }
+            self.file = Some(file);
+            self.mark()?;
+            let Some(file) = self.file.as_mut() else { return Ok(()) };
             line.clear();
-            row(&mut line, r, map, self.config.delimiter);
+            file.push_row(&mut line, r, &self.config, &mut self.warned, &self.name);
             file.out.write_all(line.as_bytes()).map_err(|e| write_error(&file.path, e))?;
         }
         Ok(())
+    }
+
+    /// Remember where the current batch begins in the open file, unless it already is: a
+    /// batch that fails is cut back to there (a rotation gives two files to cut). The length
+    /// on disk, so that a header still in the buffer of a file this batch started goes too.
+    fn mark(&mut self) -> Result<(), SinkError> {
+        let Some(file) = &self.file else { return Ok(()) };
+        if !self.marks.iter().any(|(p, ..)| *p == file.path) {
+            let handle = file.out.get_ref().try_clone().map_err(|e| write_error(&file.path, e))?;
+            let len = handle.metadata().map_err(|e| write_error(&file.path, e))?.len();
+            self.marks.push((file.path.clone(), handle, len));
+        }
+        Ok(())
+    }
+
+    /// The rows of `batch` as bytes, formatted without a single file call, when every one
+    /// of them goes to the file already open (no open, rotation or header is due): the
+    /// daemon formats them on its own thread, where the readings are, and only the bytes
+    /// cross to the blocking pool. `None` when a file call is due.
+    pub(super) fn prepare(&mut self, batch: &[Reading]) -> Option<Prepared> {
+        let file = self.file.as_mut()?;
+        if self.config.rotate != Rotate::None && batch.iter().any(|r| self.config.path_for(r.time) != file.path) {
+            return None;
+        }
+        let mut line = String::with_capacity(batch.len() * 256);
+        for r in batch {
+            file.push_row(&mut line, r, &self.config, &mut self.warned, &self.name);
+        }
+        Some(Prepared { file: file.id, rows: line.into_bytes() })
+    }
+
+    /// Write rows from [`CsvWriter::prepare`]; as [`CsvWriter::write`], a failure takes
+    /// them back. When the file they were formatted for is no longer open (a delivery
+    /// given up on ran in between), nothing is written and the batch is retried.
+    pub(super) fn write_prepared(&mut self, prepared: Prepared) -> Result<(), SinkError> {
+        self.marks.clear();
+        if self.file.as_ref().is_none_or(|f| f.id != prepared.file) {
+            return Err(SinkError::Retryable("the CSV file changed while its rows were being formatted".into()));
+        }
+        let result = self.mark().and_then(|()| match &mut self.file {
+            Some(file) => file.out.write_all(&prepared.rows).map_err(|e| write_error(&file.path, e)),
+            None => Ok(()),
+        });
+        if result.is_err() {
+            self.roll_back();
+        }
+        result
     }
 
     /// Write out the buffered rows (to the OS); returns whether a sync to disk is due.
@@ -283,7 +345,7 @@ impl CsvWriter {
                     }
                 }
                 let out = BufWriter::new(append(&path)?);
-                return Ok(OpenFile { path, columns, out, layout: Layout::default() });
+                return Ok(OpenFile { path, columns, out, layout: Layout::default(), id: 0 });
             }
         }
         if !matches!(existing, Existing::New) {
@@ -300,7 +362,7 @@ impl CsvWriter {
         out.write_all(header(&columns, delimiter).as_bytes())
             .and_then(|()| out.write_all(b"\n"))
             .map_err(|e| write_error(&path, e))?;
-        Ok(OpenFile { path, columns, out, layout: Layout::default() })
+        Ok(OpenFile { path, columns, out, layout: Layout::default(), id: 0 })
     }
 
     /// Rename `path` to `STEM.TIMESTAMP.EXT` (with `-N` added to the timestamp if that name
