@@ -44,6 +44,38 @@ fn replay_into_csv(args: &[&str]) {
     assert!(times.windows(2).all(|w| w[0] < w[1]), "rows in telegram order");
 }
 
+/// A listed field that this meter gives under a longer name: its column stays empty, and
+/// the log says which name to list instead, once.
+#[test]
+fn a_listed_field_that_the_meter_names_otherwise_is_pointed_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("readings.csv");
+    let config = dir.path().join("dsmrd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[sources.fluvius]\ntype = \"replay\"\npath = {:?}\npace = \"fast\"\n\n[sinks.file]\ntype = \"csv\"\npath = {:?}\nfields = [\"equipment_identifier\", \"electricity_used_tariff_1\"]\n",
+            recording("Fluvius-FLU5-anon-3phase_e-MUCS-P1-1.7.x-BE_openhab.txt"),
+            csv
+        ),
+    )
+    .expect("config");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dsmrd"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run dsmrd");
+    assert!(out.status.success(), "dsmrd run failed: {}", out.status);
+    let log = String::from_utf8_lossy(&out.stderr);
+    let hint = "The CSV column `equipment_identifier` stays empty: readings of source `fluvius` have no such field, but they have `belgium_equipment_identifier`";
+    assert_eq!(log.matches(hint).count(), 1, "{log}");
+    let ids = csv_column(&csv, "equipment_identifier");
+    assert!(!ids.is_empty() && ids.iter().all(String::is_empty), "{ids:?}");
+    let t1 = csv_column(&csv, "electricity_used_tariff_1");
+    assert_eq!(t1.len(), ids.len());
+    assert!(t1.iter().all(|v| v.parse::<f64>().is_ok_and(|x| x > 0.0)), "{t1:?}");
+}
+
 mod paced {
     use std::sync::{Arc, Mutex};
 

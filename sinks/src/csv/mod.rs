@@ -23,7 +23,10 @@
 //! is left out, with one warning naming the fields left out (list them in `fields`, or move
 //! the file away so that a new one starts). History entries (power-failure log, monthly
 //! peaks) are not written. A name in `fields` a letter or two off one a meter gives
-//! (`electricity_used_tarif_1`) is a configuration error that names the likely one.
+//! (`electricity_used_tarif_1`) is a configuration error that names the likely one. A
+//! listed field that a meter gives only under a longer name (`equipment_identifier` of a
+//! Belgian meter, whose serial number is `belgium_equipment_identifier`) leaves its column
+//! empty, with one warning naming the field to list instead.
 //!
 //! **Cells.** Times are RFC 3339 in UTC to the second (`2019-03-24T14:05:41Z`). Numbers are
 //! written in their shortest exact form (`3432.829`, `0`, `0.30000000000000004`); a non-finite

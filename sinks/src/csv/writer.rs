@@ -58,6 +58,29 @@ impl OpenFile {
     /// Append the row of `r` to `line`, warning once about fields that have no column.
     fn push_row(&mut self, line: &mut String, r: &Reading, config: &Config, warned: &mut HashSet<String>, sink: &str) {
         let (map, new_layout) = self.layout.for_reading(r, &self.columns);
+        if new_layout && config.fields.is_some() {
+            // A listed field this meter gives under a longer name (`equipment_identifier`
+            // of a Belgian meter, which says `belgium_equipment_identifier`): said once.
+            for (column, cell) in self.columns.iter().skip(BASE.len()).zip(map) {
+                let longer = r.fields.iter().find(|f| {
+                    f.name.len() > column.len() + 1
+                        && f.name.ends_with(column.as_str())
+                        && f.name.as_bytes()[f.name.len() - column.len() - 1] == b'_'
+                });
+                if let (Cell::Empty, Some(field)) = (cell, longer) {
+                    if warned.insert(format!("column {column}")) {
+                        tracing::warn!(
+                            sink = %sink,
+                            column = %column,
+                            file = %self.path.display(),
+                            "The CSV column `{column}` stays empty: readings of source `{}` have no such field, but they have `{}`; list that one in `fields` instead.",
+                            r.source,
+                            field.name
+                        );
+                    }
+                }
+            }
+        }
         // Fields without a column can only appear when the layout changed.
         if new_layout && config.fields.is_none() {
             // One warning names every field newly left out.
