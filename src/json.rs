@@ -81,6 +81,14 @@ fn put_quantity(m: &mut Map<String, J>, q: &Quantity<'_>) {
     }
 }
 
+/// Mark a time that a clock never set gave (shown as sent): sinks store no such time, but
+/// the value beside it is real (a placeholder, flagged as such, says both at once).
+fn flag_unset_clock(m: &mut Map<String, J>, t: &Stamp<'_>) {
+    if t.is_unset_clock() {
+        m.insert("unset_clock".into(), J::Bool(true));
+    }
+}
+
 fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
     let mut m = Map::new();
     m.insert("obis".into(), J::String(o.obis.into()));
@@ -117,10 +125,12 @@ fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
         Value::Timed { time: t, value } => {
             put_quantity(&mut m, value);
             m.insert("timestamp".into(), time(t));
+            flag_unset_clock(&mut m, t);
         }
         Value::LegacyGas { time: t, value, profile } => {
             put_quantity(&mut m, value);
             m.insert("timestamp".into(), time(t));
+            flag_unset_clock(&mut m, t);
             m.insert("status".into(), J::String(profile.status.into()));
             m.insert("period_minutes".into(), profile.period_minutes.map_or(J::Null, J::from));
             m.insert("source_obis".into(), J::String(profile.source.into()));
@@ -137,6 +147,8 @@ fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
                     put_quantity(&mut em, &e.duration);
                     if e.is_placeholder() {
                         em.insert("placeholder".into(), J::Bool(true));
+                    } else {
+                        flag_unset_clock(&mut em, &e.end);
                     }
                     J::Object(em)
                 })
@@ -157,6 +169,8 @@ fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
                     }
                     if p.is_placeholder() {
                         em.insert("placeholder".into(), J::Bool(true));
+                    } else {
+                        flag_unset_clock(&mut em, &p.time);
                     }
                     if let Some(e) = &p.export {
                         let mut xm = Map::new();
@@ -221,6 +235,7 @@ fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
     }
     // An M-Bus or DSMR 2.2/3.0 gas reading with no device behind it.
     if o.value.is_placeholder() {
+        m.remove("unset_clock");
         m.insert("placeholder".into(), J::Bool(true));
     }
     J::Object(m)

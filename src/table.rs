@@ -65,13 +65,23 @@ fn note(o: &Object<'_>) -> &'static str {
     match &o.value {
         Value::Timed { .. } | Value::LegacyGas { .. } if o.value.is_placeholder() => "  (placeholder: no reading)",
         Value::Time(s) if s.is_unset_clock() => "  (placeholder: clock never set)",
+        Value::Timed { time, .. } | Value::LegacyGas { time, .. } if time.is_unset_clock() => {
+            "  (time from a clock never set: not stored)"
+        }
         _ => "",
     }
 }
 
-/// An empty log's filler entry, marked as the JSON marks it.
+/// An empty log's filler entry, and a failure dated by a clock never set, marked as the
+/// JSON marks them.
 fn filler(e: &FailureEntry<'_>) -> &'static str {
-    if e.is_placeholder() { " (placeholder)" } else { "" }
+    if e.is_placeholder() {
+        " (placeholder)"
+    } else if e.end.is_unset_clock() {
+        " (clock never set)"
+    } else {
+        ""
+    }
 }
 
 fn value_text(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> String) -> String {
@@ -94,6 +104,9 @@ fn value_text(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> String) -> String {
                 .iter()
                 .map(|p| match &p.export {
                     None if p.is_placeholder() => format!("{} at {} (placeholder)", q(&p.demand), time(&p.time)),
+                    None if p.time.is_unset_clock() => {
+                        format!("{} at {} (clock never set)", q(&p.demand), time(&p.time))
+                    }
                     None => format!("{} at {}", q(&p.demand), time(&p.time)),
                     Some(e) => {
                         format!("{} at {}, export {} at {}", q(&p.demand), time(&p.time), q(&e.value), time(&e.time))
@@ -135,7 +148,8 @@ mod tests {
     fn placeholders_are_marked_as_the_json_marks_them() {
         let body = b"/XMX5LGBBFG1009089532\r\n\r\n1-3:0.2.8(42)\r\n0-0:1.0.0(000101023000W)\r\n\
             0-1:24.2.1(632525252525W)(00000.000)\r\n0-2:24.2.1(190324150000W)(00012.345*m3)\r\n\
-            1-0:99.97.0(1)(0-0:96.7.19)(000101000001W)(2147483647*s)\r\n!";
+            0-3:24.2.1(000101000000W)(00012.345*m3)\r\n\
+            1-0:99.97.0(2)(0-0:96.7.19)(000101000001W)(2147483647*s)(000101185853W)(0000067432*s)\r\n!";
         let t = crate::parse::parse(body, CrcStatus::Absent, crate::spec::VersionChoice::Auto).expect("parses");
         let cx = JsonContext { tz: crate::time::zone("Europe/Amsterdam").expect("zone") };
         let text = telegram_table(&t, 1, &cx);
@@ -143,6 +157,8 @@ mod tests {
         assert!(line("0-0:1.0.0").ends_with("(placeholder: clock never set)"), "{text}");
         assert!(line("0-1:24.2.1").ends_with("(placeholder: no reading)"), "{text}");
         assert!(line("0-2:24.2.1").ends_with("12.345 m3 at 2019-03-24T14:00:00Z"), "{text}");
-        assert!(line("1-0:99.97.0").ends_with("(placeholder)"), "{text}");
+        assert!(line("0-3:24.2.1").ends_with("(time from a clock never set: not stored)"), "{text}");
+        assert!(line("1-0:99.97.0").contains("(placeholder); "), "{text}");
+        assert!(line("1-0:99.97.0").ends_with("(clock never set)"), "{text}");
     }
 }

@@ -2614,6 +2614,30 @@ fn empty_log_fillers_and_zero_readings_at_the_clock_default_are_placeholders() {
     assert_eq!(t.at("0-2:24.2.1").get("placeholder"), None);
 }
 
+/// A real value dated by a clock never set keeps its value and is marked `unset_clock`:
+/// sinks store the value without that time (or, for a failure, not at all).
+#[test]
+fn real_values_dated_by_a_clock_never_set_are_marked() {
+    let t = constructed(
+        "/KFM5KAIFA-METER",
+        &[
+            "1-3:0.2.8(42)",
+            "0-0:1.0.0(161113205757W)",
+            "1-0:99.97.0(2)(0-0:96.7.19)(000101185853W)(0000067432*s)(161012140321S)(0000000237*s)",
+            "0-1:24.1.0(003)",
+            "0-1:24.2.1(000101000000W)(00012.345*m3)",
+        ],
+    );
+    let entries = &t.obj("power_event_failure_log")["entries"];
+    assert_eq!(
+        (&entries[0]["value"], &entries[0]["unset_clock"], entries[0].get("placeholder")),
+        (&json!(67432), &json!(true), None)
+    );
+    assert_eq!(entries[1].get("unset_clock"), None);
+    let gas = t.at("0-1:24.2.1");
+    assert_eq!((&gas["value"], &gas["unset_clock"], gas.get("placeholder")), (&json!(12.345), &json!(true), None));
+}
+
 #[test]
 fn a_unit_that_is_no_unit_is_a_line_error() {
     let d = decode_bytes(
