@@ -57,6 +57,9 @@ struct QueueState {
     /// Readings to drop from the front of those held (`drop_oldest` on a full queue whose
     /// oldest readings are held; counted as dropped already), oldest first.
     drop_held: usize,
+    /// Throttle windows of the sink task that hold a reading not yet sent on: counted as
+    /// dropped if the task is cut off (they are not in `held`, as they take no room).
+    open_windows: usize,
     closed: bool,
     deadline: Option<Instant>,
 }
@@ -330,6 +333,7 @@ pub fn start(sinks: Vec<(String, Box<dyn Sink>, SinkPipeline)>) -> (Fanout, Vec<
                 items: VecDeque::new(),
                 held: 0,
                 drop_held: 0,
+                open_windows: 0,
                 closed: false,
                 deadline: None,
             }),
@@ -370,7 +374,10 @@ pub async fn shutdown(tasks: Vec<SinkTask>, timeout: Duration) {
             Ok(Err(e)) => tracing::error!(sink = %t.name, error = %e, "Sink task ended abnormally."),
             Err(_) => {
                 abort.abort();
-                let left = t.queue.lock().len();
+                let left = {
+                    let st = t.queue.lock();
+                    st.len() + st.open_windows
+                };
                 t.counters.dropped.fetch_add(left as u64, Ordering::Relaxed);
                 tracing::error!(sink = %t.name, "Sink did not finish within the shutdown timeout; stopped it.");
             }
@@ -438,6 +445,7 @@ async fn run_sink(
                 ready.extend(window.finish());
             }
             st.held = ready.len();
+            st.open_windows = window.open();
             if take > 0 || dropped {
                 queue.room.notify_waiters();
             }

@@ -42,6 +42,11 @@ impl Throttle {
         self.windows.iter_mut().filter_map(|(_, w)| w.finish())
     }
 
+    /// How many windows hold a reading that is still to come out.
+    pub(crate) fn open(&self) -> usize {
+        self.windows.iter().filter(|(_, w)| w.last.is_some()).count()
+    }
+
     /// Throw away the open windows (the sink is gone, or shutdown ran out of time): how
     /// many outputs they held, to be counted as dropped.
     pub(crate) fn give_up(&mut self) -> usize {

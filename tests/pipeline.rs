@@ -256,3 +256,19 @@ async fn a_stop_ends_a_replays_wait_and_every_reading_is_accounted_for() {
     assert!(dropped > 0 && delivered >= 5, "delivered {delivered}, dropped {dropped}");
     assert_eq!(values(&slow).len() as u64, delivered);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_sink_cut_off_at_shutdown_counts_its_open_throttle_window_as_dropped() {
+    // Eleven readings, 1 s apart, to a sink with a 10 s interval that never returns from a
+    // delivery: the first window's reading is in the stuck delivery, the eleventh waits in
+    // an open window. Cut off at shutdown, both count as dropped.
+    let stuck = Probe { delay: Duration::from_secs(24 * 3600), ..Probe::default() };
+    let cfg = SinkPipeline { interval: Duration::from_secs(10), ..SinkPipeline::default() };
+    let (fanout, tasks) = pipeline::start(vec![("stuck".into(), Box::new(stuck.clone()), cfg)]);
+    fanout.publish_all((0..=10).map(reading).collect(), false).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(*stuck.attempts.lock().expect("lock"), 1);
+    let counters = tasks[0].counters.clone();
+    pipeline::shutdown(tasks, Duration::from_secs(1)).await;
+    assert_eq!(counters.snapshot(), (0, 2, 0));
+}
