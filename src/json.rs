@@ -176,6 +176,7 @@ fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
                         let mut xm = Map::new();
                         xm.insert("timestamp".into(), time(&e.time));
                         put_quantity(&mut xm, &e.value);
+                        flag_unset_clock(&mut xm, &e.time);
                         em.insert("export".into(), J::Object(xm));
                     }
                     J::Object(em)

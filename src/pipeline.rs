@@ -88,6 +88,8 @@ impl QueueState {
         ready.clear();
         self.items.clear();
         self.held = 0;
+        // Every caller gives up the throttle windows too, and counts them.
+        self.open_windows = 0;
         left
     }
 

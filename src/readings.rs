@@ -193,11 +193,12 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
                 series.extend(points);
             }
             Value::PeakHistory(peaks) => {
-                let real = peaks.iter().filter(|p| !p.is_placeholder());
+                // Months without a peak, and peaks an unset clock dates.
+                let real = peaks.iter().filter(|p| !p.is_placeholder() && !p.time.is_unset());
                 series.extend(real.filter_map(|p| Some(point(base.clone(), utc(cache, &p.time)?, &p.demand))));
                 if peaks.iter().any(|p| p.export.is_some()) {
                     let export: Cow<'static, str> = Cow::Owned(format!("{base}_export"));
-                    let exports = peaks.iter().filter_map(|p| p.export.as_ref());
+                    let exports = peaks.iter().filter_map(|p| p.export.as_ref()).filter(|e| !e.time.is_unset());
                     series.extend(exports.filter_map(|e| Some(point(export.clone(), utc(cache, &e.time)?, &e.value))));
                 }
             }
@@ -465,6 +466,20 @@ mod tests {
         let r = to_reading(&t, &cx, Timestamp::UNIX_EPOCH);
         let gas = r.field("hourly_gas_meter_reading").unwrap();
         assert_eq!((gas.value.clone(), gas.time), (FieldValue::Number(12.345), None));
+    }
+
+    #[test]
+    fn peaks_dated_by_an_unset_clock_are_not_stored() {
+        let bytes = telegram(
+            "/FLU5\\253769484_A\r\n\r\n0-0:96.1.4(50217)\r\n0-0:1.0.0(200512135409S)\r\n\
+             0-0:98.1.0(3)(1-0:1.6.0)(1-0:1.6.0)(200301000000W)(200223192538W)(03.695*kW)\
+             (200401000000S)(000101001416W)(04.000*kW)(200501000000S)(200430080000S)(02.500*kW)\r\n!",
+        );
+        let t = parse(&bytes, crate::frame::CrcStatus::Absent, VersionChoice::Auto).unwrap();
+        let cx = ReadingContext::new("meter", crate::time::zone("Europe/Brussels").unwrap());
+        let r = to_reading(&t, &cx, Timestamp::UNIX_EPOCH);
+        let peaks: Vec<(String, f64)> = r.series.iter().map(|p| (p.time.to_string(), p.value)).collect();
+        assert_eq!(peaks, [("2020-02-23T18:25:38Z".to_string(), 3.695), ("2020-04-30T06:00:00Z".to_string(), 2.5)]);
     }
 
     #[test]

@@ -72,16 +72,15 @@ fn note(o: &Object<'_>) -> &'static str {
     }
 }
 
+/// A time from a clock never set, marked as the JSON marks it.
+fn unset(t: &Stamp<'_>) -> &'static str {
+    if t.is_unset_clock() { " (clock never set)" } else { "" }
+}
+
 /// An empty log's filler entry, and a failure dated by a clock never set, marked as the
 /// JSON marks them.
 fn filler(e: &FailureEntry<'_>) -> &'static str {
-    if e.is_placeholder() {
-        " (placeholder)"
-    } else if e.end.is_unset_clock() {
-        " (clock never set)"
-    } else {
-        ""
-    }
+    if e.is_placeholder() { " (placeholder)" } else { unset(&e.end) }
 }
 
 fn value_text(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> String) -> String {
@@ -104,13 +103,16 @@ fn value_text(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> String) -> String {
                 .iter()
                 .map(|p| match &p.export {
                     None if p.is_placeholder() => format!("{} at {} (placeholder)", q(&p.demand), time(&p.time)),
-                    None if p.time.is_unset_clock() => {
-                        format!("{} at {} (clock never set)", q(&p.demand), time(&p.time))
-                    }
-                    None => format!("{} at {}", q(&p.demand), time(&p.time)),
-                    Some(e) => {
-                        format!("{} at {}, export {} at {}", q(&p.demand), time(&p.time), q(&e.value), time(&e.time))
-                    }
+                    None => format!("{} at {}{}", q(&p.demand), time(&p.time), unset(&p.time)),
+                    Some(e) => format!(
+                        "{} at {}{}, export {} at {}{}",
+                        q(&p.demand),
+                        time(&p.time),
+                        unset(&p.time),
+                        q(&e.value),
+                        time(&e.time),
+                        unset(&e.time)
+                    ),
                 })
                 .collect();
             format!("{} months: {}", peaks.len(), list.join("; "))
@@ -142,6 +144,23 @@ mod tests {
     fn control_characters_are_escaped() {
         assert_eq!(visible("ISK5\\2M550T"), "ISK5\\2M550T");
         assert_eq!(visible("AB\u{1b}[31mC\r\n\u{2}"), "AB\\x1B[31mC\\r\\n\\x02");
+    }
+
+    #[test]
+    fn peaks_dated_by_a_clock_never_set_are_marked() {
+        let body = b"/LG_E660_Fluvius_3N400V\r\n\r\n0-0:96.1.4(50250)\r\n\
+            0-0:98.1.0(1)(0-0:0.1.0)(1-0:1.6.0)(1-0:1.6.0)(1-0:2.6.0)(1-0:2.6.0)(250701000000S)(15)\
+            (250604084500S)(01.452*kW)(000101150000W)(01.633*kW)\r\n!";
+        let t = crate::parse::parse(body, CrcStatus::Absent, crate::spec::VersionChoice::Auto).expect("parses");
+        let cx = JsonContext { tz: crate::time::zone("Europe/Brussels").expect("zone") };
+        let text = telegram_table(&t, 1, &cx);
+        let line = text.lines().find(|l| l.trim_start().starts_with("0-0:98.1.0")).unwrap_or_default();
+        assert!(
+            line.ends_with(
+                "1.452 kW at 2025-06-04T06:45:00Z, export 1.633 kW at 2000-01-01T14:00:00Z (clock never set)"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

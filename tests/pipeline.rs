@@ -272,3 +272,39 @@ async fn a_sink_cut_off_at_shutdown_counts_its_open_throttle_window_as_dropped()
     pipeline::shutdown(tasks, Duration::from_secs(1)).await;
     assert_eq!(counters.snapshot(), (0, 2, 0));
 }
+
+/// Fails every delivery after `send`; takes `close` to close.
+struct SlowFailing {
+    send: Duration,
+    close: Duration,
+}
+
+#[async_trait::async_trait]
+impl Sink for SlowFailing {
+    async fn send(&mut self, _batch: &[Reading]) -> Result<(), SinkError> {
+        tokio::time::sleep(self.send).await;
+        Err(SinkError::Retryable("connection refused".into()))
+    }
+
+    async fn close(&mut self) -> Result<(), SinkError> {
+        tokio::time::sleep(self.close).await;
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sink_that_gave_up_at_the_deadline_and_is_then_cut_off_counts_each_reading_once() {
+    // 3000 readings, a second apart, to a 1 s interval: each reading is a window of its
+    // own, so whatever the task took in, every reading counts once: as a window output,
+    // as its open window, or still queued. Its deliveries fail until past the deadline
+    // (1.8 s), where it gives all of them up; its close then runs into the cut-off at
+    // 2.8 s, which must not count the open window a second time.
+    let sink = SlowFailing { send: Duration::from_millis(700), close: Duration::from_secs(2) };
+    let cfg = SinkPipeline { interval: Duration::from_secs(1), queue: 5000, ..SinkPipeline::default() };
+    let (fanout, tasks) = pipeline::start(vec![("failing".into(), Box::new(sink), cfg)]);
+    fanout.publish_all((0..3000).map(reading).collect(), false).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let counters = tasks[0].counters.clone();
+    pipeline::shutdown(tasks, Duration::from_secs(1)).await;
+    assert_eq!(counters.snapshot(), (0, 3000, 2));
+}

@@ -2733,6 +2733,28 @@ fn belgian_three_phase_meter_with_export_peaks_and_reactive_power() {
     );
 }
 
+/// A peak and an export peak dated by a clock never set: shown, and flagged each.
+#[test]
+fn peaks_dated_by_a_clock_never_set_are_flagged() {
+    let t = constructed(
+        "/LG_E660_Fluvius_3N400V",
+        &[
+            "0-0:96.1.4(50250)",
+            "0-0:1.0.0(250716100010S)",
+            "0-0:98.1.0(2)(0-0:0.1.0)(1-0:1.6.0)(1-0:1.6.0)(1-0:2.6.0)(1-0:2.6.0)(250601000000S)(14)(000101084500W)(02.452*kW)(250529150000S)(01.111*kW)(250701000000S)(15)(250604084500S)(01.452*kW)(000101150000W)(01.633*kW)",
+        ],
+    );
+    let entries = &t.obj("belgium_maximum_demand_13_months")["entries"];
+    assert_eq!(
+        (&entries[0]["value"], &entries[0]["unset_clock"], entries[0]["export"].get("unset_clock")),
+        (&json!(2.452), &json!(true), None)
+    );
+    assert_eq!(
+        (entries[1].get("unset_clock"), &entries[1]["export"]["value"], &entries[1]["export"]["unset_clock"]),
+        (None, &json!(1.633), &json!(true))
+    );
+}
+
 #[test]
 fn walloon_tariffs_and_grid_configuration() {
     let t = constructed(

@@ -277,13 +277,17 @@ impl Sink for CsvSink {
         // lock of a writer such a call may hold, stay on the blocking pool. When the writer
         // is free and its file open, the rows are formatted here, next to the readings, and
         // only their bytes go to the pool; otherwise the batch is copied there whole.
-        let prepared = match self.writer.try_lock() {
+        // A panic while formatting is a bug, handled as one on the pool: the batch is
+        // dropped, and the writer, its lock poisoned, starts over with its file reopened.
+        let writer = &self.writer;
+        let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match writer.try_lock() {
             Ok(mut w) => w.prepare(batch),
             Err(_) => None,
-        };
+        }));
         match prepared {
-            Some(rows) => self.blocking(move |w| w.write_prepared(rows)).await,
-            None => {
+            Err(_) => Err(SinkError::Fatal("csv writer panicked; batch dropped".into())),
+            Ok(Some(rows)) => self.blocking(move |w| w.write_prepared(rows)).await,
+            Ok(None) => {
                 let batch = batch.to_vec();
                 self.blocking(move |w| w.write(&batch)).await
             }
@@ -667,6 +671,16 @@ mod tests {
              2019-03-24T23:59:50Z,meter,E0044007131650618,1\n\
              2019-03-24T23:59:59Z,meter,E0044007131650618,3\n"
         );
+        // Made for the 24th's file, which a rotation to the 25th's replaced since.
+        let late = w.prepare(&second).unwrap();
+        deliver(&mut w, &next_day);
+        let result = w.write_prepared(late);
+        assert!(matches!(result, Err(SinkError::Retryable(_))), "{result:?}");
+        w.sync().unwrap();
+        assert_eq!(
+            read(&dir.path().join("readings-2019-03-25.csv")),
+            "time,source,meter_id,a\n2019-03-25T00:00:00Z,meter,E0044007131650618,2\n"
+        );
     }
 
     #[test]
@@ -721,6 +735,7 @@ mod tests {
     /// doubled rows), and the rows it had written are taken back.
     #[tokio::test]
     async fn a_panic_while_writing_drops_the_batch_and_takes_its_rows_back() {
+        // On the blocking pool.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("readings.csv");
         let sink = CsvSink { writer: Arc::new(Mutex::new(writer(&path, ""))) };
@@ -739,6 +754,29 @@ mod tests {
         let third = [reading("2019-03-24T14:06:01Z", vec![num("a", 3.0)])];
         let mut sink = sink;
         sink.send(&third).await.unwrap();
+        sink.close().await.unwrap();
+        assert_eq!(
+            read(&path),
+            "time,source,meter_id,a\n\
+             2019-03-24T14:05:41Z,meter,E0044007131650618,1\n\
+             2019-03-24T14:06:01Z,meter,E0044007131650618,3\n"
+        );
+    }
+
+    /// The same for a panic while formatting rows on the runtime's thread.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_panic_while_formatting_drops_the_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("readings.csv");
+        let mut sink = CsvSink { writer: Arc::new(Mutex::new(writer(&path, ""))) };
+        sink.send(&[reading("2019-03-24T14:05:41Z", vec![num("a", 1.0)])]).await.unwrap();
+        sink.flush().await.unwrap();
+        lock(&sink.writer).panic_in_prepare = true;
+        let result = sink.send(&[reading("2019-03-24T14:05:51Z", vec![num("a", 2.0)])]).await;
+        assert!(matches!(result, Err(SinkError::Fatal(_))), "{result:?}");
+        assert!(sink.writer.is_poisoned());
+        lock(&sink.writer).panic_in_prepare = false;
+        sink.send(&[reading("2019-03-24T14:06:01Z", vec![num("a", 3.0)])]).await.unwrap();
         sink.close().await.unwrap();
         assert_eq!(
             read(&path),

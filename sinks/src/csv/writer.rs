@@ -31,6 +31,9 @@ pub(super) struct CsvWriter {
     pub(super) marks: Vec<(PathBuf, File, u64)>,
     /// How many files have been opened: the id of the latest.
     pub(super) opened: u64,
+    /// Makes [`CsvWriter::prepare`] panic, as a bug there would.
+    #[cfg(test)]
+    pub(super) panic_in_prepare: bool,
 }
 
 /// Rows reach the OS after every batch, the disk at least this often and on shutdown: an
@@ -73,7 +76,7 @@ impl OpenFile {
                             sink = %sink,
                             column = %column,
                             file = %self.path.display(),
-                            "The CSV column `{column}` stays empty: readings of source `{}` have no such field, but they have `{}`; list that one in `fields` instead.",
+                            "The CSV column `{column}` stays empty: readings of source `{}` have no such field, but they have `{}`; list that one in `fields` for this meter.",
                             r.source,
                             field.name
                         );
@@ -192,6 +195,8 @@ impl CsvWriter {
             cut_warned: false,
             marks: Vec::new(),
             opened: 0,
+            #[cfg(test)]
+            panic_in_prepare: false,
         }
     }
 
@@ -267,6 +272,8 @@ impl CsvWriter {
     /// cross to the blocking pool. `None` when a file call is due.
     pub(super) fn prepare(&mut self, batch: &[Reading]) -> Option<Prepared> {
         let file = self.file.as_mut()?;
+        #[cfg(test)]
+        assert!(!self.panic_in_prepare, "a bug in the formatter");
         if self.config.rotate != Rotate::None && batch.iter().any(|r| self.config.path_for(r.time) != file.path) {
             return None;
         }
