@@ -20,18 +20,7 @@ fn run_takes_the_configuration_without_its_flag() {
 
 /// Replay the Iskra capture through `dsmrd ARGS CONFIG` into a CSV and check its rows.
 fn replay_into_csv(args: &[&str]) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let csv = dir.path().join("readings.csv");
-    let config = dir.path().join("dsmrd.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[sources.meter]\ntype = \"replay\"\npath = {:?}\npace = \"fast\"\n\n[sinks.file]\ntype = \"csv\"\npath = {:?}\n",
-            recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt"),
-            csv
-        ),
-    )
-    .expect("config");
+    let (_dir, config, csv) = replay_config("meter", "Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt", "");
     let status =
         std::process::Command::new(env!("CARGO_BIN_EXE_dsmrd")).args(args).arg(&config).status().expect("run dsmrd");
     assert!(status.success(), "dsmrd run failed: {status}");
@@ -44,22 +33,33 @@ fn replay_into_csv(args: &[&str]) {
     assert!(times.windows(2).all(|w| w[0] < w[1]), "rows in telegram order");
 }
 
+/// A configuration that replays recording `name` fast, as source `source`, into a CSV sink
+/// with `csv_keys` added: (its directory, the configuration, the CSV file).
+fn replay_config(
+    source: &str,
+    name: &str,
+    csv_keys: &str,
+) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("readings.csv");
+    let config = dir.path().join("dsmrd.toml");
+    let text = format!(
+        "[sources.{source}]\ntype = \"replay\"\npath = {:?}\npace = \"fast\"\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n{csv_keys}",
+        recording(name)
+    );
+    std::fs::write(&config, text).expect("config");
+    (dir, config, csv)
+}
+
 /// A listed field that this meter gives under a longer name: its column stays empty, and
 /// the log says which name to list instead, once.
 #[test]
 fn a_listed_field_that_the_meter_names_otherwise_is_pointed_out() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let csv = dir.path().join("readings.csv");
-    let config = dir.path().join("dsmrd.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[sources.fluvius]\ntype = \"replay\"\npath = {:?}\npace = \"fast\"\n\n[sinks.file]\ntype = \"csv\"\npath = {:?}\nfields = [\"equipment_identifier\", \"electricity_used_tariff_1\"]\n",
-            recording("Fluvius-FLU5-anon-3phase_e-MUCS-P1-1.7.x-BE_openhab.txt"),
-            csv
-        ),
-    )
-    .expect("config");
+    let (_dir, config, csv) = replay_config(
+        "fluvius",
+        "Fluvius-FLU5-anon-3phase_e-MUCS-P1-1.7.x-BE_openhab.txt",
+        "fields = [\"equipment_identifier\", \"electricity_used_tariff_1\"]\n",
+    );
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_dsmrd"))
         .args(["run", "--config"])
         .arg(&config)

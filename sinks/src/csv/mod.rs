@@ -755,13 +755,13 @@ mod tests {
         let mut sink = sink;
         sink.send(&third).await.unwrap();
         sink.close().await.unwrap();
-        assert_eq!(
-            read(&path),
-            "time,source,meter_id,a\n\
-             2019-03-24T14:05:41Z,meter,E0044007131650618,1\n\
-             2019-03-24T14:06:01Z,meter,E0044007131650618,3\n"
-        );
+        assert_eq!(read(&path), FIRST_AND_THIRD);
     }
+
+    /// The file after the first and third of three batches, the second dropped.
+    const FIRST_AND_THIRD: &str = "time,source,meter_id,a\n\
+        2019-03-24T14:05:41Z,meter,E0044007131650618,1\n\
+        2019-03-24T14:06:01Z,meter,E0044007131650618,3\n";
 
     /// The same for a panic while formatting rows on the runtime's thread.
     #[tokio::test(flavor = "current_thread")]
@@ -778,12 +778,7 @@ mod tests {
         lock(&sink.writer).panic_in_prepare = false;
         sink.send(&[reading("2019-03-24T14:06:01Z", vec![num("a", 3.0)])]).await.unwrap();
         sink.close().await.unwrap();
-        assert_eq!(
-            read(&path),
-            "time,source,meter_id,a\n\
-             2019-03-24T14:05:41Z,meter,E0044007131650618,1\n\
-             2019-03-24T14:06:01Z,meter,E0044007131650618,3\n"
-        );
+        assert_eq!(read(&path), FIRST_AND_THIRD);
     }
 
     /// A file call that does not return (its writer held elsewhere, as a stuck `open`
