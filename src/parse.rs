@@ -155,7 +155,9 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
         value_errors: Vec::new(),
         clues: Clues::default(),
     };
-    let mut groups = [""; MAX_GROUPS];
+    // Filled in only for lines the quick reader leaves: most telegrams need none, and
+    // clearing its 64 entries costs more than a quick line.
+    let mut groups: Option<[&str; MAX_GROUPS]> = None;
     let mut pos = (header_end + 1).min(body.len());
     let mut line_no = 1u32;
     while pos < body.len() {
@@ -181,13 +183,20 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
                 let slot = out.slot(line_no + 1, obis, code.id, Some(code.row));
                 if let Some(next) = quick::value(text, pos, code, slot) {
                     line_no += 1;
-                    out.clues.see(code.clue, false, &[]);
+                    // The version line's clue is its one group, which the quick reader
+                    // keeps as text (or as no value, for `()`).
+                    let group = match (code.clue, &*slot) {
+                        (Clue::P1Version, Value::Text(t)) => *t,
+                        _ => "",
+                    };
+                    out.clues.see(code.clue, false, &[group]);
                     pos = next;
                     continue;
                 }
                 out.unslot();
             }
-            if let Some(line) = plain_line(text, pos, spec, code, &mut groups) {
+            let groups = groups.get_or_insert([""; MAX_GROUPS]);
+            if let Some(line) = plain_line(text, pos, spec, code, groups) {
                 line_no += 1;
                 pos = line.next;
                 // `start` is at the code's first digit, `obis_end` at its `(`.
@@ -200,7 +209,8 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
             }
         }
         // Anything else: blanks, continuation lines, doubled parentheses, bad lines.
-        match rare_line(&mut out, body, text, pos, &mut line_no, spec, &mut groups) {
+        let groups = groups.get_or_insert([""; MAX_GROUPS]);
+        match rare_line(&mut out, body, text, pos, &mut line_no, spec, groups) {
             Some(next) => pos = next,
             None => break,
         }

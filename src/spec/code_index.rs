@@ -52,8 +52,8 @@ fn tail_of(unit: Option<&str>) -> Option<(u64, u8)> {
 
 impl Quick {
     fn of(row: &Row, clue: Clue) -> Quick {
-        if clue == Clue::P1Version {
-            // Its value is a detection clue, which the general reader takes from the group.
+        if clue == Clue::P1Version && row.shape != Shape::Text {
+            // Its value is a detection clue, which the quick reader passes on only as text.
             return Quick::No;
         }
         match row.shape {
