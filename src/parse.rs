@@ -160,6 +160,7 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
     let mut groups: Option<[&str; MAX_GROUPS]> = None;
     let mut pos = (header_end + 1).min(body.len());
     let mut line_no = 1u32;
+    let codes = spec.codes();
     while pos < body.len() {
         // Blank lines (the one after the header) are only counted.
         match body[pos] {
@@ -175,7 +176,7 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
         }
         // The usual line, in the usual form, in one scan.
         if let Some(text) = text {
-            let code = spec.code_at(&body[pos..]);
+            let code = codes.get(&body[pos..]);
             if let Some(code) = &code {
                 // Typed in its slot, which is dropped again if the line is not in the
                 // quick form. `pos` is at the code's first digit, `pos + len` at its `(`.

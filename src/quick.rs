@@ -198,10 +198,83 @@ fn usual_entry(text: &str, at: usize) -> Option<(FailureEntry<'_>, usize)> {
     let raw = between_ascii(text, at + 1, at + WIDTH + 1);
     let time = MeterTime::parse(raw)?;
     let start = at + WIDTH + 3;
-    let (mantissa, end) = digit_run(b, start, 0);
-    if !(1..=18).contains(&(end - start)) || b.get(end..end + 3) != Some(b"*s)") {
-        return None;
-    }
+    let (mantissa, end) = match ten_digit_seconds(b, start) {
+        Some(mantissa) => (mantissa, start + 10),
+        None => {
+            let (mantissa, end) = digit_run(b, start, 0);
+            if !(1..=18).contains(&(end - start)) || b.get(end..end + 3) != Some(b"*s)") {
+                return None;
+            }
+            (mantissa, end)
+        }
+    };
     let duration = Quantity { value: Decimal { mantissa: mantissa as i64, scale: 0 }, unit: Some("s") };
     Some((FailureEntry { end: Stamp { time: Some(time), raw }, duration }, end + 2))
+}
+
+/// The duration at `start` when it has the ten digits meters write (`0000003231*s)`), read
+/// as two words instead of digit runs; `None` for any other form (or fewer than 16 bytes
+/// left), which the caller reads with [`digit_run`].
+#[inline(always)]
+fn ten_digit_seconds(b: &[u8], start: usize) -> Option<u64> {
+    let word = |at: usize| b.get(at..at + 8).and_then(|w| w.try_into().ok()).map(u64::from_le_bytes);
+    let (lo, hi) = (word(start)?, word(start + 8)?);
+    // Bytes 8 and 9 are digits, 10 to 12 are `*s)`.
+    const TAIL: u64 = u32::from_le_bytes([b'*', b's', b')', 0]) as u64;
+    if (hi >> 16) & 0xFF_FFFF != TAIL {
+        return None;
+    }
+    let last = eight_digits(hi << 48 | 0x3030_3030_3030)?;
+    Some(eight_digits(lo)? * 100 + last)
+}
+
+/// Eight ASCII digits, the first in the lowest byte, as their number; `None` when a byte is
+/// no digit. Pairs, then quads, then both halves are combined, one multiply each.
+#[inline(always)]
+fn eight_digits(word: u64) -> Option<u64> {
+    const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    // Each byte is 0x3?, and stays so when 6 is added (so is at most `9`).
+    if word & HIGH_NIBBLES != ZEROS || word.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES != ZEROS {
+        return None;
+    }
+    let x = word & 0x0F0F_0F0F_0F0F_0F0F;
+    let x = (x * 10 + (x >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let x = (x * 100 + (x >> 16)) & 0x0000_FFFF_0000_FFFF;
+    Some((x * 10_000 + (x >> 32)) & 0xFFFF_FFFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ten_digit_seconds_reads_only_its_form() {
+        let read = |s: &str| ten_digit_seconds(s.as_bytes(), 0);
+        assert_eq!(read("0000003231*s)(19"), Some(3231));
+        assert_eq!(read("9876543210*s)\r\n1"), Some(9_876_543_210));
+        assert_eq!(read("0000000000*s)(19"), Some(0));
+        // Other lengths, units and bytes are left to the digit runs.
+        for s in [
+            "000003231*s)(190",
+            "00000032310*s)(1",
+            "0000003231*S)(19",
+            "00000/3231*s)(19",
+            "0000003:31*s)(1",
+            "0000003231*s)",
+        ] {
+            assert_eq!(read(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn eight_digits_agrees_with_parsing() {
+        for n in [0u64, 1, 9, 10, 99, 12_345_678, 99_999_999, 10_000_000, 90_909_090] {
+            let text = format!("{n:08}");
+            assert_eq!(eight_digits(u64::from_le_bytes(text.as_bytes().try_into().unwrap())), Some(n));
+        }
+        for bad in [*b"1234567/", *b"1234567:", *b"a2345678", *b"12 45678"] {
+            assert_eq!(eight_digits(u64::from_le_bytes(bad)), None);
+        }
+    }
 }

@@ -97,8 +97,8 @@ fn key_at(line: &[u8]) -> Option<(u128, usize)> {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     const PARENS: u64 = u64::from_ne_bytes([b'('; 8]);
-    let lo = u64::from_le_bytes(line.get(..8)?.try_into().ok()?);
-    let hi = u64::from_le_bytes(line.get(8..16)?.try_into().ok()?);
+    let both = u128::from_le_bytes(line.get(..16)?.try_into().ok()?);
+    let (lo, hi) = (both as u64, (both >> 64) as u64);
     let x = hi ^ PARENS;
     // The lowest flagged byte is the first `(`.
     let found = x.wrapping_sub(ONES) & !x & HIGHS;

@@ -398,7 +398,14 @@ impl Spec {
     /// plain form (`1-0:1.8.1(`) and the table knows it: see [`CodeIndex`].
     #[inline]
     pub fn code_at(&'static self, line: &[u8]) -> Option<code_index::Code> {
-        self.codes.get_or_init(|| CodeIndex::new(self)).get(line)
+        self.codes().get(line)
+    }
+
+    /// The index [`Spec::code_at`] looks in, for a caller that looks up every line of a
+    /// telegram (taken once, its initialisation is not checked again per line).
+    #[inline]
+    pub(crate) fn codes(&'static self) -> &'static CodeIndex {
+        self.codes.get_or_init(|| CodeIndex::new(self))
     }
 
     /// The row for an id: an exact match first, then the M-Bus row for channels 1..=4.
