@@ -33,6 +33,9 @@ impl Decimal {
     #[inline(always)]
     pub fn parse_prefix_len(s: &str) -> Option<(Decimal, usize)> {
         let b = s.as_bytes();
+        if let Some(short) = short_decimal(b) {
+            return Some(short);
+        }
         let (neg, start) = match b.first()? {
             b'-' => (true, 1),
             b'+' => (false, 1),
@@ -288,22 +291,11 @@ impl MeterTime {
 #[inline(always)]
 pub(crate) fn digit_run(b: &[u8], mut i: usize, mut acc: u64) -> (u64, usize) {
     while let Some(chunk) = b.get(i..i + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        let x = word.wrapping_sub(0x3030_3030_3030_3030);
-        // A byte that is no digit is above 9 after the subtraction (or borrowed into): the
-        // lowest flagged byte is the first one that is no digit.
-        let stop = (x | x.wrapping_add(0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080;
-        let n = (stop.trailing_zeros() / 8) as usize;
+        let (n, x) = digits_in(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
         if n == 0 {
             return (acc, i);
         }
-        // The n digits moved to the top, so the bytes below read as leading zeros; then
-        // pairs, quads and the whole word are combined (most significant digit first).
-        let d = x << (8 * (8 - n));
-        let d = (d & 0x0F0F_0F0F_0F0F_0F0F).wrapping_mul(2561) >> 8;
-        let d = (d & 0x00FF_00FF_00FF_00FF).wrapping_mul(6_553_601) >> 16;
-        let d = (d & 0x0000_FFFF_0000_FFFF).wrapping_mul(42_949_672_960_001) >> 32;
-        acc = acc.wrapping_mul(POW10[n]).wrapping_add(d);
+        acc = acc.wrapping_mul(POW10[n]).wrapping_add(run_value(x, n));
         i += n;
         if n < 8 {
             return (acc, i);
@@ -314,6 +306,58 @@ pub(crate) fn digit_run(b: &[u8], mut i: usize, mut acc: u64) -> (u64, usize) {
         i += 1;
     }
     (acc, i)
+}
+
+/// The number the first `n` (1 to 8) digits of a word make, `x` being the word less `0`
+/// in every byte (first digit in the lowest byte; the bytes after the run are ignored).
+#[inline(always)]
+fn run_value(x: u64, n: usize) -> u64 {
+    debug_assert!((1..=8).contains(&n));
+    // The n digits moved to the top, so the bytes below read as leading zeros; then
+    // pairs, quads and the whole word are combined (most significant digit first).
+    let d = x << (8 * (8 - n));
+    let d = (d & 0x0F0F_0F0F_0F0F_0F0F).wrapping_mul(2561) >> 8;
+    let d = (d & 0x00FF_00FF_00FF_00FF).wrapping_mul(6_553_601) >> 16;
+    (d & 0x0000_FFFF_0000_FFFF).wrapping_mul(42_949_672_960_001) >> 32
+}
+
+/// How many bytes of a word, from the lowest, are ASCII digits (8 when all are), and the
+/// word less `0` in every byte, as [`run_value`] takes it.
+#[inline(always)]
+fn digits_in(word: u64) -> (usize, u64) {
+    let x = word.wrapping_sub(0x3030_3030_3030_3030);
+    // A byte that is no digit is above 9 after the subtraction (or borrowed into): the
+    // lowest flagged byte is the first one that is no digit.
+    let stop = (x | x.wrapping_add(0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080;
+    ((stop.trailing_zeros() / 8) as usize, x)
+}
+
+/// [`Decimal::parse_prefix_len`] for the form meters write, one to seven digits and,
+/// after a `.`, up to seven more (`000576.239`, `00.193`, `00006`), read as one word
+/// for each run, without a loop; `None` for any other form (a sign, a `,`, longer runs) or
+/// when fewer than eight bytes follow the start or the `.`, which the general reading then
+/// takes.
+#[inline(always)]
+fn short_decimal(b: &[u8]) -> Option<(Decimal, usize)> {
+    let word = |at: usize| b.get(at..at + 8).and_then(|w| w.try_into().ok()).map(u64::from_le_bytes);
+    let (int_len, x) = digits_in(word(0)?);
+    if !(1..=7).contains(&int_len) {
+        return None;
+    }
+    let int = run_value(x, int_len);
+    match b[int_len] {
+        b'.' => {}
+        b',' => return None,
+        _ => return Some((Decimal { mantissa: int as i64, scale: 0 }, int_len)),
+    }
+    let (frac_len, y) = digits_in(word(int_len + 1)?);
+    let mantissa = match frac_len {
+        0 => int,
+        1..=7 => int * POW10[frac_len] + run_value(y, frac_len),
+        _ => return None,
+    };
+    // At most 14 digits: fits an i64.
+    Some((Decimal { mantissa: mantissa as i64, scale: frac_len as u8 }, int_len + 1 + frac_len))
 }
 
 const POW10: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
