@@ -49,6 +49,9 @@ pub(super) struct OpenFile {
     pub(super) layout: Layout,
     /// Which opening of a file this is (rows formatted for one go to no other).
     pub(super) id: u64,
+    /// The UTC day (days since 1970) of the reading it was opened for: with daily
+    /// rotation, the day of every reading it takes.
+    pub(super) day: i64,
 }
 
 /// Rows formatted by [`CsvWriter::prepare`] for the file opened as `file`.
@@ -240,6 +243,7 @@ impl CsvWriter {
                     let mut file = self.open(path, r)?;
                     self.opened += 1;
                     file.id = self.opened;
+                    file.day = utc_day(r.time);
                     file
                 }
             };
@@ -274,7 +278,7 @@ impl CsvWriter {
         let file = self.file.as_mut()?;
         #[cfg(test)]
         assert!(!self.panic_in_prepare, "a bug in the formatter");
-        if self.config.rotate != Rotate::None && batch.iter().any(|r| self.config.path_for(r.time) != file.path) {
+        if self.config.rotate == Rotate::Daily && batch.iter().any(|r| utc_day(r.time) != file.day) {
             return None;
         }
         let mut line = String::with_capacity(batch.len() * 256);
@@ -375,7 +379,7 @@ impl CsvWriter {
                     }
                 }
                 let out = BufWriter::new(append(&path)?);
-                return Ok(OpenFile { path, columns, out, layout: Layout::default(), id: 0 });
+                return Ok(OpenFile { path, columns, out, layout: Layout::default(), id: 0, day: 0 });
             }
         }
         if !matches!(existing, Existing::New) {
@@ -392,7 +396,7 @@ impl CsvWriter {
         out.write_all(header(&columns, delimiter).as_bytes())
             .and_then(|()| out.write_all(b"\n"))
             .map_err(|e| write_error(&path, e))?;
-        Ok(OpenFile { path, columns, out, layout: Layout::default(), id: 0 })
+        Ok(OpenFile { path, columns, out, layout: Layout::default(), id: 0, day: 0 })
     }
 
     /// Rename `path` to `STEM.TIMESTAMP.EXT` (with `-N` added to the timestamp if that name
@@ -410,6 +414,11 @@ impl CsvWriter {
         })?;
         Ok(aside)
     }
+}
+
+/// The UTC day of a time, as days since 1970-01-01: what names a daily file.
+fn utc_day(t: Timestamp) -> i64 {
+    t.as_second().div_euclid(86_400)
 }
 
 /// Flush, sync and close a file the sink is done with.
