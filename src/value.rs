@@ -167,10 +167,27 @@ impl MeterTime {
                 let pairs = (x.wrapping_mul(10) + (x >> 8)) & 0x00FF_00FF_00FF_00FF;
                 let y = hi & 0x0F0F_0F0F;
                 let tail = (y * 10 + (y >> 8)) & 0x00FF_00FF;
+                // Every field in range at once: each 16-bit lane holds at most 99, so adding
+                // `0x8000 - bound` sets a lane's top bit exactly when the field reaches the
+                // bound, and adding `0x7FFF` exactly when it is not zero (no lane carries).
+                const TOPS: u64 = 0x8000_8000_8000_8000;
+                const TOO_BIG: u64 = (0x8000 - 24) << 48 | (0x8000 - 32) << 32 | (0x8000 - 13) << 16;
+                const NOT_ZERO: u64 = 0x7FFF << 32 | 0x7FFF << 16;
+                const MONTH_DAY_TOPS: u64 = 0x8000 << 32 | 0x8000 << 16;
+                let in_range = (pairs + TOO_BIG) & TOPS == 0
+                    && (pairs + NOT_ZERO) & MONTH_DAY_TOPS == MONTH_DAY_TOPS
+                    && (tail + ((0x8000 - 60) << 16 | (0x8000 - 60))) & 0x8000_8000 == 0;
+                let dst = match b.get(12) {
+                    None => Dst::Unknown,
+                    Some(b'S' | b's') => Dst::Summer,
+                    Some(b'W' | b'w') => Dst::Winter,
+                    Some(_) => return None,
+                };
                 let byte = |w: u64, k: u32| (w >> (16 * k)) as u8;
-                let fields =
-                    [byte(pairs, 0), byte(pairs, 1), byte(pairs, 2), byte(pairs, 3), tail as u8, (tail >> 16) as u8];
-                MeterTime::from_fields(None, fields, b.get(12).copied())
+                let (year, month, day) = (full_year(byte(pairs, 0)), byte(pairs, 1), byte(pairs, 2));
+                let valid = in_range && (day <= 28 || day <= days_in_month(year, month));
+                let (hour, minute, second) = (byte(pairs, 3), tail as u8, (tail >> 16) as u8);
+                valid.then_some(MeterTime { year, month, day, hour, minute, second, dst })
             }
             17..=19 => MeterTime::parse_separated(b),
             24 => MeterTime::parse_cosem(b),
