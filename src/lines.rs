@@ -46,7 +46,7 @@ pub(crate) fn plain_line<'a>(
     let b = text.as_bytes();
     let line = b.get(pos..)?;
     let (id, row, clue, f_group, len) = match code {
-        Some(code) => (code.id, Some(code.row), code.clue, false, code.len),
+        Some(code) => (code.id(), Some(code.row()), code.clue(), false, code.len),
         None => {
             let (id, len) = Obis::parse_prefix(line)?;
             let f_group = detect::has_star_f_group(text.get(pos..pos + len)?);

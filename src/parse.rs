@@ -181,16 +181,16 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
                 // Typed in its slot, which is dropped again if the line is not in the
                 // quick form. `pos` is at the code's first digit, `pos + len` at its `(`.
                 let obis = between_ascii(text, pos, pos + code.len);
-                let slot = out.slot(line_no + 1, obis, code.id, Some(code.row));
+                let slot = out.slot(line_no + 1, obis, code.id(), Some(code.row()));
                 if let Some(next) = quick::value(text, pos, code, slot) {
                     line_no += 1;
                     // The version line's clue is its one group, which the quick reader
                     // keeps as text (or as no value, for `()`).
-                    let group = match (code.clue, &*slot) {
+                    let group = match (code.clue(), &*slot) {
                         (Clue::P1Version, Value::Text(t)) => *t,
                         _ => "",
                     };
-                    out.clues.see(code.clue, false, &[group]);
+                    out.clues.see(code.clue(), false, &[group]);
                     pos = next;
                     continue;
                 }

@@ -18,10 +18,10 @@ pub(crate) fn value<'a>(text: &'a str, pos: usize, code: &Code, out: &mut Value<
     let b = text.as_bytes();
     // `pos + code.len` is the `(`; the value starts after it.
     let v = pos + code.len + 1;
-    match code.quick {
+    match code.quick() {
         Quick::No => None,
         Quick::Number { tail, tail_len } => {
-            let (value, end) = number(text, v, tail, tail_len, code.row.unit)?;
+            let (value, end) = number(text, v, tail, tail_len, code.row().unit)?;
             let next = plain_end(b, end)?;
             set_empty(out, Value::Number(value));
             Some(next)
@@ -34,7 +34,7 @@ pub(crate) fn value<'a>(text: &'a str, pos: usize, code: &Code, out: &mut Value<
             if b.get(close + 1) != Some(&b'(') {
                 return None;
             }
-            let (value, end) = number(text, close + 2, tail, tail_len, code.row.unit)?;
+            let (value, end) = number(text, close + 2, tail, tail_len, code.row().unit)?;
             let next = plain_end(b, end)?;
             set_empty(out, Value::Timed { time: Stamp { time: Some(time), raw }, value });
             Some(next)
@@ -53,7 +53,7 @@ pub(crate) fn value<'a>(text: &'a str, pos: usize, code: &Code, out: &mut Value<
         Quick::Text | Quick::Hex => {
             let (raw, close) = group(text, v)?;
             let next = plain_end(b, close + 1)?;
-            match code.quick {
+            match code.quick() {
                 _ if raw.is_empty() => {}
                 Quick::Hex => set_empty(out, Value::Hex(raw)),
                 _ => set_empty(out, Value::Text(raw)),

@@ -5,17 +5,40 @@ use super::{Channel, Row, Shape, Spec};
 use crate::detect::Clue;
 use crate::obis::Obis;
 
-/// A known code found at the start of a line.
+/// A known code found at the start of a line: its text's length and its entry in the index,
+/// whose fields are read where they are needed (copied out, they would be spilled to the
+/// stack in the hot loop of [`crate::parse`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Code {
-    pub id: Obis,
-    pub row: &'static Row,
-    /// What the code tells version detection.
-    pub clue: Clue,
     /// Length of the code's text (the offset of its `(`).
     pub len: usize,
+    entry: &'static Entry,
+}
+
+impl Code {
+    /// The code's id.
+    #[inline(always)]
+    pub fn id(&self) -> Obis {
+        self.entry.id
+    }
+
+    /// The code's row in the table.
+    #[inline(always)]
+    pub fn row(&self) -> &'static Row {
+        self.entry.row
+    }
+
+    /// What the code tells version detection.
+    #[inline(always)]
+    pub fn clue(&self) -> Clue {
+        self.entry.clue
+    }
+
     /// How [`crate::quick`] may read the line's value.
-    pub quick: Quick,
+    #[inline(always)]
+    pub fn quick(&self) -> Quick {
+        self.entry.quick
+    }
 }
 
 /// The value forms [`crate::quick`] reads in one pass, decided once per row.
@@ -166,14 +189,14 @@ impl CodeIndex {
 
     /// The id, row and text length of the code at the start of `line`.
     #[inline]
-    pub(crate) fn get(&self, line: &[u8]) -> Option<Code> {
+    pub(crate) fn get(&'static self, line: &[u8]) -> Option<Code> {
         let (key, len) = key_at(line)?;
         let mask = self.slots.len() - 1;
         let mut i = self.home(key);
         loop {
             match &self.slots[i] {
                 Some(e) if e.key == split(key) => {
-                    return Some(Code { id: e.id, row: e.row, clue: e.clue, len, quick: e.quick });
+                    return Some(Code { len, entry: e });
                 }
                 Some(_) => i = (i + 1) & mask,
                 None => return None,
@@ -199,9 +222,9 @@ mod tests {
                 let id = Obis::new(row.a, b, row.c, row.d, row.e);
                 let line = format!("{}(000001.000*kWh)\r\n", super::plain_text(id).trim_end_matches('('));
                 let code = spec.code_at(line.as_bytes()).expect("a known code is found");
-                assert_eq!((code.id, code.len), (id, line.find('(').unwrap()), "{version:?} {line}");
-                assert!(std::ptr::eq(code.row, spec.row(id).unwrap()), "{version:?} {line}");
-                assert_eq!(code.clue, crate::detect::Clue::of(id));
+                assert_eq!((code.id(), code.len), (id, line.find('(').unwrap()), "{version:?} {line}");
+                assert!(std::ptr::eq(code.row(), spec.row(id).unwrap()), "{version:?} {line}");
+                assert_eq!(code.clue(), crate::detect::Clue::of(id));
             }
             // Unknown codes, other spellings and short input are left to the parser.
             for line in ["1-0:1.8.1*255(000001.000*kWh)", "9-9:9.9.9(000001.000*kWh)", "1-0:1.8.1(", "1-0:1.8.1(0)"] {
