@@ -297,10 +297,16 @@ impl<'a> Lines<'a> {
         }
         debug_assert!(len < self.objects.capacity());
         let name = row.map(|r| r.name);
+        // Every field of `Object` is written below: this pattern names them all, so a field
+        // added to it stops the build here instead of being left unwritten.
+        let _every_field = |o: Object<'a>| {
+            let Object { obis: _, id: _, line: _, name: _, value: _ } = o;
+        };
         // SAFETY: `len` is below the capacity (reserved above), so `at` points into the
-        // vector's allocation, past its objects. Every field is written before `set_len`
-        // takes the object in, and nothing in between can panic; the reference returned is
-        // to that object, borrowed from `self` like any element.
+        // vector's allocation, past its objects. Every field is written (the pattern above
+        // checks that these are all of them) before `set_len` takes the object in, and
+        // nothing in between can panic; the reference returned is to that object, borrowed
+        // from `self` like any element.
         unsafe {
             let at = self.objects.as_mut_ptr().add(len);
             (&raw mut (*at).obis).write(obis);
