@@ -239,9 +239,10 @@ pub struct CsvSink {
 }
 
 impl CsvSink {
-    async fn blocking<F>(&self, work: F) -> Result<(), SinkError>
+    async fn blocking<F, T>(&self, work: F) -> Result<T, SinkError>
     where
-        F: FnOnce(&mut CsvWriter) -> Result<(), SinkError> + Send + 'static,
+        F: FnOnce(&mut CsvWriter) -> Result<T, SinkError> + Send + 'static,
+        T: Send + 'static,
     {
         let writer = self.writer.clone();
         match tokio::task::spawn_blocking(move || work(&mut lock(&writer))).await {
@@ -284,14 +285,16 @@ impl Sink for CsvSink {
             Ok(mut w) => w.prepare(batch),
             Err(_) => None,
         }));
-        match prepared {
-            Err(_) => Err(SinkError::Fatal("csv writer panicked; batch dropped".into())),
-            Ok(Some(rows)) => self.blocking(move |w| w.write_prepared(rows)).await,
-            Ok(None) => {
-                let batch = batch.to_vec();
-                self.blocking(move |w| w.write(&batch)).await
-            }
+        let written = match prepared {
+            Err(_) => return Err(SinkError::Fatal("csv writer panicked; batch dropped".into())),
+            Ok(Some(rows)) => self.blocking(move |w| w.write_prepared(rows)).await?,
+            Ok(None) => false,
+        };
+        if written {
+            return Ok(());
         }
+        let batch = batch.to_vec();
+        self.blocking(move |w| w.write(&batch)).await
     }
 
     async fn flush(&mut self) -> Result<(), SinkError> {
@@ -384,7 +387,11 @@ mod tests {
     /// As the sink delivers: rows formatted ahead when the file is open, else written whole.
     fn deliver(w: &mut CsvWriter, batch: &[Reading]) {
         match w.prepare(batch) {
-            Some(rows) => w.write_prepared(rows).unwrap(),
+            Some(rows) => {
+                if !w.write_prepared(rows).unwrap() {
+                    w.write(batch).unwrap();
+                }
+            }
             None => w.write(batch).unwrap(),
         }
         w.sync().unwrap();
@@ -645,8 +652,8 @@ mod tests {
     }
 
     /// Rows are formatted ahead only for the file open now; rows formatted for a file
-    /// that was closed since (a delivery given up on) are not written, and the batch is
-    /// written whole when retried.
+    /// that was closed or replaced since (a delivery given up on) are not written, and the
+    /// batch is written whole instead.
     #[test]
     fn rows_formatted_ahead_go_only_to_the_file_they_were_made_for() {
         let dir = tempfile::tempdir().unwrap();
@@ -660,8 +667,7 @@ mod tests {
         let second = [reading("2019-03-24T23:59:59Z", vec![num("a", 3.0)])];
         let rows = w.prepare(&second).unwrap();
         w.roll_back();
-        let result = w.write_prepared(rows);
-        assert!(matches!(result, Err(SinkError::Retryable(_))), "{result:?}");
+        assert!(!w.write_prepared(rows).unwrap(), "written to a file closed since");
         let day = dir.path().join("readings-2019-03-24.csv");
         assert_eq!(read(&day), "time,source,meter_id,a\n2019-03-24T23:59:50Z,meter,E0044007131650618,1\n");
         deliver(&mut w, &second);
@@ -674,8 +680,7 @@ mod tests {
         // Made for the 24th's file, which a rotation to the 25th's replaced since.
         let late = w.prepare(&second).unwrap();
         deliver(&mut w, &next_day);
-        let result = w.write_prepared(late);
-        assert!(matches!(result, Err(SinkError::Retryable(_))), "{result:?}");
+        assert!(!w.write_prepared(late).unwrap(), "written to the file that replaced its own");
         w.sync().unwrap();
         assert_eq!(
             read(&dir.path().join("readings-2019-03-25.csv")),
@@ -743,7 +748,7 @@ mod tests {
         sink.blocking(move |w| w.write(&first)).await.unwrap();
         sink.blocking(|w| w.sync()).await.unwrap();
         let second = [reading("2019-03-24T14:05:51Z", vec![num("a", 2.0)])];
-        let result = sink
+        let result: Result<(), _> = sink
             .blocking(move |w| {
                 w.write(&second)?;
                 w.flush_buffer()?;

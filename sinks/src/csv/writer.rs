@@ -289,12 +289,13 @@ impl CsvWriter {
     }
 
     /// Write rows from [`CsvWriter::prepare`]; as [`CsvWriter::write`], a failure takes
-    /// them back. When the file they were formatted for is no longer open (a delivery
-    /// given up on ran in between), nothing is written and the batch is retried.
-    pub(super) fn write_prepared(&mut self, prepared: Prepared) -> Result<(), SinkError> {
+    /// them back. False, and nothing written, when the file they were formatted for is no
+    /// longer open (a delivery given up on ran in between): the caller writes the batch
+    /// with [`CsvWriter::write`] instead.
+    pub(super) fn write_prepared(&mut self, prepared: Prepared) -> Result<bool, SinkError> {
         self.marks.clear();
         if self.file.as_ref().is_none_or(|f| f.id != prepared.file) {
-            return Err(SinkError::Retryable("the CSV file changed while its rows were being formatted".into()));
+            return Ok(false);
         }
         let result = self.mark().and_then(|()| match &mut self.file {
             Some(file) => file.out.write_all(&prepared.rows).map_err(|e| write_error(&file.path, e)),
@@ -303,7 +304,7 @@ impl CsvWriter {
         if result.is_err() {
             self.roll_back();
         }
-        result
+        result.map(|()| true)
     }
 
     /// Write out the buffered rows (to the OS); returns whether a sync to disk is due.
