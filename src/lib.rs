@@ -17,7 +17,8 @@
 //!
 //! [`daemon::run`] wires them together.
 
-// The one exception, with its invariant and safety argument: `lines::between_ascii`.
+// The exceptions, each with its invariant and safety argument: `lines::between_ascii`,
+// `parse::ascii_text`, `parse::Lines::slot` and `cli::run_cmd::hangup_ignored`.
 #![deny(unsafe_code)]
 
 pub mod cli;
