@@ -196,7 +196,7 @@ pub fn detect(h: &Header, clues: &Clues, crc: CrcStatus) -> Version {
     // Before the Belgian gas code: an Iskra meter in Iceland reads a heat meter's
     // temperature on 0-1:24.2.3.
     if h.iskra_ireland {
-        return Version::IskraIreland;
+        return Version::IskraIe;
     }
     if clues.belgian_gas {
         return Version::Belgium;

@@ -552,7 +552,7 @@ fn is_word(s: &str) -> bool {
     (1..=16).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphabetic())
 }
 
-/// `(TST)(value*unit)`, also in the reversed order one Irish meter sends, or a bare value. The placeholder an
+/// `(TST)(value*unit)`, also in the reversed order one Iskra IE.5 meter sends, or a bare value. The placeholder an
 /// unreachable or unconfigured M-Bus device leaves (`(632525252525W)(00000.000)`) is kept as
 /// written; [`Value::is_placeholder`] tells it apart.
 fn timed<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'a>, String> {

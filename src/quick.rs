@@ -27,7 +27,7 @@ pub(crate) fn value<'a>(text: &'a str, pos: usize, code: &Code, out: &mut Value<
             Some(next)
         }
         Quick::Timed { tail, tail_len } => {
-            // A time that is none (a placeholder, or the value first as one Irish meter
+            // A time that is none (a placeholder, or the value first as one Iskra IE.5 meter
             // sends it) is left to the general reader.
             let (raw, close, time) = time_group(text, v)?;
             let time = time?;

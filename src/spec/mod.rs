@@ -191,8 +191,8 @@ pub enum Version {
     Q3d,
     /// E.ON Hungary (Sagemcom `/SAG5SAG-METER`).
     EonHungary,
-    /// Iskra `MIE5T` meters in Ireland.
-    IskraIreland,
+    /// Iskra IE.x meters (`MIE5T`, `MIE5E`), as installed in Belgium (Wallonia).
+    IskraIe,
     /// Austria, Sagemcom T210-D (Energienetze Steiermark).
     AustriaT210D,
     /// Lithuania, ESO (`/ESO5\…`).
@@ -211,7 +211,7 @@ impl Version {
         Version::Sweden,
         Version::Q3d,
         Version::EonHungary,
-        Version::IskraIreland,
+        Version::IskraIe,
         Version::AustriaT210D,
         Version::EsoLithuania,
     ];
@@ -228,7 +228,7 @@ impl Version {
             Version::Sweden => "5S",
             Version::Q3d => "Q3D",
             Version::EonHungary => "EON_HU",
-            Version::IskraIreland => "ISKRA_IE",
+            Version::IskraIe => "ISKRA_IE",
             Version::AustriaT210D => "T210D_AT",
             Version::EsoLithuania => "ESO_LT",
         }
@@ -255,7 +255,7 @@ impl Version {
             Version::Sweden => &sweden::SWEDEN,
             Version::Q3d => &other::Q3D,
             Version::EonHungary => &other::EON_HUNGARY,
-            Version::IskraIreland => &other::ISKRA_IRELAND,
+            Version::IskraIe => &other::ISKRA_IE_SPEC,
             Version::AustriaT210D => &other::AUSTRIA_T210D,
             Version::EsoLithuania => &lithuania::ESO_LT,
         }
@@ -300,7 +300,7 @@ impl FromStr for VersionChoice {
             "5S" | "SE" | "SWEDEN" => Version::Sweden,
             "Q3D" | "EASYMETER" => Version::Q3d,
             "EON_HU" | "5EONHU" | "HU" | "EON_HUNGARY" => Version::EonHungary,
-            "ISKRA_IE" | "IE" => Version::IskraIreland,
+            "ISKRA_IE" | "IE" => Version::IskraIe,
             "T210D_AT" | "AT" | "AUSTRIA" | "SAGEMCOM_T210_D_R" | "T210D" => Version::AustriaT210D,
             "ESO_LT" | "LT" | "LITHUANIA" | "ESO" | "V5_ESO_LT" => Version::EsoLithuania,
             _ => {

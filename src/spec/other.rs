@@ -1,5 +1,5 @@
 //! Formats outside the DSMR family that dsmr_parser users plug in: EasyMeter Q3D, E.ON
-//! Hungary, Iskra Ireland, and the Austrian Sagemcom T210-D.
+//! Hungary, Iskra IE.x (Belgium), and the Austrian Sagemcom T210-D.
 
 use super::Shape::*;
 use super::{Row, Spec, dsmr, mbus, reactive, row};
@@ -77,8 +77,8 @@ static EON_ROWS: &[Row] = &[
     ),
 ];
 
-/// Iskra `MIE5T` meters in Ireland: DSMR 5 with the meter id on 0-0:96.1.0.
-pub static ISKRA_IRELAND: Spec = Spec::new("Iskra Ireland", Some(&dsmr::V5), IE_ROWS);
+/// Iskra IE.x meters (`MIE5T`), installed in Belgium: DSMR 5 with the meter id on 0-0:96.1.0.
+pub static ISKRA_IE_SPEC: Spec = Spec::new("Iskra IE.x", Some(&dsmr::V5), IE_ROWS);
 
 static IE_ROWS: &[Row] = &[
     row((0, 0, 96, 1, 0), "equipment_identifier_meter", Text, None, "Meter equipment id"),
