@@ -3225,3 +3225,32 @@ fn a_q3d_exporting_names_its_export_power_as_dsmr_parser_does() {
         assert_eq!(t.obj("current_electricity_delivery")["obis"], format!("1-0:{code}{suffix}"));
     }
 }
+
+#[test]
+fn an_mbus_channel_without_its_device_type_line_has_no_medium_and_keeps_the_table_names() {
+    // As an Iskra AM550 sent it (pieterh/energy-management-system tests): channel 1 has its
+    // device type, channel 2 has only an id and a reading.
+    let t = constructed(
+        "/ISK5\\2M550E-1012",
+        &[
+            "1-3:0.2.8(50)",
+            "0-0:1.0.0(210127151805W)",
+            "1-0:1.8.1(001234.567*kWh)",
+            "0-1:24.1.0(003)",
+            "0-1:24.2.1(632525252525W)(00000.000)",
+            "0-2:96.1.0(4730303339303031383433313135303138)",
+            "0-2:24.2.1(210127151500W)(01234.567*m3)",
+        ],
+    );
+    assert_eq!(t.mbus(1)["device_type"], 3);
+    assert_eq!(t.mbus(1)["medium"], "gas");
+    let second = t.mbus(2);
+    assert_eq!(second["device_type"], J::Null);
+    assert_eq!(second["medium"], J::Null);
+    assert_eq!(second["equipment_id"], "G0039001843115018");
+    let reading = &second["readings"][0];
+    assert_eq!(reading["name"], "hourly_gas_meter_reading");
+    assert_eq!(reading["value"], 1234.567);
+    assert_eq!(reading["unit"], "m3");
+    assert_eq!(reading["timestamp"], "2021-01-27T14:15:00Z");
+}
