@@ -570,17 +570,24 @@ mod tests {
         assert_eq!(read(&dir.path().join("readings.20250101T000000Z.csv")), "time,sou");
     }
 
+    /// The file at `path` as it is after a writer with `fields` opens a file holding
+    /// `existing` and appends one reading of `a` = 2 at 14:05:51Z.
+    fn appended_to(path: &Path, existing: &str, fields: &str) -> String {
+        fs::write(path, existing).unwrap();
+        let mut w = writer(path, &format!(r#","fields":{fields}"#));
+        deliver(&mut w, &[reading("2019-03-24T14:05:51Z", vec![num("a", 2.0)])]);
+        read(path)
+    }
+
     #[test]
     fn a_partial_last_row_is_cut_away_before_appending() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("readings.csv");
         // Longer than one read back from the end, to find the last line break.
         let partial = format!("2019-03-24T14:05:41Z,me{}", "x".repeat(5000));
-        fs::write(&path, format!("time,source,meter_id,a\n2019-03-24T14:05:31Z,meter,X,1\n{partial}")).unwrap();
-        let mut w = writer(&path, r#","fields":["a"]"#);
-        deliver(&mut w, &[reading("2019-03-24T14:05:51Z", vec![num("a", 2.0)])]);
+        let existing = format!("time,source,meter_id,a\n2019-03-24T14:05:31Z,meter,X,1\n{partial}");
         assert_eq!(
-            read(&path),
+            appended_to(&path, &existing, r#"["a"]"#),
             "time,source,meter_id,a\n\
              2019-03-24T14:05:31Z,meter,X,1\n\
              2019-03-24T14:05:51Z,meter,E0044007131650618,2\n"
@@ -592,12 +599,9 @@ mod tests {
         // A crash cut `230.1` to `23`: every column is there, the value is not.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("readings.csv");
-        fs::write(&path, "time,source,meter_id,a\n2019-03-24T14:05:31Z,meter,X,230.4\n2019-03-24T14:05:41Z,meter,X,23")
-            .unwrap();
-        let mut w = writer(&path, r#","fields":["a"]"#);
-        deliver(&mut w, &[reading("2019-03-24T14:05:51Z", vec![num("a", 2.0)])]);
+        let existing = "time,source,meter_id,a\n2019-03-24T14:05:31Z,meter,X,230.4\n2019-03-24T14:05:41Z,meter,X,23";
         assert_eq!(
-            read(&path),
+            appended_to(&path, existing, r#"["a"]"#),
             "time,source,meter_id,a\n\
              2019-03-24T14:05:31Z,meter,X,230.4\n\
              2019-03-24T14:05:51Z,meter,E0044007131650618,2\n"
@@ -609,17 +613,15 @@ mod tests {
         // A text message with a line feed spans two lines; the crash cut its second one.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("readings.csv");
+        let fields = r#"["text_message","a"]"#;
         let rows = "time,source,meter_id,text_message,a\n2019-03-24T14:05:31Z,meter,X,\"Hi\nthere\",1\n";
-        fs::write(&path, format!("{rows}2019-03-24T14:05:41Z,meter,X,\"Hello\nWor")).unwrap();
-        let mut w = writer(&path, r#","fields":["text_message","a"]"#);
-        deliver(&mut w, &[reading("2019-03-24T14:05:51Z", vec![num("a", 2.0)])]);
-        assert_eq!(read(&path), format!("{rows}2019-03-24T14:05:51Z,meter,E0044007131650618,,2\n"));
-        // Cut within the time itself, and back to the header.
-        fs::write(&path, "time,source,meter_id,text_message,a\n2019-03-2").unwrap();
-        let mut w = writer(&path, r#","fields":["text_message","a"]"#);
-        deliver(&mut w, &[reading("2019-03-24T14:05:51Z", vec![num("a", 2.0)])]);
         assert_eq!(
-            read(&path),
+            appended_to(&path, &format!("{rows}2019-03-24T14:05:41Z,meter,X,\"Hello\nWor"), fields),
+            format!("{rows}2019-03-24T14:05:51Z,meter,E0044007131650618,,2\n")
+        );
+        // Cut within the time itself, and back to the header.
+        assert_eq!(
+            appended_to(&path, "time,source,meter_id,text_message,a\n2019-03-2", fields),
             "time,source,meter_id,text_message,a\n2019-03-24T14:05:51Z,meter,E0044007131650618,,2\n"
         );
     }
