@@ -167,24 +167,30 @@ fn parse_stops_when_its_reader_has_gone() {
     drop(stdin);
 }
 
+/// dsmrd with `args` on the 566-telegram recording, its stdout read up to the first line
+/// break and then closed, as `| head -n 1` does: the running process and that line.
+fn first_line_then_close(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = dsmrd_cmd()
+        .args(args)
+        .arg(recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("first line");
+    (child, line)
+}
+
 /// `dsmrd parse capture | head -n 1`, in both output forms: the reader going away is no
 /// failure (exit 0), and the telegram being read when it went is not called truncated.
 #[test]
 fn parse_into_head_exits_0_and_reports_nothing_false() {
-    use std::io::BufRead;
     for format in ["json", "table"] {
-        let mut child = dsmrd_cmd()
-            .args(["parse", "--format", format])
-            .arg(recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run");
-        let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        stdout.read_line(&mut line).expect("first line");
+        let (child, line) = first_line_then_close(&["parse", "--format", format]);
         assert!(!line.is_empty());
-        drop(stdout);
         let out = child.wait_with_output().expect("wait");
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{format}: {err}");
@@ -212,19 +218,8 @@ fn parse_with_a_closed_stderr_exits_with_its_own_code() {
 /// can go anywhere, and the looping replay stops instead of reading forever.
 #[test]
 fn a_looping_replay_stops_when_its_only_sink_has_gone() {
-    use std::io::BufRead;
-    let mut child = dsmrd_cmd()
-        .args(["replay", "--loop", "--format", "json"])
-        .arg(recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run");
-    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    stdout.read_line(&mut line).expect("first reading");
+    let (mut child, line) = first_line_then_close(&["replay", "--loop", "--format", "json"]);
     assert!(line.contains("electricity_used_tariff_1"), "{line}");
-    drop(stdout);
     let Some(status) = exit_within(&mut child, Duration::from_secs(20)) else {
         let _ = child.kill();
         panic!("the replay still loops after its only sink has gone");
