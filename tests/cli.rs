@@ -386,28 +386,32 @@ fn check_config_prints_the_pipeline_and_masks_secrets() {
     );
 }
 
+/// `dsmrd run` reading `copies` copies of `bad` and then `good` from stdin into CSV, which
+/// must exit 0: its log, and the CSV's `electricity_used_tariff_1` column.
+fn copies_then_good_into_csv(bad: &[u8], copies: usize, good: &[u8]) -> (String, Vec<String>) {
+    let mut input = bad.repeat(copies);
+    input.extend_from_slice(good);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (csv, mut child) = run_stdin_to_csv(dir.path());
+    child.stdin.take().expect("stdin").write_all(&input).expect("write");
+    let out = child.wait_with_output().expect("wait");
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{log}");
+    (log, csv_column(&csv, "electricity_used_tariff_1"))
+}
+
 #[test]
 fn a_flood_of_bad_telegrams_is_logged_as_a_summary() {
     // 2000 telegrams with a wrong CRC, as a bad cable would deliver them, then one good one.
     let good = std::fs::read(recording("Iskra-AM550-M550T-1012_dsmr5.0_dsmrtools.txt")).expect("rec");
     let text = String::from_utf8(good.clone()).expect("ascii");
     let bad = text.replace("3432.829", "3432.828");
-    let mut input = Vec::new();
-    for _ in 0..2000 {
-        input.extend_from_slice(bad.as_bytes());
-    }
-    input.extend_from_slice(&good);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (csv, mut child) = run_stdin_to_csv(dir.path());
-    child.stdin.take().expect("stdin").write_all(&input).expect("write");
-    let out = child.wait_with_output().expect("wait");
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{log}");
+    let (log, tariff_1) = copies_then_good_into_csv(bad.as_bytes(), 2000, &good);
     let one_by_one = log.lines().filter(|l| l.contains("Telegram rejected")).count();
     assert_eq!(one_by_one, 5, "{log}");
     assert!(log.contains("1995 more telegrams rejected"), "{log}");
     assert!(log.contains("crc_failures=2000"), "{log}");
-    assert_eq!(csv_column(&csv, "electricity_used_tariff_1"), vec!["3432.829".to_string()]);
+    assert_eq!(tariff_1, vec!["3432.829".to_string()]);
 }
 
 /// `socat ... | dsmrd run` stopped while a telegram is in its CRC: the digits that came
@@ -681,20 +685,9 @@ fn a_second_stop_while_the_sinks_flush_after_the_input_ended_exits_at_once() {
 #[test]
 fn only_the_first_cut_off_telegram_of_a_stream_is_forgiven() {
     let good = std::fs::read(recording("Iskra-AM550-M550T-1012_dsmr5.0_dsmrtools.txt")).expect("rec");
-    let cut = &good[..good.len() / 2];
-    let mut input = Vec::new();
-    for _ in 0..3 {
-        input.extend_from_slice(cut);
-    }
-    input.extend_from_slice(&good);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (csv, mut child) = run_stdin_to_csv(dir.path());
-    child.stdin.take().expect("stdin").write_all(&input).expect("write");
-    let out = child.wait_with_output().expect("wait");
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{log}");
+    let (log, tariff_1) = copies_then_good_into_csv(&good[..good.len() / 2], 3, &good);
     let reported = log.lines().filter(|l| l.contains("Telegram rejected") && l.contains("truncated")).count();
     assert_eq!(reported, 2, "{log}");
     assert!(log.contains("other_errors=3"), "{log}");
-    assert_eq!(csv_column(&csv, "electricity_used_tariff_1"), vec!["3432.829".to_string()]);
+    assert_eq!(tariff_1, vec!["3432.829".to_string()]);
 }
