@@ -29,7 +29,9 @@ pub(super) struct SourceCommon {
     decryption_key: Option<Spanned<String>>,
     authentication_key: Option<Spanned<String>>,
     check_crc: Option<bool>,
-    max_telegram_bytes: Option<Spanned<usize>>,
+    /// Read as 64 bits on every platform, so that a large number gets the same message on a
+    /// 32-bit Raspberry Pi as elsewhere (a `usize` there refuses it with serde's own words).
+    max_telegram_bytes: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize)]
@@ -90,7 +92,8 @@ pub(super) struct SinkCommon {
     interval: Option<Spanned<String>>,
     /// Words read as text and checked here, so that their errors come with the others.
     aggregate: Option<Spanned<String>>,
-    queue: Option<usize>,
+    /// 64 bits on every platform, as `max_telegram_bytes`.
+    queue: Option<u64>,
     on_full: Option<Spanned<String>>,
     max_backoff: Option<Spanned<String>>,
 }
@@ -523,8 +526,9 @@ impl<'t> Cx<'t> {
         }
         decode.check_crc = common.check_crc.unwrap_or(true);
         if let Some(max) = &common.max_telegram_bytes {
-            decode.max_telegram_bytes = *max.get_ref();
-            if *max.get_ref() < MIN_TELEGRAM {
+            // Past what the platform can address, the bound is the most it can hold.
+            decode.max_telegram_bytes = usize::try_from(*max.get_ref()).unwrap_or(usize::MAX);
+            if decode.max_telegram_bytes < MIN_TELEGRAM {
                 let msg = format!(
                     "must be at least {MIN_TELEGRAM}: no telegram is that short (the default is {DEFAULT_MAX_TELEGRAM})"
                 );
@@ -577,14 +581,14 @@ impl<'t> Cx<'t> {
             // reading, so the largest queue is some 3 GB (eleven days at one a second).
             let problem = match q {
                 0 => Some("must be at least 1".to_string()),
-                q if q > MAX_QUEUE => Some(format!("must be at most {MAX_QUEUE} (about 3 GB of readings)")),
+                q if q > MAX_QUEUE as u64 => Some(format!("must be at most {MAX_QUEUE} (about 3 GB of readings)")),
                 _ => None,
             };
             if let Some(problem) = problem {
                 let at = entry(t, "queue").map_or(v.span(), |val| val.span());
                 self.at(at, &format!("{path}.queue"), problem);
             }
-            p.queue = q.clamp(1, MAX_QUEUE);
+            p.queue = usize::try_from(q).map_or(MAX_QUEUE, |q| q.clamp(1, MAX_QUEUE));
         }
         p
     }
