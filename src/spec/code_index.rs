@@ -34,14 +34,14 @@ impl Code {
         self.entry.clue
     }
 
-    /// How [`crate::quick`] may read the line's value.
+    /// How `crate::quick` (the one-pass reader) may read the line's value.
     #[inline(always)]
     pub fn quick(&self) -> Quick {
         self.entry.quick
     }
 }
 
-/// The value forms [`crate::quick`] reads in one pass, decided once per row.
+/// The value forms `crate::quick` (the one-pass reader) reads in one pass, decided once per row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Quick {
     /// Left to the general reader (several groups, logs, the version line, ...).

@@ -395,7 +395,7 @@ impl Spec {
     }
 
     /// The id and row of the code written at the start of `line`, when it is written in the
-    /// plain form (`1-0:1.8.1(`) and the table knows it: see [`CodeIndex`].
+    /// plain form (`1-0:1.8.1(`) and the table knows it: see `code_index::CodeIndex`.
     #[inline]
     pub fn code_at(&'static self, line: &[u8]) -> Option<code_index::Code> {
         self.codes().get(line)
