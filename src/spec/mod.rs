@@ -191,7 +191,7 @@ pub enum Version {
     Q3d,
     /// E.ON Hungary (Sagemcom `/SAG5SAG-METER`).
     EonHungary,
-    /// Iskra IE.x meters (`MIE5T`, `MIE5E`), as installed in Belgium (Wallonia).
+    /// Iskra IE.x meters (`MIE5T`, `MIE5E`), as installed in Belgium (Wallonia) and Iceland.
     IskraIe,
     /// Austria, Sagemcom T210-D (Energienetze Steiermark).
     AustriaT210D,

@@ -1,5 +1,5 @@
 //! Formats outside the DSMR family that dsmr_parser users plug in: EasyMeter Q3D, E.ON
-//! Hungary, Iskra IE.x (Belgium), and the Austrian Sagemcom T210-D.
+//! Hungary, Iskra IE.x (Belgium, Iceland), and the Austrian Sagemcom T210-D.
 
 use super::Shape::*;
 use super::{Row, Spec, dsmr, mbus, reactive, row};
@@ -77,7 +77,8 @@ static EON_ROWS: &[Row] = &[
     ),
 ];
 
-/// Iskra IE.x meters (`MIE5T`), installed in Belgium: DSMR 5 with the meter id on 0-0:96.1.0.
+/// Iskra IE.x meters (`MIE5T`, `MIE5E`), installed in Belgium and Iceland: DSMR 5 with the meter
+/// id on 0-0:96.1.0.
 pub static ISKRA_IE_SPEC: Spec = Spec::new("Iskra IE.x", Some(&dsmr::V5), IE_ROWS);
 
 static IE_ROWS: &[Row] = &[
