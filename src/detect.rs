@@ -112,7 +112,7 @@ pub struct Header {
     austria: bool,
     lithuania: bool,
     q3d: bool,
-    iskra_ireland: bool,
+    iskra_ie: bool,
     luxembourg: bool,
     /// E.ON Hungary's Sagemcom (`/SAG5SAG-METER`) or a Holley meter.
     hungary: bool,
@@ -156,7 +156,7 @@ impl Header {
             austria: flag(b"EST"),
             lithuania: flag(b"ESO"),
             q3d,
-            iskra_ireland: mie5,
+            iskra_ie: mie5,
             luxembourg: flag(b"LUX"),
             // Holley meters (`/HLY5\D545-METER`) are seen in Hungary only, with its layout.
             hungary: (flag(b"SAG") && ident.get(..sagemcom.len()).is_some_and(|h| h.eq_ignore_ascii_case(sagemcom)))
@@ -195,7 +195,7 @@ pub fn detect(h: &Header, clues: &Clues, crc: CrcStatus) -> Version {
     }
     // Before the Belgian gas code: an Iskra meter in Iceland reads a heat meter's
     // temperature on 0-1:24.2.3.
-    if h.iskra_ireland {
+    if h.iskra_ie {
         return Version::IskraIe;
     }
     if clues.belgian_gas {
@@ -243,11 +243,11 @@ mod tests {
 
     #[test]
     fn header_search_ignores_case() {
-        assert!(Header::read("/ISK5\\2MIE5T-200").iskra_ireland);
-        assert!(Header::read("/isk5mie5").iskra_ireland);
-        assert!(Header::read("MIE5").iskra_ireland);
-        assert!(!Header::read("/ISK5\\2MIE").iskra_ireland);
-        assert!(!Header::read("MI").iskra_ireland);
+        assert!(Header::read("/ISK5\\2MIE5T-200").iskra_ie);
+        assert!(Header::read("/isk5mie5").iskra_ie);
+        assert!(Header::read("MIE5").iskra_ie);
+        assert!(!Header::read("/ISK5\\2MIE").iskra_ie);
+        assert!(!Header::read("MI").iskra_ie);
         assert!(Header::read("/ESY5Q3DA1004").q3d);
         assert!(Header::read("Q3D").q3d);
         assert!(!Header::read("Q3").q3d);
