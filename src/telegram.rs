@@ -255,7 +255,7 @@ pub struct LineError<'a> {
 }
 
 /// Where a meter's own id can be, in order of preference: equipment identifier, the
-/// Luxembourg / Hungarian device name, the Hungarian / Irish serial, the Q3D serial and
+/// Luxembourg / Hungarian device name, the Hungarian / Iskra IE.x serial, the Q3D serial and
 /// ownership number.
 const METER_IDS: [Obis; 5] = [
     Obis::new(0, 0, 96, 1, 1),

@@ -20,8 +20,8 @@ pub fn zone(name: &str) -> Result<TimeZone, String> {
 /// The zone's rules decide, as they do for every clock on the wall; the flag (`S`: summer
 /// time, the larger offset; `W`: normal time) tells apart the two readings of the repeated
 /// autumn hour and says which offset a time in the skipped spring hour was read with. A
-/// flag that disagrees with the season elsewhere is not followed: the only real Irish
-/// capture says `S` in February, and a Belgian spec example says `S` on 1 March, while
+/// flag that disagrees with the season elsewhere is not followed: the Iskra IE.5
+/// capture from Belgium says `S` in February, and a Belgian spec example says `S` on 1 March, while
 /// their clocks keep the zone's time. Without a flag a repeated hour is read
 /// as its first pass and a skipped one with the offset from before the change.
 ///
@@ -143,7 +143,7 @@ mod tests {
 
     #[test]
     fn ireland_keeps_its_zone_and_reads_s_as_irish_summer_time() {
-        // The only real Irish capture flags February `S`: away from the changes the zone's
+        // The Iskra IE.5 capture (Belgium) flags February `S`: away from the changes the zone's
         // time holds, whatever the flag. In the repeated hour `S` is the summer (first) pass,
         // whichever form of the tz database the host has (they mark Dublin's DST apart).
         assert_eq!(utc("240708193512S", "Europe/Dublin", false), "2024-07-08T18:35:12Z");
