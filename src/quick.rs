@@ -7,7 +7,7 @@ use crate::lines::{MAX_GROUPS, between_ascii, find_close_or_newline, plain_end};
 use crate::parse::set_empty;
 use crate::spec::code_index::{Code, Quick};
 use crate::telegram::{FailureEntry, Quantity, Stamp, Value};
-use crate::value::{Decimal, MeterTime, digit_run};
+use crate::value::{Decimal, MeterTime, digit_run, eight_digits};
 
 /// Type the value of the line at `pos`, whose code the index found as `code`, into `out`
 /// (which holds [`Value::Empty`]) and return where the next line starts; `None`, with `out`
@@ -226,22 +226,6 @@ fn ten_digit_seconds(b: &[u8], start: usize) -> Option<u64> {
     }
     let last = eight_digits(hi << 48 | 0x3030_3030_3030)?;
     Some(eight_digits(lo)? * 100 + last)
-}
-
-/// Eight ASCII digits, the first in the lowest byte, as their number; `None` when a byte is
-/// no digit. Pairs, then quads, then both halves are combined, one multiply each.
-#[inline(always)]
-fn eight_digits(word: u64) -> Option<u64> {
-    const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
-    const ZEROS: u64 = 0x3030_3030_3030_3030;
-    // Each byte is 0x3?, and stays so when 6 is added (so is at most `9`).
-    if word & HIGH_NIBBLES != ZEROS || word.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES != ZEROS {
-        return None;
-    }
-    let x = word & 0x0F0F_0F0F_0F0F_0F0F;
-    let x = (x * 10 + (x >> 8)) & 0x00FF_00FF_00FF_00FF;
-    let x = (x * 100 + (x >> 16)) & 0x0000_FFFF_0000_FFFF;
-    Some((x * 10_000 + (x >> 32)) & 0xFFFF_FFFF)
 }
 
 #[cfg(test)]

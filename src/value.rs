@@ -338,6 +338,14 @@ fn run_value(x: u64, n: usize) -> u64 {
     (d & 0x0000_FFFF_0000_FFFF).wrapping_mul(42_949_672_960_001) >> 32
 }
 
+/// Eight ASCII digits, the first in the lowest byte, as their number; `None` when a byte is
+/// no digit (a failure's ten-digit duration is read as two such words).
+#[inline(always)]
+pub(crate) fn eight_digits(word: u64) -> Option<u64> {
+    let (n, x) = digits_in(word);
+    (n == 8).then(|| run_value(x, 8))
+}
+
 /// How many bytes of a word, from the lowest, are ASCII digits (8 when all are), and the
 /// word less `0` in every byte, as [`run_value`] takes it.
 #[inline(always)]
