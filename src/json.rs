@@ -125,12 +125,17 @@ fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
         Value::Timed { time: t, value } => {
             put_quantity(&mut m, value);
             m.insert("timestamp".into(), time(t));
-            flag_unset_clock(&mut m, t);
+            // A placeholder is flagged as one instead (below).
+            if !o.value.is_placeholder() {
+                flag_unset_clock(&mut m, t);
+            }
         }
         Value::LegacyGas { time: t, value, profile } => {
             put_quantity(&mut m, value);
             m.insert("timestamp".into(), time(t));
-            flag_unset_clock(&mut m, t);
+            if !o.value.is_placeholder() {
+                flag_unset_clock(&mut m, t);
+            }
             m.insert("status".into(), J::String(profile.status.into()));
             m.insert("period_minutes".into(), profile.period_minutes.map_or(J::Null, J::from));
             m.insert("source_obis".into(), J::String(profile.source.into()));
@@ -236,7 +241,6 @@ fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
     }
     // An M-Bus or DSMR 2.2/3.0 gas reading with no device behind it.
     if o.value.is_placeholder() {
-        m.remove("unset_clock");
         m.insert("placeholder".into(), J::Bool(true));
     }
     J::Object(m)

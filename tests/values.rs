@@ -2626,8 +2626,13 @@ fn real_values_dated_by_a_clock_never_set_are_marked() {
             "1-0:99.97.0(2)(0-0:96.7.19)(000101185853W)(0000067432*s)(161012140321S)(0000000237*s)",
             "0-1:24.1.0(003)",
             "0-1:24.2.1(000101000000W)(00012.345*m3)",
+            // No device behind channel 2: a placeholder, flagged as that alone.
+            "0-2:24.1.0(003)",
+            "0-2:24.2.1(000101000000W)(00000.000*m3)",
         ],
     );
+    let empty = t.at("0-2:24.2.1");
+    assert_eq!((empty.get("unset_clock"), &empty["placeholder"]), (None, &json!(true)));
     let entries = &t.obj("power_event_failure_log")["entries"];
     assert_eq!(
         (&entries[0]["value"], &entries[0]["unset_clock"], entries[0].get("placeholder")),
