@@ -38,6 +38,10 @@ pub fn telegram_json(t: &Telegram<'_>, cx: &JsonContext) -> J {
     out.insert("encrypted".into(), J::Bool(t.encrypted));
     let ts = t.timestamp().and_then(|m| to_utc(m, &cx.tz, normal)).map(rfc3339);
     out.insert("timestamp".into(), ts.map_or(J::Null, J::String));
+    // Shown as sent, and marked (as its object is marked `"placeholder": true`).
+    if t.clock_never_set() {
+        out.insert("unset_clock".into(), J::Bool(true));
+    }
     out.insert("meter_id".into(), t.meter_id().map_or(J::Null, J::String));
     out.insert("objects".into(), J::Array(t.objects.iter().map(|o| object_json(o, &time)).collect()));
     let devices: Vec<J> = t
@@ -78,6 +82,15 @@ fn put_quantity(m: &mut Map<String, J>, q: &Quantity<'_>) {
     m.insert("value".into(), number(q));
     if let Some(u) = q.unit {
         m.insert("unit".into(), J::String(u.into()));
+    }
+}
+
+/// A reading's own `timestamp`, with the text as sent in `raw_timestamp` when it is no time
+/// (a placeholder such as `632525252525W`, or a time the errors list as invalid).
+fn put_time(m: &mut Map<String, J>, t: &Stamp<'_>, time: &impl Fn(&Stamp<'_>) -> J) {
+    m.insert("timestamp".into(), time(t));
+    if t.time.is_none() && !t.raw.is_empty() {
+        m.insert("raw_timestamp".into(), J::String(t.raw.into()));
     }
 }
 
@@ -124,7 +137,7 @@ fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
         }
         Value::Timed { time: t, value } => {
             put_quantity(&mut m, value);
-            m.insert("timestamp".into(), time(t));
+            put_time(&mut m, t, time);
             // A placeholder is flagged as one instead (below).
             if !o.value.is_placeholder() {
                 flag_unset_clock(&mut m, t);
@@ -132,7 +145,7 @@ fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
         }
         Value::LegacyGas { time: t, value, profile } => {
             put_quantity(&mut m, value);
-            m.insert("timestamp".into(), time(t));
+            put_time(&mut m, t, time);
             if !o.value.is_placeholder() {
                 flag_unset_clock(&mut m, t);
             }
@@ -166,12 +179,9 @@ fn object_json(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> J) -> J {
                 .iter()
                 .map(|p| {
                     let mut em = Map::new();
-                    em.insert("timestamp".into(), time(&p.time));
+                    put_time(&mut em, &p.time, time);
                     em.insert("recorded_at".into(), time(&p.period_start));
                     put_quantity(&mut em, &p.demand);
-                    if p.time.time.is_none() {
-                        em.insert("raw_timestamp".into(), J::String(p.time.raw.into()));
-                    }
                     if p.is_placeholder() {
                         em.insert("placeholder".into(), J::Bool(true));
                     } else {

@@ -378,8 +378,10 @@ fn unreadable_time(value: &Value<'_>, obis: &str) -> Option<String> {
         return None;
     }
     let why = MeterTime::problem(stamp.raw);
+    // Where the JSON form keeps it: a clock's object in `raw`, a timed value beside its time.
+    let kept = if matches!(value, Value::Time(_)) { "raw" } else { "raw_timestamp" };
     Some(format!(
-        "timestamp `{}` of {obis} is not a valid time ({why}); no time given, the text kept in `raw`",
+        "timestamp `{}` of {obis} is not a valid time ({why}); no time given, the text kept in `{kept}`",
         clip(stamp.raw)
     ))
 }

@@ -20,7 +20,10 @@ pub fn telegram_table(t: &Telegram<'_>, ordinal: u64, cx: &JsonContext) -> Strin
         CrcStatus::Valid(c) => format!("CRC {c:04X} ok"),
         CrcStatus::Mismatch { sent, computed } => format!("CRC {sent:04X} WRONG (computed {computed:04X})"),
     };
-    let stamp = t.timestamp().and_then(|m| to_utc(m, &cx.tz, normal)).map(rfc3339).unwrap_or_else(|| "-".into());
+    let mut stamp = t.timestamp().and_then(|m| to_utc(m, &cx.tz, normal)).map(rfc3339).unwrap_or_else(|| "-".into());
+    if t.clock_never_set() {
+        stamp.push_str(" (clock never set)");
+    }
     let mut out = String::new();
     let enc = if t.encrypted { ", decrypted" } else { "" };
     let header = visible(&t.header);

@@ -339,6 +339,12 @@ impl<'a> Telegram<'a> {
             .or_else(|| self.local_clock())
     }
 
+    /// Whether the meter's own clock was never set (it runs from its default, 2000 or 1970):
+    /// its time is shown as sent, and sinks stamp the readings with their arrival instead.
+    pub fn clock_never_set(&self) -> bool {
+        self.timestamp().is_some_and(|time| Stamp { time: Some(time), raw: "" }.is_unset_clock())
+    }
+
     /// The time made from `1-0:0.9.2` (`YYMMDD`) and `1-0:0.9.1` (`hhmmss`), local time
     /// without a DST flag, for meters that send their clock that way only.
     fn local_clock(&self) -> Option<MeterTime> {

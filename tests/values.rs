@@ -1,7 +1,7 @@
 //! Values checked against facts dsmrd was not tuned on: what other projects' tests expect for
 //! the same telegrams (`../shared/telegrams/*.assertions.txt`, `*.expected.json`), written
 //! out here as numbers, strings and UTC times. Local meter times are converted by hand:
-//! NL/BE/LU `S` = UTC+2, `W` = UTC+1; Swedish meters are always UTC+1; Irish `S` = UTC+1.
+//! NL/BE/LU `S` = UTC+2, `W` = UTC+1; Swedish meters are always UTC+1; Europe/Dublin `S` = UTC+1 (one test reads in that zone).
 //!
 //! Where a source disagrees with dsmrd the test says so and pins what FACTS.md supports.
 //! The second half pins the JSON contract on small constructed telegrams (units without
@@ -1323,7 +1323,7 @@ fn fluvius_anonymised_openhab() {
     assert_eq!(
         t.obj("gas_meter_reading"),
         &json!({"obis": "0-1:24.2.3", "name": "gas_meter_reading", "channel": 1,
-                "value": 0.0, "timestamp": null, "placeholder": true})
+                "value": 0.0, "timestamp": null, "raw_timestamp": "632525252525W", "placeholder": true})
     );
     assert_eq!(t.mbus(1)["readings"], json!([t.obj("gas_meter_reading")]));
 }
@@ -1780,14 +1780,14 @@ fn synthetic_eon_hungary() {
 }
 
 #[test]
-fn synthetic_iskra_ireland() {
+fn synthetic_iskra_ie() {
     let name = "synthetic-Iskra-IE-MIE5T_ISKRA_IE_dsmrd.txt";
     let t = one_in(name, true, "Europe/Dublin");
     t.no_unknown_codes();
     assert_eq!(t.top("dsmr_version"), "ISKRA_IE");
     assert_eq!(t.top("header"), "/ISk5\\2MIE5T-200");
     assert_eq!(t.top("crc"), "D179");
-    // `240708193512S`: Irish summer time is UTC+1.
+    // `240708193512S` read in Europe/Dublin (a zone other than the default): summer time is UTC+1.
     assert_eq!(t.top("timestamp"), "2024-07-08T18:35:12Z");
     assert_eq!(t.top("meter_id"), "17256034");
     t.text("equipment_identifier_meter", "17256034");
@@ -1806,7 +1806,7 @@ fn synthetic_iskra_ireland() {
         ("short_power_failure_count", 11.0, ""),
         ("long_power_failure_count", 2.0, ""),
     ]);
-    // `240118064212W`: Irish winter time is UTC.
+    // `240118064212W`: Dublin winter time is UTC.
     assert_eq!(t.failures(), f(&[("2024-01-18T06:42:12Z", 4127.0)]));
     // `0-1:96.1.1()`: an M-Bus id slot with nothing in it.
     assert_eq!(t.at("0-1:96.1.1")["value"], J::Null);
@@ -1971,7 +1971,7 @@ fn placeholder_timestamps() {
     assert_eq!(
         t.at("0-1:24.2.1"),
         &json!({"obis": "0-1:24.2.1", "name": "hourly_gas_meter_reading", "channel": 1,
-                "value": 0.0, "timestamp": null, "placeholder": true})
+                "value": 0.0, "timestamp": null, "raw_timestamp": "632525252525W", "placeholder": true})
     );
     assert_eq!(
         t.at("0-2:24.2.1"),
@@ -1982,7 +1982,7 @@ fn placeholder_timestamps() {
     assert_eq!(
         t.at("0-3:24.2.1"),
         &json!({"obis": "0-3:24.2.1", "name": "hourly_gas_meter_reading", "channel": 3,
-                "value": 12.345, "unit": "m3", "timestamp": null})
+                "value": 12.345, "unit": "m3", "timestamp": null, "raw_timestamp": "632525252525S"})
     );
     let readings: Vec<usize> = (1..=3).map(|c| t.mbus(c)["readings"].as_array().unwrap().len()).collect();
     assert_eq!(readings, vec![1, 1, 1]);
@@ -2385,7 +2385,7 @@ fn eon_hungary_capture() {
 }
 
 #[test]
-fn iskra_ireland_capture() {
+fn iskra_ie_capture() {
     let t = one("Iskra-MIE5T-200_ISKRA_IE_dsmrparser.txt");
     t.no_unknown_codes();
     assert_eq!(t.top("dsmr_version"), "ISKRA_IE");
@@ -2549,10 +2549,13 @@ fn a_full_year_time_or_a_legacy_gas_time_that_is_no_time_is_reported() {
         ],
     );
     let gas = t.obj("gas_meter_reading");
-    assert_eq!((gas["value"].clone(), gas["timestamp"].clone()), (json!(1.001), J::Null));
+    assert_eq!(
+        (gas["value"].clone(), gas["timestamp"].clone(), gas["raw_timestamp"].clone()),
+        (json!(1.001), J::Null, json!("240230120000"))
+    );
     assert_eq!(
         t.0["errors"][0]["error"],
-        "timestamp `240230120000` of 0-1:24.3.0 is not a valid time (no such day in that month); no time given, the text kept in `raw`"
+        "timestamp `240230120000` of 0-1:24.3.0 is not a valid time (no such day in that month); no time given, the text kept in `raw_timestamp`"
     );
 }
 
@@ -2641,6 +2644,24 @@ fn real_values_dated_by_a_clock_never_set_are_marked() {
     assert_eq!(entries[1].get("unset_clock"), None);
     let gas = t.at("0-1:24.2.1");
     assert_eq!((&gas["value"], &gas["unset_clock"], gas.get("placeholder")), (&json!(12.345), &json!(true), None));
+    // The meter's own clock is set.
+    assert_eq!(t.0.get("unset_clock"), None);
+}
+
+/// A meter whose own clock was never set (after a move): the telegram's time is shown as
+/// sent and flagged at the top as on its object, so that a reader of `timestamp` alone
+/// does not file the readings under 2000.
+#[test]
+fn a_meter_clock_never_set_is_flagged_at_the_top() {
+    let t = constructed(
+        "/XMX5LGF0010453108573",
+        &["1-3:0.2.8(50)", "0-0:1.0.0(000101000512W)", "1-0:1.8.1(000123.456*kWh)"],
+    );
+    assert_eq!(
+        (t.top("timestamp"), t.top("unset_clock"), &t.at("0-0:1.0.0")["placeholder"]),
+        (json!("1999-12-31T23:05:12Z"), json!(true), &json!(true))
+    );
+    t.q("electricity_used_tariff_1", 123.456, "kWh");
 }
 
 #[test]
