@@ -387,6 +387,9 @@ pub async fn shutdown(tasks: Vec<SinkTask>, timeout: Duration) {
     }
 }
 
+/// The longest wait between retries once shutdown has begun.
+const STOP_RETRY: Duration = Duration::from_secs(1);
+
 /// Retry delays: 1 s doubling up to the sink's `max_backoff`.
 struct Backoff {
     next: Duration,
@@ -426,6 +429,8 @@ async fn run_sink(
     let mut failing = false;
     // Switched off after [`SinkError::Closed`]: what arrives is counted as dropped.
     let mut gone = false;
+    // Set once shutdown has begun (the queue has a deadline).
+    let mut stopping = false;
     loop {
         let arrived = queue.arrived.notified();
         // Pull only what one batch needs: the rest stays in the queue, so the queue alone
@@ -453,6 +458,12 @@ async fn run_sink(
             }
             (closed, st.deadline)
         };
+        if deadline.is_some() && !stopping {
+            // A sink waiting out a long backoff tries again at once, and then every
+            // [`STOP_RETRY`] until the deadline: what it can deliver by then is not lost.
+            stopping = true;
+            retry_at = retry_at.map(|_| Instant::now());
+        }
         if gone {
             let (left, shut) = {
                 let mut st = queue.lock();
@@ -519,6 +530,7 @@ async fn run_sink(
                 Err(SinkError::Retryable(e)) => {
                     counters.failed.fetch_add(1, Ordering::Relaxed);
                     let wait = backoff.step();
+                    let wait = if stopping { wait.min(STOP_RETRY) } else { wait };
                     if !failing {
                         tracing::warn!(sink = %name, error = %e, "Sink delivery failed; keeping readings and retrying with backoff.");
                         failing = true;
