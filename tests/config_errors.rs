@@ -32,6 +32,8 @@ fn broken_configs_get_precise_messages() {
         ("unknown dsmr version", format!("[sources.meter]\ntype = \"stdin\"\ndsmr_version = \"6\"\n{GOOD_SINK}")),
         ("unknown time zone", format!("[sources.meter]\ntype = \"stdin\"\ntimezone = \"Europe/Amsterdm\"\n{GOOD_SINK}")),
         ("bad tcp address", format!("[sources.meter]\ntype = \"tcp\"\naddress = \"192.168.1.20\"\n{GOOD_SINK}")),
+        ("tcp address as a url with a password (never echoed)", format!("[sources.meter]\ntype = \"tcp\"\naddress = \"tcp://admin:s3cret@p1:2001\"\n{GOOD_SINK}")),
+        ("tcp address with a bare ipv6 address", format!("[sources.meter]\ntype = \"tcp\"\naddress = \"fd00::20:2001\"\n{GOOD_SINK}")),
         ("bad tcp timeout", format!("[sources.meter]\ntype = \"tcp\"\naddress = \"p1:2001\"\nread_timeout = \"soon\"\n{GOOD_SINK}")),
         ("zero read timeout and backoff", "[sources.meter]\ntype = \"tcp\"\naddress = \"p1:2001\"\nread_timeout = \"0s\"\nmax_backoff = \"500ms\"\n[sinks.console]\ntype = \"stdout\"\nmax_backoff = \"0s\"\n".into()),
         ("bad parity and stop bits, both said", format!("[sources.meter]\ntype = \"serial\"\npath = \"/dev/ttyUSB0\"\nparity = \"mark\"\nstop_bits = 3\n{GOOD_SINK}")),
@@ -139,6 +141,17 @@ fn secrets_never_appear_in_messages() {
         ),
         "{out}"
     );
+    // A quoted key that fails for another reason is not told to be quoted.
+    for line in [
+        "decryption_key = \"00112233445566778899AABBCCDDEEFF",
+        "decryption_key = \"00112233445566778899AABBCCDDEEFF\"x",
+        "decryption_key = '00112233445566778899AABBCCDDEEFF\\B",
+        "decryption_key = \"0011223344556677\\B8899AABBCCDDEEFF\"",
+    ] {
+        let out = errors(&format!("[sources.meter]\ntype = \"stdin\"\n{line}\n{GOOD_SINK}"));
+        assert!(!out.contains("in quotes") && !out.contains("8899AABB"), "{line}: {out}");
+        assert!(out.contains("dsmrd.toml:3:"), "{line}: {out}");
+    }
     // What is no secret stays: the syntax hint, the valid keys of a table.
     let out = errors(&format!("[sources.meter]\ntype = \"stdin\"\nauthentication_key \"0011\"\n{GOOD_SINK}"));
     assert!(out.contains("sources.meter.authentication_key: key with no value, expected `=`"), "{out}");

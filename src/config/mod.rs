@@ -277,7 +277,7 @@ pub struct Config {
 /// environment.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let bytes = std::fs::read(path).map_err(|e| {
         ConfigErrors(vec![ConfigError {
             file: file.clone(),
             line: 0,
@@ -286,7 +286,40 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
             message: format!("cannot read the configuration file: {e}"),
         }])
     })?;
-    parse(&text, path, &|name| std::env::var(name).ok())
+    let text = std::str::from_utf8(&bytes).map_err(|e| ConfigErrors(vec![not_utf8(&file, &bytes, &e)]))?;
+    parse(text, path, &|name| std::env::var(name).ok())
+}
+
+/// Where a file stops being UTF-8 text: its line, column and, when the line is a
+/// `key = value` entry, that key under the last table header before it. The bytes are
+/// not shown (they may be part of a key).
+fn not_utf8(file: &str, bytes: &[u8], e: &std::str::Utf8Error) -> ConfigError {
+    let valid = String::from_utf8_lossy(&bytes[..e.valid_up_to()]);
+    let line_start = valid.rfind('\n').map_or(0, |i| i + 1);
+    let line = valid.matches('\n').count() + 1;
+    let column = valid[line_start..].chars().count() + 1;
+    let table = valid[..line_start]
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix('[')?.split(']').next())
+        .next_back()
+        .map(|t| t.trim().trim_matches(['[', ']']).trim());
+    let key = valid[line_start..]
+        .split_once('=')
+        .map(|(k, _)| k.trim())
+        .filter(|k| !k.is_empty() && !k.starts_with('#'))
+        .map(|k| match table {
+            Some(t) if !t.is_empty() => format!("{t}.{k}"),
+            _ => k.to_string(),
+        })
+        .unwrap_or_default();
+    let byte = bytes.get(e.valid_up_to()).copied().unwrap_or(0);
+    ConfigError {
+        file: file.to_string(),
+        line,
+        column,
+        key,
+        message: format!("the file is not UTF-8 text here (byte 0x{byte:02X}); save it as UTF-8"),
+    }
 }
 
 /// Parse configuration text. `file` is used in messages and to resolve relative paths
@@ -372,5 +405,36 @@ pub fn parse(text: &str, file: &Path, env: &dyn Fn(&str) -> Option<String>) -> R
         Ok(Config { file: file.to_path_buf(), daemon, sources, sinks })
     } else {
         Err(ConfigErrors(cx.errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::load;
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_placed_by_line_column_and_key() {
+        let path = std::env::temp_dir().join(format!("dsmrd-latin1-{}.toml", std::process::id()));
+        let text =
+            b"[sources.meter]\ntype = \"stdin\"\ndecryption_key = \"D491\xff70F\"\n\n[sinks.c]\ntype = \"stdout\"\n";
+        std::fs::write(&path, text).expect("write");
+        let err = load(&path).map(|_| ()).expect_err("not UTF-8").to_string();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(
+            err,
+            format!(
+                "{}:3:23: sources.meter.decryption_key: the file is not UTF-8 text here (byte 0xFF); save it as UTF-8",
+                path.display()
+            )
+        );
+        // In a comment before any table: line and column alone.
+        let path = std::env::temp_dir().join(format!("dsmrd-latin1c-{}.toml", std::process::id()));
+        std::fs::write(&path, b"# caf\xe9 meter\n[sources.meter]\ntype = \"stdin\"\n").expect("write");
+        let err = load(&path).map(|_| ()).expect_err("not UTF-8").to_string();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(
+            err,
+            format!("{}:1:6: the file is not UTF-8 text here (byte 0xE9); save it as UTF-8", path.display())
+        );
     }
 }

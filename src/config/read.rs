@@ -146,8 +146,12 @@ impl<'t> Cx<'t> {
         };
         let (line, column) = self.line_col(span.start);
         let (key, mut message) = without_secrets(key, message);
-        if is_secret_key(&key) && !message.contains("quote") && !message.contains("expected `=`") {
-            // An unquoted key reads as a number, or fails to (`unexpected leading zero`).
+        // An unquoted key reads as a number, or fails to (`unexpected leading zero`); a
+        // quoted one that fails (unclosed, a bad escape, text after it) needs no such hint.
+        let line_start = self.text.get(..span.start).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
+        let value = self.text.get(line_start..).and_then(|l| l.lines().next()?.split_once('=')).map(|(_, v)| v);
+        let quoted = value.is_some_and(|v| v.trim_start().starts_with(['"', '\'']));
+        if is_secret_key(&key) && !quoted && !message.contains("quote") && !message.contains("expected `=`") {
             message.push_str("; write the key in quotes");
         }
         self.errors.push(ConfigError { file: self.file.clone(), line, column, key, message });
@@ -417,14 +421,8 @@ impl<'t> Cx<'t> {
             }
             "tcp" => {
                 let raw: TcpToml = self.part(t, span.clone(), path, SOURCE_COMMON, true)?;
-                let addr = raw.address.get_ref();
-                let ok = addr.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
-                if !ok {
-                    self.at(
-                        raw.address.span(),
-                        &format!("{path}.address"),
-                        format!("`{addr}` is not HOST:PORT (e.g. 192.168.1.20:2001)"),
-                    );
+                if let Some(problem) = host_port_problem(raw.address.get_ref()) {
+                    self.at(raw.address.span(), &format!("{path}.address"), problem);
                 }
                 SourceKind::Tcp(TcpConfig {
                     address: raw.address.get_ref().clone(),
@@ -603,4 +601,60 @@ pub(super) fn select<'i>(table: &DeTable<'i>, keys: &[&str], invert: bool) -> De
         }
     }
     sub
+}
+
+/// What is wrong with a TCP source's `address`, which must be `HOST:PORT` (a name, an IPv4
+/// address or a bracketed IPv6 one, and a port from 1): `None` when nothing. An address
+/// with `@` is not echoed, since what precedes the `@` may be a password.
+fn host_port_problem(addr: &str) -> Option<String> {
+    const EXAMPLE: &str = "(e.g. 192.168.1.20:2001 or [fd00::20]:2001)";
+    if addr.contains('@') {
+        return Some(format!("is not HOST:PORT: a TCP source takes no user or password before `@` {EXAMPLE}"));
+    }
+    if let Some((scheme, _)) = addr.split_once("://") {
+        return Some(format!("`{addr}` is not HOST:PORT: leave out `{scheme}://` {EXAMPLE}"));
+    }
+    let Some((host, port)) = addr.rsplit_once(':') else {
+        return Some(format!("`{addr}` is not HOST:PORT: it has no port {EXAMPLE}"));
+    };
+    let host_ok = match host.strip_prefix('[') {
+        Some(inner) => inner.strip_suffix(']').is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok()),
+        None if host.contains(':') => {
+            return Some(format!("`{addr}` is not HOST:PORT: write an IPv6 address in brackets {EXAMPLE}"));
+        }
+        None => !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_')),
+    };
+    if !host_ok {
+        return Some(format!("`{addr}` is not HOST:PORT: `{host}` is no host name or address {EXAMPLE}"));
+    }
+    match port.parse::<u16>() {
+        Ok(0) => Some(format!("`{addr}` is not HOST:PORT: port 0 is no port {EXAMPLE}")),
+        Ok(_) => None,
+        Err(_) => Some(format!("`{addr}` is not HOST:PORT: `{port}` is no port (1 to 65535) {EXAMPLE}")),
+    }
+}
+
+#[cfg(test)]
+mod address_tests {
+    use super::host_port_problem;
+
+    #[test]
+    fn tcp_addresses_are_host_and_port() {
+        for good in ["192.168.1.20:2001", "p1-dongle.local:23", "[::1]:2001", "[fd00::20]:2001", "meter_1:65535"] {
+            assert_eq!(host_port_problem(good), None, "{good}");
+        }
+        let problem = |a: &str| host_port_problem(a).unwrap_or_default();
+        assert!(problem("192.168.1.20").contains("it has no port"));
+        assert!(problem("tcp://127.0.0.1:2001").contains("leave out `tcp://`"));
+        assert!(problem("::1:2001").contains("IPv6 address in brackets"));
+        assert!(problem("[::1:2001").contains("`[::1` is no host name or address"));
+        assert!(problem("a b:2001").contains("`a b` is no host name"));
+        assert!(problem(":2001").contains("`` is no host name"));
+        assert!(problem("127.0.0.1:0").contains("port 0 is no port"));
+        assert!(problem("127.0.0.1:http").contains("`http` is no port"));
+        assert!(problem("127.0.0.1:70000").contains("`70000` is no port"));
+        // Userinfo is refused without being repeated.
+        let userinfo = problem("admin:s3cret@192.168.1.20:2001");
+        assert!(userinfo.contains("no user or password") && !userinfo.contains("s3cret"), "{userinfo}");
+    }
 }
