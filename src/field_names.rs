@@ -66,7 +66,7 @@ fn split_suffix<'a>(name: &'a str, names: &[&str]) -> (&'a str, &'a str) {
 }
 
 /// The Levenshtein distance of two names (they are short).
-fn distance(a: &str, b: &str) -> usize {
+pub(crate) fn distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

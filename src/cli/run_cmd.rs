@@ -145,7 +145,9 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
                                 break;
                             }
                         }
-                        tracing::warn!("Second stop signal: exiting without waiting for the sinks.");
+                        tracing::warn!(
+                            "Second stop signal: exiting without waiting for the sinks; what they still hold is not delivered."
+                        );
                         std::process::exit(130);
                     });
                 }

@@ -160,6 +160,11 @@ impl<'t> Cx<'t> {
     pub(super) fn table<'a, 'i>(&mut self, v: &'a Spanned<DeValue<'i>>, path: &str) -> Option<&'a DeTable<'i>> {
         match v.get_ref() {
             DeValue::Table(t) => Some(t),
+            DeValue::Array(a) if a.iter().all(|x| matches!(x.get_ref(), DeValue::Table(_))) && !a.is_empty() => {
+                let message = format!("expected a table: write `[{path}]`, not `[[{path}]]` (a list of tables)");
+                self.at(v.span(), path, message);
+                None
+            }
             _ => {
                 self.at(v.span(), path, "expected a table".into());
                 None
@@ -349,7 +354,20 @@ impl<'t> Cx<'t> {
         let Some(v) = entry(t, "type") else {
             // Unless it was there, and reported already (an unset variable).
             if !self.set_aside.contains(&join(path, "type")) {
-                self.at(span, path, format!("missing `type`; expected one of: {}", allowed.join(", ")));
+                let expected = allowed.join(", ");
+                // A key a letter or two off (`typ`, `Type`) is placed and named.
+                let near = t.iter().find(|(k, _)| {
+                    let k = k.get_ref().to_ascii_lowercase();
+                    k != "type" && crate::field_names::distance(&k, "type") <= 1
+                });
+                match near {
+                    Some((k, _)) => self.at(
+                        k.span(),
+                        &join(path, &toml_key(k.get_ref())),
+                        format!("missing `type`: is `{}` meant to be `type`? expected one of: {expected}", k.get_ref()),
+                    ),
+                    None => self.at(span, path, format!("missing `type`; expected one of: {expected}")),
+                }
             }
             return None;
         };
