@@ -25,6 +25,7 @@ fn broken_configs_get_precise_messages() {
         ("no source at all", GOOD_SINK.trim_start().into()),
         ("no sink at all", GOOD_SOURCE.into()),
         ("source without type", format!("[sources.meter]\npath = \"/dev/ttyUSB0\"\n{GOOD_SINK}")),
+        ("no time to flush at shutdown", format!("{GOOD_SOURCE}{GOOD_SINK}\n[daemon]\nshutdown_timeout = \"0s\"\n")),
         ("sink written as a list of tables", format!("{GOOD_SOURCE}\n[[sinks.c]]\ntype = \"stdout\"\n")),
         ("sink with a misspelt type", format!("{GOOD_SOURCE}\n[sinks.c]\ntyp = \"stdout\"\n")),
         ("unknown source type", format!("[sources.meter]\ntype = \"usb\"\n{GOOD_SINK}")),

@@ -307,6 +307,11 @@ impl<'t> Cx<'t> {
         default: Duration,
         min: Duration,
     ) -> Duration {
+        // A duration too short to read (`0.0001ms`) is told the bound, not to write "0s".
+        if let Some(s) = v.as_ref().filter(|s| parse_duration(s.get_ref()).is_err_and(|e| e.contains("shorter than"))) {
+            self.at(s.span(), &format!("{path}.{key}"), format!("`{}` is too short: at least {min:?}", s.get_ref()));
+            return default;
+        }
         let d = self.duration(v, path, key, default);
         if d >= min {
             return d;
@@ -322,7 +327,9 @@ impl<'t> Cx<'t> {
         if let Some(raw) = self.part::<DaemonToml>(t, span, "daemon", &[], true) {
             d.stats_interval =
                 self.duration_min(&raw.stats_interval, "daemon", "stats_interval", d.stats_interval, SECOND);
-            d.shutdown_timeout = self.duration(&raw.shutdown_timeout, "daemon", "shutdown_timeout", d.shutdown_timeout);
+            // No time at all would drop what a healthy sink still holds at a stop.
+            d.shutdown_timeout =
+                self.duration_min(&raw.shutdown_timeout, "daemon", "shutdown_timeout", d.shutdown_timeout, SECOND);
         }
         d
     }
