@@ -55,7 +55,15 @@ pub enum Ended {
 }
 
 /// Run until `shutdown` resolves or every source has ended.
-pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<RunSummary> {
+/// What to say when the process is ended without waiting for the sinks (a second stop
+/// signal): filled in by [`run`] once its sinks exist, called by whoever ends the process.
+pub type LastWords = Arc<std::sync::Mutex<Option<Box<dyn Fn() + Send>>>>;
+
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+    last_words: LastWords,
+) -> anyhow::Result<RunSummary> {
     let mut built = Vec::new();
     for spec in config.sinks {
         let describe = spec.config.describe();
@@ -73,6 +81,16 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         built.push((spec.name, sink, spec.pipeline));
     }
     let (fanout, tasks) = pipeline::start(built);
+    let holdings = pipeline::Holdings::of(&tasks);
+    if let Ok(mut slot) = last_words.lock() {
+        *slot = Some(Box::new(move || {
+            for (name, held) in holdings.counts() {
+                if held > 0 {
+                    tracing::error!(sink = %name, undelivered = held, "Exiting without waiting: readings not delivered.");
+                }
+            }
+        }));
+    }
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut sources = Vec::new();

@@ -322,6 +322,28 @@ pub struct SinkTask {
     handle: JoinHandle<()>,
 }
 
+/// What each sink still holds (queued, held for a retry, in open throttle windows), for a
+/// process that must end without waiting for the sinks to say what it leaves undelivered.
+#[derive(Clone)]
+pub struct Holdings(Vec<(String, Arc<SinkQueue>)>);
+
+impl Holdings {
+    pub fn of(tasks: &[SinkTask]) -> Holdings {
+        Holdings(tasks.iter().map(|t| (t.name.clone(), t.queue.clone())).collect())
+    }
+
+    /// Each sink's name and how many readings it holds.
+    pub fn counts(&self) -> Vec<(String, usize)> {
+        self.0
+            .iter()
+            .map(|(name, q)| {
+                let st = q.lock();
+                (name.clone(), st.len() + st.open_windows)
+            })
+            .collect()
+    }
+}
+
 /// Start one task per sink and return the fan-out that feeds them.
 pub fn start(sinks: Vec<(String, Box<dyn Sink>, SinkPipeline)>) -> (Fanout, Vec<SinkTask>) {
     let mut queues = Vec::new();

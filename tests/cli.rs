@@ -678,6 +678,13 @@ fn a_second_stop_while_the_sinks_flush_after_the_input_ended_exits_at_once() {
     assert_eq!(status.code(), Some(130), "{status}: {log}");
     // The first signal came after the input had ended (not a stop of a running replay).
     assert!(log.contains("Stop requested while the sinks flush"), "{log}");
+    // What the stuck sink still held is said, with a count (some of the 566 left).
+    let undelivered: usize = log
+        .lines()
+        .find(|l| l.contains("Exiting without waiting: readings not delivered.") && l.contains("sink=out"))
+        .and_then(|l| l.split("undelivered=").nth(1)?.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no undelivered count: {log}"));
+    assert!((1..=566).contains(&undelivered), "{log}");
 }
 
 /// A stream that starts mid-telegram forgives that one cut-off telegram, not the ones after

@@ -15,7 +15,7 @@ fn a_stop_signal_before_the_first_poll_is_caught_and_resolves_the_shutdown() {
     // only once the sources and sinks are started.
     let stop = {
         let _in_runtime = rt.enter();
-        shutdown_signal()
+        shutdown_signal(None)
     };
     let sent = Command::new("kill").args(["-TERM", &std::process::id().to_string()]).status().expect("run kill");
     assert!(sent.success(), "kill could not signal this process");

@@ -60,7 +60,7 @@ async fn record(args: RecordArgs, limit: Option<Duration>) -> anyhow::Result<Exi
     let (mut telegrams, mut rejected, mut bytes) = (0u64, 0u64, 0u64);
     let deadline = limit.map(|d| tokio::time::Instant::now() + d);
     let mut buf = vec![0u8; 16 * 1024];
-    let stop = super::run_cmd::shutdown_signal();
+    let stop = super::run_cmd::shutdown_signal(None);
     tokio::pin!(stop);
     loop {
         // Checked before each read: a timer that is already due is not ready on its first

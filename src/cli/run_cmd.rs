@@ -70,11 +70,12 @@ pub fn run_config_summary(cfg: config::Config) -> anyhow::Result<daemon::RunSumm
     // the same wall time when readings stay on one core. Nothing blocks it: the slow calls
     // (every CSV file call, stdout, file reads of a paced replay) run on tokio's blocking pool.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let last_words = daemon::LastWords::default();
     let stop = {
         let _in_runtime = rt.enter();
-        shutdown_signal()
+        shutdown_signal(Some(last_words.clone()))
     };
-    let summary = rt.block_on(daemon::run(cfg, stop));
+    let summary = rt.block_on(daemon::run(cfg, stop, last_words));
     // A write that never returns (stdout into a pipe nobody reads) holds a thread of the
     // blocking pool; its sink was given up at the shutdown timeout, and so is the thread.
     rt.shutdown_timeout(std::time::Duration::from_secs(1));
@@ -103,7 +104,9 @@ fn hangup_ignored() -> bool {
 /// the process at once. The handlers are installed when this is called (inside a runtime),
 /// not when the future is first polled: a stop that comes while sinks and sources start
 /// is a stop too, not the default action that ends the process without a flush.
-pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+///
+/// `last_words` is said before such an exit (what the sinks leave undelivered).
+pub fn shutdown_signal(last_words: Option<daemon::LastWords>) -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     let handlers = {
         use tokio::signal::unix::{SignalKind, signal};
@@ -145,9 +148,12 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
                                 break;
                             }
                         }
-                        tracing::warn!(
-                            "Second stop signal: exiting without waiting for the sinks; what they still hold is not delivered."
-                        );
+                        tracing::warn!("Second stop signal: exiting without waiting for the sinks.");
+                        if let Some(Ok(say)) = last_words.as_ref().map(|w| w.lock()) {
+                            if let Some(say) = say.as_ref() {
+                                say();
+                            }
+                        }
                         std::process::exit(130);
                     });
                 }

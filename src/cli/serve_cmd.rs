@@ -45,7 +45,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
         say!("dsmrd: serving {} on {}", args.file.display(), listener.local_addr()?);
         let file = Arc::new(args.file);
-        let stop = super::run_cmd::shutdown_signal();
+        let stop = super::run_cmd::shutdown_signal(None);
         tokio::pin!(stop);
         loop {
             let (stream, peer) = tokio::select! {
