@@ -54,11 +54,11 @@ pub enum Ended {
     SinksGone,
 }
 
-/// Run until `shutdown` resolves or every source has ended.
 /// What to say when the process is ended without waiting for the sinks (a second stop
 /// signal): filled in by [`run`] once its sinks exist, called by whoever ends the process.
 pub type LastWords = Arc<std::sync::Mutex<Option<Box<dyn Fn() + Send>>>>;
 
+/// Run until `shutdown` resolves or every source has ended.
 pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()>,

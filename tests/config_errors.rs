@@ -27,7 +27,7 @@ fn broken_configs_get_precise_messages() {
         ("source without type", format!("[sources.meter]\npath = \"/dev/ttyUSB0\"\n{GOOD_SINK}")),
         ("no time to flush at shutdown", format!("{GOOD_SOURCE}{GOOD_SINK}\n[daemon]\nshutdown_timeout = \"0s\"\n")),
         ("sink written as a list of tables", format!("{GOOD_SOURCE}\n[[sinks.c]]\ntype = \"stdout\"\n")),
-        ("sink with a misspelt type", format!("{GOOD_SOURCE}\n[sinks.c]\ntyp = \"stdout\"\n")),
+        ("sink with a misspelt type", format!("{GOOD_SOURCE}\n[sinks.c]\ntyp = \"stdout\"\n\n[sinks.d]\nType = \"csv\"\n")),
         ("unknown source type", format!("[sources.meter]\ntype = \"usb\"\n{GOOD_SINK}")),
         ("two sources reading stdin", format!("[sources.a]\ntype = \"stdin\"\n\n[sources.b]\ntype = \"stdin\"\n{GOOD_SINK}")),
         ("misspelled source key", format!("[sources.meter]\ntype = \"serial\"\npaht = \"/dev/ttyUSB0\"\n{GOOD_SINK}")),

@@ -362,11 +362,10 @@ impl<'t> Cx<'t> {
             // Unless it was there, and reported already (an unset variable).
             if !self.set_aside.contains(&join(path, "type")) {
                 let expected = allowed.join(", ");
-                // A key a letter or two off (`typ`, `Type`) is placed and named.
-                let near = t.iter().find(|(k, _)| {
-                    let k = k.get_ref().to_ascii_lowercase();
-                    k != "type" && crate::field_names::distance(&k, "type") <= 1
-                });
+                // A key a letter off in any case (`typ`, `Type`, `tpye` is two) is placed and named.
+                let near = t
+                    .iter()
+                    .find(|(k, _)| crate::field_names::distance(&k.get_ref().to_ascii_lowercase(), "type") <= 1);
                 match near {
                     Some((k, _)) => self.at(
                         k.span(),
