@@ -125,7 +125,7 @@ pub fn to_reading(t: &Telegram<'_>, cx: &ReadingContext, received: Timestamp) ->
     let tz = &cx.tz;
     // A meter whose clock was never set (year 2000) says nothing of when: the reading is
     // stamped with the time it arrived rather than filed under 2000.
-    let own_time = if t.clock_never_set() { None } else { t.timestamp().and_then(|m| cache.utc(m, normal, tz)) };
+    let own_time = t.timestamp().filter(|m| !m.from_unset_clock()).and_then(|m| cache.utc(m, normal, tz));
     let utc = |cache: &mut Cache, s: &Stamp<'_>| s.time.and_then(|m| cache.utc(m, normal, tz));
     let mut fields: Vec<Field> = Vec::with_capacity(t.objects.len());
     let mut series = Vec::new();

@@ -29,7 +29,7 @@ impl Stamp<'_> {
     /// devices and a meter whose clock was reset (after a move, dsmr-reader #1922) carry. No
     /// P1 meter existed before 2001, so any earlier year is such a clock.
     pub fn is_unset(&self) -> bool {
-        self.time.is_none_or(|t| t.year <= 2000)
+        self.time.is_none_or(|t| t.from_unset_clock())
     }
 
     /// A valid time read from a clock that was never set: what `0-0:1.0.0` carries after a
@@ -342,7 +342,7 @@ impl<'a> Telegram<'a> {
     /// Whether the meter's own clock was never set (it runs from its default, 2000 or 1970):
     /// its time is shown as sent, and sinks stamp the readings with their arrival instead.
     pub fn clock_never_set(&self) -> bool {
-        self.timestamp().is_some_and(|time| Stamp { time: Some(time), raw: "" }.is_unset_clock())
+        self.timestamp().is_some_and(|time| time.from_unset_clock())
     }
 
     /// The time made from `1-0:0.9.2` (`YYMMDD`) and `1-0:0.9.1` (`hhmmss`), local time

@@ -142,6 +142,12 @@ pub struct MeterTime {
 }
 
 impl MeterTime {
+    /// Whether this time comes from a clock that was never set: one that runs from its
+    /// default (1 January 2000 or 1970). No P1 meter existed before 2001.
+    pub fn from_unset_clock(&self) -> bool {
+        self.year <= 2000
+    }
+
     /// Parse `YYMMDDhhmmss` optionally followed by `S` or `W` (case-insensitive). Also
     /// accepts the `YY-MM-DD hh:mm:ss` form some older meters use. Returns `None` for
     /// anything else, including placeholders like `632525252525W` (month 25).
