@@ -48,13 +48,14 @@ fn tcp_source_reconnects_and_loses_no_complete_telegram() {
     let t = telegrams(12);
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let plan: Vec<(Vec<usize>, Option<usize>, &str)> = vec![
-        // (complete telegrams, then half of this one, then how the connection ends)
-        (vec![0, 1], Some(2), "close"),
-        (vec![2, 3, 4], Some(5), "close"),
-        (vec![5, 6, 7, 8], Some(9), "close"),
-        (vec![9], None, "silent"),
-        (vec![10, 11], None, "hold"),
+    // (complete telegrams, then this one cut short: at its half, or (`true`) only its CR LF
+    // missing, which the source reads when the connection is lost; then how it ends)
+    let plan: Vec<(Vec<usize>, Option<(usize, bool)>, &str)> = vec![
+        (vec![0, 1], Some((2, false)), "close"),
+        (vec![2, 3, 4], Some((5, false)), "close"),
+        (vec![5, 6, 7, 8], Some((9, true)), "close"),
+        (vec![10], None, "silent"),
+        (vec![11], None, "hold"),
     ];
     let server = std::thread::spawn(move || {
         let mut held = Vec::new();
@@ -69,8 +70,9 @@ fn tcp_source_reconnects_and_loses_no_complete_telegram() {
                 let _ = s.write_all(&t[k]);
                 std::thread::sleep(Duration::from_millis(30));
             }
-            if let Some(k) = half {
-                let _ = s.write_all(&t[k][..t[k].len() / 2]);
+            if let Some((k, whole)) = half {
+                let keep = if whole { t[k].len() - 2 } else { t[k].len() / 2 };
+                let _ = s.write_all(&t[k][..keep]);
                 std::thread::sleep(Duration::from_millis(30));
             }
             match end {

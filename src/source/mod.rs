@@ -197,6 +197,13 @@ impl Ingest {
         std::mem::take(pending)
     }
 
+    /// The input broke off (a connection lost, a port gone, a stop): a telegram that
+    /// reached its `!` is read as far as it came (a CRC cut short is no error of the
+    /// meter's); one cut before that is dropped without a word, as reconnecting forgives it.
+    pub fn cut_off(&mut self) -> Vec<Reading> {
+        if self.at_end_marker() { self.finish_at_stop() } else { Vec::new() }
+    }
+
     /// Decode a chunk and publish its readings.
     pub async fn feed(&mut self, chunk: &[u8]) {
         let readings = self.decode(chunk);
@@ -222,7 +229,6 @@ impl Ingest {
         !*shutdown.borrow()
     }
 
-    /// The connection was lost or reopened: drop any partial telegram.
     /// A sum of the rejections not yet logged, when there are any (a source that is
     /// stopped says what it held back).
     pub fn flush_errors(&mut self) {
@@ -244,6 +250,8 @@ impl Ingest {
         !self.fresh
     }
 
+    /// The connection was reopened: drop any partial telegram (what reached its `!` was
+    /// read at the loss, [`Ingest::cut_off`]); the first one cut short is forgiven.
     pub fn reconnected(&mut self) {
         self.decoder.reset();
         self.fresh = true;

@@ -70,7 +70,11 @@ pub async fn run(cfg: &SerialConfig, version: VersionChoice, mut ingest: Ingest,
         loop {
             let read = tokio::select! {
                 r = port.read(&mut buf) => r,
-                _ = stopped(&mut shutdown) => return,
+                _ = stopped(&mut shutdown) => {
+                    let rest = ingest.cut_off();
+                    ingest.handed_over(rest, &mut shutdown).await;
+                    return;
+                }
             };
             match read {
                 Ok(0) => {
@@ -87,6 +91,9 @@ pub async fn run(cfg: &SerialConfig, version: VersionChoice, mut ingest: Ingest,
                 }
             }
         }
+        // A telegram whose line end the loss took is still read.
+        let rest = ingest.cut_off();
+        ingest.publish_all(rest).await;
         if !sleep_or_stop(backoff, &mut shutdown).await {
             return;
         }

@@ -17,10 +17,8 @@ pub async fn run(mut ingest: Ingest, mut shutdown: Shutdown) {
                 // so a telegram in progress is no error of the meter's. One that reached its
                 // `!` is read as it is (its CRC checked as far as it came).
                 tracing::debug!(source = %ingest.name, in_telegram = ingest.in_telegram(), "Stopped reading stdin.");
-                if ingest.at_end_marker() {
-                    let rest = ingest.finish_at_stop();
-                    ingest.handed_over(rest, &mut shutdown).await;
-                }
+                let rest = ingest.cut_off();
+                ingest.handed_over(rest, &mut shutdown).await;
                 return;
             }
         };

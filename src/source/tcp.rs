@@ -59,7 +59,11 @@ pub async fn run(cfg: &TcpConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
         let reason = loop {
             let read = tokio::select! {
                 r = tokio::time::timeout(cfg.read_timeout, stream.read(&mut buf)) => r,
-                _ = stopped(&mut shutdown) => return,
+                _ = stopped(&mut shutdown) => {
+                    let rest = ingest.cut_off();
+                    ingest.handed_over(rest, &mut shutdown).await;
+                    return;
+                }
             };
             match read {
                 Ok(Ok(0)) => break "the peer closed the connection".to_string(),
@@ -80,6 +84,9 @@ pub async fn run(cfg: &TcpConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
                 Err(_) => break format!("no data for {:?}", cfg.read_timeout),
             }
         };
+        // A telegram whose line end the loss took is still read.
+        let rest = ingest.cut_off();
+        ingest.publish_all(rest).await;
         attempts += 1;
         if outage_logged {
             tracing::debug!(source = %ingest.name, address = %cfg.address, reason = %reason, "Connection lost again.");
