@@ -50,7 +50,8 @@ fn tcp_source_reconnects_and_loses_no_complete_telegram() {
     let addr = listener.local_addr().expect("addr");
     // (complete telegrams, then this one cut short: at its half, or (`true`) only its CR LF
     // missing, which the source reads when the connection is lost; then how it ends)
-    let plan: Vec<(Vec<usize>, Option<(usize, bool)>, &str)> = vec![
+    type Cut = Option<(usize, bool)>;
+    let plan: Vec<(Vec<usize>, Cut, &str)> = vec![
         (vec![0, 1], Some((2, false)), "close"),
         (vec![2, 3, 4], Some((5, false)), "close"),
         (vec![5, 6, 7, 8], Some((9, true)), "close"),
