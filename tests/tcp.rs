@@ -30,7 +30,8 @@ fn telegrams(n: usize) -> Vec<Vec<u8>> {
 }
 
 /// `dsmrd run` with a TCP source on `addr` (and `source_extra` keys) and a CSV sink, its
-/// files in `dir`: (the CSV, the log, the process).
+/// files in `dir`, logging at debug level (every loss, not only those warned of): (the
+/// CSV, the log, the process).
 fn run_tcp_to_csv(dir: &std::path::Path, addr: std::net::SocketAddr, source_extra: &str) -> (PathBuf, PathBuf, Proc) {
     let csv = dir.join("tcp.csv");
     let config = dir.join("dsmrd.toml");
@@ -39,7 +40,7 @@ fn run_tcp_to_csv(dir: &std::path::Path, addr: std::net::SocketAddr, source_extr
     );
     std::fs::write(&config, text).expect("config");
     let log = dir.join("dsmrd.log");
-    let proc = dsmrd(&["run", "--config", config.to_str().expect("utf-8")], Some(&log));
+    let proc = dsmrd(&["run", "--log-level", "debug", "--config", config.to_str().expect("utf-8")], Some(&log));
     (csv, log, proc)
 }
 
@@ -138,5 +139,40 @@ fn rejections_held_back_are_summed_up_when_the_source_stops() {
     assert!(status.is_some_and(|s| s.success()), "{logs}");
     assert_eq!(logs.matches("Telegram rejected: CRC mismatch").count(), 5, "{logs}");
     assert!(logs.contains("15 more telegrams rejected"), "{logs}");
+    drop(server);
+}
+
+/// A link that flaps (each connection brings a telegram and is lost again) is warned of
+/// once a minute, not twice per reconnect; every telegram still arrives.
+#[test]
+fn a_flapping_link_is_warned_of_once_a_minute() {
+    let t = telegrams(12);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = std::thread::spawn(move || {
+        for (i, telegram) in t.iter().enumerate() {
+            let (mut s, _) = listener.accept().expect("accept");
+            let _ = s.write_all(telegram);
+            if i + 1 < t.len() {
+                // Cut off in the next telegram, as a link that drops does.
+                let _ = s.write_all(&telegram[..telegram.len() / 3]);
+                std::thread::sleep(Duration::from_millis(30));
+            } else {
+                // The last connection stays open until dsmrd stops.
+                std::thread::sleep(Duration::from_secs(20));
+            }
+        }
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (csv, log, mut proc) = run_tcp_to_csv(dir.path(), addr, "max_backoff = \"1s\"\n");
+    let complete = wait_for(Duration::from_secs(30), || csv_column(&csv, "time").len() >= 12);
+    let status = proc.terminate(Duration::from_secs(10));
+    let logs = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(complete && status.is_some_and(|s| s.success()), "{status:?}\n{logs}");
+    assert_eq!(csv_column(&csv, "time").len(), 12);
+    assert!(logs.contains("reconnects=11"), "{logs}");
+    assert_eq!(logs.matches("Connection lost; reconnecting").count(), 1, "{logs}");
+    assert_eq!(logs.matches("Connection lost again").count(), 10, "{logs}");
+    assert_eq!(logs.matches("telegrams arrive again").count(), 1, "{logs}");
     drop(server);
 }

@@ -10,6 +10,10 @@ use tokio::net::TcpStream;
 use super::{Ingest, Shutdown, sleep_or_stop, stopped};
 use crate::config::TcpConfig;
 
+/// How long after a warning of a lost connection the next loss is only counted, when the
+/// link came back in between.
+const FLAP_WINDOW: Duration = Duration::from_secs(60);
+
 pub async fn run(cfg: &TcpConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
     const FIRST_DELAY: Duration = Duration::from_millis(250);
     let mut backoff = FIRST_DELAY;
@@ -17,6 +21,10 @@ pub async fn run(cfg: &TcpConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
     // banner and hangs up, as ser2net does when its device is missing) is logged once, and
     // its end once, when telegrams arrive again; the reconnects in between only at debug.
     let mut outage_logged = false;
+    // A link that flaps (lost again within a minute of the last warning, each time back at
+    // once) is warned of once a minute, with how often it was lost in between.
+    let mut last_warning: Option<tokio::time::Instant> = None;
+    let mut quiet_losses = 0u32;
     let mut attempts = 0u32;
     let mut ever_connected = false;
     loop {
@@ -88,11 +96,18 @@ pub async fn run(cfg: &TcpConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
         let rest = ingest.cut_off();
         ingest.publish_all(rest).await;
         attempts += 1;
-        if outage_logged {
+        let flapping = last_warning.is_some_and(|t| t.elapsed() < FLAP_WINDOW);
+        if outage_logged || flapping {
+            quiet_losses += u32::from(!outage_logged);
             tracing::debug!(source = %ingest.name, address = %cfg.address, reason = %reason, "Connection lost again.");
         } else {
-            tracing::warn!(source = %ingest.name, address = %cfg.address, reason = %reason, "Connection lost; reconnecting.");
-            outage_logged = true;
+            if quiet_losses > 0 {
+                tracing::warn!(source = %ingest.name, address = %cfg.address, reason = %reason, also_lost = quiet_losses,
+                    "Connection lost; reconnecting (also lost that many times since the last warning, each time back at once).");
+            } else {
+                tracing::warn!(source = %ingest.name, address = %cfg.address, reason = %reason, "Connection lost; reconnecting.");
+            }
+            (last_warning, quiet_losses, outage_logged) = (Some(tokio::time::Instant::now()), 0, true);
         }
         if !sleep_or_stop(backoff, &mut shutdown).await {
             return;
