@@ -62,6 +62,10 @@ struct QueueState {
     open_windows: usize,
     closed: bool,
     deadline: Option<Instant>,
+    /// When a full queue was last warned of, and what it dropped since: a queue that keeps
+    /// filling (a source faster than its sink) is warned of once a minute, not per refill.
+    full_warned_at: Option<Instant>,
+    dropped_since_warning: u64,
 }
 
 impl QueueState {
@@ -285,13 +289,22 @@ fn push_or_drop(q: &SinkQueue, r: Reading) {
     }
     if st.len() >= q.capacity {
         q.counters.dropped.fetch_add(1, Ordering::Relaxed);
-        if !q.full_logged.swap(true, Ordering::Relaxed) {
+        let quiet = st.full_warned_at.is_some_and(|t| t.elapsed() < FULL_WARNING_EVERY);
+        if !quiet && !q.full_logged.swap(true, Ordering::Relaxed) {
             let what = match q.on_full {
                 OnFull::DropOldest => "dropping the oldest queued readings",
                 OnFull::DropNewest => "dropping new readings",
             };
-            tracing::warn!(sink = %q.name, capacity = q.capacity, "Sink queue is full; {what} until it catches up.");
+            let before = st.dropped_since_warning;
+            if before > 0 {
+                tracing::warn!(sink = %q.name, capacity = q.capacity, dropped_since_last_warning = before,
+                    "Sink queue is full again; {what} until it catches up.");
+            } else {
+                tracing::warn!(sink = %q.name, capacity = q.capacity, "Sink queue is full; {what} until it catches up.");
+            }
+            (st.full_warned_at, st.dropped_since_warning) = (Some(Instant::now()), 0);
         }
+        st.dropped_since_warning += 1;
         match q.on_full {
             OnFull::DropOldest => {
                 // The oldest are those the sink task holds, if it holds any not yet doomed.
@@ -360,6 +373,8 @@ pub fn start(sinks: Vec<(String, Box<dyn Sink>, SinkPipeline)>) -> (Fanout, Vec<
                 open_windows: 0,
                 closed: false,
                 deadline: None,
+                full_warned_at: None,
+                dropped_since_warning: 0,
             }),
             capacity: cfg.queue,
             on_full: cfg.on_full,
@@ -408,6 +423,9 @@ pub async fn shutdown(tasks: Vec<SinkTask>, timeout: Duration) {
         }
     }
 }
+
+/// How often a queue that keeps filling up is warned of at most.
+const FULL_WARNING_EVERY: Duration = Duration::from_secs(60);
 
 /// The longest wait between retries once shutdown has begun.
 const STOP_RETRY: Duration = Duration::from_secs(1);
