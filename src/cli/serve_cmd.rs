@@ -107,7 +107,7 @@ async fn play(path: &std::path::Path, mut stream: TcpStream, pace: Pace, looped:
                 };
                 // Each telegram waits its gap to the one before, then goes out whole.
                 if let Pace::Speed(f) = pace {
-                    tokio::time::sleep(Pace::wait(pacer.gap(time), f)).await;
+                    tokio::time::sleep_until(pacer.due(time, f)).await;
                 }
                 // One write: a client sees the telegram arrive at once.
                 held.extend_from_slice(&buf[sent..pos]);

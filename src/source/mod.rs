@@ -43,6 +43,14 @@ pub async fn stopped(shutdown: &mut Shutdown) {
     }
 }
 
+/// [`sleep_or_stop`] until an instant.
+pub async fn sleep_until_or_stop(at: tokio::time::Instant, shutdown: &mut Shutdown) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep_until(at) => true,
+        _ = stopped(shutdown) => false,
+    }
+}
+
 /// Sleep, unless shutdown comes first; returns false on shutdown.
 pub async fn sleep_or_stop(d: Duration, shutdown: &mut Shutdown) -> bool {
     tokio::select! {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
 
-use super::{Ingest, Shutdown, sleep_or_stop, stopped};
+use super::{Ingest, Shutdown, sleep_or_stop, sleep_until_or_stop, stopped};
 use crate::config::{Pace, ReplayConfig};
 
 /// Spacing for telegrams without a timestamp (DSMR 2.2/3.0 meters send every 10 s).
@@ -144,8 +144,8 @@ async fn paced(cfg: &ReplayConfig, factor: f64, mut ingest: Ingest, mut shutdown
             any |= !readings.is_empty();
             let mut readings = readings.into_iter();
             while let Some(mut r) = readings.next() {
-                let gap = pacer.gap(r.time_from_meter.then_some(r.time));
-                if !gap.is_zero() && !sleep_or_stop(Pace::wait(gap, factor), &mut shutdown).await {
+                let due = pacer.due(r.time_from_meter.then_some(r.time), factor);
+                if !sleep_until_or_stop(due, &mut shutdown).await {
                     // Read ahead but never played: not counted as read either.
                     ingest.not_played(1 + readings.len());
                     return;
@@ -178,9 +178,28 @@ pub(crate) struct Pacer {
     previous: Option<jiff::Timestamp>,
     last_gap: Option<Duration>,
     started: bool,
+    /// When the last telegram was due.
+    due: Option<tokio::time::Instant>,
 }
 
 impl Pacer {
+    /// When the telegram with meter time `time` is due at `factor` times real time: its gap
+    /// after the one before on a schedule kept from telegram to telegram, so that the time
+    /// spent reading and sending does not add to every gap (it had served `realtime` 1.3 ms
+    /// late per telegram). After a stall longer than the gap (a sink that held a replay up)
+    /// the schedule starts again from now rather than catching up in a burst.
+    pub(crate) fn due(&mut self, time: Option<jiff::Timestamp>, factor: f64) -> tokio::time::Instant {
+        let wait = Pace::wait(self.gap(time), factor);
+        let now = tokio::time::Instant::now();
+        let base = match self.due {
+            Some(d) if now.saturating_duration_since(d) <= wait => d,
+            _ => now,
+        };
+        let at = base + wait;
+        self.due = Some(at);
+        at
+    }
+
     /// The wait before a telegram with meter time `time` (`None`: it has none).
     pub(crate) fn gap(&mut self, time: Option<jiff::Timestamp>) -> Duration {
         if !std::mem::replace(&mut self.started, true) {
@@ -222,5 +241,22 @@ mod tests {
         // No meter time: the default spacing; long gaps are cut to a minute.
         let mut p = Pacer::default();
         assert_eq!([p.gap(None), p.gap(None), p.gap(at(0)), p.gap(at(3600))].map(|d| d.as_secs()), [0, 10, 10, 60]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_schedule_absorbs_the_time_spent_between_telegrams() {
+        let mut p = Pacer::default();
+        let start = tokio::time::Instant::now();
+        assert_eq!(p.due(at(0), 1.0), start);
+        // 300 ms spent reading and sending: the next one is still due 1 s after the first.
+        tokio::time::advance(Duration::from_millis(300)).await;
+        assert_eq!(p.due(at(1), 1.0), start + Duration::from_secs(1));
+        tokio::time::sleep_until(start + Duration::from_secs(1)).await;
+        // At ten times real time, a 10 s gap is 1 s.
+        assert_eq!(p.due(at(11), 10.0), start + Duration::from_secs(2));
+        // A stall of 5 s (longer than the gap): the schedule starts again from now.
+        tokio::time::advance(Duration::from_secs(5)).await;
+        let now = tokio::time::Instant::now();
+        assert_eq!(p.due(at(12), 1.0), now + Duration::from_secs(1));
     }
 }
