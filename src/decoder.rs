@@ -189,9 +189,9 @@ impl Decoder {
         self.framer.in_frame()
     }
 
-    /// Whether the telegram being read has reached its end marker `!`.
-    pub fn at_end_marker(&self) -> bool {
-        self.framer.at_end_marker()
+    /// See [`crate::frame::Framer::only_line_end_missing`].
+    pub fn only_line_end_missing(&self) -> bool {
+        self.framer.only_line_end_missing()
     }
 
     /// Drop any partial telegram without reporting it (after a reconnect, the rest of it

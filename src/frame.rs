@@ -257,10 +257,11 @@ impl Framer {
         !matches!(self.state, State::Hunt)
     }
 
-    /// Whether the telegram being collected has reached its end marker `!` (only its CRC
-    /// line is still to come).
-    pub fn at_end_marker(&self) -> bool {
-        matches!(self.state, State::Crc { .. } | State::Eol)
+    /// Whether the telegram being collected lacks only the LF (or CR LF) of its last line:
+    /// its four CRC digits are in, or its CR came (after a CRC or none). A telegram cut
+    /// inside its CRC field is not: whether it had one, and which, is unknown.
+    pub fn only_line_end_missing(&self) -> bool {
+        matches!(self.state, State::Crc { digits: 4, .. } | State::Eol)
     }
 
     /// Feed bytes. Returns how many bytes of `input` were consumed and at most one event;

@@ -44,18 +44,26 @@ fn run_tcp_to_csv(dir: &std::path::Path, addr: std::net::SocketAddr, source_extr
     (csv, log, proc)
 }
 
+/// Where a test server cuts a telegram off.
+enum Cut {
+    Half,
+    AfterBang,
+    LineEnd,
+}
+
 #[test]
 fn tcp_source_reconnects_and_loses_no_complete_telegram() {
     let t = telegrams(12);
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
-    // (complete telegrams, then this one cut short: at its half, or (`true`) only its CR LF
-    // missing, which the source reads when the connection is lost; then how it ends)
-    type Cut = Option<(usize, bool)>;
-    let plan: Vec<(Vec<usize>, Cut, &str)> = vec![
-        (vec![0, 1], Some((2, false)), "close"),
-        (vec![2, 3, 4], Some((5, false)), "close"),
-        (vec![5, 6, 7, 8], Some((9, true)), "close"),
+    // (complete telegrams, then this one cut short, then how the connection ends)
+    let plan: Vec<(Vec<usize>, Option<(usize, Cut)>, &str)> = vec![
+        (vec![0, 1], Some((2, Cut::Half)), "close"),
+        // Cut right after its `!`: not read (a CRC cut off could pass as none), and sent
+        // again whole on the next connection.
+        (vec![2, 3, 4], Some((5, Cut::AfterBang)), "close"),
+        // Only its CR LF missing: read when the connection is lost.
+        (vec![5, 6, 7, 8], Some((9, Cut::LineEnd)), "close"),
         (vec![10], None, "silent"),
         (vec![11], None, "hold"),
     ];
@@ -72,8 +80,12 @@ fn tcp_source_reconnects_and_loses_no_complete_telegram() {
                 let _ = s.write_all(&t[k]);
                 std::thread::sleep(Duration::from_millis(30));
             }
-            if let Some((k, whole)) = half {
-                let keep = if whole { t[k].len() - 2 } else { t[k].len() / 2 };
+            if let Some((k, cut)) = half {
+                let keep = match cut {
+                    Cut::Half => t[k].len() / 2,
+                    Cut::AfterBang => t[k].len() - "XXXX\r\n".len(),
+                    Cut::LineEnd => t[k].len() - 2,
+                };
                 let _ = s.write_all(&t[k][..keep]);
                 std::thread::sleep(Duration::from_millis(30));
             }
@@ -107,6 +119,7 @@ fn tcp_source_reconnects_and_loses_no_complete_telegram() {
     assert!(logs.contains("no data for"), "silent connection detected:\n{logs}");
     assert!(logs.matches("Connection lost").count() >= 4, "{logs}");
     assert!(!logs.contains("Telegram rejected"), "cut-off telegrams after a reconnect are not errors:\n{logs}");
+    assert!(logs.contains("crc_failures=0"), "{logs}");
     drop(server);
 }
 
@@ -174,5 +187,43 @@ fn a_flapping_link_is_warned_of_once_a_minute() {
     assert_eq!(logs.matches("Connection lost; reconnecting").count(), 1, "{logs}");
     assert_eq!(logs.matches("Connection lost again").count(), 10, "{logs}");
     assert_eq!(logs.matches("telegrams arrive again").count(), 1, "{logs}");
+    drop(server);
+}
+
+/// After a flap, connections that bring no telegram (ser2net whose device is missing) are
+/// an outage, warned of at once, not counted as more flaps.
+#[test]
+fn an_outage_right_after_a_flap_is_still_warned_of() {
+    let t = telegrams(3);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = std::thread::spawn(move || {
+        // Two connections that each bring a telegram and drop.
+        for telegram in &t[..2] {
+            let (mut s, _) = listener.accept().expect("accept");
+            let _ = s.write_all(telegram);
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        // Three that answer with a banner only.
+        for _ in 0..3 {
+            let (mut s, _) = listener.accept().expect("accept");
+            let _ = s.write_all(b"\r\nser2net port 2001 device /dev/ttyUSB0 not available\r\n");
+        }
+        let (mut s, _) = listener.accept().expect("accept");
+        let _ = s.write_all(&t[2]);
+        std::thread::sleep(Duration::from_secs(20));
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (csv, log, mut proc) = run_tcp_to_csv(dir.path(), addr, "max_backoff = \"1s\"\n");
+    let complete = wait_for(Duration::from_secs(30), || csv_column(&csv, "time").len() >= 3);
+    let status = proc.terminate(Duration::from_secs(10));
+    let logs = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(complete && status.is_some_and(|s| s.success()), "{status:?}\n{logs}");
+    // The first loss, and the outage (the first banner-only connection), which also says
+    // that the second loss, a flap, went unwarned.
+    let warned: Vec<&str> = logs.lines().filter(|l| l.contains("Connection lost; reconnecting")).collect();
+    assert_eq!(warned.len(), 2, "{logs}");
+    assert!(warned[1].contains("also_lost=1"), "{logs}");
+    assert_eq!(logs.matches("telegrams arrive again").count(), 2, "{logs}");
     drop(server);
 }

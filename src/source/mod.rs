@@ -205,11 +205,11 @@ impl Ingest {
         std::mem::take(pending)
     }
 
-    /// The input broke off (a connection lost, a port gone, a stop): a telegram that
-    /// reached its `!` is read as far as it came (a CRC cut short is no error of the
-    /// meter's); one cut before that is dropped without a word, as reconnecting forgives it.
+    /// The input broke off (a connection lost, a port gone, a stop): a telegram that lacks
+    /// only its last line end is read; one cut before that, inside its CRC field too (a CRC
+    /// cut off could pass as none), is dropped without a word, as reconnecting forgives it.
     pub fn cut_off(&mut self) -> Vec<Reading> {
-        if self.at_end_marker() { self.finish_at_stop() } else { Vec::new() }
+        if self.decoder.only_line_end_missing() { self.finish_at_stop() } else { Vec::new() }
     }
 
     /// Decode a chunk and publish its readings.
@@ -246,11 +246,6 @@ impl Ingest {
     /// Whether a partial telegram is buffered.
     pub fn in_telegram(&self) -> bool {
         self.decoder.in_telegram()
-    }
-
-    /// Whether the telegram being read has reached its end marker `!`.
-    pub fn at_end_marker(&self) -> bool {
-        self.decoder.at_end_marker()
     }
 
     /// Whether a telegram has arrived since the last (re)connect: the link works.

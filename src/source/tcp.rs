@@ -96,7 +96,8 @@ pub async fn run(cfg: &TcpConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
         let rest = ingest.cut_off();
         ingest.publish_all(rest).await;
         attempts += 1;
-        let flapping = last_warning.is_some_and(|t| t.elapsed() < FLAP_WINDOW);
+        // A flap: this connection brought telegrams, and a loss was warned of lately.
+        let flapping = ingest.telegram_since_connect() && last_warning.is_some_and(|t| t.elapsed() < FLAP_WINDOW);
         if outage_logged || flapping {
             quiet_losses += u32::from(!outage_logged);
             tracing::debug!(source = %ingest.name, address = %cfg.address, reason = %reason, "Connection lost again.");
