@@ -57,7 +57,8 @@ fn tcp_source_reconnects_and_loses_no_complete_telegram() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     // (complete telegrams, then this one cut short, then how the connection ends)
-    let plan: Vec<(Vec<usize>, Option<(usize, Cut)>, &str)> = vec![
+    type Connection = (Vec<usize>, Option<(usize, Cut)>, &'static str);
+    let plan: Vec<Connection> = vec![
         (vec![0, 1], Some((2, Cut::Half)), "close"),
         // Cut right after its `!`: not read (a CRC cut off could pass as none), and sent
         // again whole on the next connection.
