@@ -303,8 +303,10 @@ fn push_or_drop(q: &SinkQueue, r: Reading) {
                 tracing::warn!(sink = %q.name, capacity = q.capacity, "Sink queue is full; {what} until it catches up.");
             }
             (st.full_warned_at, st.dropped_since_warning) = (Some(Instant::now()), 0);
+        } else {
+            // Drops after a warning, not the one it was about.
+            st.dropped_since_warning += 1;
         }
-        st.dropped_since_warning += 1;
         match q.on_full {
             OnFull::DropOldest => {
                 // The oldest are those the sink task holds, if it holds any not yet doomed.

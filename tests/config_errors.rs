@@ -27,6 +27,7 @@ fn broken_configs_get_precise_messages() {
         ("source without type", format!("[sources.meter]\npath = \"/dev/ttyUSB0\"\n{GOOD_SINK}")),
         ("no time to flush at shutdown", format!("{GOOD_SOURCE}{GOOD_SINK}\n[daemon]\nshutdown_timeout = \"0s\"\n")),
         ("sink written as a list of tables", format!("{GOOD_SOURCE}\n[[sinks.c]]\ntype = \"stdout\"\n")),
+        ("sinks written as a list of tables", format!("{GOOD_SOURCE}\n[[sinks]]\ntype = \"stdout\"\n")),
         ("sink with a misspelt type", format!("{GOOD_SOURCE}\n[sinks.c]\ntyp = \"stdout\"\n\n[sinks.d]\nType = \"csv\"\n")),
         ("unknown source type", format!("[sources.meter]\ntype = \"usb\"\n{GOOD_SINK}")),
         ("two sources reading stdin", format!("[sources.a]\ntype = \"stdin\"\n\n[sources.b]\ntype = \"stdin\"\n{GOOD_SINK}")),
@@ -144,16 +145,20 @@ fn secrets_never_appear_in_messages() {
         ),
         "{out}"
     );
-    // A quoted key that fails for another reason is not told to be quoted.
-    for line in [
-        "decryption_key = \"00112233445566778899AABBCCDDEEFF",
-        "decryption_key = \"00112233445566778899AABBCCDDEEFF\"x",
-        "decryption_key = '00112233445566778899AABBCCDDEEFF\\B",
-        "decryption_key = \"0011223344556677\\B8899AABBCCDDEEFF\"",
+    // A quoted key that fails for another reason is not told to be quoted: on one line,
+    // over several, or in an inline table after other keys.
+    for text in [
+        "[sources.meter]\ntype = \"stdin\"\ndecryption_key = \"00112233445566778899AABBCCDDEEFF\n",
+        "[sources.meter]\ntype = \"stdin\"\ndecryption_key = \"00112233445566778899AABBCCDDEEFF\"x\n",
+        "[sources.meter]\ntype = \"stdin\"\ndecryption_key = '00112233445566778899AABBCCDDEEFF\\B\n",
+        "[sources.meter]\ntype = \"stdin\"\ndecryption_key = \"0011223344556677\\B8899AABBCCDDEEFF\"\n",
+        "[sources.meter]\ntype = \"stdin\"\ndecryption_key = \"\"\"\n0011223344556677\\q8899AABBCCDDEEFF\"\"\"\n",
+        "[sources.meter]\ntype = \"stdin\"\ndecryption_key = \"\"\"\n00112233445566778899AABBCCDDEEFF\n\"\"\"  x\n",
+        "[sources]\nmeter = { type = \"stdin\", decryption_key = \"0011223344556677\\q8899AABBCCDDEEFF\" }\n",
     ] {
-        let out = errors(&format!("[sources.meter]\ntype = \"stdin\"\n{line}\n{GOOD_SINK}"));
-        assert!(!out.contains("in quotes") && !out.contains("8899AABB"), "{line}: {out}");
-        assert!(out.contains("dsmrd.toml:3:"), "{line}: {out}");
+        let out = errors(&format!("{text}{GOOD_SINK}"));
+        assert!(!out.contains("in quotes") && !out.contains("8899AABB"), "{text}: {out}");
+        assert!(out.contains("decryption_key"), "{text}: {out}");
     }
     // What is no secret stays: the syntax hint, the valid keys of a table.
     let out = errors(&format!("[sources.meter]\ntype = \"stdin\"\nauthentication_key \"0011\"\n{GOOD_SINK}"));

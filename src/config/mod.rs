@@ -295,6 +295,8 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
 /// not shown (they may be part of a key).
 fn not_utf8(file: &str, bytes: &[u8], e: &std::str::Utf8Error) -> ConfigError {
     let valid = String::from_utf8_lossy(&bytes[..e.valid_up_to()]);
+    // A byte-order mark is no text: columns and the first table header go without it.
+    let valid = valid.strip_prefix('\u{feff}').unwrap_or(&valid);
     let line_start = valid.rfind('\n').map_or(0, |i| i + 1);
     let line = valid.matches('\n').count() + 1;
     let column = valid[line_start..].chars().count() + 1;
@@ -424,6 +426,20 @@ mod tests {
             err,
             format!(
                 "{}:3:23: sources.meter.decryption_key: the file is not UTF-8 text here (byte 0xFF); save it as UTF-8",
+                path.display()
+            )
+        );
+        // After a byte-order mark, which is no column and hides no table header.
+        let path = std::env::temp_dir().join(format!("dsmrd-latin1b-{}.toml", std::process::id()));
+        let mut text = "\u{feff}".as_bytes().to_vec();
+        text.extend_from_slice(b"[sources.meter]\r\ntype = \"stdin\"\r\ntimezone = \"Europe/Z\xfcrich\"\r\n");
+        std::fs::write(&path, text).expect("write");
+        let err = load(&path).map(|_| ()).expect_err("not UTF-8").to_string();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(
+            err,
+            format!(
+                "{}:3:21: sources.meter.timezone: the file is not UTF-8 text here (byte 0xFC); save it as UTF-8",
                 path.display()
             )
         );

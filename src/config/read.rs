@@ -148,8 +148,15 @@ impl<'t> Cx<'t> {
         let (key, mut message) = without_secrets(key, message);
         // An unquoted key reads as a number, or fails to (`unexpected leading zero`); a
         // quoted one that fails (unclosed, a bad escape, text after it) needs no such hint.
-        let line_start = self.text.get(..span.start).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
-        let value = self.text.get(line_start..).and_then(|l| l.lines().next()?.split_once('=')).map(|(_, v)| v);
+        // The value is the one after the key's own `=`: the last mention of the key before
+        // the error (a value may run over lines, or sit in an inline table after others).
+        let name = key.rsplit('.').next().unwrap_or_default();
+        let before = self.text.get(..span.end.max(span.start)).unwrap_or_default();
+        let value = before
+            .rfind(name)
+            .filter(|_| !name.is_empty())
+            .and_then(|at| self.text.get(at + name.len()..)?.split_once('='))
+            .map(|(_, v)| v);
         let quoted = value.is_some_and(|v| v.trim_start().starts_with(['"', '\'']));
         if is_secret_key(&key) && !quoted && !message.contains("quote") && !message.contains("expected `=`") {
             message.push_str("; write the key in quotes");
@@ -161,7 +168,9 @@ impl<'t> Cx<'t> {
         match v.get_ref() {
             DeValue::Table(t) => Some(t),
             DeValue::Array(a) if a.iter().all(|x| matches!(x.get_ref(), DeValue::Table(_))) && !a.is_empty() => {
-                let message = format!("expected a table: write `[{path}]`, not `[[{path}]]` (a list of tables)");
+                // A top-level section (`[[sinks]]`) holds named tables: `[sinks.NAME]`.
+                let table = if path.contains('.') { path.to_string() } else { format!("{path}.NAME") };
+                let message = format!("expected a table: write `[{table}]`, not `[[{path}]]` (a list of tables)");
                 self.at(v.span(), path, message);
                 None
             }
@@ -642,6 +651,13 @@ fn host_port_problem(addr: &str) -> Option<String> {
         return Some(format!("`{addr}` is not HOST:PORT: it has no port {EXAMPLE}"));
     };
     let host_ok = match host.strip_prefix('[') {
+        // With a zone, it must be the interface's number (`[fe80::1%2]`), as std reads it.
+        Some(inner) if inner.contains('%') && addr.parse::<std::net::SocketAddrV6>().is_err() => {
+            return Some(format!(
+                "`{addr}` is not HOST:PORT: give the IPv6 zone as the interface's number (`[fe80::1%2]:2001`; `ip link` lists them)"
+            ));
+        }
+        Some(_) if addr.parse::<std::net::SocketAddrV6>().is_ok() => true,
         Some(inner) => inner.strip_suffix(']').is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok()),
         None if host.contains(':') => {
             return Some(format!("`{addr}` is not HOST:PORT: write an IPv6 address in brackets {EXAMPLE}"));
@@ -664,7 +680,14 @@ mod address_tests {
 
     #[test]
     fn tcp_addresses_are_host_and_port() {
-        for good in ["192.168.1.20:2001", "p1-dongle.local:23", "[::1]:2001", "[fd00::20]:2001", "meter_1:65535"] {
+        for good in [
+            "192.168.1.20:2001",
+            "p1-dongle.local:23",
+            "[::1]:2001",
+            "[fd00::20]:2001",
+            "meter_1:65535",
+            "[fe80::1%2]:2001",
+        ] {
             assert_eq!(host_port_problem(good), None, "{good}");
         }
         let problem = |a: &str| host_port_problem(a).unwrap_or_default();
@@ -677,6 +700,8 @@ mod address_tests {
         assert!(problem("127.0.0.1:0").contains("port 0 is no port"));
         assert!(problem("127.0.0.1:http").contains("`http` is no port"));
         assert!(problem("127.0.0.1:70000").contains("`70000` is no port"));
+        assert!(problem("[fe80::1%eth0]:2001").contains("the interface's number"));
+        assert!(problem("[::1]:0").contains("port 0 is no port"));
         // Userinfo is refused without being repeated.
         let userinfo = problem("admin:s3cret@192.168.1.20:2001");
         assert!(userinfo.contains("no user or password") && !userinfo.contains("s3cret"), "{userinfo}");
