@@ -29,6 +29,18 @@ fn telegrams(n: usize) -> Vec<Vec<u8>> {
     out
 }
 
+/// [`run_tcp_to_csv`] with `max_backoff = "1s"` until `rows` rows are in the CSV, then
+/// stopped, which must end it cleanly: the CSV's times and the log.
+fn rows_and_log(addr: std::net::SocketAddr, rows: usize) -> (Vec<String>, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (csv, log, mut proc) = run_tcp_to_csv(dir.path(), addr, "max_backoff = \"1s\"\n");
+    let complete = wait_for(Duration::from_secs(30), || csv_column(&csv, "time").len() >= rows);
+    let status = proc.terminate(Duration::from_secs(10));
+    let logs = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(complete && status.is_some_and(|s| s.success()), "{status:?}\n{logs}");
+    (csv_column(&csv, "time"), logs)
+}
+
 /// `dsmrd run` with a TCP source on `addr` (and `source_extra` keys) and a CSV sink, its
 /// files in `dir`, logging at debug level (every loss, not only those warned of): (the
 /// CSV, the log, the process).
@@ -177,13 +189,8 @@ fn a_flapping_link_is_warned_of_once_a_minute() {
             }
         }
     });
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (csv, log, mut proc) = run_tcp_to_csv(dir.path(), addr, "max_backoff = \"1s\"\n");
-    let complete = wait_for(Duration::from_secs(30), || csv_column(&csv, "time").len() >= 12);
-    let status = proc.terminate(Duration::from_secs(10));
-    let logs = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(complete && status.is_some_and(|s| s.success()), "{status:?}\n{logs}");
-    assert_eq!(csv_column(&csv, "time").len(), 12);
+    let (rows, logs) = rows_and_log(addr, 12);
+    assert_eq!(rows.len(), 12);
     assert!(logs.contains("reconnects=11"), "{logs}");
     assert_eq!(logs.matches("Connection lost; reconnecting").count(), 1, "{logs}");
     assert_eq!(logs.matches("Connection lost again").count(), 10, "{logs}");
@@ -214,12 +221,8 @@ fn an_outage_right_after_a_flap_is_still_warned_of() {
         let _ = s.write_all(&t[2]);
         std::thread::sleep(Duration::from_secs(20));
     });
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (csv, log, mut proc) = run_tcp_to_csv(dir.path(), addr, "max_backoff = \"1s\"\n");
-    let complete = wait_for(Duration::from_secs(30), || csv_column(&csv, "time").len() >= 3);
-    let status = proc.terminate(Duration::from_secs(10));
-    let logs = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(complete && status.is_some_and(|s| s.success()), "{status:?}\n{logs}");
+    let (rows, logs) = rows_and_log(addr, 3);
+    assert_eq!(rows.len(), 3);
     // The first loss, and the outage (the first banner-only connection), which also says
     // that the second loss, a flap, went unwarned.
     let warned: Vec<&str> = logs.lines().filter(|l| l.contains("Connection lost; reconnecting")).collect();

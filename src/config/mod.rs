@@ -414,43 +414,39 @@ pub fn parse(text: &str, file: &Path, env: &dyn Fn(&str) -> Option<String>) -> R
 mod tests {
     use super::load;
 
+    /// What loading a config file of these bytes says, with the file's path as `FILE`.
+    fn load_error(bytes: &[u8]) -> String {
+        let file = tempfile_path();
+        std::fs::write(&file, bytes).expect("write");
+        let err = load(&file).map(|_| ()).expect_err("not UTF-8").to_string();
+        let _ = std::fs::remove_file(&file);
+        err.replace(&file.display().to_string(), "FILE")
+    }
+
+    fn tempfile_path() -> std::path::PathBuf {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        std::env::temp_dir().join(format!("dsmrd-latin1-{}-{n}.toml", std::process::id()))
+    }
+
     #[test]
     fn a_file_that_is_not_utf8_is_placed_by_line_column_and_key() {
-        let path = std::env::temp_dir().join(format!("dsmrd-latin1-{}.toml", std::process::id()));
-        let text =
-            b"[sources.meter]\ntype = \"stdin\"\ndecryption_key = \"D491\xff70F\"\n\n[sinks.c]\ntype = \"stdout\"\n";
-        std::fs::write(&path, text).expect("write");
-        let err = load(&path).map(|_| ()).expect_err("not UTF-8").to_string();
-        let _ = std::fs::remove_file(&path);
         assert_eq!(
-            err,
-            format!(
-                "{}:3:23: sources.meter.decryption_key: the file is not UTF-8 text here (byte 0xFF); save it as UTF-8",
-                path.display()
-            )
+            load_error(b"[sources.meter]\ntype = \"stdin\"\ndecryption_key = \"D491\xff70F\"\n\n[sinks.c]\ntype = \"stdout\"\n"),
+            "FILE:3:23: sources.meter.decryption_key: the file is not UTF-8 text here (byte 0xFF); save it as UTF-8"
         );
         // After a byte-order mark, which is no column and hides no table header.
-        let path = std::env::temp_dir().join(format!("dsmrd-latin1b-{}.toml", std::process::id()));
         let mut text = "\u{feff}".as_bytes().to_vec();
         text.extend_from_slice(b"[sources.meter]\r\ntype = \"stdin\"\r\ntimezone = \"Europe/Z\xfcrich\"\r\n");
-        std::fs::write(&path, text).expect("write");
-        let err = load(&path).map(|_| ()).expect_err("not UTF-8").to_string();
-        let _ = std::fs::remove_file(&path);
         assert_eq!(
-            err,
-            format!(
-                "{}:3:21: sources.meter.timezone: the file is not UTF-8 text here (byte 0xFC); save it as UTF-8",
-                path.display()
-            )
+            load_error(&text),
+            "FILE:3:21: sources.meter.timezone: the file is not UTF-8 text here (byte 0xFC); save it as UTF-8"
         );
         // In a comment before any table: line and column alone.
-        let path = std::env::temp_dir().join(format!("dsmrd-latin1c-{}.toml", std::process::id()));
-        std::fs::write(&path, b"# caf\xe9 meter\n[sources.meter]\ntype = \"stdin\"\n").expect("write");
-        let err = load(&path).map(|_| ()).expect_err("not UTF-8").to_string();
-        let _ = std::fs::remove_file(&path);
         assert_eq!(
-            err,
-            format!("{}:1:6: the file is not UTF-8 text here (byte 0xE9); save it as UTF-8", path.display())
+            load_error(b"# caf\xe9 meter\n[sources.meter]\ntype = \"stdin\"\n"),
+            "FILE:1:6: the file is not UTF-8 text here (byte 0xE9); save it as UTF-8"
         );
     }
 }
