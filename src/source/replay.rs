@@ -188,7 +188,7 @@ impl Pacer {
     /// spent reading and sending does not add to every gap (it had served `realtime` 1.3 ms
     /// late per telegram). After a stall longer than the gap (a sink that held a replay up)
     /// the schedule starts again from now rather than catching up in a burst; a stall is
-    /// lateness of more than the gap and more than [`STALL`] (the timer's own lateness, a
+    /// lateness of more than the gap and more than 100 ms (the timer's own lateness, a
     /// millisecond or so, is none, however short the gaps at a high speed factor).
     pub(crate) fn due(&mut self, time: Option<jiff::Timestamp>, factor: f64) -> tokio::time::Instant {
         const STALL: Duration = Duration::from_millis(100);
