@@ -105,7 +105,8 @@ async fn play(path: &std::path::Path, mut stream: TcpStream, pace: Pace, looped:
                         .and_then(|m| to_utc(m, &tz, false)),
                     Frame::Smarty(_) => None,
                 };
-                // Each telegram waits its gap to the one before, then goes out whole.
+                // Each telegram waits for its time on the schedule (its gap after the one
+                // before), then goes out whole.
                 if let Pace::Speed(f) = pace {
                     tokio::time::sleep_until(pacer.due(time, f)).await;
                 }

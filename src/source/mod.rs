@@ -208,8 +208,20 @@ impl Ingest {
     /// The input broke off (a connection lost, a port gone, a stop): a telegram that lacks
     /// only its last line end is read; one cut before that, inside its CRC field too (a CRC
     /// cut off could pass as none), is dropped without a word, as reconnecting forgives it.
-    pub fn cut_off(&mut self) -> Vec<Reading> {
+    fn cut_off(&mut self) -> Vec<Reading> {
         if self.decoder.only_line_end_missing() { self.finish_at_stop() } else { Vec::new() }
+    }
+
+    /// The connection or port was lost: publish what `cut_off` still reads.
+    pub async fn lost(&mut self) {
+        let rest = self.cut_off();
+        self.publish_all(rest).await;
+    }
+
+    /// The source stops reading: hand over what `cut_off` still reads.
+    pub async fn stop_reading(&mut self, shutdown: &mut Shutdown) {
+        let rest = self.cut_off();
+        self.handed_over(rest, shutdown).await;
     }
 
     /// Decode a chunk and publish its readings.
@@ -254,7 +266,7 @@ impl Ingest {
     }
 
     /// The connection was reopened: drop any partial telegram (what reached its `!` was
-    /// read at the loss, [`Ingest::cut_off`]); the first one cut short is forgiven.
+    /// read at the loss, `cut_off`); the first one cut short is forgiven.
     pub fn reconnected(&mut self) {
         self.decoder.reset();
         self.fresh = true;

@@ -185,8 +185,7 @@ pub(crate) struct Pacer {
 impl Pacer {
     /// When the telegram with meter time `time` is due at `factor` times real time: its gap
     /// after the one before on a schedule kept from telegram to telegram, so that the time
-    /// spent reading and sending does not add to every gap (it had served `realtime` 1.3 ms
-    /// late per telegram). After a stall longer than the gap (a sink that held a replay up)
+    /// spent reading and sending does not add to every gap. After a stall longer than the gap (a sink that held a replay up)
     /// the schedule starts again from now rather than catching up in a burst; a stall is
     /// lateness of more than the gap and more than 100 ms (the timer's own lateness, a
     /// millisecond or so, is none, however short the gaps at a high speed factor).

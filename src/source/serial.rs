@@ -71,8 +71,7 @@ pub async fn run(cfg: &SerialConfig, version: VersionChoice, mut ingest: Ingest,
             let read = tokio::select! {
                 r = port.read(&mut buf) => r,
                 _ = stopped(&mut shutdown) => {
-                    let rest = ingest.cut_off();
-                    ingest.handed_over(rest, &mut shutdown).await;
+                    ingest.stop_reading(&mut shutdown).await;
                     return;
                 }
             };
@@ -92,8 +91,7 @@ pub async fn run(cfg: &SerialConfig, version: VersionChoice, mut ingest: Ingest,
             }
         }
         // A telegram whose line end the loss took is still read.
-        let rest = ingest.cut_off();
-        ingest.publish_all(rest).await;
+        ingest.lost().await;
         if !sleep_or_stop(backoff, &mut shutdown).await {
             return;
         }

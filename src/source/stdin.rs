@@ -14,11 +14,10 @@ pub async fn run(mut ingest: Ingest, mut shutdown: Shutdown) {
             r = stdin.read(&mut buf) => r,
             _ = stopped(&mut shutdown) => {
                 // Stopped between telegrams or within one: the rest of it would have come,
-                // so a telegram in progress is no error of the meter's. One that reached its
-                // `!` is read as it is (its CRC checked as far as it came).
+                // so a telegram in progress is no error of the meter's. One that lacks only
+                // its last line end is read.
                 tracing::debug!(source = %ingest.name, in_telegram = ingest.in_telegram(), "Stopped reading stdin.");
-                let rest = ingest.cut_off();
-                ingest.handed_over(rest, &mut shutdown).await;
+                ingest.stop_reading(&mut shutdown).await;
                 return;
             }
         };

@@ -68,8 +68,7 @@ pub async fn run(cfg: &TcpConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
             let read = tokio::select! {
                 r = tokio::time::timeout(cfg.read_timeout, stream.read(&mut buf)) => r,
                 _ = stopped(&mut shutdown) => {
-                    let rest = ingest.cut_off();
-                    ingest.handed_over(rest, &mut shutdown).await;
+                    ingest.stop_reading(&mut shutdown).await;
                     return;
                 }
             };
@@ -93,8 +92,7 @@ pub async fn run(cfg: &TcpConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
             }
         };
         // A telegram whose line end the loss took is still read.
-        let rest = ingest.cut_off();
-        ingest.publish_all(rest).await;
+        ingest.lost().await;
         attempts += 1;
         // A flap: this connection brought telegrams, and a loss was warned of lately.
         let flapping = ingest.telegram_since_connect() && last_warning.is_some_and(|t| t.elapsed() < FLAP_WINDOW);
