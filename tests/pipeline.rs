@@ -1,31 +1,16 @@
 //! The pipeline with sinks that fail, stall and recover (paused tokio time): a sink that is
 //! down neither blocks the others nor loses readings, and everything is flushed on shutdown.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::reading;
 use dsmrd::config::{OnFull, SinkPipeline};
 use dsmrd::pipeline;
-use dsmrd_sinks::{Field, FieldKind, FieldValue, Reading, Sink, SinkError};
-use jiff::Timestamp;
+use dsmrd_sinks::{Reading, Sink, SinkError};
 use tokio::time::Instant;
-
-fn reading(n: i64) -> Reading {
-    Reading {
-        source: "meter".into(),
-        meter_id: None,
-        time: Timestamp::from_second(1_700_000_000 + n).expect("time"),
-        time_from_meter: true,
-        fields: vec![Field {
-            name: "electricity_used_tariff_1".into(),
-            value: FieldValue::Number(n as f64),
-            unit: Some("kWh".into()),
-            kind: FieldKind::Counter,
-            time: None,
-        }],
-        series: vec![],
-    }
-}
 
 /// Records what it received; fails while `down` is set; can be slow.
 #[derive(Clone, Default)]

@@ -3,30 +3,15 @@
 //! listens: a parallel test reaching the same warning first can make this test's subscriber
 //! miss it.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::reading;
 use dsmrd::config::SinkPipeline;
 use dsmrd::pipeline;
-use dsmrd_sinks::{Field, FieldKind, FieldValue, Reading, Sink, SinkError};
-use jiff::Timestamp;
-
-fn reading(n: i64) -> Reading {
-    Reading {
-        source: "meter".into(),
-        meter_id: None,
-        time: Timestamp::from_second(1_700_000_000 + n).expect("time"),
-        time_from_meter: true,
-        fields: vec![Field {
-            name: "electricity_used_tariff_1".into(),
-            value: FieldValue::Number(n as f64),
-            unit: Some("kWh".into()),
-            kind: FieldKind::Counter,
-            time: None,
-        }],
-        series: vec![],
-    }
-}
+use dsmrd_sinks::{Reading, Sink, SinkError};
 
 /// Takes every batch at once.
 struct Accepts;

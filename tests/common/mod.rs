@@ -1,4 +1,4 @@
-//! Shared helpers for tests that run real processes: the dsmrd binary, socat, servers.
+//! Shared helpers for the integration tests: the dsmrd binary, socat, servers, readings.
 #![allow(dead_code)]
 
 use std::net::TcpListener;
@@ -112,4 +112,23 @@ pub fn csv_column(path: &Path, column: &str) -> Vec<String> {
     let Some(header) = lines.first() else { return Vec::new() };
     let Some(idx) = header.split(',').position(|c| c == column) else { return Vec::new() };
     lines[1..].iter().map(|l| l.split(',').nth(idx).unwrap_or("").to_string()).collect()
+}
+
+/// A reading of one counter, `electricity_used_tariff_1` = n kWh, at 1,700,000,000 + n s:
+/// for pipeline tests, which follow each reading by its number.
+pub fn reading(n: i64) -> dsmrd_sinks::Reading {
+    dsmrd_sinks::Reading {
+        source: "meter".into(),
+        meter_id: None,
+        time: jiff::Timestamp::from_second(1_700_000_000 + n).expect("time"),
+        time_from_meter: true,
+        fields: vec![dsmrd_sinks::Field {
+            name: "electricity_used_tariff_1".into(),
+            value: dsmrd_sinks::FieldValue::Number(n as f64),
+            unit: Some("kWh".into()),
+            kind: dsmrd_sinks::FieldKind::Counter,
+            time: None,
+        }],
+        series: vec![],
+    }
 }
