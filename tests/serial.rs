@@ -34,14 +34,15 @@ fn send(dir: &Path, bytes: &[u8]) {
     }
 }
 
-/// A config that reads the pty `ttyDSMR` in `dir` into a CSV; returns both paths.
-fn serial_to_csv(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+/// A config that reads the pty `ttyDSMR` in `dir` into a CSV, with `extra` lines in the
+/// source's table; returns both paths.
+fn serial_to_csv(dir: &Path, extra: &str) -> (std::path::PathBuf, std::path::PathBuf) {
     let csv = dir.join("serial.csv");
     let config = dir.join("dsmrd.toml");
     std::fs::write(
         &config,
         format!(
-            "[sources.meter]\ntype = \"serial\"\npath = {:?}\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n",
+            "[sources.meter]\ntype = \"serial\"\npath = {:?}\n{extra}\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n",
             dir.join("ttyDSMR")
         ),
     )
@@ -55,7 +56,7 @@ fn serial_source_reads_a_pty_and_survives_it_going_away() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let (config, csv) = serial_to_csv(dir.path());
+    let (config, csv) = serial_to_csv(dir.path(), "");
     let recording =
         std::fs::read(recording("Iskra-AM550-M550T-1012-recording-mini_dsmr5.0_dsmrtools.txt")).expect("rec");
     let mut pty = socat(dir.path());
@@ -91,6 +92,9 @@ fn serial_source_reads_a_pty_and_survives_it_going_away() {
     let status = proc.terminate(Duration::from_secs(10));
     let logs = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(back, "source did not recover after the pty came back\n{logs}");
+    // The loss is warned of once, its end told once telegrams come.
+    assert_eq!(logs.matches("Serial port lost; reopening").count(), 1, "{logs}");
+    assert_eq!(logs.matches("Serial port open; telegrams arrive again").count(), 1, "{logs}");
     assert!(status.is_some_and(|s| s.success()), "{status:?}\n{logs}");
     let t1 = csv_column(&csv, "electricity_used_tariff_1");
     assert_eq!(&t1[..3], &["3432.827".to_string(), "3432.827".to_string(), "3432.829".to_string()], "{t1:?}");
@@ -107,7 +111,7 @@ fn a_7e1_meter_read_as_8n1_gets_a_line_settings_warning() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let (config, csv) = serial_to_csv(dir.path());
+    let (config, csv) = serial_to_csv(dir.path(), "");
     let text = std::fs::read(recording("Iskra-MT382-1003-issue54a_dsmr2.2_dsmrtools.txt")).expect("rec");
     let with_parity: Vec<u8> = text.iter().map(|&b| if b.count_ones() % 2 == 1 { b | 0x80 } else { b }).collect();
     let pty = socat(dir.path());
@@ -129,5 +133,44 @@ fn a_7e1_meter_read_as_8n1_gets_a_line_settings_warning() {
     assert!(logs.contains("9600 baud 7E1"), "{logs}");
     assert_eq!(logs.matches("have the high bit set").count(), 1, "warned once\n{logs}");
     assert!(csv_lines(&csv).is_empty(), "{:?}", csv_lines(&csv));
+    drop(pty);
+}
+
+/// A port that opens but stays silent (the cable not in the meter, P1 output off) is
+/// warned of once, reopened quietly while it stays so, and told of again once telegrams
+/// come, which are then read.
+#[test]
+fn a_silent_port_is_warned_of_once_and_reopened_until_telegrams_come() {
+    if !require_tool("socat") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, csv) = serial_to_csv(dir.path(), "read_timeout = \"1s\"\n");
+    let pty = socat(dir.path());
+    let log = dir.path().join("dsmrd.log");
+    let mut proc = dsmrd(&["run", "--log-level", "debug", "--config", config.to_str().expect("utf-8")], Some(&log));
+    let logs = || std::fs::read_to_string(&log).unwrap_or_default();
+    // Silent for 1 s, reopened after 0.5 s, silent again for 1 s (at debug level now),
+    // reopened after 1 s, ...
+    let warned = wait_for(Duration::from_secs(15), || logs().contains("Serial port lost again"));
+    assert!(warned, "{}", logs());
+    let one = std::fs::read(recording("Iskra-AM550-M550T-1012_dsmr5.0_dsmrtools.txt")).expect("rec");
+    let mut read = false;
+    for _ in 0..20 {
+        send(dir.path(), &one);
+        if wait_for(Duration::from_millis(700), || !csv_column(&csv, "time").is_empty()) {
+            read = true;
+            break;
+        }
+    }
+    let status = proc.terminate(Duration::from_secs(10));
+    let logs = logs();
+    assert!(read, "no telegram read after the silence\n{logs}");
+    assert!(status.is_some_and(|s| s.success()), "{status:?}\n{logs}");
+    assert_eq!(csv_column(&csv, "electricity_used_tariff_1")[0], "3432.829", "{logs}");
+    let warnings: Vec<&str> = logs.lines().filter(|l| l.contains("Serial port lost; reopening")).collect();
+    assert_eq!(warnings.len(), 1, "{logs}");
+    assert!(warnings[0].contains("no data for 1s; is the cable in the meter's P1 port?"), "{logs}");
+    assert_eq!(logs.matches("Serial port open; telegrams arrive again").count(), 1, "{logs}");
     drop(pty);
 }

@@ -43,7 +43,12 @@ pub fn describe(cfg: &Config) -> String {
                     config::Parity::Even => 'E',
                     config::Parity::Odd => 'O',
                 };
-                format!("serial {} {baud} {bits}{p}{}", c.path, c.stop_bits)
+                format!(
+                    "serial {} {baud} {bits}{p}{} (read timeout {})",
+                    c.path,
+                    c.stop_bits,
+                    format_duration(c.read_timeout)
+                )
             }
             SourceKind::Tcp(c) => format!(
                 "tcp {} (connect timeout {}, read timeout {}, backoff up to {})",

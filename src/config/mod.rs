@@ -116,6 +116,8 @@ pub struct SerialConfig {
     pub data_bits: Option<u8>,
     pub parity: Option<Parity>,
     pub stop_bits: u8,
+    /// No data for this long: the port is reopened, and the silence logged.
+    pub read_timeout: Duration,
 }
 
 /// `type = "tcp"`.
@@ -123,7 +125,7 @@ pub struct SerialConfig {
 pub struct TcpConfig {
     pub address: String,
     pub connect_timeout: Duration,
-    /// No telegram for this long means a dead connection: reconnect.
+    /// No data for this long means a dead connection: reconnect.
     pub read_timeout: Duration,
     pub max_backoff: Duration,
 }

@@ -43,6 +43,7 @@ pub(super) struct SerialToml {
     /// Read as text and checked here, so that its error comes with the others of the table.
     parity: Option<Spanned<String>>,
     stop_bits: Option<u8>,
+    read_timeout: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -450,6 +451,13 @@ impl<'t> Cx<'t> {
                     data_bits: raw.data_bits,
                     parity,
                     stop_bits,
+                    read_timeout: self.duration_min(
+                        &raw.read_timeout,
+                        path,
+                        "read_timeout",
+                        Duration::from_secs(60),
+                        SECOND,
+                    ),
                 })
             }
             "tcp" => {

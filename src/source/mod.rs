@@ -1,6 +1,7 @@
 //! Sources only move bytes and know how to reconnect; [`Ingest`] turns those bytes into
 //! readings for the pipeline, counting and (rate-limited) logging what was rejected.
 
+mod link;
 pub mod replay;
 pub mod serial;
 pub mod stdin;

@@ -1,11 +1,12 @@
 //! A serial port (USB P1 cable): opened with the version's line settings, reopened with
-//! backoff when it disappears, logged once per outage.
+//! backoff when it disappears or stays silent, each outage logged once.
 
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
 use tokio_serial::{DataBits, Parity as SerialParity, SerialPortBuilderExt, StopBits};
 
+use super::link::{Link, LinkKind};
 use super::{Ingest, Shutdown, sleep_or_stop, stopped};
 use crate::config::{Parity, SerialConfig};
 use crate::spec::{Version, VersionChoice};
@@ -23,9 +24,8 @@ pub fn line_settings(cfg: &SerialConfig, version: VersionChoice) -> (u32, u8, Pa
 
 pub async fn run(cfg: &SerialConfig, version: VersionChoice, mut ingest: Ingest, mut shutdown: Shutdown) {
     let (baud, bits, parity) = line_settings(cfg, version);
-    let mut backoff = Duration::from_millis(500);
-    let mut outage = false;
-    let mut first = true;
+    let mut link =
+        Link::new(LinkKind::Serial, &ingest.name, &cfg.path, Duration::from_millis(500), Duration::from_secs(30));
     loop {
         let port = tokio_serial::new(&cfg.path, baud)
             .data_bits(match bits {
@@ -44,55 +44,45 @@ pub async fn run(cfg: &SerialConfig, version: VersionChoice, mut ingest: Ingest,
         let mut port = match port {
             Ok(p) => p,
             Err(e) => {
-                if !outage {
-                    tracing::warn!(source = %ingest.name, path = %cfg.path, error = %e,
-                        "Cannot open the serial port; retrying with backoff until it is back.");
-                    outage = true;
-                }
-                if !sleep_or_stop(backoff, &mut shutdown).await {
+                if !sleep_or_stop(link.open_failed(&e.to_string()), &mut shutdown).await {
                     return;
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(30));
                 continue;
             }
         };
-        if first {
-            tracing::info!(source = %ingest.name, path = %cfg.path, baud, bits, ?parity, "Serial port open.");
-        } else if outage {
-            tracing::info!(source = %ingest.name, path = %cfg.path, "Serial port is back.");
-        }
-        if !first {
+        if link.opened() {
             ingest.reconnected();
+        } else {
+            tracing::info!(source = %ingest.name, path = %cfg.path, baud, bits, ?parity, "Serial port open.");
         }
-        first = false;
-        backoff = Duration::from_millis(500);
         let mut buf = vec![0u8; 4096];
-        loop {
+        let reason = loop {
             let read = tokio::select! {
-                r = port.read(&mut buf) => r,
+                r = tokio::time::timeout(cfg.read_timeout, port.read(&mut buf)) => r,
                 _ = stopped(&mut shutdown) => {
                     ingest.stop_reading(&mut shutdown).await;
                     return;
                 }
             };
             match read {
-                Ok(0) => {
-                    tracing::warn!(source = %ingest.name, path = %cfg.path, "Serial port closed; reopening.");
-                    outage = true;
-                    break;
+                Ok(Ok(0)) => break "the port was closed".to_string(),
+                Ok(Ok(n)) => {
+                    ingest.feed(&buf[..n]).await;
+                    if ingest.telegram_since_connect() {
+                        link.telegrams_arrive();
+                    }
                 }
-                Ok(n) => ingest.feed(&buf[..n]).await,
-                Err(e) => {
-                    tracing::warn!(source = %ingest.name, path = %cfg.path, error = %e,
-                        "Serial port lost; reopening with backoff.");
-                    outage = true;
-                    break;
-                }
+                Ok(Err(e)) => break e.to_string(),
+                // The usual cause, when the port was never heard from: the cable is not in
+                // the meter's P1 port, or the meter's P1 output is off (some need its
+                // request line powered, or enabling by the grid operator).
+                Err(_) => break format!("no data for {:?}; is the cable in the meter's P1 port?", cfg.read_timeout),
             }
-        }
+        };
         // A telegram whose line end the loss took is still read.
         ingest.lost().await;
-        if !sleep_or_stop(backoff, &mut shutdown).await {
+        let (_, delay) = link.lost(&reason, ingest.telegram_since_connect());
+        if !sleep_or_stop(delay, &mut shutdown).await {
             return;
         }
     }
