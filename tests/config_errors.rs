@@ -42,6 +42,7 @@ fn broken_configs_get_precise_messages() {
         ("zero read timeout and backoff", "[sources.meter]\ntype = \"tcp\"\naddress = \"p1:2001\"\nread_timeout = \"0s\"\nmax_backoff = \"500ms\"\n[sinks.console]\ntype = \"stdout\"\nmax_backoff = \"0s\"\n".into()),
         ("bad parity and stop bits, both said", format!("[sources.meter]\ntype = \"serial\"\npath = \"/dev/ttyUSB0\"\nparity = \"mark\"\nstop_bits = 3\n{GOOD_SINK}")),
         ("bad policy with other errors, all said", format!("{GOOD_SOURCE}\n[sinks.a]\ntype = \"stdout\"\non_full = \"drop_all\"\naggregate = \"median\"\nqueue = 0\ninterval = \"5 parsecs\"\n")),
+        ("serial path that is a file", format!("[sources.meter]\ntype = \"serial\"\npath = \"Cargo.toml\"\nread_timeout = \"500ms\"\n{GOOD_SINK}")),
         ("baud rate zero", format!("[sources.meter]\ntype = \"serial\"\npath = \"/dev/ttyUSB0\"\nbaud = 0\n{GOOD_SINK}")),
         ("missing recording", format!("[sources.meter]\ntype = \"replay\"\npath = \"no/such/file.txt\"\n{GOOD_SINK}")),
         ("recording that is a directory", format!("[sources.meter]\ntype = \"replay\"\npath = \"/\"\n{GOOD_SINK}")),

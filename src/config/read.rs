@@ -430,6 +430,16 @@ impl<'t> Cx<'t> {
                         &format!("{path}.path"),
                         "must name a serial device, e.g. /dev/ttyUSB0".into(),
                     );
+                } else if let Ok(m) = std::fs::metadata(raw.path.get_ref()).map(|m| m.file_type()) {
+                    // A device missing now may be plugged in later; a file never becomes one.
+                    if m.is_file() || m.is_dir() {
+                        let what = if m.is_dir() { "a directory" } else { "a file" };
+                        self.at(
+                            raw.path.span(),
+                            &format!("{path}.path"),
+                            format!("is {what}, not a serial device (a capture is read with type = \"replay\")"),
+                        );
+                    }
                 }
                 // A bad number is placed at its value, where the key has one.
                 let at = |key: &str| entry(t, key).map_or(span.clone(), |v| v.span());

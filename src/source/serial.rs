@@ -22,6 +22,30 @@ pub fn line_settings(cfg: &SerialConfig, version: VersionChoice) -> (u32, u8, Pa
     (cfg.baud.unwrap_or(baud), cfg.data_bits.unwrap_or(bits), cfg.parity.unwrap_or(parity))
 }
 
+/// Why a port did not open, with what to do about the usual causes. (A path that is a
+/// file is refused by the config check.)
+fn open_problem(e: &tokio_serial::Error) -> String {
+    use std::io::ErrorKind as Io;
+    use tokio_serial::ErrorKind;
+    let hint = match e.kind() {
+        ErrorKind::Io(Io::PermissionDenied) => {
+            "; the user dsmrd runs as may not open it: add that user to the group that owns the port \
+             (`dialout` on Debian and Raspberry Pi OS: `sudo usermod -aG dialout USER`), then log in again \
+             or restart the service"
+        }
+        ErrorKind::Io(Io::NotFound) => {
+            "; is the cable plugged in? A USB adapter can come back under another name after a replug \
+             (ttyUSB0 as ttyUSB1): a path under /dev/serial/by-id/ stays the same"
+        }
+        // What serialport makes of EBUSY: TIOCEXCL found the port taken.
+        ErrorKind::NoDevice => {
+            "; another program holds the port (a second dsmrd, ModemManager, a serial console or a terminal)"
+        }
+        _ => "",
+    };
+    format!("{e}{hint}")
+}
+
 pub async fn run(cfg: &SerialConfig, version: VersionChoice, mut ingest: Ingest, mut shutdown: Shutdown) {
     let (baud, bits, parity) = line_settings(cfg, version);
     let mut link =
@@ -44,7 +68,7 @@ pub async fn run(cfg: &SerialConfig, version: VersionChoice, mut ingest: Ingest,
         let mut port = match port {
             Ok(p) => p,
             Err(e) => {
-                if !sleep_or_stop(link.open_failed(&e.to_string()), &mut shutdown).await {
+                if !sleep_or_stop(link.open_failed(&open_problem(&e)), &mut shutdown).await {
                     return;
                 }
                 continue;
@@ -85,5 +109,23 @@ pub async fn run(cfg: &SerialConfig, version: VersionChoice, mut ingest: Ingest,
         if !sleep_or_stop(delay, &mut shutdown).await {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_usual_reasons_a_port_does_not_open_say_what_to_do() {
+        use std::io::ErrorKind as Io;
+        use tokio_serial::{Error, ErrorKind};
+        let denied = open_problem(&Error::new(ErrorKind::Io(Io::PermissionDenied), "Permission denied"));
+        assert!(denied.starts_with("Permission denied; ") && denied.contains("usermod -aG dialout"), "{denied}");
+        let gone = open_problem(&Error::new(ErrorKind::Io(Io::NotFound), "No such file or directory"));
+        assert!(gone.contains("/dev/serial/by-id/"), "{gone}");
+        let busy = open_problem(&Error::new(ErrorKind::NoDevice, "Device or resource busy"));
+        assert!(busy.contains("another program holds the port"), "{busy}");
+        assert_eq!(open_problem(&Error::new(ErrorKind::Unknown, "Not a typewriter")), "Not a typewriter");
     }
 }
