@@ -174,3 +174,44 @@ fn a_silent_port_is_warned_of_once_and_reopened_until_telegrams_come() {
     assert_eq!(logs.matches("Serial port open; telegrams arrive again").count(), 1, "{logs}");
     drop(pty);
 }
+
+/// A port that flaps, gone for a moment each time (a loose USB plug): the first loss is
+/// warned of, the others and the failed reopens between them only counted, and every
+/// telegram sent while the port was there arrives.
+#[test]
+fn a_port_that_flaps_is_warned_of_once_and_loses_nothing() {
+    if !require_tool("socat") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, csv) = serial_to_csv(dir.path(), "");
+    let log = dir.path().join("dsmrd.log");
+    let one = std::fs::read(recording("Iskra-AM550-M550T-1012_dsmr5.0_dsmrtools.txt")).expect("rec");
+    let mut pty = socat(dir.path());
+    let mut proc = dsmrd(&["run", "--config", config.to_str().expect("utf-8")], Some(&log));
+    let logs = || std::fs::read_to_string(&log).unwrap_or_default();
+    let cycles = 4;
+    for cycle in 0..cycles {
+        if cycle > 0 {
+            pty = socat(dir.path());
+        }
+        for k in 1..=3 {
+            send(dir.path(), &one);
+            let rows = cycle * 3 + k;
+            let arrived = wait_for(Duration::from_secs(10), || csv_column(&csv, "time").len() >= rows);
+            assert!(arrived, "telegram {rows} did not arrive\n{}", logs());
+        }
+        // Unplugged for a moment.
+        let _ = pty.terminate(Duration::from_secs(5));
+        let _ = std::fs::remove_file(dir.path().join("meter"));
+        let _ = std::fs::remove_file(dir.path().join("ttyDSMR"));
+        std::thread::sleep(Duration::from_millis(1200));
+    }
+    let status = proc.terminate(Duration::from_secs(10));
+    let logs = logs();
+    assert!(status.is_some_and(|s| s.success()), "{status:?}\n{logs}");
+    assert_eq!(csv_column(&csv, "time").len(), cycles * 3, "{logs}");
+    assert_eq!(logs.matches("Serial port lost; reopening").count(), 1, "{logs}");
+    assert_eq!(logs.matches("Cannot open the serial port").count(), 0, "{logs}");
+    assert_eq!(logs.matches("telegrams arrive again").count(), 1, "{logs}");
+}

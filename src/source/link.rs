@@ -1,23 +1,33 @@
-//! One rule, for the tcp and serial sources alike, on what a link that drops is told in the
-//! log and how long it waits: an outage is warned of once when it starts and told once when
-//! telegrams come back, a link that flaps is warned of once a minute, and only telegrams
-//! reset the delay before the next attempt.
+//! One rule, for the tcp and serial sources alike, on how a link is read and what a link
+//! that drops is told in the log and how long it waits: an outage is warned of once when it
+//! starts and told once when telegrams come back, a link that flaps is warned of once a
+//! minute, and only telegrams reset the delay before the next attempt.
 
 use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::Instant;
+
+use super::{Ingest, Shutdown, sleep_or_stop, stopped};
 
 /// How long after a warning of a lost link the next loss is only counted, when the link
 /// came back in between.
 const FLAP_WINDOW: Duration = Duration::from_secs(60);
 
-/// Logs at `level` with the source and the link's place under its kind's field name
-/// (`address=` or `path=`), then the given fields and message.
+/// How long attempts may fail, within [`FLAP_WINDOW`], before the failures are warned of:
+/// a USB adapter that is replugged is gone for a second or two, a restarted ser2net too.
+const FLAP_GRACE: Duration = Duration::from_secs(10);
+
+/// Logs at `level` under the source's module (as it did before this rule was shared), with
+/// the source and the link's place under its kind's field name (`address=` or `path=`),
+/// then the given fields and message.
 macro_rules! at_place {
     ($level:ident, $link:expr, $($rest:tt)*) => {
         match $link.kind {
-            LinkKind::Tcp => tracing::$level!(source = %$link.source, address = %$link.place, $($rest)*),
-            LinkKind::Serial => tracing::$level!(source = %$link.source, path = %$link.place, $($rest)*),
+            LinkKind::Tcp => tracing::$level!(target: "dsmrd::source::tcp",
+                source = %$link.source, address = %$link.place, $($rest)*),
+            LinkKind::Serial => tracing::$level!(target: "dsmrd::source::serial",
+                source = %$link.source, path = %$link.place, $($rest)*),
         }
     };
 }
@@ -31,7 +41,18 @@ pub enum LinkKind {
     Serial,
 }
 
-/// What [`Link::lost`] told the log: the test of the rule, without reading the log.
+/// How a link was lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loss {
+    /// Closed or failed; `brought_telegrams`: telegrams had come on it.
+    Dropped { brought_telegrams: bool },
+    /// No data for the read timeout: never a flap (it lasted the whole timeout), and
+    /// reopened after the first delay, as the timeout already spaces the attempts.
+    Silent,
+}
+
+/// What [`Link`] told the log of a loss or a failed attempt: the test of the rule, without
+/// reading the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Told {
     /// A warning; `also_lost` losses were only counted since the last one.
@@ -57,7 +78,11 @@ pub struct Link {
     quiet_losses: u32,
     /// Attempts since telegrams last came.
     attempts: u32,
+    /// When the attempts that are failing now began to fail.
+    failing_since: Option<Instant>,
     ever_open: bool,
+    /// A telegram came on some link since the start.
+    ever_telegram: bool,
 }
 
 impl Link {
@@ -73,7 +98,9 @@ impl Link {
             last_warning: None,
             quiet_losses: 0,
             attempts: 0,
+            failing_since: None,
             ever_open: false,
+            ever_telegram: false,
         }
     }
 
@@ -84,16 +111,41 @@ impl Link {
         d
     }
 
-    /// An attempt to connect or open failed: the outage is warned of when it starts.
-    /// Returns how long to wait before the next attempt.
-    pub fn open_failed(&mut self, error: &str) -> Duration {
+    /// A warning of a loss or of failing attempts was given lately: a link that comes back
+    /// and is lost again within the window flaps.
+    fn warned_lately(&self) -> bool {
+        self.last_warning.is_some_and(|t| t.elapsed() < FLAP_WINDOW)
+    }
+
+    /// An attempt to connect or open failed. The outage is warned of when it starts; in a
+    /// flap (a loss warned of lately, and telegrams since), only once the attempts have
+    /// failed for [`FLAP_GRACE`]. Returns what was told and how long to wait before the
+    /// next attempt.
+    pub fn open_failed(&mut self, error: &str) -> (Told, Duration) {
         self.attempts += 1;
-        if !self.outage_logged {
+        let failing_since = *self.failing_since.get_or_insert_with(Instant::now);
+        let told = if self.outage_logged || (self.warned_lately() && failing_since.elapsed() < FLAP_GRACE) {
             let what = self.words().cannot;
-            at_place!(warn, self, error, "{what}; retrying with backoff.");
-            self.outage_logged = true;
-        }
-        self.next_delay()
+            at_place!(debug, self, error = %error, "{what}.");
+            Told::Quiet
+        } else {
+            let what = self.words().cannot;
+            let also_lost = self.quiet_losses;
+            if also_lost > 0 {
+                at_place!(warn, self, error = %error, also_lost,
+                    "{what}; retrying with backoff (also lost that many times since the last warning, each time back at once).");
+            } else {
+                at_place!(warn, self, error = %error, "{what}; retrying with backoff.");
+            }
+            self.warned();
+            Told::Warned { also_lost }
+        };
+        (told, self.next_delay())
+    }
+
+    /// A warning was given: an outage begins, and the losses counted quietly were said.
+    fn warned(&mut self) {
+        (self.last_warning, self.quiet_losses, self.outage_logged) = (Some(Instant::now()), 0, true);
     }
 
     /// Connected or opened. True when it is a reopen (not the first): the caller then
@@ -103,6 +155,7 @@ impl Link {
     pub fn opened(&mut self) -> bool {
         let again = self.ever_open;
         self.ever_open = true;
+        self.failing_since = None;
         if again {
             let what = self.words().opened;
             at_place!(debug, self, attempts = self.attempts, "{what}.");
@@ -114,6 +167,7 @@ impl Link {
     /// warned of with one line.
     pub fn telegrams_arrive(&mut self) {
         self.delay = self.first_delay;
+        self.ever_telegram = true;
         if self.outage_logged {
             let what = self.words().opened;
             at_place!(info, self, attempts = self.attempts, "{what}; telegrams arrive again.");
@@ -122,49 +176,51 @@ impl Link {
         self.attempts = 0;
     }
 
-    /// The link was lost (`brought_telegrams`: telegrams had come on it). A loss is warned
-    /// of, unless it falls in an outage already warned of, or the link flaps: it brought
-    /// telegrams and a loss was warned of within the last minute. Those are counted and
-    /// said with the next warning (`also_lost=`). Returns what was told and how long to
-    /// wait before the next attempt.
-    pub fn lost(&mut self, reason: &str, brought_telegrams: bool) -> (Told, Duration) {
+    /// The link was lost. A loss is warned of, unless it falls in an outage already warned
+    /// of, or the link flaps: it was dropped after it brought telegrams, within a minute of
+    /// the last warning. Those are counted and said with the next warning (`also_lost=`).
+    /// Returns what was told and how long to wait before the next attempt.
+    pub fn lost(&mut self, reason: &str, loss: Loss) -> (Told, Duration) {
         self.attempts += 1;
-        let flapping = brought_telegrams && self.last_warning.is_some_and(|t| t.elapsed() < FLAP_WINDOW);
+        let flapping = loss == (Loss::Dropped { brought_telegrams: true }) && self.warned_lately();
         let told = if self.outage_logged || flapping {
             self.quiet_losses += u32::from(!self.outage_logged);
             let what = self.words().link;
-            at_place!(debug, self, reason, "{what} lost again.");
+            at_place!(debug, self, reason = %reason, "{what} lost again.");
             Told::Quiet
         } else {
             let also_lost = self.quiet_losses;
             let Words { link, again, .. } = self.words();
             if also_lost > 0 {
-                at_place!(
-                    warn,
-                    self,
-                    reason,
-                    also_lost,
-                    "{link} lost; {again} (also lost that many times since the last warning, each time back at once)."
-                );
+                at_place!(warn, self, reason = %reason, also_lost,
+                    "{link} lost; {again} (also lost that many times since the last warning, each time back at once).");
             } else {
-                at_place!(warn, self, reason, "{link} lost; {again}.");
+                at_place!(warn, self, reason = %reason, "{link} lost; {again}.");
             }
-            (self.last_warning, self.quiet_losses, self.outage_logged) = (Some(Instant::now()), 0, true);
+            self.warned();
             Told::Warned { also_lost }
         };
-        (told, self.next_delay())
+        let delay = if loss == Loss::Silent { self.first_delay } else { self.next_delay() };
+        (told, delay)
     }
 
     fn words(&self) -> Words {
         match self.kind {
-            LinkKind::Tcp => {
-                Words { link: "Connection", again: "reconnecting", opened: "Connected", cannot: "Cannot connect" }
-            }
+            LinkKind::Tcp => Words {
+                link: "Connection",
+                again: "reconnecting",
+                opened: "Connected",
+                cannot: "Cannot connect",
+                closed: "the peer closed the connection",
+                silent_hint: "",
+            },
             LinkKind::Serial => Words {
                 link: "Serial port",
                 again: "reopening",
                 opened: "Serial port open",
                 cannot: "Cannot open the serial port",
+                closed: "the port was closed",
+                silent_hint: "; is the cable in the meter's P1 port?",
             },
         }
     }
@@ -176,6 +232,54 @@ struct Words {
     again: &'static str,
     opened: &'static str,
     cannot: &'static str,
+    /// Why a read of nothing (end of file) ended it.
+    closed: &'static str,
+    /// Said with a silence on a link that never brought a telegram.
+    silent_hint: &'static str,
+}
+
+/// Reads an open link into `ingest` until it is lost or the service stops; a silence of
+/// `read_timeout` counts as lost. At a loss, the link is closed, what the loss cut off is
+/// read, the loss told, and the delay waited. False when the service stopped.
+pub async fn read_until_lost<R: AsyncRead + Unpin>(
+    mut reader: R,
+    read_timeout: Duration,
+    link: &mut Link,
+    ingest: &mut Ingest,
+    shutdown: &mut Shutdown,
+) -> bool {
+    let mut buf = vec![0u8; 16 * 1024];
+    let (reason, loss) = loop {
+        let read = tokio::select! {
+            r = tokio::time::timeout(read_timeout, reader.read(&mut buf)) => r,
+            _ = stopped(shutdown) => {
+                ingest.stop_reading(shutdown).await;
+                return false;
+            }
+        };
+        let brought_telegrams = ingest.telegram_since_connect();
+        match read {
+            Ok(Ok(0)) => break (link.words().closed.to_string(), Loss::Dropped { brought_telegrams }),
+            Ok(Ok(n)) => {
+                ingest.feed(&buf[..n]).await;
+                // Only telegrams prove the link: a banner alone does not.
+                if ingest.telegram_since_connect() {
+                    link.telegrams_arrive();
+                }
+            }
+            Ok(Err(e)) => break (e.to_string(), Loss::Dropped { brought_telegrams }),
+            Err(_) => {
+                let hint = if link.ever_telegram { "" } else { link.words().silent_hint };
+                break (format!("no data for {read_timeout:?}{hint}"), Loss::Silent);
+            }
+        }
+    };
+    // Closed before the wait: another program (or the same adapter, replugged) can have it.
+    drop(reader);
+    // A telegram whose line end the loss took is still read.
+    ingest.lost().await;
+    let (_, delay) = link.lost(&reason, loss);
+    sleep_or_stop(delay, shutdown).await
 }
 
 #[cfg(test)]
@@ -186,24 +290,27 @@ mod tests {
         Link::new(LinkKind::Tcp, "meter", "127.0.0.1:2001", Duration::from_millis(250), Duration::from_secs(4))
     }
 
-    /// One connection: opened, `telegrams` or not, then lost; what the loss told.
+    /// One connection: opened, `telegrams` or not, then dropped; what the loss told.
     fn session(link: &mut Link, telegrams: bool) -> (Told, Duration) {
         link.opened();
         if telegrams {
             link.telegrams_arrive();
         }
-        link.lost("the peer closed the connection", telegrams)
+        link.lost("the peer closed the connection", Loss::Dropped { brought_telegrams: telegrams })
     }
 
     #[test]
     fn attempts_that_fail_wait_longer_each_time_up_to_the_cap() {
         let mut link = tcp();
-        let waits: Vec<u64> = (0..7).map(|_| link.open_failed("refused").as_millis() as u64).collect();
+        let waits: Vec<u64> = (0..7).map(|_| link.open_failed("refused").1.as_millis() as u64).collect();
         assert_eq!(waits, [250, 500, 1000, 2000, 4000, 4000, 4000]);
         // Telegrams reset the delay; a connection without them does not.
         assert_eq!(session(&mut link, false).1, Duration::from_secs(4));
         assert_eq!(session(&mut link, true).1, Duration::from_millis(250));
         assert_eq!(session(&mut link, false).1, Duration::from_millis(500));
+        // A silence is followed by the first delay, and leaves the next one as it was.
+        assert_eq!(link.lost("no data for 60s", Loss::Silent).1, Duration::from_millis(250));
+        assert_eq!(session(&mut link, false).1, Duration::from_secs(1));
     }
 
     #[tokio::test(start_paused = true)]
@@ -211,7 +318,7 @@ mod tests {
         let mut link = tcp();
         assert!(!link.opened(), "the first open is no reopen");
         link.telegrams_arrive();
-        assert_eq!(link.lost("reset", true).0, Told::Warned { also_lost: 0 });
+        assert_eq!(session(&mut link, true).0, Told::Warned { also_lost: 0 });
         for _ in 0..10 {
             tokio::time::advance(Duration::from_secs(5)).await;
             assert_eq!(session(&mut link, true).0, Told::Quiet);
@@ -225,19 +332,46 @@ mod tests {
         assert_eq!(session(&mut link, true).0, Told::Warned { also_lost: 1 });
     }
 
+    /// A flap in which the link is gone for a moment each time (a USB adapter replugged,
+    /// ser2net restarted): the failed attempts are quiet for `FLAP_GRACE`, then warned of
+    /// with the flaps counted before them.
+    #[tokio::test(start_paused = true)]
+    async fn a_flap_with_failed_attempts_between_is_still_warned_of_once_a_minute() {
+        let mut link = tcp();
+        link.opened();
+        link.telegrams_arrive();
+        assert_eq!(session(&mut link, true).0, Told::Warned { also_lost: 0 });
+        for _ in 0..6 {
+            tokio::time::advance(Duration::from_secs(1)).await;
+            assert_eq!(link.open_failed("refused").0, Told::Quiet);
+            tokio::time::advance(Duration::from_secs(1)).await;
+            assert_eq!(session(&mut link, true).0, Told::Quiet);
+        }
+        // Gone for longer than the grace: quiet until then, then warned of, with the six flaps.
+        assert_eq!(link.open_failed("refused").0, Told::Quiet);
+        tokio::time::advance(FLAP_GRACE).await;
+        assert_eq!(link.open_failed("refused").0, Told::Warned { also_lost: 6 });
+        assert_eq!(link.open_failed("refused").0, Told::Quiet);
+        // Back: told once; a failure long after the last warning is warned of at once.
+        link.opened();
+        link.telegrams_arrive();
+        assert!(!link.outage_logged);
+        tokio::time::advance(FLAP_WINDOW).await;
+        assert_eq!(link.lost("reset", Loss::Dropped { brought_telegrams: true }).0, Told::Warned { also_lost: 0 });
+    }
+
     #[tokio::test(start_paused = true)]
     async fn an_outage_right_after_a_flap_is_warned_of_at_once_and_only_once() {
         let mut link = tcp();
         link.opened();
         link.telegrams_arrive();
-        assert_eq!(link.lost("reset", true).0, Told::Warned { also_lost: 0 });
+        assert_eq!(session(&mut link, true).0, Told::Warned { also_lost: 0 });
         assert_eq!(session(&mut link, true).0, Told::Quiet);
         // Back, but without telegrams (a banner, then hung up): not a flap, an outage.
         assert_eq!(session(&mut link, false).0, Told::Warned { also_lost: 1 });
         // Within that outage, neither failed attempts nor empty connections warn again.
-        link.open_failed("refused");
+        assert_eq!(link.open_failed("refused").0, Told::Quiet);
         assert_eq!(session(&mut link, false).0, Told::Quiet);
-        assert!(link.outage_logged);
         // Telegrams end it.
         link.opened();
         link.telegrams_arrive();
@@ -245,16 +379,28 @@ mod tests {
         assert_eq!(link.attempts, 0);
     }
 
+    /// A silence lasted the whole read timeout: it is an outage, warned of at once, even
+    /// right after a warning of a flap.
+    #[tokio::test(start_paused = true)]
+    async fn a_silence_is_never_taken_for_a_flap() {
+        let mut link = tcp();
+        link.opened();
+        link.telegrams_arrive();
+        assert_eq!(session(&mut link, true).0, Told::Warned { also_lost: 0 });
+        link.opened();
+        link.telegrams_arrive();
+        tokio::time::advance(Duration::from_secs(3)).await;
+        assert_eq!(link.lost("no data for 3s", Loss::Silent).0, Told::Warned { also_lost: 0 });
+        assert_eq!(link.lost("no data for 3s", Loss::Silent).0, Told::Quiet);
+    }
+
     #[test]
     fn a_port_that_never_opened_is_warned_of_once() {
         let mut link =
             Link::new(LinkKind::Serial, "meter", "/dev/ttyUSB0", Duration::from_millis(500), Duration::from_secs(30));
-        link.open_failed("No such file or directory");
-        assert!(link.outage_logged);
-        for _ in 0..20 {
-            link.open_failed("No such file or directory");
-        }
-        assert_eq!(link.attempts, 21);
+        let told: Vec<Told> = (0..21).map(|_| link.open_failed("No such file or directory").0).collect();
+        assert_eq!(told[0], Told::Warned { also_lost: 0 });
+        assert!(told[1..].iter().all(|t| *t == Told::Quiet), "{told:?}");
         assert!(!link.opened(), "its first open is no reopen");
         link.telegrams_arrive();
         assert!(!link.outage_logged);

@@ -3,11 +3,10 @@
 
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt;
 use tokio_serial::{DataBits, Parity as SerialParity, SerialPortBuilderExt, StopBits};
 
-use super::link::{Link, LinkKind};
-use super::{Ingest, Shutdown, sleep_or_stop, stopped};
+use super::link::{Link, LinkKind, read_until_lost};
+use super::{Ingest, Shutdown, sleep_or_stop};
 use crate::config::{Parity, SerialConfig};
 use crate::spec::{Version, VersionChoice};
 
@@ -22,9 +21,9 @@ pub fn line_settings(cfg: &SerialConfig, version: VersionChoice) -> (u32, u8, Pa
     (cfg.baud.unwrap_or(baud), cfg.data_bits.unwrap_or(bits), cfg.parity.unwrap_or(parity))
 }
 
-/// Why a port did not open, with what to do about the usual causes. (A path that is a
-/// file is refused by the config check.)
-fn open_problem(e: &tokio_serial::Error) -> String {
+/// Why the port at `path` did not open, with what to do about the usual causes. (A path
+/// that is a file is refused by the config check.)
+fn open_problem(e: &tokio_serial::Error, path: &str) -> String {
     use std::io::ErrorKind as Io;
     use tokio_serial::ErrorKind;
     let hint = match e.kind() {
@@ -33,11 +32,13 @@ fn open_problem(e: &tokio_serial::Error) -> String {
              (`dialout` on Debian and Raspberry Pi OS: `sudo usermod -aG dialout USER`), then log in again \
              or restart the service"
         }
+        ErrorKind::Io(Io::NotFound) if path.starts_with("/dev/serial/by-id/") => "; is the cable plugged in?",
         ErrorKind::Io(Io::NotFound) => {
             "; is the cable plugged in? A USB adapter can come back under another name after a replug \
              (ttyUSB0 as ttyUSB1): a path under /dev/serial/by-id/ stays the same"
         }
-        // What serialport makes of EBUSY: TIOCEXCL found the port taken.
+        // What serialport makes of a port another process holds: EBUSY (TIOCEXCL), or its
+        // exclusive flock refused.
         ErrorKind::NoDevice => {
             "; another program holds the port (a second dsmrd, ModemManager, a serial console or a terminal)"
         }
@@ -65,10 +66,10 @@ pub async fn run(cfg: &SerialConfig, version: VersionChoice, mut ingest: Ingest,
             })
             .stop_bits(if cfg.stop_bits == 2 { StopBits::Two } else { StopBits::One })
             .open_native_async();
-        let mut port = match port {
+        let port = match port {
             Ok(p) => p,
             Err(e) => {
-                if !sleep_or_stop(link.open_failed(&open_problem(&e)), &mut shutdown).await {
+                if !sleep_or_stop(link.open_failed(&open_problem(&e, &cfg.path)).1, &mut shutdown).await {
                     return;
                 }
                 continue;
@@ -79,34 +80,7 @@ pub async fn run(cfg: &SerialConfig, version: VersionChoice, mut ingest: Ingest,
         } else {
             tracing::info!(source = %ingest.name, path = %cfg.path, baud, bits, ?parity, "Serial port open.");
         }
-        let mut buf = vec![0u8; 4096];
-        let reason = loop {
-            let read = tokio::select! {
-                r = tokio::time::timeout(cfg.read_timeout, port.read(&mut buf)) => r,
-                _ = stopped(&mut shutdown) => {
-                    ingest.stop_reading(&mut shutdown).await;
-                    return;
-                }
-            };
-            match read {
-                Ok(Ok(0)) => break "the port was closed".to_string(),
-                Ok(Ok(n)) => {
-                    ingest.feed(&buf[..n]).await;
-                    if ingest.telegram_since_connect() {
-                        link.telegrams_arrive();
-                    }
-                }
-                Ok(Err(e)) => break e.to_string(),
-                // The usual cause, when the port was never heard from: the cable is not in
-                // the meter's P1 port, or the meter's P1 output is off (some need its
-                // request line powered, or enabling by the grid operator).
-                Err(_) => break format!("no data for {:?}; is the cable in the meter's P1 port?", cfg.read_timeout),
-            }
-        };
-        // A telegram whose line end the loss took is still read.
-        ingest.lost().await;
-        let (_, delay) = link.lost(&reason, ingest.telegram_since_connect());
-        if !sleep_or_stop(delay, &mut shutdown).await {
+        if !read_until_lost(port, cfg.read_timeout, &mut link, &mut ingest, &mut shutdown).await {
             return;
         }
     }
@@ -120,12 +94,19 @@ mod tests {
     fn the_usual_reasons_a_port_does_not_open_say_what_to_do() {
         use std::io::ErrorKind as Io;
         use tokio_serial::{Error, ErrorKind};
-        let denied = open_problem(&Error::new(ErrorKind::Io(Io::PermissionDenied), "Permission denied"));
+        let denied =
+            open_problem(&Error::new(ErrorKind::Io(Io::PermissionDenied), "Permission denied"), "/dev/ttyUSB0");
         assert!(denied.starts_with("Permission denied; ") && denied.contains("usermod -aG dialout"), "{denied}");
-        let gone = open_problem(&Error::new(ErrorKind::Io(Io::NotFound), "No such file or directory"));
-        assert!(gone.contains("/dev/serial/by-id/"), "{gone}");
-        let busy = open_problem(&Error::new(ErrorKind::NoDevice, "Device or resource busy"));
+        let missing = Error::new(ErrorKind::Io(Io::NotFound), "No such file or directory");
+        let gone = open_problem(&missing, "/dev/ttyUSB0");
+        assert!(gone.contains("a path under /dev/serial/by-id/ stays the same"), "{gone}");
+        let by_id = open_problem(&missing, "/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A10K1ABC-if00-port0");
+        assert_eq!(by_id, "No such file or directory; is the cable plugged in?");
+        let busy = open_problem(
+            &Error::new(ErrorKind::NoDevice, "Unable to acquire exclusive lock on serial port"),
+            "/dev/ttyUSB0",
+        );
         assert!(busy.contains("another program holds the port"), "{busy}");
-        assert_eq!(open_problem(&Error::new(ErrorKind::Unknown, "Not a typewriter")), "Not a typewriter");
+        assert_eq!(open_problem(&Error::new(ErrorKind::Unknown, "Not a typewriter"), "/dev/null"), "Not a typewriter");
     }
 }

@@ -4,10 +4,9 @@
 
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
-use super::link::{Link, LinkKind};
+use super::link::{Link, LinkKind, read_until_lost};
 use super::{Ingest, Shutdown, sleep_or_stop, stopped};
 use crate::config::TcpConfig;
 
@@ -24,10 +23,10 @@ pub async fn run(cfg: &TcpConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
             Ok(Err(e)) => Err(e.to_string()),
             Err(_) => Err(format!("no answer within {:?}", cfg.connect_timeout)),
         };
-        let mut stream = match failure {
+        let stream = match failure {
             Ok(s) => s,
             Err(error) => {
-                if !sleep_or_stop(link.open_failed(&error), &mut shutdown).await {
+                if !sleep_or_stop(link.open_failed(&error).1, &mut shutdown).await {
                     return;
                 }
                 continue;
@@ -38,32 +37,7 @@ pub async fn run(cfg: &TcpConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
         } else {
             tracing::info!(source = %ingest.name, address = %cfg.address, "Connected.");
         }
-        let mut buf = vec![0u8; 16 * 1024];
-        let reason = loop {
-            let read = tokio::select! {
-                r = tokio::time::timeout(cfg.read_timeout, stream.read(&mut buf)) => r,
-                _ = stopped(&mut shutdown) => {
-                    ingest.stop_reading(&mut shutdown).await;
-                    return;
-                }
-            };
-            match read {
-                Ok(Ok(0)) => break "the peer closed the connection".to_string(),
-                Ok(Ok(n)) => {
-                    ingest.feed(&buf[..n]).await;
-                    // Only telegrams prove the link: a banner alone does not.
-                    if ingest.telegram_since_connect() {
-                        link.telegrams_arrive();
-                    }
-                }
-                Ok(Err(e)) => break e.to_string(),
-                Err(_) => break format!("no data for {:?}", cfg.read_timeout),
-            }
-        };
-        // A telegram whose line end the loss took is still read.
-        ingest.lost().await;
-        let (_, delay) = link.lost(&reason, ingest.telegram_since_connect());
-        if !sleep_or_stop(delay, &mut shutdown).await {
+        if !read_until_lost(stream, cfg.read_timeout, &mut link, &mut ingest, &mut shutdown).await {
             return;
         }
     }
