@@ -414,6 +414,11 @@ impl<'t> Cx<'t> {
         Some(SourceConfig { name: name.to_string(), kind: kind?, decode: decode? })
     }
 
+    /// A serial or tcp source's `read_timeout`: 60 s unless set, at least 1 s.
+    fn read_timeout(&mut self, raw: &Option<Spanned<String>>, path: &str) -> Duration {
+        self.duration_min(raw, path, "read_timeout", Duration::from_secs(60), SECOND)
+    }
+
     pub(super) fn source_kind(
         &mut self,
         kind: &str,
@@ -461,13 +466,7 @@ impl<'t> Cx<'t> {
                     data_bits: raw.data_bits,
                     parity,
                     stop_bits,
-                    read_timeout: self.duration_min(
-                        &raw.read_timeout,
-                        path,
-                        "read_timeout",
-                        Duration::from_secs(60),
-                        SECOND,
-                    ),
+                    read_timeout: self.read_timeout(&raw.read_timeout, path),
                 })
             }
             "tcp" => {
@@ -484,13 +483,7 @@ impl<'t> Cx<'t> {
                         Duration::from_secs(10),
                         SECOND,
                     ),
-                    read_timeout: self.duration_min(
-                        &raw.read_timeout,
-                        path,
-                        "read_timeout",
-                        Duration::from_secs(60),
-                        SECOND,
-                    ),
+                    read_timeout: self.read_timeout(&raw.read_timeout, path),
                     max_backoff: self.duration_min(
                         &raw.max_backoff,
                         path,
