@@ -322,6 +322,28 @@ fn record_captures_what_serve_sends_byte_for_byte() {
     assert_eq!(std::fs::read(&out).expect("capture"), std::fs::read(&source).expect("source"));
 }
 
+/// A serial port that is not there: `record` says so and what to do, and writes nothing.
+#[test]
+fn record_from_a_missing_serial_port_says_what_to_do() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("capture.txt");
+    let port = dir.path().join("ttyUSB7");
+    let result = dsmrd_cmd()
+        .args(["record", "--from", &format!("serial:{}", port.display()), "--out"])
+        .arg(&out)
+        .output()
+        .expect("record");
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!result.status.success());
+    assert!(
+        stderr
+            .contains(&format!("cannot open {}: No such file or directory; is the cable plugged in?", port.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("a path under /dev/serial/by-id/ stays the same"), "{stderr}");
+    assert!(!out.exists());
+}
+
 #[test]
 fn replay_prints_a_table_with_the_telegram_time() {
     let out = dsmrd_cmd()

@@ -11,6 +11,7 @@ use tokio_serial::SerialPortBuilderExt;
 
 use crate::config::parse_duration;
 use crate::decoder::{Decoded, Decoder, DecoderOptions};
+use crate::source::serial::open_problem;
 
 #[derive(Debug, Args)]
 pub struct RecordArgs {
@@ -45,7 +46,11 @@ async fn record(args: RecordArgs, limit: Option<Duration>) -> anyhow::Result<Exi
         if args.seven_e_one {
             builder = builder.data_bits(tokio_serial::DataBits::Seven).parity(tokio_serial::Parity::Even);
         }
-        Box::new(builder.open_native_async().map_err(|e| anyhow::anyhow!("cannot open {path}: {e}"))?)
+        Box::new(
+            builder
+                .open_native_async()
+                .map_err(|e| anyhow::anyhow!("cannot open {path}: {}", open_problem(&e, path)))?,
+        )
     } else if let Some(addr) = args.from.strip_prefix("tcp:") {
         Box::new(
             tokio::net::TcpStream::connect(addr).await.map_err(|e| anyhow::anyhow!("cannot connect to {addr}: {e}"))?,

@@ -23,7 +23,7 @@ pub fn line_settings(cfg: &SerialConfig, version: VersionChoice) -> (u32, u8, Pa
 
 /// Why the port at `path` did not open, with what to do about the usual causes. (A path
 /// that is a file is refused by the config check.)
-fn open_problem(e: &tokio_serial::Error, path: &str) -> String {
+pub(crate) fn open_problem(e: &tokio_serial::Error, path: &str) -> String {
     use std::io::ErrorKind as Io;
     use tokio_serial::ErrorKind;
     let hint = match e.kind() {
