@@ -137,8 +137,9 @@ fn a_7e1_meter_read_as_8n1_gets_a_line_settings_warning() {
 }
 
 /// A port that opens but stays silent (the cable not in the meter, P1 output off) is
-/// warned of once, reopened quietly while it stays so, and told of again once telegrams
-/// come, which are then read.
+/// warned of once, with a hint at the cable, reopened quietly while it stays so, and told
+/// of again once telegrams come, which are then read. A silence after telegrams is warned
+/// of again, without the hint.
 #[test]
 fn a_silent_port_is_warned_of_once_and_reopened_until_telegrams_come() {
     if !require_tool("socat") {
@@ -150,8 +151,7 @@ fn a_silent_port_is_warned_of_once_and_reopened_until_telegrams_come() {
     let log = dir.path().join("dsmrd.log");
     let mut proc = dsmrd(&["run", "--log-level", "debug", "--config", config.to_str().expect("utf-8")], Some(&log));
     let logs = || std::fs::read_to_string(&log).unwrap_or_default();
-    // Silent for 1 s, reopened after 0.5 s, silent again for 1 s (at debug level now),
-    // reopened after 1 s, ...
+    // Silent for 1 s, reopened after 0.5 s, silent again for 1 s (at debug level now), ...
     let warned = wait_for(Duration::from_secs(15), || logs().contains("Serial port lost again"));
     assert!(warned, "{}", logs());
     let one = std::fs::read(recording("Iskra-AM550-M550T-1012_dsmr5.0_dsmrtools.txt")).expect("rec");
@@ -163,14 +163,21 @@ fn a_silent_port_is_warned_of_once_and_reopened_until_telegrams_come() {
             break;
         }
     }
+    assert!(read, "no telegram read after the silence\n{}", logs());
+    let silent_again = || logs().matches("Serial port lost; reopening").count() == 2;
+    let warned_again = wait_for(Duration::from_secs(10), silent_again);
     let status = proc.terminate(Duration::from_secs(10));
     let logs = logs();
-    assert!(read, "no telegram read after the silence\n{logs}");
+    assert!(warned_again, "{logs}");
     assert!(status.is_some_and(|s| s.success()), "{status:?}\n{logs}");
     assert_eq!(csv_column(&csv, "electricity_used_tariff_1")[0], "3432.829", "{logs}");
     let warnings: Vec<&str> = logs.lines().filter(|l| l.contains("Serial port lost; reopening")).collect();
-    assert_eq!(warnings.len(), 1, "{logs}");
-    assert!(warnings[0].contains("no data for 1s; is the cable in the meter's P1 port?"), "{logs}");
+    assert!(
+        warnings[0].contains("WARN dsmrd::source::serial: Serial port lost; reopening.")
+            && warnings[0].contains(" reason=no data for 1s; is the cable in the meter's P1 port?"),
+        "{logs}"
+    );
+    assert!(warnings[1].ends_with(" reason=no data for 1s"), "{logs}");
     assert_eq!(logs.matches("Serial port open; telegrams arrive again").count(), 1, "{logs}");
     drop(pty);
 }

@@ -119,48 +119,62 @@ impl Link {
 
     /// An attempt to connect or open failed. The outage is warned of when it starts; in a
     /// flap (a loss warned of lately, and telegrams since), only once the attempts have
-    /// failed for [`FLAP_GRACE`]. Returns what was told and how long to wait before the
-    /// next attempt.
+    /// failed for [`FLAP_GRACE`], whose end is then the latest next attempt. Returns what was
+    /// told and how long to wait before the next attempt.
     pub fn open_failed(&mut self, error: &str) -> (Told, Duration) {
         self.attempts += 1;
-        let failing_since = *self.failing_since.get_or_insert_with(Instant::now);
-        let told = if self.outage_logged || (self.warned_lately() && failing_since.elapsed() < FLAP_GRACE) {
-            let what = self.words().cannot;
+        let failing_for = self.failing_since.get_or_insert_with(Instant::now).elapsed();
+        let what = self.words().cannot;
+        if !self.outage_logged && self.warned_lately() && failing_for < FLAP_GRACE {
+            at_place!(debug, self, error = %error, "{what}.");
+            return (Told::Quiet, self.next_delay().min(FLAP_GRACE - failing_for));
+        }
+        let told = if self.outage_logged {
             at_place!(debug, self, error = %error, "{what}.");
             Told::Quiet
         } else {
-            let what = self.words().cannot;
-            let also_lost = self.quiet_losses;
-            if also_lost > 0 {
-                at_place!(warn, self, error = %error, also_lost,
-                    "{what}; retrying with backoff (also lost that many times since the last warning, each time back at once).");
-            } else {
-                at_place!(warn, self, error = %error, "{what}; retrying with backoff.");
-            }
-            self.warned();
+            // The last loss, counted as a flap, turned out to start this outage.
+            self.quiet_losses = self.quiet_losses.saturating_sub(1);
+            let also_lost = self.warn_outage(&format!("{what}; retrying with backoff"), "error", error);
             Told::Warned { also_lost }
         };
         (told, self.next_delay())
     }
 
-    /// A warning was given: an outage begins, and the losses counted quietly were said.
-    fn warned(&mut self) {
+    /// Warns that an outage starts, with `message`, the cause under `cause_key` (`error` or
+    /// `reason`), and the losses counted quietly since the last warning, which it resets.
+    /// Returns that count.
+    fn warn_outage(&mut self, message: &str, cause_key: &str, cause: &str) -> u32 {
+        let also_lost = self.quiet_losses;
+        let since = if also_lost > 0 {
+            " (also lost that many times since the last warning, each time back at once)"
+        } else {
+            ""
+        };
+        let also_lost_field = (also_lost > 0).then_some(also_lost);
+        if cause_key == "error" {
+            at_place!(warn, self, error = %cause, also_lost = also_lost_field, "{message}{since}.");
+        } else {
+            at_place!(warn, self, reason = %cause, also_lost = also_lost_field, "{message}{since}.");
+        }
         (self.last_warning, self.quiet_losses, self.outage_logged) = (Some(Instant::now()), 0, true);
+        also_lost
     }
 
-    /// Connected or opened. True when it is a reopen (not the first): the caller then
-    /// drops what the last link left half-read. The first open is the caller's to log,
-    /// with its settings; a reopen is told at debug level, and at info level only once
-    /// telegrams come ([`Link::telegrams_arrive`]).
-    pub fn opened(&mut self) -> bool {
-        let again = self.ever_open;
+    /// Connected or opened. On a reopen, `ingest` drops what the last link left half-read,
+    /// and the reopen is told at debug level (at info level only once telegrams come,
+    /// [`Link::telegrams_arrive`]). True on the first open, which the caller logs with its
+    /// settings.
+    pub fn opened(&mut self, ingest: &mut Ingest) -> bool {
+        let first = !self.ever_open;
         self.ever_open = true;
         self.failing_since = None;
-        if again {
+        if !first {
+            ingest.reconnected();
             let what = self.words().opened;
             at_place!(debug, self, attempts = self.attempts, "{what}.");
         }
-        again
+        first
     }
 
     /// Telegrams arrive on this link: it works. Resets the delay, and ends an outage
@@ -189,16 +203,8 @@ impl Link {
             at_place!(debug, self, reason = %reason, "{what} lost again.");
             Told::Quiet
         } else {
-            let also_lost = self.quiet_losses;
             let Words { link, again, .. } = self.words();
-            if also_lost > 0 {
-                at_place!(warn, self, reason = %reason, also_lost,
-                    "{link} lost; {again} (also lost that many times since the last warning, each time back at once).");
-            } else {
-                at_place!(warn, self, reason = %reason, "{link} lost; {again}.");
-            }
-            self.warned();
-            Told::Warned { also_lost }
+            Told::Warned { also_lost: self.warn_outage(&format!("{link} lost; {again}"), "reason", reason) }
         };
         let delay = if loss == Loss::Silent { self.first_delay } else { self.next_delay() };
         (told, delay)
@@ -284,7 +290,21 @@ pub async fn read_until_lost<R: AsyncRead + Unpin>(
 
 #[cfg(test)]
 mod tests {
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::task::{Context, Poll};
+
+    use tokio::io::ReadBuf;
+
     use super::*;
+    use crate::config::DecodeSettings;
+
+    /// An ingest into no sink: the rule only calls its reconnect and loss hooks.
+    fn ingest() -> Ingest {
+        let (fanout, _) = crate::pipeline::start(Vec::new());
+        Ingest::new("meter", &DecodeSettings::default(), fanout, false, Arc::default())
+    }
 
     fn tcp() -> Link {
         Link::new(LinkKind::Tcp, "meter", "127.0.0.1:2001", Duration::from_millis(250), Duration::from_secs(4))
@@ -292,15 +312,15 @@ mod tests {
 
     /// One connection: opened, `telegrams` or not, then dropped; what the loss told.
     fn session(link: &mut Link, telegrams: bool) -> (Told, Duration) {
-        link.opened();
+        link.opened(&mut ingest());
         if telegrams {
             link.telegrams_arrive();
         }
         link.lost("the peer closed the connection", Loss::Dropped { brought_telegrams: telegrams })
     }
 
-    #[test]
-    fn attempts_that_fail_wait_longer_each_time_up_to_the_cap() {
+    #[tokio::test(start_paused = true)]
+    async fn attempts_that_fail_wait_longer_each_time_up_to_the_cap() {
         let mut link = tcp();
         let waits: Vec<u64> = (0..7).map(|_| link.open_failed("refused").1.as_millis() as u64).collect();
         assert_eq!(waits, [250, 500, 1000, 2000, 4000, 4000, 4000]);
@@ -316,9 +336,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_link_that_flaps_is_warned_of_once_a_minute_with_the_count_since() {
         let mut link = tcp();
-        assert!(!link.opened(), "the first open is no reopen");
+        assert!(link.opened(&mut ingest()), "the first open");
         link.telegrams_arrive();
-        assert_eq!(session(&mut link, true).0, Told::Warned { also_lost: 0 });
+        assert_eq!(link.lost("reset", Loss::Dropped { brought_telegrams: true }).0, Told::Warned { also_lost: 0 });
         for _ in 0..10 {
             tokio::time::advance(Duration::from_secs(5)).await;
             assert_eq!(session(&mut link, true).0, Told::Quiet);
@@ -333,29 +353,39 @@ mod tests {
     }
 
     /// A flap in which the link is gone for a moment each time (a USB adapter replugged,
-    /// ser2net restarted): the failed attempts are quiet for `FLAP_GRACE`, then warned of
-    /// with the flaps counted before them.
+    /// ser2net restarted): failed attempts are quiet for `FLAP_GRACE`, and an attempt falls
+    /// on its end, which warns of the outage with the flaps before it (not the loss that
+    /// began it).
     #[tokio::test(start_paused = true)]
-    async fn a_flap_with_failed_attempts_between_is_still_warned_of_once_a_minute() {
+    async fn failed_attempts_within_a_flap_are_warned_of_when_the_grace_ends() {
         let mut link = tcp();
-        link.opened();
-        link.telegrams_arrive();
         assert_eq!(session(&mut link, true).0, Told::Warned { also_lost: 0 });
-        for _ in 0..6 {
+        for _ in 0..3 {
             tokio::time::advance(Duration::from_secs(1)).await;
             assert_eq!(link.open_failed("refused").0, Told::Quiet);
             tokio::time::advance(Duration::from_secs(1)).await;
             assert_eq!(session(&mut link, true).0, Told::Quiet);
         }
-        // Gone for longer than the grace: quiet until then, then warned of, with the six flaps.
+        // Now gone for good: the attempts back off, the last wait cut to the grace's end.
+        let start = Instant::now();
+        let mut waits = Vec::new();
+        let warned = loop {
+            match link.open_failed("refused") {
+                (Told::Quiet, wait) => {
+                    waits.push(wait.as_millis());
+                    tokio::time::advance(wait).await;
+                }
+                (told, _) => break told,
+            }
+        };
+        assert_eq!(waits, [500, 1000, 2000, 4000, 2500]);
+        assert_eq!(start.elapsed(), FLAP_GRACE);
+        // Three losses were counted; the third began this outage, so two were back at once.
+        assert_eq!(warned, Told::Warned { also_lost: 2 });
         assert_eq!(link.open_failed("refused").0, Told::Quiet);
-        tokio::time::advance(FLAP_GRACE).await;
-        assert_eq!(link.open_failed("refused").0, Told::Warned { also_lost: 6 });
-        assert_eq!(link.open_failed("refused").0, Told::Quiet);
-        // Back: told once; a failure long after the last warning is warned of at once.
-        link.opened();
+        // Back: a loss long after the last warning is warned of at once.
+        link.opened(&mut ingest());
         link.telegrams_arrive();
-        assert!(!link.outage_logged);
         tokio::time::advance(FLAP_WINDOW).await;
         assert_eq!(link.lost("reset", Loss::Dropped { brought_telegrams: true }).0, Told::Warned { also_lost: 0 });
     }
@@ -363,20 +393,23 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn an_outage_right_after_a_flap_is_warned_of_at_once_and_only_once() {
         let mut link = tcp();
-        link.opened();
-        link.telegrams_arrive();
         assert_eq!(session(&mut link, true).0, Told::Warned { also_lost: 0 });
         assert_eq!(session(&mut link, true).0, Told::Quiet);
         // Back, but without telegrams (a banner, then hung up): not a flap, an outage.
         assert_eq!(session(&mut link, false).0, Told::Warned { also_lost: 1 });
-        // Within that outage, neither failed attempts nor empty connections warn again.
+        // Within that outage, neither failed attempts nor empty connections warn again,
+        // nor are they counted for the next warning.
         assert_eq!(link.open_failed("refused").0, Told::Quiet);
-        assert_eq!(session(&mut link, false).0, Told::Quiet);
+        for _ in 0..3 {
+            assert_eq!(session(&mut link, false).0, Told::Quiet);
+        }
         // Telegrams end it.
-        link.opened();
+        link.opened(&mut ingest());
         link.telegrams_arrive();
         assert!(!link.outage_logged);
         assert_eq!(link.attempts, 0);
+        tokio::time::advance(FLAP_WINDOW).await;
+        assert_eq!(link.lost("reset", Loss::Dropped { brought_telegrams: true }).0, Told::Warned { also_lost: 0 });
     }
 
     /// A silence lasted the whole read timeout: it is an outage, warned of at once, even
@@ -384,25 +417,57 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_silence_is_never_taken_for_a_flap() {
         let mut link = tcp();
-        link.opened();
-        link.telegrams_arrive();
         assert_eq!(session(&mut link, true).0, Told::Warned { also_lost: 0 });
-        link.opened();
+        link.opened(&mut ingest());
         link.telegrams_arrive();
         tokio::time::advance(Duration::from_secs(3)).await;
         assert_eq!(link.lost("no data for 3s", Loss::Silent).0, Told::Warned { also_lost: 0 });
         assert_eq!(link.lost("no data for 3s", Loss::Silent).0, Told::Quiet);
     }
 
-    #[test]
-    fn a_port_that_never_opened_is_warned_of_once() {
+    #[tokio::test(start_paused = true)]
+    async fn a_port_that_never_opened_is_warned_of_once() {
         let mut link =
             Link::new(LinkKind::Serial, "meter", "/dev/ttyUSB0", Duration::from_millis(500), Duration::from_secs(30));
         let told: Vec<Told> = (0..21).map(|_| link.open_failed("No such file or directory").0).collect();
         assert_eq!(told[0], Told::Warned { also_lost: 0 });
         assert!(told[1..].iter().all(|t| *t == Told::Quiet), "{told:?}");
-        assert!(!link.opened(), "its first open is no reopen");
+        assert!(link.opened(&mut ingest()), "its first open");
         link.telegrams_arrive();
         assert!(!link.outage_logged);
+    }
+
+    /// A link that ends at once (read of nothing), and says when it was closed.
+    struct Ends(Arc<AtomicBool>);
+
+    impl AsyncRead for Ends {
+        fn poll_read(self: Pin<&mut Self>, _: &mut Context<'_>, _: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl Drop for Ends {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// The link is closed before the wait, not after: the port is free meanwhile.
+    #[tokio::test(start_paused = true)]
+    async fn a_lost_link_is_closed_before_the_wait() {
+        let closed = Arc::new(AtomicBool::new(false));
+        let (_stop, mut shutdown) = tokio::sync::watch::channel(false);
+        let handle = tokio::spawn({
+            let closed = closed.clone();
+            async move {
+                let mut link = tcp();
+                let mut ingest = ingest();
+                read_until_lost(Ends(closed), Duration::from_secs(60), &mut link, &mut ingest, &mut shutdown).await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!handle.is_finished(), "still in its 250 ms wait");
+        assert!(closed.load(Ordering::SeqCst), "closed during the wait");
+        assert!(handle.await.expect("task"), "not stopped");
     }
 }

@@ -1,5 +1,5 @@
-//! A serial port (USB P1 cable): opened with the version's line settings, reopened with
-//! backoff when it disappears or stays silent, each outage logged once.
+//! A serial port (USB P1 cable): opened with the version's line settings, reopened when it
+//! disappears (with backoff) or stays silent, each outage logged once.
 
 use std::time::Duration;
 
@@ -75,9 +75,7 @@ pub async fn run(cfg: &SerialConfig, version: VersionChoice, mut ingest: Ingest,
                 continue;
             }
         };
-        if link.opened() {
-            ingest.reconnected();
-        } else {
+        if link.opened(&mut ingest) {
             tracing::info!(source = %ingest.name, path = %cfg.path, baud, bits, ?parity, "Serial port open.");
         }
         if !read_until_lost(port, cfg.read_timeout, &mut link, &mut ingest, &mut shutdown).await {

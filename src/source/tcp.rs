@@ -32,9 +32,7 @@ pub async fn run(cfg: &TcpConfig, mut ingest: Ingest, mut shutdown: Shutdown) {
                 continue;
             }
         };
-        if link.opened() {
-            ingest.reconnected();
-        } else {
+        if link.opened(&mut ingest) {
             tracing::info!(source = %ingest.name, address = %cfg.address, "Connected.");
         }
         if !read_until_lost(stream, cfg.read_timeout, &mut link, &mut ingest, &mut shutdown).await {
