@@ -135,16 +135,15 @@ impl Link {
         } else {
             // The last loss, counted as a flap, turned out to start this outage.
             self.quiet_losses = self.quiet_losses.saturating_sub(1);
-            let also_lost = self.warn_outage(&format!("{what}; retrying with backoff"), "error", error);
+            let also_lost = self.warn_outage(&format!("{what}; retrying with backoff"), Cause::Error(error));
             Told::Warned { also_lost }
         };
         (told, self.next_delay())
     }
 
-    /// Warns that an outage starts, with `message`, the cause under `cause_key` (`error` or
-    /// `reason`), and the losses counted quietly since the last warning, which it resets.
-    /// Returns that count.
-    fn warn_outage(&mut self, message: &str, cause_key: &str, cause: &str) -> u32 {
+    /// Warns that an outage starts, with `message`, its cause, and the losses counted
+    /// quietly since the last warning, which it resets. Returns that count.
+    fn warn_outage(&mut self, message: &str, cause: Cause<'_>) -> u32 {
         let also_lost = self.quiet_losses;
         let since = if also_lost > 0 {
             " (also lost that many times since the last warning, each time back at once)"
@@ -152,10 +151,13 @@ impl Link {
             ""
         };
         let also_lost_field = (also_lost > 0).then_some(also_lost);
-        if cause_key == "error" {
-            at_place!(warn, self, error = %cause, also_lost = also_lost_field, "{message}{since}.");
-        } else {
-            at_place!(warn, self, reason = %cause, also_lost = also_lost_field, "{message}{since}.");
+        match cause {
+            Cause::Error(error) => {
+                at_place!(warn, self, error = %error, also_lost = also_lost_field, "{message}{since}.")
+            }
+            Cause::Reason(reason) => {
+                at_place!(warn, self, reason = %reason, also_lost = also_lost_field, "{message}{since}.")
+            }
         }
         (self.last_warning, self.quiet_losses, self.outage_logged) = (Some(Instant::now()), 0, true);
         also_lost
@@ -204,7 +206,7 @@ impl Link {
             Told::Quiet
         } else {
             let Words { link, again, .. } = self.words();
-            Told::Warned { also_lost: self.warn_outage(&format!("{link} lost; {again}"), "reason", reason) }
+            Told::Warned { also_lost: self.warn_outage(&format!("{link} lost; {again}"), Cause::Reason(reason)) }
         };
         let delay = if loss == Loss::Silent { self.first_delay } else { self.next_delay() };
         (told, delay)
@@ -230,6 +232,14 @@ impl Link {
             },
         }
     }
+}
+
+/// Why an outage starts, under the field name the log has always given it.
+enum Cause<'a> {
+    /// An attempt to open failed: `error=`.
+    Error(&'a str),
+    /// The link was lost: `reason=`.
+    Reason(&'a str),
 }
 
 /// The words a kind of link is told with.
