@@ -222,3 +222,45 @@ fn a_port_that_flaps_is_warned_of_once_and_loses_nothing() {
     assert_eq!(logs.matches("Cannot open the serial port").count(), 0, "{logs}");
     assert_eq!(logs.matches("telegrams arrive again").count(), 1, "{logs}");
 }
+
+/// `dsmrd parse /dev/ttyUSB0`, the first thing a user tries with a new cable: the port is
+/// opened raw at the version's line settings (read as a plain file it keeps whatever the
+/// terminal had), read as telegrams come, and its going away ends the input.
+#[test]
+fn parse_reads_a_serial_port_live_until_it_goes_away() {
+    if !require_tool("socat") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut pty = socat(dir.path());
+    let out = std::fs::File::create(dir.path().join("out.json")).expect("out");
+    let err = std::fs::File::create(dir.path().join("err.txt")).expect("err");
+    let mut parse = Command::new(env!("CARGO_BIN_EXE_dsmrd"))
+        .args(["parse", "--format", "json"])
+        .arg(dir.path().join("ttyDSMR"))
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .expect("start dsmrd parse");
+    let json = || std::fs::read_to_string(dir.path().join("out.json")).unwrap_or_default();
+    let one = std::fs::read(recording("Iskra-AM550-M550T-1012_dsmr5.0_dsmrtools.txt")).expect("rec");
+    let mut printed = false;
+    for _ in 0..20 {
+        send(dir.path(), &one);
+        if wait_for(Duration::from_millis(700), || json().lines().count() >= 1) {
+            printed = true;
+            break;
+        }
+    }
+    // Printed while the port is still there: read live, not at the end.
+    assert!(printed, "{}", json());
+    let _ = pty.terminate(Duration::from_secs(5));
+    let status = exit_within(&mut parse, Duration::from_secs(10));
+    let stderr = std::fs::read_to_string(dir.path().join("err.txt")).unwrap_or_default();
+    assert!(status.is_some_and(|s| s.success()), "{status:?}\n{stderr}");
+    assert!(stderr.contains("ttyDSMR at 115200 baud 8N1"), "{stderr}");
+    assert!(stderr.contains("ttyDSMR went away"), "{stderr}");
+    let first: serde_json::Value = serde_json::from_str(json().lines().next().unwrap_or_default()).expect("json");
+    let tariff_1 = first["objects"].as_array().and_then(|o| o.iter().find(|o| o["obis"] == "1-0:1.8.1"));
+    assert_eq!(tariff_1.map(|o| o["value"].clone()), Some(serde_json::json!(3432.829)), "{first}");
+}

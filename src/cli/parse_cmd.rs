@@ -3,9 +3,9 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
@@ -51,6 +51,46 @@ fn parse_version(s: &str) -> Result<VersionChoice, String> {
     s.parse()
 }
 
+/// How long a serial port read by `parse` may stay silent before it is said.
+const SILENT_PORT: Duration = Duration::from_secs(30);
+
+/// The input at `path`: a serial port (a terminal device, such as /dev/ttyUSB0) opened raw
+/// at the version's line settings, as the serial source opens it (read as a plain file it
+/// would keep whatever speed and line discipline it had); anything else as a file.
+/// True with the input when it is a serial port.
+fn open_input(path: &Path, version: VersionChoice) -> anyhow::Result<(Box<dyn Read>, bool)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if std::fs::metadata(path).is_ok_and(|m| m.file_type().is_char_device()) {
+            let (baud, bits, even) = match version {
+                VersionChoice::Fixed(v) => v.serial_defaults(),
+                VersionChoice::Auto => crate::spec::Version::V5.serial_defaults(),
+            };
+            let name = path.to_string_lossy();
+            let port = tokio_serial::new(name.as_ref(), baud)
+                .data_bits(if bits == 7 { tokio_serial::DataBits::Seven } else { tokio_serial::DataBits::Eight })
+                .parity(if even { tokio_serial::Parity::Even } else { tokio_serial::Parity::None })
+                .timeout(SILENT_PORT)
+                .open();
+            match port {
+                Ok(port) => {
+                    let line = if even { "7E1" } else { "8N1" };
+                    eprintln!("dsmrd: reading the serial port {name} at {baud} baud {line}; Ctrl-C stops.");
+                    return Ok((Box::new(port), true));
+                }
+                // Not a terminal (ENOTTY), such as /dev/null: read as a file.
+                Err(e) if e.kind() == tokio_serial::ErrorKind::Unknown => {}
+                Err(e) => anyhow::bail!("cannot open {name}: {}", crate::source::serial::open_problem(&e, &name)),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = version;
+    let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    Ok((Box::new(f), false))
+}
+
 pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
     let tz = zone(&args.timezone).map_err(anyhow::Error::msg)?;
     let keys = match &args.key {
@@ -66,12 +106,9 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
         keys,
         max_telegram_bytes: args.max_telegram_bytes,
     };
-    let (mut input, name): (Box<dyn Read>, String) = match &args.file {
-        Some(p) if p.as_os_str() != "-" => {
-            let f = File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
-            (Box::new(f), p.display().to_string())
-        }
-        _ => (Box::new(io::stdin().lock()), "stdin".to_string()),
+    let ((mut input, is_port), name): ((Box<dyn Read>, bool), String) = match &args.file {
+        Some(p) if p.as_os_str() != "-" => (open_input(p, args.dsmr_version)?, p.display().to_string()),
+        _ => ((Box::new(io::stdin().lock()), false), "stdin".to_string()),
     };
     let started = Instant::now();
     let mut decoder = Decoder::new(opts);
@@ -85,11 +122,29 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
         write_err: None,
     };
     let mut buf = vec![0u8; 64 * 1024];
+    let mut silence_told = false;
     loop {
         let n = match input.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // A serial port with nothing to say for `SILENT_PORT` (see `open_input`).
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                if decoder.stats().telegrams == 0 && !silence_told {
+                    eprintln!(
+                        "dsmrd: no data from {} for {}s; is the cable in the meter's P1 port? (still reading)",
+                        printer.name,
+                        SILENT_PORT.as_secs()
+                    );
+                    silence_told = true;
+                }
+                continue;
+            }
+            // A port unplugged ends its input, as the end of a file does.
+            Err(e) if is_port => {
+                eprintln!("dsmrd: {} went away ({e}); stopped reading.", printer.name);
+                break;
+            }
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", printer.name)),
         };
         decoder.feed(&buf[..n], |d| printer.print(d));
