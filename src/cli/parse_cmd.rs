@@ -63,10 +63,7 @@ fn open_input(path: &Path, version: VersionChoice) -> anyhow::Result<(Box<dyn Re
     {
         use std::os::unix::fs::FileTypeExt;
         if std::fs::metadata(path).is_ok_and(|m| m.file_type().is_char_device()) {
-            let (baud, bits, even) = match version {
-                VersionChoice::Fixed(v) => v.serial_defaults(),
-                VersionChoice::Auto => crate::spec::Version::V5.serial_defaults(),
-            };
+            let (baud, bits, even) = version.serial_defaults();
             let name = path.to_string_lossy();
             let port = tokio_serial::new(name.as_ref(), baud)
                 .data_bits(if bits == 7 { tokio_serial::DataBits::Seven } else { tokio_serial::DataBits::Eight })

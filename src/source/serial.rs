@@ -8,15 +8,12 @@ use tokio_serial::{DataBits, Parity as SerialParity, SerialPortBuilderExt, StopB
 use super::link::{Link, LinkKind, read_until_lost};
 use super::{Ingest, Shutdown, sleep_or_stop};
 use crate::config::{Parity, SerialConfig};
-use crate::spec::{Version, VersionChoice};
+use crate::spec::VersionChoice;
 
 /// Line settings: the config's, else the version's default (2.2/3: 9600 7E1, else
 /// 115200 8N1; `auto` assumes a modern meter).
 pub fn line_settings(cfg: &SerialConfig, version: VersionChoice) -> (u32, u8, Parity) {
-    let (baud, bits, even) = match version {
-        VersionChoice::Fixed(v) => v.serial_defaults(),
-        VersionChoice::Auto => Version::V5.serial_defaults(),
-    };
+    let (baud, bits, even) = version.serial_defaults();
     let parity = if even { Parity::Even } else { Parity::None };
     (cfg.baud.unwrap_or(baud), cfg.data_bits.unwrap_or(bits), cfg.parity.unwrap_or(parity))
 }

@@ -284,6 +284,17 @@ pub enum VersionChoice {
     Fixed(Version),
 }
 
+impl VersionChoice {
+    /// Default serial line settings, as [`Version::serial_defaults`]; `auto` assumes a
+    /// modern meter (115200 8N1).
+    pub fn serial_defaults(self) -> (u32, u8, bool) {
+        match self {
+            VersionChoice::Fixed(v) => v.serial_defaults(),
+            VersionChoice::Auto => Version::V5.serial_defaults(),
+        }
+    }
+}
+
 impl FromStr for VersionChoice {
     type Err = String;
 
