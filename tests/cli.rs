@@ -720,3 +720,13 @@ fn only_the_first_cut_off_telegram_of_a_stream_is_forgiven() {
     assert!(log.contains("other_errors=3"), "{log}");
     assert_eq!(tariff_1, vec!["3432.829".to_string()]);
 }
+
+/// A character device that is not a terminal (`/dev/null`) is read as a file, not opened
+/// as a serial port: no telegram, exit 1.
+#[test]
+fn parse_reads_a_device_that_is_no_terminal_as_a_file() {
+    let out = dsmrd_cmd().args(["parse", "/dev/null"]).output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("/dev/null: 0 telegrams") && !stderr.contains("serial port"), "{stderr}");
+}

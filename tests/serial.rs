@@ -225,24 +225,30 @@ fn a_port_that_flaps_is_warned_of_once_and_loses_nothing() {
 
 /// `dsmrd parse /dev/ttyUSB0`, the first thing a user tries with a new cable: the port is
 /// opened raw at the version's line settings (read as a plain file it keeps whatever the
-/// terminal had), read as telegrams come, and its going away ends the input.
-#[test]
-fn parse_reads_a_serial_port_live_until_it_goes_away() {
+/// terminal had: here canonical lines, echo and CR translation), read as telegrams come,
+/// and ended by Ctrl-C or by the port going away, with the summary either way.
+fn parse_a_pty_until(end: &str) {
     if !require_tool("socat") {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let mut pty = socat(dir.path());
+    let tty = dir.path().join("ttyDSMR");
+    let stty = Command::new("stty").arg("-F").arg(&tty).args(["icanon", "echo", "icrnl", "isig"]).status();
+    assert!(stty.is_ok_and(|s| s.success()), "stty");
     let out = std::fs::File::create(dir.path().join("out.json")).expect("out");
     let err = std::fs::File::create(dir.path().join("err.txt")).expect("err");
     let mut parse = Command::new(env!("CARGO_BIN_EXE_dsmrd"))
         .args(["parse", "--format", "json"])
-        .arg(dir.path().join("ttyDSMR"))
+        .arg(&tty)
         .stdout(out)
         .stderr(err)
         .spawn()
         .expect("start dsmrd parse");
     let json = || std::fs::read_to_string(dir.path().join("out.json")).unwrap_or_default();
+    let stderr = || std::fs::read_to_string(dir.path().join("err.txt")).unwrap_or_default();
+    // Bytes that come before the port is set raw are read with the settings they met.
+    assert!(wait_for(Duration::from_secs(10), || stderr().contains("reading the serial port")), "{}", stderr());
     let one = std::fs::read(recording("Iskra-AM550-M550T-1012_dsmr5.0_dsmrtools.txt")).expect("rec");
     let mut printed = false;
     for _ in 0..20 {
@@ -254,13 +260,28 @@ fn parse_reads_a_serial_port_live_until_it_goes_away() {
     }
     // Printed while the port is still there: read live, not at the end.
     assert!(printed, "{}", json());
-    let _ = pty.terminate(Duration::from_secs(5));
+    if end == "unplug" {
+        let _ = pty.terminate(Duration::from_secs(5));
+    } else {
+        let _ = Command::new("kill").arg("-INT").arg(parse.id().to_string()).status();
+    }
     let status = exit_within(&mut parse, Duration::from_secs(10));
-    let stderr = std::fs::read_to_string(dir.path().join("err.txt")).unwrap_or_default();
+    let stderr = stderr();
     assert!(status.is_some_and(|s| s.success()), "{status:?}\n{stderr}");
     assert!(stderr.contains("ttyDSMR at 115200 baud 8N1"), "{stderr}");
-    assert!(stderr.contains("ttyDSMR went away"), "{stderr}");
+    assert!(stderr.contains("ttyDSMR: 1 telegrams, 0 CRC failures"), "{stderr}");
+    assert_eq!(stderr.contains("ttyDSMR went away"), end == "unplug", "{stderr}");
     let first: serde_json::Value = serde_json::from_str(json().lines().next().unwrap_or_default()).expect("json");
     let tariff_1 = first["objects"].as_array().and_then(|o| o.iter().find(|o| o["obis"] == "1-0:1.8.1"));
     assert_eq!(tariff_1.map(|o| o["value"].clone()), Some(serde_json::json!(3432.829)), "{first}");
+}
+
+#[test]
+fn parse_reads_a_serial_port_live_until_it_goes_away() {
+    parse_a_pty_until("unplug");
+}
+
+#[test]
+fn parse_reads_a_serial_port_live_until_ctrl_c() {
+    parse_a_pty_until("interrupt");
 }

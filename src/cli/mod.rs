@@ -13,6 +13,7 @@ macro_rules! say {
 pub mod check_config_cmd;
 pub mod fields_cmd;
 mod parse_cmd;
+mod port_input;
 mod record_cmd;
 mod replay_cmd;
 pub mod run_cmd;

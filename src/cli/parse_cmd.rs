@@ -3,14 +3,15 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
 
-use super::Format;
+use super::{Format, port_input};
 use crate::decoder::{DecodeStats, Decoded, Decoder, DecoderOptions};
 use crate::json::{JsonContext, telegram_json};
 use crate::smarty::Keys;
@@ -20,7 +21,8 @@ use crate::time::{DEFAULT_TIMEZONE, zone};
 
 #[derive(Debug, Args)]
 pub struct ParseArgs {
-    /// The capture to read; `-` or nothing reads stdin.
+    /// The capture to read; `-` or nothing reads stdin; a serial port (/dev/ttyUSB0) is read
+    /// live at the version's line settings until Ctrl-C.
     pub file: Option<PathBuf>,
     /// Telegram format: auto, 2.2, 3, 4, 5, 5B, 5L, 5S, Q3D, EON_HU, ISKRA_IE, T210D_AT, ESO_LT.
     #[arg(long, default_value = "auto", value_parser = parse_version)]
@@ -51,42 +53,9 @@ fn parse_version(s: &str) -> Result<VersionChoice, String> {
     s.parse()
 }
 
-/// How long a serial port read by `parse` may stay silent before it is said.
+/// How long a serial port read by `parse` may stay silent, before its first telegram,
+/// before that is said.
 const SILENT_PORT: Duration = Duration::from_secs(30);
-
-/// The input at `path`: a serial port (a terminal device, such as /dev/ttyUSB0) opened raw
-/// at the version's line settings, as the serial source opens it (read as a plain file it
-/// would keep whatever speed and line discipline it had); anything else as a file.
-/// True with the input when it is a serial port.
-fn open_input(path: &Path, version: VersionChoice) -> anyhow::Result<(Box<dyn Read>, bool)> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if std::fs::metadata(path).is_ok_and(|m| m.file_type().is_char_device()) {
-            let (baud, bits, even) = version.serial_defaults();
-            let name = path.to_string_lossy();
-            let port = tokio_serial::new(name.as_ref(), baud)
-                .data_bits(if bits == 7 { tokio_serial::DataBits::Seven } else { tokio_serial::DataBits::Eight })
-                .parity(if even { tokio_serial::Parity::Even } else { tokio_serial::Parity::None })
-                .timeout(SILENT_PORT)
-                .open();
-            match port {
-                Ok(port) => {
-                    let line = if even { "7E1" } else { "8N1" };
-                    eprintln!("dsmrd: reading the serial port {name} at {baud} baud {line}; Ctrl-C stops.");
-                    return Ok((Box::new(port), true));
-                }
-                // Not a terminal (ENOTTY), such as /dev/null: read as a file.
-                Err(e) if e.kind() == tokio_serial::ErrorKind::Unknown => {}
-                Err(e) => anyhow::bail!("cannot open {name}: {}", crate::source::serial::open_problem(&e, &name)),
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = version;
-    let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    Ok((Box::new(f), false))
-}
 
 pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
     let tz = zone(&args.timezone).map_err(anyhow::Error::msg)?;
@@ -103,10 +72,21 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
         keys,
         max_telegram_bytes: args.max_telegram_bytes,
     };
-    let ((mut input, is_port), name): ((Box<dyn Read>, bool), String) = match &args.file {
-        Some(p) if p.as_os_str() != "-" => (open_input(p, args.dsmr_version)?, p.display().to_string()),
-        _ => ((Box::new(io::stdin().lock()), false), "stdin".to_string()),
+    // A serial port is read as the serial source reads it, until Ctrl-C (`port_input`).
+    let mut stop = None;
+    let (mut input, name): (Box<dyn Read>, String) = match &args.file {
+        Some(p) if port_input::is_port(p) => {
+            let port = port_input::open(p, args.dsmr_version)?;
+            stop = Some(port_input::stop_flag());
+            (port, p.display().to_string())
+        }
+        Some(p) if p.as_os_str() != "-" => {
+            let f = File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
+            (Box::new(f), p.display().to_string())
+        }
+        _ => (Box::new(io::stdin().lock()), "stdin".to_string()),
     };
+    let stopped = || stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst));
     let started = Instant::now();
     let mut decoder = Decoder::new(opts);
     let stdout = io::stdout();
@@ -119,15 +99,16 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
         write_err: None,
     };
     let mut buf = vec![0u8; 64 * 1024];
-    let mut silence_told = false;
-    loop {
+    let (mut silent_since, mut silence_told, mut hinted) = (Instant::now(), false, false);
+    while !stopped() {
         let n = match input.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            // A serial port with nothing to say for `SILENT_PORT` (see `open_input`).
-            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                if decoder.stats().telegrams == 0 && !silence_told {
+            // A port's read waits a tick at most, for the stop to be seen.
+            Err(e) if stop.is_some() && e.kind() == io::ErrorKind::TimedOut => {
+                let silent = silent_since.elapsed() >= SILENT_PORT;
+                if silent && decoder.stats().telegrams == 0 && !silence_told {
                     eprintln!(
                         "dsmrd: no data from {} for {}s; is the cable in the meter's P1 port? (still reading)",
                         printer.name,
@@ -138,12 +119,13 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
                 continue;
             }
             // A port unplugged ends its input, as the end of a file does.
-            Err(e) if is_port => {
+            Err(e) if stop.is_some() => {
                 eprintln!("dsmrd: {} went away ({e}); stopped reading.", printer.name);
                 break;
             }
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", printer.name)),
         };
+        silent_since = Instant::now();
         decoder.feed(&buf[..n], |d| printer.print(d));
         // Shown as soon as it is read: a live stream (`socat ... | dsmrd parse -`) comes in
         // reads of a telegram or less; a file in reads of 64 KiB, flushed as seldom.
@@ -151,6 +133,14 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
         if printer.write_err.is_some() {
             // The reader has gone (`| head`): a live stream would never end otherwise.
             break;
+        }
+        // On a port, wrong line settings are said as soon as they show (the summary, at
+        // Ctrl-C, says it again).
+        if stop.is_some() && !hinted {
+            if let Some(hint) = decoder.stats().line_settings_hint() {
+                eprintln!("dsmrd: {}: {hint}", printer.name);
+                hinted = true;
+            }
         }
     }
     // A telegram cut off by the end of the input is reported; one cut off because the

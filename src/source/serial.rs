@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tokio_serial::{DataBits, Parity as SerialParity, SerialPortBuilderExt, StopBits};
+use tokio_serial::{DataBits, Parity as SerialParity, SerialPortBuilder, SerialPortBuilderExt, StopBits};
 
 use super::link::{Link, LinkKind, read_until_lost};
 use super::{Ingest, Shutdown, sleep_or_stop};
@@ -44,25 +44,30 @@ pub(crate) fn open_problem(e: &tokio_serial::Error, path: &str) -> String {
     format!("{e}{hint}")
 }
 
+/// A port at these line settings (baud, data bits, parity) and stop bits: the one way dsmrd
+/// opens a serial port, for the source and for `parse`.
+pub(crate) fn port_builder(path: &str, (baud, bits, parity): (u32, u8, Parity), stop_bits: u8) -> SerialPortBuilder {
+    tokio_serial::new(path, baud)
+        .data_bits(match bits {
+            5 => DataBits::Five,
+            6 => DataBits::Six,
+            7 => DataBits::Seven,
+            _ => DataBits::Eight,
+        })
+        .parity(match parity {
+            Parity::None => SerialParity::None,
+            Parity::Even => SerialParity::Even,
+            Parity::Odd => SerialParity::Odd,
+        })
+        .stop_bits(if stop_bits == 2 { StopBits::Two } else { StopBits::One })
+}
+
 pub async fn run(cfg: &SerialConfig, version: VersionChoice, mut ingest: Ingest, mut shutdown: Shutdown) {
     let (baud, bits, parity) = line_settings(cfg, version);
     let mut link =
         Link::new(LinkKind::Serial, &ingest.name, &cfg.path, Duration::from_millis(500), Duration::from_secs(30));
     loop {
-        let port = tokio_serial::new(&cfg.path, baud)
-            .data_bits(match bits {
-                5 => DataBits::Five,
-                6 => DataBits::Six,
-                7 => DataBits::Seven,
-                _ => DataBits::Eight,
-            })
-            .parity(match parity {
-                Parity::None => SerialParity::None,
-                Parity::Even => SerialParity::Even,
-                Parity::Odd => SerialParity::Odd,
-            })
-            .stop_bits(if cfg.stop_bits == 2 { StopBits::Two } else { StopBits::One })
-            .open_native_async();
+        let port = port_builder(&cfg.path, (baud, bits, parity), cfg.stop_bits).open_native_async();
         let port = match port {
             Ok(p) => p,
             Err(e) => {
