@@ -15,45 +15,33 @@ use crate::spec::VersionChoice;
 /// How long one read of a port waits: how soon a stop is noticed.
 pub const TICK: Duration = Duration::from_millis(250);
 
-/// Whether `path` is a terminal device other than the user's own terminal: a serial port.
+/// Whether `path` is a serial port: a terminal device that is not dsmrd's controlling
+/// terminal (the user's own, however named: `/dev/tty`, a link to it, `$(tty)`). One that
+/// may not be opened now (no permission, busy) counts, so that its error comes with the
+/// serial source's hints.
 #[cfg(unix)]
+#[allow(unsafe_code)]
 pub fn is_port(path: &Path) -> bool {
-    use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
-    let Ok(meta) = std::fs::metadata(path) else { return false };
-    if !meta.file_type().is_char_device() || path == Path::new("/dev/tty") {
-        return false;
-    }
-    // The terminal dsmrd runs in is no meter.
-    if own_terminals().contains(&meta.rdev()) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    if !std::fs::metadata(path).is_ok_and(|m| m.file_type().is_char_device()) {
         return false;
     }
     // Opened without waiting for a carrier and without becoming the controlling terminal,
     // only to ask.
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-        .is_ok_and(|f| f.is_terminal())
+    let probe = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path);
+    match probe {
+        // SAFETY: tcgetsid only reads the session of the terminal on `f`'s descriptor,
+        // which `f` keeps open for the call; it fails unless that terminal is the caller's
+        // controlling terminal.
+        Ok(f) => f.is_terminal() && unsafe { libc::tcgetsid(f.as_raw_fd()) } == -1,
+        Err(e) => e.kind() == io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(libc::EBUSY),
+    }
 }
 
 #[cfg(not(unix))]
 pub fn is_port(_path: &Path) -> bool {
     false
-}
-
-/// The devices of stdin, stdout and stderr, where they are terminals.
-#[cfg(unix)]
-fn own_terminals() -> Vec<u64> {
-    use std::os::fd::AsFd;
-    use std::os::unix::fs::MetadataExt;
-    let fds = [io::stdin().as_fd().try_clone_to_owned(), io::stdout().as_fd().try_clone_to_owned()];
-    let fds = fds.into_iter().chain([io::stderr().as_fd().try_clone_to_owned()]);
-    fds.flatten()
-        .map(std::fs::File::from)
-        .filter(|f| f.is_terminal())
-        .filter_map(|f| f.metadata().ok())
-        .map(|m| m.rdev())
-        .collect()
 }
 
 /// Opens the port at `path` raw at the version's line settings, each read waiting at most
@@ -71,67 +59,29 @@ pub fn open(path: &Path, version: VersionChoice) -> anyhow::Result<Box<dyn io::R
     Ok(Box::new(port))
 }
 
-/// A flag raised by Ctrl-C (SIGINT) or SIGTERM, which then no longer end the process: the
+/// A flag raised by the service's stop signals (Ctrl-C, SIGTERM, SIGHUP unless under
+/// `nohup`; see `run_cmd::shutdown_signal`), which then no longer end the process: the
 /// reading loop sees it within a [`TICK`] and ends as at the end of a file, so the summary
-/// is printed and the port closed (a pty killed while held stays exclusive to root).
+/// is printed and the port closed (a pty killed while held stays exclusive to root). A
+/// second signal, a second or more later, still ends the process at once (a run stuck
+/// writing to a pipe nobody reads).
 pub fn stop_flag() -> Arc<AtomicBool> {
     let stop = Arc::new(AtomicBool::new(false));
     let raised = stop.clone();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
-    if let Ok(runtime) = runtime {
-        // The handlers are installed before this returns, so no signal falls between.
-        let signals = runtime.block_on(async { Signals::new() });
+    if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        // The handlers are installed by this call, before any reading.
+        let signal = {
+            let _inside = runtime.enter();
+            super::run_cmd::shutdown_signal(None)
+        };
         std::thread::spawn(move || {
-            runtime.block_on(signals.any());
-            raised.store(true, Ordering::SeqCst);
+            runtime.block_on(async move {
+                signal.await;
+                raised.store(true, Ordering::SeqCst);
+                // Serves the second signal.
+                std::future::pending::<()>().await;
+            })
         });
     }
     stop
-}
-
-/// The stop signals (SIGINT, SIGTERM), installed when made.
-struct Signals {
-    #[cfg(unix)]
-    interrupt: Option<tokio::signal::unix::Signal>,
-    #[cfg(unix)]
-    terminate: Option<tokio::signal::unix::Signal>,
-}
-
-impl Signals {
-    fn new() -> Signals {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Signals { interrupt: signal(SignalKind::interrupt()).ok(), terminate: signal(SignalKind::terminate()).ok() }
-        }
-        #[cfg(not(unix))]
-        Signals {}
-    }
-
-    /// Waits for the first of them.
-    async fn any(self) {
-        #[cfg(unix)]
-        {
-            let (mut interrupt, mut terminate) = (self.interrupt, self.terminate);
-            tokio::select! {
-                _ = recv(&mut interrupt) => {}
-                _ = recv(&mut terminate) => {}
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
-
-/// The next delivery of a signal; never, when it could not be installed.
-#[cfg(unix)]
-async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) {
-    match signal {
-        Some(s) => {
-            s.recv().await;
-        }
-        None => std::future::pending().await,
-    }
 }
