@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::config::Parity;
-use crate::source::serial::{open_problem, port_builder};
+use crate::source::serial::{default_line, open_problem, port_builder};
 use crate::spec::VersionChoice;
 
 /// How long one read of a port waits: how soon a stop is noticed.
@@ -48,13 +48,12 @@ pub fn is_port(_path: &Path) -> bool {
 /// [`TICK`]; says so on stderr.
 pub fn open(path: &Path, version: VersionChoice) -> anyhow::Result<Box<dyn io::Read>> {
     let name = path.to_str().ok_or_else(|| anyhow::anyhow!("{}: the path is not UTF-8", path.display()))?;
-    let (baud, bits, even) = version.serial_defaults();
-    let parity = if even { Parity::Even } else { Parity::None };
+    let (baud, bits, parity) = default_line(version);
     let port = port_builder(name, (baud, bits, parity), 1)
         .timeout(TICK)
         .open()
         .map_err(|e| anyhow::anyhow!("cannot open {name}: {}", open_problem(&e, name)))?;
-    let line = if even { "7E1" } else { "8N1" };
+    let line = if parity == Parity::Even { "7E1" } else { "8N1" };
     eprintln!("dsmrd: reading the serial port {name} at {baud} baud {line}; Ctrl-C stops.");
     Ok(Box::new(port))
 }

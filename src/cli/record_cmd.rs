@@ -9,11 +9,10 @@ use clap::Args;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio_serial::SerialPortBuilderExt;
 
-use crate::config::Parity;
 use crate::config::parse_duration;
 use crate::decoder::{Decoded, Decoder, DecoderOptions};
-use crate::source::serial::{open_problem, port_builder};
-use crate::spec::Version;
+use crate::source::serial::{default_line, open_problem, port_builder};
+use crate::spec::{Version, VersionChoice};
 
 #[derive(Debug, Args)]
 pub struct RecordArgs {
@@ -41,12 +40,11 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
 async fn record(args: RecordArgs, limit: Option<Duration>) -> anyhow::Result<ExitCode> {
     let mut input: Box<dyn AsyncRead + Unpin + Send> = if let Some(rest) = args.from.strip_prefix("serial:") {
         let version = if args.seven_e_one { Version::V2_2 } else { Version::V5 };
-        let (baud, bits, even) = version.serial_defaults();
+        let (baud, bits, parity) = default_line(VersionChoice::Fixed(version));
         let (path, baud) = match rest.rsplit_once('@') {
             Some((p, b)) => (p, b.parse::<u32>().map_err(|_| anyhow::anyhow!("bad baud rate `{b}`"))?),
             None => (rest, baud),
         };
-        let parity = if even { Parity::Even } else { Parity::None };
         let port = port_builder(path, (baud, bits, parity), 1).open_native_async();
         Box::new(port.map_err(|e| anyhow::anyhow!("cannot open {path}: {}", open_problem(&e, path)))?)
     } else if let Some(addr) = args.from.strip_prefix("tcp:") {

@@ -125,20 +125,17 @@ impl Link {
         self.attempts += 1;
         let failing_for = self.failing_since.get_or_insert_with(Instant::now).elapsed();
         let what = self.words().cannot;
-        if !self.outage_logged && self.warned_lately() && failing_for < FLAP_GRACE {
+        let in_grace = !self.outage_logged && self.warned_lately() && failing_for < FLAP_GRACE;
+        if self.outage_logged || in_grace {
             at_place!(debug, self, error = %error, "{what}.");
-            return (Told::Quiet, self.next_delay().min(FLAP_GRACE - failing_for));
+            let delay = self.next_delay();
+            // Within a flap's grace, the next attempt falls on its end at the latest.
+            return (Told::Quiet, if in_grace { delay.min(FLAP_GRACE - failing_for) } else { delay });
         }
-        let told = if self.outage_logged {
-            at_place!(debug, self, error = %error, "{what}.");
-            Told::Quiet
-        } else {
-            // The last loss, counted as a flap, turned out to start this outage.
-            self.quiet_losses = self.quiet_losses.saturating_sub(1);
-            let also_lost = self.warn_outage(&format!("{what}; retrying with backoff"), Cause::Error(error));
-            Told::Warned { also_lost }
-        };
-        (told, self.next_delay())
+        // The last loss, counted as a flap, turned out to start this outage.
+        self.quiet_losses = self.quiet_losses.saturating_sub(1);
+        let also_lost = self.warn_outage(&format!("{what}; retrying with backoff"), Cause::Error(error));
+        (Told::Warned { also_lost }, self.next_delay())
     }
 
     /// Warns that an outage starts, with `message`, its cause, and the losses counted

@@ -10,12 +10,17 @@ use super::{Ingest, Shutdown, sleep_or_stop};
 use crate::config::{Parity, SerialConfig};
 use crate::spec::VersionChoice;
 
-/// Line settings: the config's, else the version's default (2.2/3: 9600 7E1, else
-/// 115200 8N1; `auto` assumes a modern meter).
+/// Line settings: the config's, else the version's default (`default_line`).
 pub fn line_settings(cfg: &SerialConfig, version: VersionChoice) -> (u32, u8, Parity) {
-    let (baud, bits, even) = version.serial_defaults();
-    let parity = if even { Parity::Even } else { Parity::None };
+    let (baud, bits, parity) = default_line(version);
     (cfg.baud.unwrap_or(baud), cfg.data_bits.unwrap_or(bits), cfg.parity.unwrap_or(parity))
+}
+
+/// The version's default line settings (baud, data bits, parity): 2.2/3/Q3D 9600 7E1,
+/// else 115200 8N1; `auto` assumes a modern meter.
+pub(crate) fn default_line(version: VersionChoice) -> (u32, u8, Parity) {
+    let (baud, bits, even) = version.serial_defaults();
+    (baud, bits, if even { Parity::Even } else { Parity::None })
 }
 
 /// Why the port at `path` did not open, with what to do about the usual causes. (A path
