@@ -106,21 +106,32 @@ impl DecodeStats {
     /// bit lands in the high bit); many NULs a reader faster than the meter (9600 baud read
     /// at 115200) or parity errors read as NUL. Much text without a telegram is no P1
     /// output at all.
-    pub fn line_settings_hint(&self) -> Option<String> {
-        const SETTINGS: &str = "the serial line settings do not match the meter's. DSMR 2.2/3.0 meters send 9600 \
-             baud 7E1 (data_bits = 7, parity = \"even\", or dsmr_version = \"2.2\"); later meters 115200 baud 8N1";
+    /// `set` says how the settings are chosen where the bytes were read, so that the hint
+    /// names the keys or flags the user has there.
+    pub fn line_settings_hint(&self, set: SettingsSetBy) -> Option<String> {
+        let settings = match set {
+            SettingsSetBy::Config => {
+                "the serial line settings do not match the meter's. DSMR 2.2/3.0 meters send 9600 baud 7E1 \
+                 (data_bits = 7, parity = \"even\", or dsmr_version = \"2.2\"); later meters 115200 baud 8N1"
+            }
+            SettingsSetBy::ParseFlag => {
+                "the serial line settings do not match the meter's. DSMR 2.2/3.0 meters send 9600 baud 7E1 \
+                 (`--dsmr-version 2.2` reads the port so); later meters 115200 baud 8N1 (`--dsmr-version auto`, \
+                 the default)"
+            }
+        };
         let (all, high, nul) = (self.skipped_bytes, self.skipped_high_bytes, self.skipped_nul_bytes);
         if self.telegrams > 0 || all < 256 {
             return None;
         }
         if high * 4 >= all {
             Some(format!(
-                "{high} of the {all} bytes received have the high bit set and no telegram was found: {SETTINGS}"
+                "{high} of the {all} bytes received have the high bit set and no telegram was found: {settings}"
             ))
         } else if nul * 4 >= all {
             Some(format!(
                 "{nul} of the {all} bytes received are NUL (a wrong baud rate, parity errors, or a line with no \
-                 meter on it) and no telegram was found: {SETTINGS}"
+                 meter on it) and no telegram was found: {settings}"
             ))
         } else if all >= 64 * 1024 {
             // Text, but none of it telegrams: not a meter's P1 output at all.
@@ -132,6 +143,17 @@ impl DecodeStats {
             None
         }
     }
+}
+
+/// Where the line settings of a stream's serial port are chosen: what a hint about wrong
+/// settings tells the user to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingsSetBy {
+    /// A source's configuration (`data_bits`, `parity`, `dsmr_version`); also the advice
+    /// for a capture, made by whatever read the port.
+    Config,
+    /// `dsmrd parse`'s `--dsmr-version`, for a port it reads itself.
+    ParseFlag,
 }
 
 /// The decoding pipeline for one byte stream.

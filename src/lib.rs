@@ -18,7 +18,8 @@
 //! [`daemon::run`] wires them together.
 
 // The exceptions, each with its invariant and safety argument: `lines::between_ascii`,
-// `parse::ascii_text`, `parse::Lines::slot` and `cli::run_cmd::hangup_ignored`.
+// `parse::ascii_text`, `parse::Lines::slot`, `cli::run_cmd::hangup_ignored`,
+// `cli::port_input::is_port` and `cli::port_input::output_gone`.
 #![deny(unsafe_code)]
 
 pub mod cli;

@@ -131,9 +131,54 @@ fn a_7e1_meter_read_as_8n1_gets_a_line_settings_warning() {
     let logs = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(warned, "no line-settings warning\n{logs}");
     assert!(logs.contains("9600 baud 7E1"), "{logs}");
+    // In the words of the configuration, where the settings are chosen.
+    assert!(logs.contains(r#"dsmr_version = "2.2""#) && !logs.contains("--dsmr-version"), "{logs}");
     assert_eq!(logs.matches("have the high bit set").count(), 1, "warned once\n{logs}");
     assert!(csv_lines(&csv).is_empty(), "{:?}", csv_lines(&csv));
     drop(pty);
+}
+
+/// The same meter read by `dsmrd parse` on the port: the hint comes while it reads, and
+/// names the flag that sets the port, not configuration keys.
+#[test]
+fn parse_of_a_7e1_meter_at_8n1_names_the_flag_that_sets_the_port() {
+    if !require_tool("socat") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let _pty = socat(dir.path());
+    let text = std::fs::read(recording("Iskra-MT382-1003-issue54a_dsmr2.2_dsmrtools.txt")).expect("rec");
+    let with_parity: Vec<u8> = text.iter().map(|&b| if b.count_ones() % 2 == 1 { b | 0x80 } else { b }).collect();
+    let err_path = dir.path().join("err.txt");
+    let err = std::fs::File::create(&err_path).expect("err");
+    let mut parse = Command::new(env!("CARGO_BIN_EXE_dsmrd"))
+        .args(["parse", "--format", "none"])
+        .arg(dir.path().join("ttyDSMR"))
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()
+        .expect("start dsmrd parse");
+    let stderr = || std::fs::read_to_string(&err_path).unwrap_or_default();
+    assert!(wait_for(Duration::from_secs(10), || stderr().contains("reading the serial port")), "{}", stderr());
+    let mut hinted = false;
+    for _ in 0..10 {
+        send(dir.path(), &with_parity);
+        if wait_for(Duration::from_millis(700), || stderr().contains("have the high bit set")) {
+            hinted = true;
+            break;
+        }
+    }
+    // Said live, before the summary.
+    let live = stderr();
+    let _ = Command::new("kill").arg("-INT").arg(parse.id().to_string()).status();
+    let status = exit_within(&mut parse, Duration::from_secs(10));
+    assert!(hinted, "no hint while reading\n{live}");
+    assert!(!live.contains("0 CRC failures"), "the hint came only with the summary\n{live}");
+    assert!(live.contains("(`--dsmr-version 2.2` reads the port so)"), "{live}");
+    assert!(!live.contains("data_bits"), "{live}");
+    // No telegram: exit 1, and the summary says the hint again.
+    assert_eq!(status.and_then(|s| s.code()), Some(1), "{}", stderr());
+    assert_eq!(stderr().matches("`--dsmr-version 2.2`").count(), 2, "{}", stderr());
 }
 
 /// A port that opens but stays silent (the cable not in the meter, P1 output off) is
@@ -277,4 +322,42 @@ fn parse_reads_a_serial_port_live_until_it_goes_away() {
 #[test]
 fn parse_reads_a_serial_port_live_until_ctrl_c() {
     parse_a_pty_until("interrupt");
+}
+
+/// `dsmrd parse PORT | head -n 1`: once the reader has its line and is gone, parse ends with
+/// its summary, although the port stays silent and no write fails to tell it.
+#[test]
+fn parse_of_a_port_ends_when_its_reader_goes_while_the_port_is_silent() {
+    use std::io::BufRead;
+    if !require_tool("socat") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let _pty = socat(dir.path());
+    let err_path = dir.path().join("err.txt");
+    let err = std::fs::File::create(&err_path).expect("err");
+    let mut parse = Command::new(env!("CARGO_BIN_EXE_dsmrd"))
+        .args(["parse", "--format", "json"])
+        .arg(dir.path().join("ttyDSMR"))
+        .stdout(Stdio::piped())
+        .stderr(err)
+        .spawn()
+        .expect("start dsmrd parse");
+    let stderr = || std::fs::read_to_string(&err_path).unwrap_or_default();
+    assert!(wait_for(Duration::from_secs(10), || stderr().contains("reading the serial port")), "{}", stderr());
+    send(dir.path(), &std::fs::read(recording("Iskra-AM550-M550T-1012_dsmr5.0_dsmrtools.txt")).expect("rec"));
+    let mut first = String::new();
+    let mut out = std::io::BufReader::new(parse.stdout.take().expect("stdout"));
+    out.read_line(&mut first).expect("first line");
+    assert!(first.contains(r#""obis":"1-0:1.8.1""#), "{first}");
+    // `head` has its line and exits.
+    drop(out);
+    let status = exit_within(&mut parse, Duration::from_secs(5));
+    if status.is_none() {
+        let _ = parse.kill();
+        let _ = parse.wait();
+    }
+    let stderr = stderr();
+    assert!(status.is_some_and(|s| s.success()), "still reading, or failed: {status:?}\n{stderr}");
+    assert!(stderr.contains("ttyDSMR: 1 telegrams, 0 CRC failures"), "{stderr}");
 }

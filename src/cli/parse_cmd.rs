@@ -12,7 +12,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::{Format, port_input};
-use crate::decoder::{DecodeStats, Decoded, Decoder, DecoderOptions};
+use crate::decoder::{DecodeStats, Decoded, Decoder, DecoderOptions, SettingsSetBy};
 use crate::json::{JsonContext, telegram_json};
 use crate::smarty::Keys;
 use crate::spec::VersionChoice;
@@ -107,6 +107,10 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             // A port's read waits a tick at most, for the stop to be seen.
             Err(e) if stop.is_some() && e.kind() == io::ErrorKind::TimedOut => {
+                // The reader has gone while the port is silent: nothing written would say so.
+                if port_input::output_gone() {
+                    break;
+                }
                 let silent = silent_since.elapsed() >= SILENT_PORT;
                 if silent && decoder.stats().telegrams == 0 && !silence_told {
                     eprintln!(
@@ -137,7 +141,7 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
         // On a port, wrong line settings are said as soon as they show (the summary, at
         // Ctrl-C, says it again).
         if stop.is_some() && !hinted {
-            if let Some(hint) = decoder.stats().line_settings_hint() {
+            if let Some(hint) = decoder.stats().line_settings_hint(SettingsSetBy::ParseFlag) {
                 eprintln!("dsmrd: {}: {hint}", printer.name);
                 hinted = true;
             }
@@ -157,7 +161,10 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
         None => {}
     }
     let stats = decoder.stats();
-    summary(&name, &stats, started.elapsed().as_secs_f64());
+    // A port read here was set by `--dsmr-version`; a capture's settings were chosen by
+    // whatever made it, most often a configured source.
+    let set = if stop.is_some() { SettingsSetBy::ParseFlag } else { SettingsSetBy::Config };
+    summary(&name, &stats, set, started.elapsed().as_secs_f64());
     Ok(if stats.telegrams == 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
@@ -217,7 +224,7 @@ impl<W: Write> Printer<W> {
     }
 }
 
-fn summary(name: &str, s: &DecodeStats, secs: f64) {
+fn summary(name: &str, s: &DecodeStats, set: SettingsSetBy, secs: f64) {
     let rate = if secs > 0.0 { s.telegrams as f64 / secs } else { 0.0 };
     // Telegrams let through with a wrong CRC are said apart from the failures, which were
     // not let through.
@@ -235,7 +242,7 @@ fn summary(name: &str, s: &DecodeStats, secs: f64) {
         secs,
         rate
     );
-    if let Some(hint) = s.line_settings_hint() {
+    if let Some(hint) = s.line_settings_hint(set) {
         say!("dsmrd: {name}: {hint}");
     }
 }

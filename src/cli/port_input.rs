@@ -44,6 +44,24 @@ pub fn is_port(_path: &Path) -> bool {
     false
 }
 
+/// Whether stdout is a pipe or socket whose reader has gone (`dsmrd parse PORT | head`, once
+/// `head` has its lines): a port that stays silent brings no write that would fail and tell.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+pub fn output_gone() -> bool {
+    let mut out = libc::pollfd { fd: libc::STDOUT_FILENO, events: 0, revents: 0 };
+    // SAFETY: poll reads and writes only the one `pollfd` it is given, which lives on this
+    // stack for the call; with a zero timeout it returns at once.
+    let ready = unsafe { libc::poll(&mut out, 1, 0) };
+    // A pipe's writer sees POLLERR once no reader is left, a socket's POLLHUP.
+    ready == 1 && out.revents & (libc::POLLERR | libc::POLLHUP) != 0
+}
+
+#[cfg(not(unix))]
+pub fn output_gone() -> bool {
+    false
+}
+
 /// Opens the port at `path` raw at the version's line settings, each read waiting at most
 /// [`TICK`]; says so on stderr.
 pub fn open(path: &Path, version: VersionChoice) -> anyhow::Result<Box<dyn io::Read>> {

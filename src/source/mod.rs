@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::config::{DecodeSettings, SourceConfig, SourceKind};
-use crate::decoder::{DecodeError, Decoded, Decoder, DecoderOptions};
+use crate::decoder::{DecodeError, Decoded, Decoder, DecoderOptions, SettingsSetBy};
 use crate::frame::Reject;
 use crate::pipeline::Fanout;
 use crate::readings::{ReadingContext, to_reading};
@@ -173,7 +173,7 @@ impl Ingest {
         let now = Timestamp::now();
         decoder.feed(chunk, |d| handle(d, name, cx, counters, errors, (fresh, forgive_cut), pending, now));
         if !self.hinted {
-            if let Some(hint) = decoder.stats().line_settings_hint() {
+            if let Some(hint) = decoder.stats().line_settings_hint(SettingsSetBy::Config) {
                 tracing::warn!(source = %name, "{hint}.");
                 self.hinted = true;
             }
