@@ -114,6 +114,10 @@ impl DecodeStats {
                 "the serial line settings do not match the meter's. DSMR 2.2/3.0 meters send 9600 baud 7E1 \
                  (data_bits = 7, parity = \"even\", or dsmr_version = \"2.2\"); later meters 115200 baud 8N1"
             }
+            SettingsSetBy::RecordFlag => {
+                "the serial line settings do not match the meter's. DSMR 2.2/3.0 meters send 9600 baud 7E1 \
+                 (`--seven-e-one`); later meters 115200 baud 8N1 (the default)"
+            }
             SettingsSetBy::ParseFlag => {
                 "the serial line settings do not match the meter's. DSMR 2.2/3.0 meters send 9600 baud 7E1 \
                  (`--dsmr-version 2.2` reads the port so); later meters 115200 baud 8N1 (`--dsmr-version auto`, \
@@ -154,6 +158,8 @@ pub enum SettingsSetBy {
     Config,
     /// `dsmrd parse`'s `--dsmr-version`, for a port it reads itself.
     ParseFlag,
+    /// `dsmrd record`'s `--seven-e-one`.
+    RecordFlag,
 }
 
 /// The decoding pipeline for one byte stream.

@@ -361,3 +361,62 @@ fn parse_of_a_port_ends_when_its_reader_goes_while_the_port_is_silent() {
     assert!(status.is_some_and(|s| s.success()), "still reading, or failed: {status:?}\n{stderr}");
     assert!(stderr.contains("ttyDSMR: 1 telegrams, 0 CRC failures"), "{stderr}");
 }
+
+/// `dsmrd record` from a port: a 7E1 meter recorded at the 8N1 default gets the hint, in
+/// record's own flag, while recording; a port that goes away ends the capture, which keeps
+/// every byte that came, exactly.
+#[test]
+fn record_from_a_port_hints_at_wrong_settings_and_keeps_all_when_it_goes_away() {
+    if !require_tool("socat") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut pty = socat(dir.path());
+    let out = dir.path().join("capture.txt");
+    let err_path = dir.path().join("err.txt");
+    let err = std::fs::File::create(&err_path).expect("err");
+    let mut record = Command::new(env!("CARGO_BIN_EXE_dsmrd"))
+        .args(["record", "--from"])
+        .arg(format!("serial:{}", dir.path().join("ttyDSMR").display()))
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()
+        .expect("start dsmrd record");
+    let stderr = || std::fs::read_to_string(&err_path).unwrap_or_default();
+    let size = || std::fs::metadata(&out).map_or(0, |m| m.len() as usize);
+    assert!(wait_for(Duration::from_secs(10), || out.exists()), "{}", stderr());
+    std::thread::sleep(Duration::from_millis(300));
+    let text = std::fs::read(recording("Iskra-MT382-1003-issue54a_dsmr2.2_dsmrtools.txt")).expect("rec");
+    let with_parity: Vec<u8> = text.iter().map(|&b| if b.count_ones() % 2 == 1 { b | 0x80 } else { b }).collect();
+    let mut sent = Vec::new();
+    for _ in 0..10 {
+        send(dir.path(), &with_parity);
+        sent.extend_from_slice(&with_parity);
+        if wait_for(Duration::from_millis(700), || stderr().contains("have the high bit set")) {
+            break;
+        }
+    }
+    assert!(stderr().contains("(`--seven-e-one`)") && !stderr().contains("data_bits"), "{}", stderr());
+    let telegram = std::fs::read(recording("Iskra-AM550-M550T-1012_dsmr5.0_dsmrtools.txt")).expect("rec");
+    send(dir.path(), &telegram);
+    sent.extend_from_slice(&telegram);
+    assert!(wait_for(Duration::from_secs(5), || size() == sent.len()), "{} of {} bytes", size(), sent.len());
+    // Unplugged.
+    let _ = pty.terminate(Duration::from_secs(5));
+    let status = exit_within(&mut record, Duration::from_secs(5));
+    if status.is_none() {
+        let _ = record.kill();
+        let _ = record.wait();
+    }
+    let stderr = stderr();
+    assert!(status.is_some_and(|s| s.success()), "{status:?}\n{stderr}");
+    // (A pty's hangup reads as the end of the stream, a USB port's removal as an error.)
+    assert!(stderr.contains("the stream ended") || stderr.contains("went away"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("recorded {} bytes", sent.len())) && stderr.contains("(1 valid telegrams"),
+        "{stderr}"
+    );
+    assert!(std::fs::read(&out).expect("capture") == sent, "the capture differs from what was sent");
+}

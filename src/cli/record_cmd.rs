@@ -10,7 +10,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio_serial::SerialPortBuilderExt;
 
 use crate::config::parse_duration;
-use crate::decoder::{Decoded, Decoder, DecoderOptions};
+use crate::decoder::{Decoded, Decoder, DecoderOptions, SettingsSetBy};
 use crate::source::serial::{default_line, open_problem, port_builder};
 use crate::spec::{Version, VersionChoice};
 
@@ -38,6 +38,7 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn record(args: RecordArgs, limit: Option<Duration>) -> anyhow::Result<ExitCode> {
+    let serial = args.from.starts_with("serial:");
     let mut input: Box<dyn AsyncRead + Unpin + Send> = if let Some(rest) = args.from.strip_prefix("serial:") {
         let version = if args.seven_e_one { Version::V2_2 } else { Version::V5 };
         let (baud, bits, parity) = default_line(VersionChoice::Fixed(version));
@@ -58,7 +59,7 @@ async fn record(args: RecordArgs, limit: Option<Duration>) -> anyhow::Result<Exi
         .await
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", args.out.display()))?;
     let mut decoder = Decoder::new(DecoderOptions::default());
-    let (mut telegrams, mut rejected, mut bytes) = (0u64, 0u64, 0u64);
+    let (mut telegrams, mut rejected, mut bytes, mut hinted) = (0u64, 0u64, 0u64, false);
     let deadline = limit.map(|d| tokio::time::Instant::now() + d);
     let mut buf = vec![0u8; 16 * 1024];
     let stop = super::run_cmd::shutdown_signal(None);
@@ -80,7 +81,15 @@ async fn record(args: RecordArgs, limit: Option<Duration>) -> anyhow::Result<Exi
             biased;
             _ = &mut stop => break,
             _ = sleep => break,
-            r = input.read(&mut buf) => r?,
+            r = input.read(&mut buf) => match r {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                // A port unplugged, a connection reset: what came so far is kept.
+                Err(e) => {
+                    say!("dsmrd: {} went away ({e}); stopped recording.", args.from);
+                    break;
+                }
+            },
         };
         if n == 0 {
             say!("dsmrd: the stream ended");
@@ -92,6 +101,13 @@ async fn record(args: RecordArgs, limit: Option<Duration>) -> anyhow::Result<Exi
             Decoded::Telegram(_) => telegrams += 1,
             Decoded::Error { .. } => rejected += 1,
         });
+        // A capture at the wrong line settings is of no use: said as soon as it shows.
+        if serial && !hinted {
+            if let Some(hint) = decoder.stats().line_settings_hint(SettingsSetBy::RecordFlag) {
+                say!("dsmrd: {}: {hint}", args.from);
+                hinted = true;
+            }
+        }
     }
     out.flush().await?;
     out.sync_all().await?;
