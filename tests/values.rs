@@ -3082,6 +3082,67 @@ fn a_meter_clock_that_was_never_set_is_shown_as_sent_and_marked() {
 }
 
 #[test]
+fn fluvius_50217_robthree_agrees_with_the_sources_own_test() {
+    // RobThree/DSMRParser.Net's TelegramParserTests assert the id, the time (22:29:30+01:00)
+    // and both tariffs.
+    let t = one("Fluvius-FLU5-50217-1ph-peak_e-MUCS-BE_robthree.txt");
+    assert_eq!(t.top("dsmr_version"), "5B");
+    assert_eq!(t.top("timestamp"), "2023-01-08T21:29:30Z");
+    t.text("belgium_equipment_identifier", "K8EG004046395507");
+    t.q("electricity_used_tariff_1", 3540.994, "kWh");
+    t.q("electricity_used_tariff_2", 4343.832, "kWh");
+    // One month of peaks: the month that began on 1 January (Brussels), its peak on
+    // 29 December at 14:30 local time.
+    let peaks = t.obj("belgium_maximum_demand_13_months");
+    assert_eq!(
+        peaks["entries"],
+        json!([{"timestamp": "2022-12-29T13:30:00Z", "recorded_at": "2022-12-31T23:00:00Z", "value": 4.875, "unit": "kW"}])
+    );
+    t.reading("gas_meter_reading", 4856.664, "m3", "2023-01-08T21:25:01Z");
+    assert_eq!(t.mbus(1)["equipment_id"], "9999ABCD123456789");
+}
+
+#[test]
+fn a_kaifa_gas_meter_on_channel_2_is_grouped_on_channel_2() {
+    let t = one("Kaifa-KFM5-gas-channel-2_dsmr4.2_homebridgep1.txt");
+    assert_eq!(t.top("dsmr_version"), "4");
+    t.reading("hourly_gas_meter_reading", 3514.244, "m3", "2019-02-28T19:00:00Z");
+    let gas = t.mbus(2);
+    assert_eq!((&gas["device_type"], &gas["medium"]), (&json!(3), &json!("gas")));
+    assert_eq!(gas["equipment_id"], "G0019340321222816");
+    assert_eq!(gas["readings"][0]["obis"], "0-2:24.2.1");
+    assert!(t.0["mbus"].as_array().is_some_and(|m| m.len() == 1), "{}", t.0["mbus"]);
+}
+
+#[test]
+fn a_sagemcom_mt212_smr5_5_is_read_as_dsmr_5_with_its_gas_placeholder() {
+    // The Dutch Sagemcom MT212 "SMR5.5" (installed from 2025; esphome #11625, Home Assistant
+    // #152514): a `/SAG5` header that is not E.ON Hungary's, and, with no gas meter paired,
+    // the placeholder that made other readers fail with "Missing unit".
+    let t = constructed(
+        "/SAG5\\2MT212 SMR5.5",
+        &[
+            "1-3:0.2.8(50)",
+            "0-0:1.0.0(251030183920W)",
+            "0-0:96.1.1(4530303837303030303036393336333235)",
+            "1-0:1.8.1(000044.341*kWh)",
+            "1-0:2.8.2(000034.227*kWh)",
+            "1-0:1.7.0(02.011*kW)",
+            "0-1:24.1.0(003)",
+            "0-1:24.2.1(632525252525W)(00000.000)",
+        ],
+    );
+    assert_eq!(t.top("dsmr_version"), "5");
+    assert_eq!(t.top("timestamp"), "2025-10-30T17:39:20Z");
+    t.no_unknown_codes();
+    t.text("equipment_identifier", "E0087000006936325");
+    t.q("electricity_used_tariff_1", 44.341, "kWh");
+    t.q("electricity_delivered_tariff_2", 34.227, "kWh");
+    t.q("current_electricity_usage", 2.011, "kW");
+    t.placeholder("hourly_gas_meter_reading");
+}
+
+#[test]
 fn a_holley_meter_is_read_with_the_hungarian_table() {
     // dsmr_parser #91 / esphome #7019: a Holley DTSD545 in Hungary (its unit with a blank).
     let t = constructed(
