@@ -164,4 +164,30 @@ fn secrets_never_appear_in_messages() {
     // What is no secret stays: the syntax hint, the valid keys of a table.
     let out = errors(&format!("[sources.meter]\ntype = \"stdin\"\nauthentication_key \"0011\"\n{GOOD_SINK}"));
     assert!(out.contains("sources.meter.authentication_key: key with no value, expected `=`"), "{out}");
+    // A string opened where a key belongs and never closed runs to the end of the file,
+    // over every secret after it (found by fuzzing the loader): the error says where it
+    // opened, and none of its text is taken for a key's name. A value written without its
+    // `=` is no part of the key's name either.
+    for (opener, line) in [("\"\"\"", 3), ("'''", 3), ("\"\"\"", 1)] {
+        let text = if line == 1 {
+            format!("{opener}\n[sources.meter]\ntype = \"tcp\"\naddress = \"tcp://admin:s3cret@p1:2001\"\n")
+        } else {
+            format!(
+                "[sources.meter]\ntype = \"stdin\"\n{opener}\ndecryption_key = \"0011223344556677\"\n\n[sources.x]\n\
+                 type = \"tcp\"\naddress = \"tcp://u:hunter2@h:1\"\n{GOOD_SINK}"
+            )
+        };
+        let out = errors(&text);
+        for secret in ["s3cret", "hunter2", "0011223344556677"] {
+            assert!(!out.contains(secret), "{opener}: {out}");
+        }
+        let opened = format!("the string opened with `{opener}` at line {line}, column 1 is never closed");
+        assert!(out.contains(&opened), "{opener}: {out}");
+    }
+    let out =
+        errors(&format!("[sources.meter]\ntype = \"stdin\"\ndecryption_key 0011 \"0011223344556677\"\n{GOOD_SINK}"));
+    assert!(!out.contains("0011223344556677"), "{out}");
+    // Control characters in the file are shown escaped, never sent to the terminal.
+    let out = errors("\"\"\"\n\u{1b}]0;title\u{7}\u{1b}[31mRED\n");
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
 }

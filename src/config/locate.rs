@@ -2,16 +2,32 @@
 
 use super::*;
 
+/// Where an error lies, as far as the text before it tells: the dotted key it is about,
+/// and the start of a string opened before it and never closed, if there is one (the error
+/// is then that string's, and its text, which may run to the end of the file and hold any
+/// secret, is no part of the key).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Place {
+    pub key: String,
+    pub unclosed_string: Option<usize>,
+}
+
+impl From<String> for Place {
+    fn from(key: String) -> Place {
+        Place { key, unclosed_string: None }
+    }
+}
+
 /// Name the key an error is about: the key whose text or value holds the error's span.
-pub(super) fn key_at(text: &str, path: &str, span: Range<usize>, message: &str) -> String {
+pub(super) fn key_at(text: &str, path: &str, span: Range<usize>, message: &str) -> Place {
     // "unknown field `x`" and "missing field `x`" name the key themselves.
     for marker in ["unknown field `", "missing field `", "duplicate key `"] {
         if let Some(field) = named_field(message, marker) {
-            return join(path, field);
+            return join(path, field).into();
         }
     }
     if !path.is_empty() {
-        return path.to_string();
+        return path.to_string().into();
     }
     // A syntax error: no table is known yet; the text up to the error tells the key.
     let start = span.start.min(text.len());
@@ -22,7 +38,7 @@ pub(super) fn key_at(text: &str, path: &str, span: Range<usize>, message: &str) 
         // A table given twice: the header names it.
         let name = header.trim_start_matches('[').split_once(']').map_or("", |(n, _)| n.trim());
         if !name.is_empty() {
-            return name.to_string();
+            return name.to_string().into();
         }
     }
     if twice {
@@ -39,7 +55,8 @@ pub(super) fn key_at(text: &str, path: &str, span: Range<usize>, message: &str) 
 /// then the keys of the inline tables open there and the key of the value itself.
 /// Strings (one-line and multi-line) and comments are skipped, so that an `=` or `[` in
 /// them is not taken for TOML's own; a value over several lines (an array) keeps its key.
-pub(super) fn key_path_before(text: &str, end: usize) -> String {
+/// A string still open at `end` ends the search there: the error is in it.
+pub(super) fn key_path_before(text: &str, end: usize) -> Place {
     let b = text.as_bytes();
     let mut header = String::new();
     // The keys of the open inline tables and of the current value; `open` holds how many
@@ -50,6 +67,8 @@ pub(super) fn key_path_before(text: &str, end: usize) -> String {
     let mut i = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
     let mut key_start = Some(i);
     let mut arrays = 0usize;
+    // A string that holds `end`: where it opens, and whether it closes after `end`.
+    let mut open_string: Option<(usize, bool)> = None;
     while i < end {
         match b[i] {
             b'#' => {
@@ -60,10 +79,29 @@ pub(super) fn key_path_before(text: &str, end: usize) -> String {
                 // Compared as bytes: an escape may step into a character of several.
                 let triple = [q; 3];
                 let close: &[u8] = if b[i..].starts_with(&triple) { &triple } else { &triple[..1] };
-                let mut j = i + close.len();
-                while j < end && !b[j..].starts_with(close) {
-                    j += if q == b'"' && b[j] == b'\\' { 2 } else { 1 };
-                }
+                // Where the closing quotes start, from `from` up to `limit`; `Err(true)` when a
+                // one-line string meets its line's end first (it is never closed).
+                let seek = |from: usize, limit: usize| -> Result<usize, bool> {
+                    let mut j = from;
+                    while j < limit {
+                        if b[j..].starts_with(close) {
+                            return Ok(j);
+                        }
+                        if close.len() == 1 && b[j] == b'\n' {
+                            return Err(true);
+                        }
+                        j += if q == b'"' && b[j] == b'\\' { 2 } else { 1 };
+                    }
+                    Err(false)
+                };
+                let mut j = match seek(i + close.len(), end) {
+                    Ok(j) => j,
+                    Err(line_end) => {
+                        let closes = !line_end && seek(end, b.len()).is_ok();
+                        open_string = Some((i, closes));
+                        break;
+                    }
+                };
                 // Up to two quotes before a closing triple belong to the string (`'''x''''`).
                 if close.len() == 3 {
                     let run = b.get(j..end).map_or(0, |r| r.iter().take(5).take_while(|&&c| c == q).count());
@@ -108,11 +146,24 @@ pub(super) fn key_path_before(text: &str, end: usize) -> String {
         i += 1;
     }
     if let Some(k) = key_start {
-        // The error is in a key itself (`fo$o = 1`): the key as far as it goes.
+        // The error is in a key itself (`fo$o = 1`): the key as far as it goes, on its own
+        // line, before a string left open and before a value written without `=` (a key
+        // ends at a blank followed by a quote: `decryption_key "..."`).
+        let stop = open_string.map_or(end, |(at, _)| at).max(k);
+        let line = text[k..stop].split('\n').next().unwrap_or_default();
+        let key = match line
+            .find([' ', '\t'])
+            .and_then(|at| line[at..].trim_start().starts_with(['"', '\'']).then_some(at))
+        {
+            Some(at) => &line[..at],
+            None => line,
+        };
         keys.truncate(open.last().copied().unwrap_or(0));
-        keys.push(text[k..end].trim().to_string());
+        keys.push(key.trim().to_string());
     }
-    std::iter::once(header).chain(keys).filter(|k| !k.is_empty()).map(|k| dotted(&k)).collect::<Vec<_>>().join(".")
+    let key = std::iter::once(header).chain(keys).filter(|k| !k.is_empty()).map(|k| dotted(&k)).collect::<Vec<_>>();
+    let unclosed_string = open_string.filter(|&(_, closes)| !closes).map(|(at, _)| at);
+    Place { key: key.join("."), unclosed_string }
 }
 
 /// A dotted key without the blanks TOML allows around its dots (`sinks . s`).
@@ -199,7 +250,12 @@ const SECRET_KEYS: &[&str] = &["decryption_key", "authentication_key"];
 /// for a key's name).
 pub(super) fn without_secrets(key: String, message: String) -> (String, String) {
     let message = if is_secret_key(&key) { hide_quoted_value(message) } else { message };
-    (hide_hex_runs(&key), hide_hex_runs(&message))
+    // Control characters from the file are shown escaped: they must not move the cursor or
+    // recolour the terminal the error is printed on.
+    (
+        crate::table::visible(&hide_hex_runs(&key)).into_owned(),
+        crate::table::visible(&hide_hex_runs(&message)).into_owned(),
+    )
 }
 
 /// Whether the dotted `key` names a secret.

@@ -141,12 +141,21 @@ impl<'t> Cx<'t> {
     pub(super) fn toml_error(&mut self, e: &toml::de::Error, path: &str, key: Option<&str>) {
         let span = e.span().unwrap_or(0..0);
         let message = plain_types(e.message().trim());
-        let key = match key {
-            Some(k) => join(path, &toml_key(k)),
+        let place = match key {
+            Some(k) => join(path, &toml_key(k)).into(),
             None => key_at(self.text, path, span.clone(), &message),
         };
         let (line, column) = self.line_col(span.start);
-        let (key, mut message) = without_secrets(key, message);
+        let mut message = message;
+        if let Some(at) = place.unclosed_string {
+            // Said where it opened: the error may be found lines later, at the end of the file.
+            let (open_line, open_column) = self.line_col(at);
+            let quotes: String = self.text[at..].chars().take_while(|&c| c == '"' || c == '\'').take(3).collect();
+            message = format!(
+                "{message}; the string opened with `{quotes}` at line {open_line}, column {open_column} is never closed"
+            );
+        }
+        let (key, mut message) = without_secrets(place.key, message);
         // An unquoted key reads as a number, or fails to (`unexpected leading zero`); a
         // quoted one that fails (unclosed, a bad escape, text after it) needs no such hint.
         // The value is the one after the key's own `=`: the last mention of the key before
