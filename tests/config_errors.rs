@@ -187,6 +187,15 @@ fn secrets_never_appear_in_messages() {
     let out =
         errors(&format!("[sources.meter]\ntype = \"stdin\"\ndecryption_key 0011 \"0011223344556677\"\n{GOOD_SINK}"));
     assert!(!out.contains("0011223344556677"), "{out}");
+    // A key in a list or a table is told to be one string, not to be quoted (it is).
+    for value in ["[\"00112233445566778899AABBCCDDEEFF\"]", "{ k = \"00112233445566778899AABBCCDDEEFF\" }"] {
+        let out = errors(&format!("[sources.meter]\ntype = \"stdin\"\ndecryption_key = {value}\n{GOOD_SINK}"));
+        assert!(
+            out.contains("expected a string; write the key as one string in quotes, not in a list or table"),
+            "{out}"
+        );
+        assert!(!out.contains("8899AABB"), "{out}");
+    }
     // Control characters in the file are shown escaped, never sent to the terminal.
     let out = errors("\"\"\"\n\u{1b}]0;title\u{7}\u{1b}[31mRED\n");
     assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");

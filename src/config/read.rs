@@ -168,8 +168,13 @@ impl<'t> Cx<'t> {
             .and_then(|at| self.text.get(at + name.len()..)?.split_once('='))
             .map(|(_, v)| v);
         let quoted = value.is_some_and(|v| v.trim_start().starts_with(['"', '\'']));
+        let nested = value.is_some_and(|v| v.trim_start().starts_with(['[', '{']));
         if is_secret_key(&key) && !quoted && !message.contains("quote") && !message.contains("expected `=`") {
-            message.push_str("; write the key in quotes");
+            message.push_str(if nested {
+                "; write the key as one string in quotes, not in a list or table"
+            } else {
+                "; write the key in quotes"
+            });
         }
         self.errors.push(ConfigError { file: self.file.clone(), line, column, key, message });
     }
