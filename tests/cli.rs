@@ -322,21 +322,18 @@ fn record_captures_what_serve_sends_byte_for_byte() {
     assert_eq!(std::fs::read(&out).expect("capture"), std::fs::read(&source).expect("source"));
 }
 
-/// A connection reset while recording (a bridge restarting) ends the capture like the end of
-/// the stream: every byte that came is kept, the summary is said, and the exit is a success.
-#[test]
+/// A server that sends `bytes`, waits, and then resets the connection (RST, not an
+/// orderly end), as a bridge that restarts does.
 #[allow(unsafe_code)]
-fn record_keeps_the_capture_when_the_connection_is_reset() {
+fn resetting_server(bytes: Vec<u8>) -> (std::thread::JoinHandle<()>, std::net::SocketAddr) {
     use std::os::fd::AsRawFd;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let bytes = std::fs::read(recording("Iskra-AM550-M550T-1012-recording-mini_dsmr5.0_dsmrtools.txt")).expect("rec");
-    let sent = bytes.clone();
     let server = std::thread::spawn(move || {
         let (mut conn, _) = listener.accept().expect("accept");
-        conn.write_all(&sent).expect("send");
+        conn.write_all(&bytes).expect("send");
         std::thread::sleep(Duration::from_millis(500));
-        // A zero linger time makes the close a reset (RST), not an orderly end.
+        // A zero linger time makes the close a reset.
         let linger = libc::linger { l_onoff: 1, l_linger: 0 };
         // SAFETY: the option value is a `linger` on this stack, its size given; the socket
         // is open for the call.
@@ -351,14 +348,27 @@ fn record_keeps_the_capture_when_the_connection_is_reset() {
         };
         assert_eq!(set, 0, "SO_LINGER");
     });
+    (server, addr)
+}
+
+/// A connection reset while recording (a bridge restarting) ends the capture like the end of
+/// the stream: every byte that came is kept, the summary is said, and the exit is a success.
+/// A reset before any byte came is a failed capture.
+#[test]
+fn record_keeps_the_capture_when_the_connection_is_reset() {
+    let bytes = std::fs::read(recording("Iskra-AM550-M550T-1012-recording-mini_dsmr5.0_dsmrtools.txt")).expect("rec");
+    let (server, addr) = resetting_server(bytes.clone());
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("capture.txt");
-    let result = dsmrd_cmd()
-        .args(["record", "--from", &format!("tcp:{addr}"), "--out"])
-        .arg(&out)
-        .args(["--duration", "20s"])
-        .output()
-        .expect("record");
+    let record = || {
+        dsmrd_cmd()
+            .args(["record", "--from", &format!("tcp:{addr}"), "--out"])
+            .arg(&out)
+            .args(["--duration", "20s"])
+            .output()
+            .expect("record")
+    };
+    let result = record();
     server.join().expect("server");
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(result.status.success(), "{stderr}");
@@ -368,6 +378,18 @@ fn record_keeps_the_capture_when_the_connection_is_reset() {
         "{stderr}"
     );
     assert!(std::fs::read(&out).expect("capture") == bytes, "the capture differs from what was sent");
+
+    let (server, addr) = resetting_server(Vec::new());
+    let result = dsmrd_cmd()
+        .args(["record", "--from", &format!("tcp:{addr}"), "--out"])
+        .arg(&out)
+        .args(["--duration", "20s"])
+        .output()
+        .expect("record");
+    server.join().expect("server");
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!result.status.success(), "{stderr}");
+    assert!(stderr.contains("Connection reset") && stderr.contains("nothing was recorded"), "{stderr}");
 }
 
 /// A serial port that is not there: `record` says so and what to do, and writes nothing.

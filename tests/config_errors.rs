@@ -197,6 +197,18 @@ fn secrets_never_appear_in_messages() {
         assert!(!out.contains("8899AABB"), "{out}");
     }
     // Control characters in the file are shown escaped, never sent to the terminal.
-    let out = errors("\"\"\"\n\u{1b}]0;title\u{7}\u{1b}[31mRED\n");
+    let out = errors(&format!("[sources.meter]\ntype = \"stdin\"\nfo\u{1b}]0;title\u{7}o = 1\n{GOOD_SINK}"));
     assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+    assert!(out.contains("sources.meter.fo\\x1B"), "{out:?}");
+    // A commented-out line in an inline table, a value written straight after its key, or
+    // a secret key taken for a table: neither the comment nor the value is a key's name.
+    for text in [
+        "[sources]\nm = { type = \"tcp\",\n      # address = \"admin:hunter2@h:1\",\n      address = \"p1:2001\"\n      timezone = \"UTC\" }\n",
+        "[sources.m]\ntype = \"stdin\"\nauthentication_key\"hunter2hunter2\"\n",
+        "[sources.m]\ntype = \"stdin\"\nauthentication_key.'hunter2hunter2'\n",
+        "[sources]\nm = { type = \"stdin\", decr#yption_key = \"hunter2hunter2\" }\n",
+    ] {
+        let out = errors(&format!("{text}{GOOD_SINK}"));
+        assert!(!out.contains("hunter2"), "{text}: {out}");
+    }
 }

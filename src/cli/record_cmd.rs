@@ -84,6 +84,8 @@ async fn record(args: RecordArgs, limit: Option<Duration>) -> anyhow::Result<Exi
             r = input.read(&mut buf) => match r {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                // Nothing came: the capture failed.
+                Err(e) if bytes == 0 => anyhow::bail!("{}: {e}; nothing was recorded", args.from),
                 // A port unplugged, a connection reset: what came so far is kept.
                 Err(e) => {
                     say!("dsmrd: {} went away ({e}); stopped recording.", args.from);

@@ -128,7 +128,7 @@ pub(super) fn key_path_before(text: &str, end: usize) -> Place {
             b'=' => {
                 if let Some(k) = key_start.take() {
                     keys.truncate(open.last().copied().unwrap_or(0));
-                    keys.push(text[k..i].trim().to_string());
+                    keys.push(key_text(&text[k..i]).to_string());
                 }
             }
             b'{' => {
@@ -145,25 +145,68 @@ pub(super) fn key_path_before(text: &str, end: usize) -> Place {
         }
         i += 1;
     }
+    // A string never closed: the error is its (its text, which may run to the end of the
+    // file, is no key). Said only for a quote where a key or a value may open: one in the
+    // middle of a word (`addres"s = …`) throws the pairing of quotes off, and a later quote
+    // that seems to open a string may close one.
+    let unclosed_string = open_string.filter(|&(at, closes)| !closes && may_open(text, at)).map(|(at, _)| at);
     if let Some(k) = key_start {
-        // The error is in a key itself (`fo$o = 1`): the key as far as it goes, on its own
-        // line, before a string left open and before a value written without `=` (a key
-        // ends at a blank followed by a quote: `decryption_key "..."`).
-        let stop = open_string.map_or(end, |(at, _)| at).max(k);
-        let line = text[k..stop].split('\n').next().unwrap_or_default();
-        let key = match line
-            .find([' ', '\t'])
-            .and_then(|at| line[at..].trim_start().starts_with(['"', '\'']).then_some(at))
-        {
-            Some(at) => &line[..at],
-            None => line,
-        };
+        // The error is in a key itself (`fo$o = 1`): the key as far as it goes, before a
+        // string left open.
+        let stop = open_string.filter(|&(_, closes)| !closes).map_or(end, |(at, _)| at).max(k);
         keys.truncate(open.last().copied().unwrap_or(0));
-        keys.push(key.trim().to_string());
+        keys.push(key_text(&text[k..stop]).to_string());
     }
     let key = std::iter::once(header).chain(keys).filter(|k| !k.is_empty()).map(|k| dotted(&k)).collect::<Vec<_>>();
-    let unclosed_string = open_string.filter(|&(_, closes)| !closes).map(|(at, _)| at);
-    Place { key: key.join("."), unclosed_string }
+    Place { key: key.join(".").trim_matches('.').to_string(), unclosed_string }
+}
+
+/// Whether a string may open at `at`: at the start of a line or after `=`, `[`, `{`, `,` or
+/// the `.` of a dotted key (blanks between).
+fn may_open(text: &str, at: usize) -> bool {
+    let before = text[..at].trim_end_matches([' ', '\t']);
+    before.is_empty() || before.ends_with(['\n', '=', '[', '{', ',', '.'])
+}
+
+/// The key in `candidate`, the text from where a key may start up to its `=` or to an error:
+/// on the last line that is more than blanks and a comment (in an inline table a key may
+/// follow lines of those), up to a comment, and up to a quote that opens no quoted part of
+/// the key (`authentication_key"…"`, `decryption_key "…"`: a value written without `=`), so
+/// that neither a comment nor a value is taken for a key's name.
+pub(super) fn key_text(candidate: &str) -> &str {
+    let line = candidate
+        .rsplit('\n')
+        .find(|l| !l.trim_start().is_empty() && !l.trim_start().starts_with('#'))
+        .unwrap_or_default();
+    let b = line.as_bytes();
+    // Whether a part of a dotted key starts here (only blanks since the last `.`).
+    let mut part_start = true;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'#' => break,
+            // A multi-line string is no key (`"""` where a key belongs).
+            q @ (b'"' | b'\'') if part_start && b[i..].starts_with(&[q; 3]) => break,
+            q @ (b'"' | b'\'') if part_start => match line[i + 1..].find(char::from(q)) {
+                Some(n) => {
+                    i += n + 2;
+                    part_start = false;
+                    continue;
+                }
+                // The error is in this quoted part: the key as far as it goes.
+                None => {
+                    i = b.len();
+                    break;
+                }
+            },
+            b'"' | b'\'' => break,
+            b'.' => part_start = true,
+            b' ' | b'\t' => {}
+            _ => part_start = false,
+        }
+        i += 1;
+    }
+    line[..i].trim()
 }
 
 /// A dotted key without the blanks TOML allows around its dots (`sinks . s`).
@@ -249,6 +292,12 @@ const SECRET_KEYS: &[&str] = &["decryption_key", "authentication_key"];
 /// digits, the shape of a Smarty key (a syntax error can take a whole line, key and value,
 /// for a key's name).
 pub(super) fn without_secrets(key: String, message: String) -> (String, String) {
+    // A secret key takes a string, no table: what a key names under it is its value
+    // mistyped (`authentication_key.'…'`, a `.` for the `=`).
+    let key = match key.split('.').position(|part| SECRET_KEYS.contains(&part.trim())) {
+        Some(at) => key.split('.').take(at + 1).collect::<Vec<_>>().join("."),
+        None => key,
+    };
     let message = if is_secret_key(&key) { hide_quoted_value(message) } else { message };
     // Control characters from the file are shown escaped: they must not move the cursor or
     // recolour the terminal the error is printed on.

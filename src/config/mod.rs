@@ -309,7 +309,7 @@ fn not_utf8(file: &str, bytes: &[u8], e: &std::str::Utf8Error) -> ConfigError {
         .map(|t| t.trim().trim_matches(['[', ']']).trim());
     let key = valid[line_start..]
         .split_once('=')
-        .map(|(k, _)| k.trim())
+        .map(|(k, _)| locate::key_text(k))
         .filter(|k| !k.is_empty() && !k.starts_with('#'))
         .map(|k| match table {
             Some(t) if !t.is_empty() => format!("{t}.{k}"),
@@ -317,13 +317,9 @@ fn not_utf8(file: &str, bytes: &[u8], e: &std::str::Utf8Error) -> ConfigError {
         })
         .unwrap_or_default();
     let byte = bytes.get(e.valid_up_to()).copied().unwrap_or(0);
-    ConfigError {
-        file: file.to_string(),
-        line,
-        column,
-        key,
-        message: format!("the file is not UTF-8 text here (byte 0x{byte:02X}); save it as UTF-8"),
-    }
+    let message = format!("the file is not UTF-8 text here (byte 0x{byte:02X}); save it as UTF-8");
+    let (key, message) = locate::without_secrets(key, message);
+    ConfigError { file: file.to_string(), line, column, key, message }
 }
 
 /// Parse configuration text. `file` is used in messages and to resolve relative paths
