@@ -207,6 +207,8 @@ fn secrets_never_appear_in_messages() {
         "[sources.m]\ntype = \"stdin\"\nauthentication_key\"hunter2hunter2\"\n",
         "[sources.m]\ntype = \"stdin\"\nauthentication_key.'hunter2hunter2'\n",
         "[sources]\nm = { type = \"stdin\", decr#yption_key = \"hunter2hunter2\" }\n",
+        "[sources.t]\ntype = \"tcp\"\naddress = {'tcp://u:hunter2@h:1'\n",
+        "[sources.t]\ntype = \"tcp\"\n'u:hunter2@h:1' 1\n",
     ] {
         let out = errors(&format!("{text}{GOOD_SINK}"));
         assert!(!out.contains("hunter2"), "{text}: {out}");

@@ -292,12 +292,16 @@ const SECRET_KEYS: &[&str] = &["decryption_key", "authentication_key"];
 /// digits, the shape of a Smarty key (a syntax error can take a whole line, key and value,
 /// for a key's name).
 pub(super) fn without_secrets(key: String, message: String) -> (String, String) {
-    // A secret key takes a string, no table: what a key names under it is its value
-    // mistyped (`authentication_key.'…'`, a `.` for the `=`).
-    let key = match key.split('.').position(|part| SECRET_KEYS.contains(&part.trim())) {
-        Some(at) => key.split('.').take(at + 1).collect::<Vec<_>>().join("."),
-        None => key,
+    // A secret key or an address takes a string, no table: what a key names under it is
+    // its value mistyped (`authentication_key.'…'`, a `.` for the `=`; `address = {'…'`).
+    // A part with an `@` is such a value too, and may hold a password.
+    let parts: Vec<&str> = key.split('.').collect();
+    let keep = match parts.iter().position(|p| SECRET_KEYS.contains(&p.trim()) || p.trim() == "address") {
+        Some(at) => at + 1,
+        None => parts.len(),
     };
+    let keep = parts.iter().take(keep).position(|p| p.contains('@')).unwrap_or(keep);
+    let key = parts[..keep].join(".");
     let message = if is_secret_key(&key) { hide_quoted_value(message) } else { message };
     // Control characters from the file are shown escaped: they must not move the cursor or
     // recolour the terminal the error is printed on.
