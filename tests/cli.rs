@@ -360,7 +360,7 @@ fn record_keeps_the_capture_when_the_connection_is_reset() {
     let (server, addr) = resetting_server(bytes.clone());
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("capture.txt");
-    let record = || {
+    let record = |addr: std::net::SocketAddr| {
         dsmrd_cmd()
             .args(["record", "--from", &format!("tcp:{addr}"), "--out"])
             .arg(&out)
@@ -368,7 +368,7 @@ fn record_keeps_the_capture_when_the_connection_is_reset() {
             .output()
             .expect("record")
     };
-    let result = record();
+    let result = record(addr);
     server.join().expect("server");
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(result.status.success(), "{stderr}");
@@ -380,12 +380,7 @@ fn record_keeps_the_capture_when_the_connection_is_reset() {
     assert!(std::fs::read(&out).expect("capture") == bytes, "the capture differs from what was sent");
 
     let (server, addr) = resetting_server(Vec::new());
-    let result = dsmrd_cmd()
-        .args(["record", "--from", &format!("tcp:{addr}"), "--out"])
-        .arg(&out)
-        .args(["--duration", "20s"])
-        .output()
-        .expect("record");
+    let result = record(addr);
     server.join().expect("server");
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(!result.status.success(), "{stderr}");

@@ -50,6 +50,63 @@ fn serial_to_csv(dir: &Path, extra: &str) -> (std::path::PathBuf, std::path::Pat
     (config, csv)
 }
 
+/// A DSMR 2.2 meter's telegram (9600 7E1) as a port at 8N1 reads it: the parity bit of
+/// every byte of odd parity arrives as its high bit.
+fn seven_e_one_read_as_eight_n_one() -> Vec<u8> {
+    let text = std::fs::read(recording("Iskra-MT382-1003-issue54a_dsmr2.2_dsmrtools.txt")).expect("rec");
+    text.iter().map(|&b| if b.count_ones() % 2 == 1 { b | 0x80 } else { b }).collect()
+}
+
+/// Send `bytes` into the pty in `dir` again and again (at most ten times) until `done`;
+/// returns how many times they were sent, and whether `done` came.
+fn send_until(dir: &Path, bytes: &[u8], done: impl Fn() -> bool) -> (usize, bool) {
+    for sent in 1..=10 {
+        send(dir, bytes);
+        if wait_for(Duration::from_millis(700), &done) {
+            return (sent, true);
+        }
+    }
+    (10, false)
+}
+
+/// dsmrd started with `args`, its stderr in a file in `dir`.
+struct Run {
+    child: std::process::Child,
+    err: std::path::PathBuf,
+}
+
+impl Run {
+    fn start(dir: &Path, args: &[std::ffi::OsString], stdout: Stdio) -> Run {
+        let err = dir.join("err.txt");
+        let child = Command::new(env!("CARGO_BIN_EXE_dsmrd"))
+            .args(args)
+            .stdout(stdout)
+            .stderr(std::fs::File::create(&err).expect("err"))
+            .spawn()
+            .expect("start dsmrd");
+        Run { child, err }
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.err).unwrap_or_default()
+    }
+
+    /// The exit status within `timeout`; a run still going then is killed.
+    fn exit_within(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let status = exit_within(&mut self.child, timeout);
+        if status.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        status
+    }
+}
+
+/// The arguments `dsmrd parse --format FORMAT PORT`.
+fn parse_args(format: &str, port: &Path) -> Vec<std::ffi::OsString> {
+    vec!["parse".into(), "--format".into(), format.into(), port.into()]
+}
+
 #[test]
 fn serial_source_reads_a_pty_and_survives_it_going_away() {
     if !require_tool("socat") {
@@ -112,21 +169,12 @@ fn a_7e1_meter_read_as_8n1_gets_a_line_settings_warning() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let (config, csv) = serial_to_csv(dir.path(), "");
-    let text = std::fs::read(recording("Iskra-MT382-1003-issue54a_dsmr2.2_dsmrtools.txt")).expect("rec");
-    let with_parity: Vec<u8> = text.iter().map(|&b| if b.count_ones() % 2 == 1 { b | 0x80 } else { b }).collect();
     let pty = socat(dir.path());
     let log = dir.path().join("dsmrd.log");
     let mut proc = dsmrd(&["run", "--config", config.to_str().expect("utf-8")], Some(&log));
     std::thread::sleep(Duration::from_millis(500));
-    let hinted = |log: &Path| std::fs::read_to_string(log).unwrap_or_default().contains("have the high bit set");
-    let mut warned = false;
-    for _ in 0..10 {
-        send(dir.path(), &with_parity);
-        if wait_for(Duration::from_millis(700), || hinted(&log)) {
-            warned = true;
-            break;
-        }
-    }
+    let hinted = || std::fs::read_to_string(&log).unwrap_or_default().contains("have the high bit set");
+    let (_, warned) = send_until(dir.path(), &seven_e_one_read_as_eight_n_one(), hinted);
     let _ = proc.terminate(Duration::from_secs(10));
     let logs = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(warned, "no line-settings warning\n{logs}");
@@ -147,31 +195,16 @@ fn parse_of_a_7e1_meter_at_8n1_names_the_flag_that_sets_the_port() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let _pty = socat(dir.path());
-    let text = std::fs::read(recording("Iskra-MT382-1003-issue54a_dsmr2.2_dsmrtools.txt")).expect("rec");
-    let with_parity: Vec<u8> = text.iter().map(|&b| if b.count_ones() % 2 == 1 { b | 0x80 } else { b }).collect();
-    let err_path = dir.path().join("err.txt");
-    let err = std::fs::File::create(&err_path).expect("err");
-    let mut parse = Command::new(env!("CARGO_BIN_EXE_dsmrd"))
-        .args(["parse", "--format", "none"])
-        .arg(dir.path().join("ttyDSMR"))
-        .stdout(Stdio::null())
-        .stderr(err)
-        .spawn()
-        .expect("start dsmrd parse");
-    let stderr = || std::fs::read_to_string(&err_path).unwrap_or_default();
+    let mut parse = Run::start(dir.path(), &parse_args("none", &dir.path().join("ttyDSMR")), Stdio::null());
+    let stderr = || parse.stderr();
     assert!(wait_for(Duration::from_secs(10), || stderr().contains("reading the serial port")), "{}", stderr());
-    let mut hinted = false;
-    for _ in 0..10 {
-        send(dir.path(), &with_parity);
-        if wait_for(Duration::from_millis(700), || stderr().contains("have the high bit set")) {
-            hinted = true;
-            break;
-        }
-    }
+    let (_, hinted) =
+        send_until(dir.path(), &seven_e_one_read_as_eight_n_one(), || stderr().contains("have the high bit set"));
     // Said live, before the summary.
     let live = stderr();
-    let _ = Command::new("kill").arg("-INT").arg(parse.id().to_string()).status();
-    let status = exit_within(&mut parse, Duration::from_secs(10));
+    let _ = Command::new("kill").arg("-INT").arg(parse.child.id().to_string()).status();
+    let status = parse.exit_within(Duration::from_secs(10));
+    let stderr = || parse.stderr();
     assert!(hinted, "no hint while reading\n{live}");
     assert!(!live.contains("0 CRC failures"), "the hint came only with the summary\n{live}");
     assert!(live.contains("(`--dsmr-version 2.2` reads the port so)"), "{live}");
@@ -334,30 +367,18 @@ fn parse_of_a_port_ends_when_its_reader_goes_while_the_port_is_silent() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let _pty = socat(dir.path());
-    let err_path = dir.path().join("err.txt");
-    let err = std::fs::File::create(&err_path).expect("err");
-    let mut parse = Command::new(env!("CARGO_BIN_EXE_dsmrd"))
-        .args(["parse", "--format", "json"])
-        .arg(dir.path().join("ttyDSMR"))
-        .stdout(Stdio::piped())
-        .stderr(err)
-        .spawn()
-        .expect("start dsmrd parse");
-    let stderr = || std::fs::read_to_string(&err_path).unwrap_or_default();
-    assert!(wait_for(Duration::from_secs(10), || stderr().contains("reading the serial port")), "{}", stderr());
+    let mut parse = Run::start(dir.path(), &parse_args("json", &dir.path().join("ttyDSMR")), Stdio::piped());
+    let reading = wait_for(Duration::from_secs(10), || parse.stderr().contains("reading the serial port"));
+    assert!(reading, "{}", parse.stderr());
     send(dir.path(), &std::fs::read(recording("Iskra-AM550-M550T-1012_dsmr5.0_dsmrtools.txt")).expect("rec"));
     let mut first = String::new();
-    let mut out = std::io::BufReader::new(parse.stdout.take().expect("stdout"));
+    let mut out = std::io::BufReader::new(parse.child.stdout.take().expect("stdout"));
     out.read_line(&mut first).expect("first line");
     assert!(first.contains(r#""obis":"1-0:1.8.1""#), "{first}");
     // `head` has its line and exits.
     drop(out);
-    let status = exit_within(&mut parse, Duration::from_secs(5));
-    if status.is_none() {
-        let _ = parse.kill();
-        let _ = parse.wait();
-    }
-    let stderr = stderr();
+    let status = parse.exit_within(Duration::from_secs(5));
+    let stderr = parse.stderr();
     assert!(status.is_some_and(|s| s.success()), "still reading, or failed: {status:?}\n{stderr}");
     assert!(stderr.contains("ttyDSMR: 1 telegrams, 0 CRC failures"), "{stderr}");
 }
@@ -373,31 +394,16 @@ fn record_from_a_port_hints_at_wrong_settings_and_keeps_all_when_it_goes_away() 
     let dir = tempfile::tempdir().expect("tempdir");
     let mut pty = socat(dir.path());
     let out = dir.path().join("capture.txt");
-    let err_path = dir.path().join("err.txt");
-    let err = std::fs::File::create(&err_path).expect("err");
-    let mut record = Command::new(env!("CARGO_BIN_EXE_dsmrd"))
-        .args(["record", "--from"])
-        .arg(format!("serial:{}", dir.path().join("ttyDSMR").display()))
-        .arg("--out")
-        .arg(&out)
-        .stdout(Stdio::null())
-        .stderr(err)
-        .spawn()
-        .expect("start dsmrd record");
-    let stderr = || std::fs::read_to_string(&err_path).unwrap_or_default();
+    let from = format!("serial:{}", dir.path().join("ttyDSMR").display());
+    let args = ["record".into(), "--from".into(), from.into(), "--out".into(), out.clone().into_os_string()];
+    let mut record = Run::start(dir.path(), &args, Stdio::null());
+    let stderr = || record.stderr();
     let size = || std::fs::metadata(&out).map_or(0, |m| m.len() as usize);
     assert!(wait_for(Duration::from_secs(10), || out.exists()), "{}", stderr());
     std::thread::sleep(Duration::from_millis(300));
-    let text = std::fs::read(recording("Iskra-MT382-1003-issue54a_dsmr2.2_dsmrtools.txt")).expect("rec");
-    let with_parity: Vec<u8> = text.iter().map(|&b| if b.count_ones() % 2 == 1 { b | 0x80 } else { b }).collect();
-    let mut sent = Vec::new();
-    for _ in 0..10 {
-        send(dir.path(), &with_parity);
-        sent.extend_from_slice(&with_parity);
-        if wait_for(Duration::from_millis(700), || stderr().contains("have the high bit set")) {
-            break;
-        }
-    }
+    let with_parity = seven_e_one_read_as_eight_n_one();
+    let (times, _) = send_until(dir.path(), &with_parity, || stderr().contains("have the high bit set"));
+    let mut sent = with_parity.repeat(times);
     assert!(stderr().contains("(`--seven-e-one`)") && !stderr().contains("data_bits"), "{}", stderr());
     let telegram = std::fs::read(recording("Iskra-AM550-M550T-1012_dsmr5.0_dsmrtools.txt")).expect("rec");
     send(dir.path(), &telegram);
@@ -405,12 +411,8 @@ fn record_from_a_port_hints_at_wrong_settings_and_keeps_all_when_it_goes_away() 
     assert!(wait_for(Duration::from_secs(5), || size() == sent.len()), "{} of {} bytes", size(), sent.len());
     // Unplugged.
     let _ = pty.terminate(Duration::from_secs(5));
-    let status = exit_within(&mut record, Duration::from_secs(5));
-    if status.is_none() {
-        let _ = record.kill();
-        let _ = record.wait();
-    }
-    let stderr = stderr();
+    let status = record.exit_within(Duration::from_secs(5));
+    let stderr = record.stderr();
     assert!(status.is_some_and(|s| s.success()), "{status:?}\n{stderr}");
     // (A pty's hangup reads as the end of the stream, a USB port's removal as an error.)
     assert!(stderr.contains("the stream ended") || stderr.contains("went away"), "{stderr}");
