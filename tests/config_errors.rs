@@ -196,6 +196,12 @@ fn secrets_never_appear_in_messages() {
         );
         assert!(!out.contains("8899AABB"), "{out}");
     }
+    // A source or sink may be named anything, `address` and `c@x` too.
+    let out = errors("[sources.address]\ntype = \"stdin\"\nfoo = 1\n[sinks.\"c@x\"]\ntype = \"stdout\"\nbar = 2\n");
+    assert!(
+        out.contains("sources.address.foo: unknown field") && out.contains("sinks.\"c@x\".bar: unknown field"),
+        "{out}"
+    );
     // Control characters in the file are shown escaped, never sent to the terminal.
     let out = errors(&format!("[sources.meter]\ntype = \"stdin\"\nfo\u{1b}]0;title\u{7}o = 1\n{GOOD_SINK}"));
     assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");

@@ -294,13 +294,13 @@ const SECRET_KEYS: &[&str] = &["decryption_key", "authentication_key"];
 pub(super) fn without_secrets(key: String, message: String) -> (String, String) {
     // A secret key or an address takes a string, no table: what a key names under it is
     // its value mistyped (`authentication_key.'…'`, a `.` for the `=`; `address = {'…'`).
-    // A part with an `@` is such a value too, and may hold a password.
+    // A part with an `@` is such a value too, and may hold a password. (Only the keys of a
+    // source or sink count: the first two parts are a section and a name, which may be
+    // anything.)
     let parts: Vec<&str> = key.split('.').collect();
-    let keep = match parts.iter().position(|p| SECRET_KEYS.contains(&p.trim()) || p.trim() == "address") {
-        Some(at) => at + 1,
-        None => parts.len(),
-    };
-    let keep = parts.iter().take(keep).position(|p| p.contains('@')).unwrap_or(keep);
+    let setting = |at: usize, p: &str| at >= 2 && (SECRET_KEYS.contains(&p.trim()) || p.trim() == "address");
+    let keep = parts.iter().enumerate().position(|(at, p)| setting(at, p)).map_or(parts.len(), |at| at + 1);
+    let keep = parts.iter().take(keep).enumerate().position(|(at, p)| at >= 2 && p.contains('@')).unwrap_or(keep);
     let key = parts[..keep].join(".");
     let message = if is_secret_key(&key) { hide_quoted_value(message) } else { message };
     // Control characters from the file are shown escaped: they must not move the cursor or
