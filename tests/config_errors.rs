@@ -196,6 +196,8 @@ fn secrets_never_appear_in_messages() {
         );
         assert!(!out.contains("8899AABB"), "{out}");
     }
+    let out = errors(&format!("[sources.m]\ntype = \"stdin\"\nauthentication_key =\n  'hunter2hunter2'\n{GOOD_SINK}"));
+    assert!(out.contains("sources.m.authentication_key: key with no value, expected `=`; a value starts on the line of its key and `=`"), "{out}");
     // A source or sink may be named anything, `address` and `c@x` too.
     let out = errors("[sources.address]\ntype = \"stdin\"\nfoo = 1\n[sinks.\"c@x\"]\ntype = \"stdout\"\nbar = 2\n");
     assert!(
@@ -215,6 +217,7 @@ fn secrets_never_appear_in_messages() {
         "[sources]\nm = { type = \"stdin\", decr#yption_key = \"hunter2hunter2\" }\n",
         "[sources.t]\ntype = \"tcp\"\naddress = {'tcp://u:hunter2@h:1'\n",
         "[sources.t]\ntype = \"tcp\"\n'u:hunter2@h:1' 1\n",
+        "[sources.m]\ntype = \"stdin\"\nauthentication_key =\n  'hunter2hunter2'\n",
     ] {
         let out = errors(&format!("{text}{GOOD_SINK}"));
         assert!(!out.contains("hunter2"), "{text}: {out}");

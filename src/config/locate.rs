@@ -10,11 +10,14 @@ use super::*;
 pub(super) struct Place {
     pub key: String,
     pub unclosed_string: Option<usize>,
+    /// The error is on the line after the key's `=`, which ended its line: the value was
+    /// moved to the next line.
+    pub value_on_next_line: bool,
 }
 
 impl From<String> for Place {
     fn from(key: String) -> Place {
-        Place { key, unclosed_string: None }
+        Place { key, ..Place::default() }
     }
 }
 
@@ -69,6 +72,9 @@ pub(super) fn key_path_before(text: &str, end: usize) -> Place {
     let mut arrays = 0usize;
     // A string that holds `end`: where it opens, and whether it closes after `end`.
     let mut open_string: Option<(usize, bool)> = None;
+    // The start of the line after a key whose `=` ends its line: what comes there is
+    // that key's value, moved to the next line (and may be a secret), not a key.
+    let mut value_line: Option<usize> = None;
     while i < end {
         match b[i] {
             b'#' => {
@@ -129,6 +135,9 @@ pub(super) fn key_path_before(text: &str, end: usize) -> Place {
                 if let Some(k) = key_start.take() {
                     keys.truncate(open.last().copied().unwrap_or(0));
                     keys.push(key_text(&text[k..i]).to_string());
+                    let line_end = text[i..].find('\n').map_or(text.len(), |n| i + n);
+                    let rest = text[i + 1..line_end].trim();
+                    value_line = (rest.is_empty() || rest.starts_with('#')).then_some(line_end + 1);
                 }
             }
             b'{' => {
@@ -150,7 +159,8 @@ pub(super) fn key_path_before(text: &str, end: usize) -> Place {
     // middle of a word (`addres"s = …`) throws the pairing of quotes off, and a later quote
     // that seems to open a string may close one.
     let unclosed_string = open_string.filter(|&(at, closes)| !closes && may_open(text, at)).map(|(at, _)| at);
-    if let Some(k) = key_start {
+    let value_on_next_line = key_start.is_some() && key_start == value_line;
+    if let Some(k) = key_start.filter(|_| !value_on_next_line) {
         // The error is in a key itself (`fo$o = 1`): the key as far as it goes, before a
         // string left open.
         let stop = open_string.filter(|&(_, closes)| !closes).map_or(end, |(at, _)| at).max(k);
@@ -158,7 +168,7 @@ pub(super) fn key_path_before(text: &str, end: usize) -> Place {
         keys.push(key_text(&text[k..stop]).to_string());
     }
     let key = std::iter::once(header).chain(keys).filter(|k| !k.is_empty()).map(|k| dotted(&k)).collect::<Vec<_>>();
-    Place { key: key.join(".").trim_matches('.').to_string(), unclosed_string }
+    Place { key: key.join(".").trim_matches('.').to_string(), unclosed_string, value_on_next_line }
 }
 
 /// Whether a string may open at `at`: at the start of a line or after `=`, `[`, `{`, `,` or

@@ -155,6 +155,9 @@ impl<'t> Cx<'t> {
                 "{message}; the string opened with `{quotes}` at line {open_line}, column {open_column} is never closed"
             );
         }
+        if place.value_on_next_line {
+            message.push_str("; a value starts on the line of its key and `=`");
+        }
         let (key, mut message) = without_secrets(place.key, message);
         // An unquoted key reads as a number, or fails to (`unexpected leading zero`); a
         // quoted one that fails (unclosed, a bad escape, text after it) needs no such hint.
