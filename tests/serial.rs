@@ -102,9 +102,14 @@ impl Run {
     }
 }
 
-/// The arguments `dsmrd parse --format FORMAT PORT`.
-fn parse_args(format: &str, port: &Path) -> Vec<std::ffi::OsString> {
-    vec!["parse".into(), "--format".into(), format.into(), port.into()]
+/// `dsmrd parse --format FORMAT` on the pty `ttyDSMR` in `dir`, once it says it reads the
+/// port (bytes that come before the port is set raw are read with the settings they met).
+fn parse_port(dir: &Path, format: &str, stdout: Stdio) -> Run {
+    let args = ["parse".into(), "--format".into(), format.into(), dir.join("ttyDSMR").into_os_string()];
+    let parse = Run::start(dir, &args, stdout);
+    let reading = wait_for(Duration::from_secs(10), || parse.stderr().contains("reading the serial port"));
+    assert!(reading, "{}", parse.stderr());
+    parse
 }
 
 #[test]
@@ -195,9 +200,8 @@ fn parse_of_a_7e1_meter_at_8n1_names_the_flag_that_sets_the_port() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let _pty = socat(dir.path());
-    let mut parse = Run::start(dir.path(), &parse_args("none", &dir.path().join("ttyDSMR")), Stdio::null());
+    let mut parse = parse_port(dir.path(), "none", Stdio::null());
     let stderr = || parse.stderr();
-    assert!(wait_for(Duration::from_secs(10), || stderr().contains("reading the serial port")), "{}", stderr());
     let (_, hinted) =
         send_until(dir.path(), &seven_e_one_read_as_eight_n_one(), || stderr().contains("have the high bit set"));
     // Said live, before the summary.
@@ -367,9 +371,7 @@ fn parse_of_a_port_ends_when_its_reader_goes_while_the_port_is_silent() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let _pty = socat(dir.path());
-    let mut parse = Run::start(dir.path(), &parse_args("json", &dir.path().join("ttyDSMR")), Stdio::piped());
-    let reading = wait_for(Duration::from_secs(10), || parse.stderr().contains("reading the serial port"));
-    assert!(reading, "{}", parse.stderr());
+    let mut parse = parse_port(dir.path(), "json", Stdio::piped());
     send(dir.path(), &std::fs::read(recording("Iskra-AM550-M550T-1012_dsmr5.0_dsmrtools.txt")).expect("rec"));
     let mut first = String::new();
     let mut out = std::io::BufReader::new(parse.child.stdout.take().expect("stdout"));
