@@ -218,6 +218,13 @@ fn secrets_never_appear_in_messages() {
         "[sources.t]\ntype = \"tcp\"\naddress = {'tcp://u:hunter2@h:1'\n",
         "[sources.t]\ntype = \"tcp\"\n'u:hunter2@h:1' 1\n",
         "[sources.m]\ntype = \"stdin\"\nauthentication_key =\n  'hunter2hunter2'\n",
+        // A password moved to where a key or a header belongs, wherever the tables are.
+        "[sources]\nmeter.type = \"tcp\"\nmeter.address = \\\n  \"admin:hunter2@p1:2001\"\n",
+        "sources.meter.type = \"tcp\"\nsources.meter.address =\n# was 192.168.1.20:2001\n\"admin:hunter2@p1:2001\"\n",
+        "sources.meter.type = \"tcp\"\n\"tcp://admin:hunter2@p1:2001\"\n",
+        "[sources.meter]\ntype = \"tcp\"\naddress =\n[ \"admin:hunter2@p1:2001\", \"x\" ]\n",
+        "[sources.meter]\ntype = \"tcp\"\n\"admin:p4ss.hunter2@p1:2001\"\n",
+        "[sources.meter]\ntype = \"tcp\"\naddress = \"127.0.0.1:1\"\n\"authentication_key\" = { hunter2hunter2 }\n",
     ] {
         let out = errors(&format!("{text}{GOOD_SINK}"));
         assert!(!out.contains("hunter2"), "{text}: {out}");

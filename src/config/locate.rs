@@ -307,10 +307,18 @@ pub(super) fn without_secrets(key: String, message: String) -> (String, String) 
     // A part with an `@` is such a value too, and may hold a password. (Only the keys of a
     // source or sink count: the first two parts are a section and a name, which may be
     // anything.)
-    let parts: Vec<&str> = key.split('.').collect();
-    let setting = |at: usize, p: &str| at >= 2 && (SECRET_KEYS.contains(&p.trim()) || p.trim() == "address");
-    let keep = parts.iter().enumerate().position(|(at, p)| setting(at, p)).map_or(parts.len(), |at| at + 1);
-    let keep = parts.iter().take(keep).enumerate().position(|(at, p)| at >= 2 && p.contains('@')).unwrap_or(keep);
+    let parts = key_parts(&key);
+    let setting = |at: usize, p: &str| {
+        let name = p.trim().trim_matches(['"', '\'']);
+        at >= 2 && (SECRET_KEYS.contains(&name) || name == "address")
+    };
+    let mut keep = parts.iter().enumerate().position(|(at, p)| setting(at, p)).map_or(parts.len(), |at| at + 1);
+    // A part that holds `user:…@` is an address's value wherever it stands (a value moved
+    // to where a key or a table header belongs).
+    let userinfo = |p: &str| p.find(':').is_some_and(|c| p[c..].contains('@'));
+    if let Some(at) = parts[..keep].iter().enumerate().position(|(at, p)| (at >= 2 && p.contains('@')) || userinfo(p)) {
+        keep = at;
+    }
     let key = parts[..keep].join(".");
     let message = if is_secret_key(&key) { hide_quoted_value(message) } else { message };
     // Control characters from the file are shown escaped: they must not move the cursor or
@@ -319,6 +327,26 @@ pub(super) fn without_secrets(key: String, message: String) -> (String, String) 
         crate::table::visible(&hide_hex_runs(&key)).into_owned(),
         crate::table::visible(&hide_hex_runs(&message)).into_owned(),
     )
+}
+
+/// The parts of a dotted key, split at the dots outside quotes (a quote left open runs to
+/// the end): a password may hold a dot.
+fn key_parts(key: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut start, mut quote) = (0, None);
+    for (i, c) in key.char_indices() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '.') => {
+                parts.push(&key[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&key[start..]);
+    parts
 }
 
 /// Whether the dotted `key` names a secret.
