@@ -109,20 +109,20 @@ impl DecodeStats {
     /// `set` says how the settings are chosen where the bytes were read, so that the hint
     /// names the keys or flags the user has there.
     pub fn line_settings_hint(&self, set: SettingsSetBy) -> Option<String> {
-        let settings = match set {
-            SettingsSetBy::Config => {
-                "the serial line settings do not match the meter's. DSMR 2.2/3.0 meters send 9600 baud 7E1 \
-                 (data_bits = 7, parity = \"even\", or dsmr_version = \"2.2\"); later meters 115200 baud 8N1"
-            }
-            SettingsSetBy::RecordFlag => {
-                "the serial line settings do not match the meter's. DSMR 2.2/3.0 meters send 9600 baud 7E1 \
-                 (`--seven-e-one`); later meters 115200 baud 8N1 (the default)"
-            }
+        // How the user sets DSMR 2.2/3.0's settings, and what gives the later meters' ones.
+        let (old, new) = match set {
+            SettingsSetBy::Config => ("data_bits = 7, parity = \"even\", or dsmr_version = \"2.2\"", ""),
+            SettingsSetBy::RecordFlag => ("`--seven-e-one`", " (the default)"),
             SettingsSetBy::ParseFlag => {
-                "the serial line settings do not match the meter's. DSMR 2.2/3.0 meters send 9600 baud 7E1 \
-                 (`--dsmr-version 2.2` reads the port so); later meters 115200 baud 8N1 (`--dsmr-version auto`, \
-                 the default)"
+                ("`--dsmr-version 2.2` reads the port so", " (`--dsmr-version auto`, the default)")
             }
+        };
+        // Written only when said: this runs for every chunk read until a telegram comes.
+        let settings = || {
+            format!(
+                "the serial line settings do not match the meter's. DSMR 2.2/3.0 meters send 9600 baud 7E1 \
+                 ({old}); later meters 115200 baud 8N1{new}"
+            )
         };
         let (all, high, nul) = (self.skipped_bytes, self.skipped_high_bytes, self.skipped_nul_bytes);
         if self.telegrams > 0 || all < 256 {
@@ -130,12 +130,14 @@ impl DecodeStats {
         }
         if high * 4 >= all {
             Some(format!(
-                "{high} of the {all} bytes received have the high bit set and no telegram was found: {settings}"
+                "{high} of the {all} bytes received have the high bit set and no telegram was found: {}",
+                settings()
             ))
         } else if nul * 4 >= all {
             Some(format!(
                 "{nul} of the {all} bytes received are NUL (a wrong baud rate, parity errors, or a line with no \
-                 meter on it) and no telegram was found: {settings}"
+                 meter on it) and no telegram was found: {}",
+                settings()
             ))
         } else if all >= 64 * 1024 {
             // Text, but none of it telegrams: not a meter's P1 output at all.
