@@ -39,9 +39,11 @@ pub fn telegram_table(t: &Telegram<'_>, ordinal: u64, cx: &JsonContext) -> Strin
 }
 
 /// Meter text with its control characters escaped (`\x1B`, `\r`, `\n`): a header or a
-/// message must not move the cursor or recolour the terminal it is printed on.
+/// message must not move the cursor or recolour the terminal it is printed on. Direction
+/// marks and overrides (`\u{202E}`) are escaped too, so that a line cannot show its text in
+/// another order than it holds it.
 pub fn visible(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
+    if !s.chars().any(|c| c.is_control() || is_bidi_format(c)) {
         return s.into();
     }
     s.chars()
@@ -50,10 +52,17 @@ pub fn visible(s: &str) -> std::borrow::Cow<'_, str> {
             '\n' => "\\n".to_string(),
             '\t' => "\\t".to_string(),
             c if c.is_control() => format!("\\x{:02X}", u32::from(c)),
+            c if is_bidi_format(c) => format!("\\u{{{:04X}}}", u32::from(c)),
             c => c.to_string(),
         })
         .collect::<String>()
         .into()
+}
+
+/// The Unicode characters that set the direction of the text after them: marks, embeddings,
+/// overrides and isolates (what "Trojan Source" hides code with).
+fn is_bidi_format(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 fn q(q: &Quantity<'_>) -> String {
@@ -147,6 +156,7 @@ mod tests {
     fn control_characters_are_escaped() {
         assert_eq!(visible("ISK5\\2M550T"), "ISK5\\2M550T");
         assert_eq!(visible("AB\u{1b}[31mC\r\n\u{2}"), "AB\\x1B[31mC\\r\\n\\x02");
+        assert_eq!(visible("key\u{202E}yek\u{2066}é"), "key\\u{202E}yek\\u{2066}é");
     }
 
     #[test]
