@@ -483,9 +483,13 @@ pub fn decode_hex_text(s: &str) -> Option<String> {
     }
     let text = String::from_utf8(out).ok()?;
     let printable = text.chars().all(|c| !c.is_control() || c == '\n' || c == '\r' || c == '\t');
-    // Text with no letter or digit (`2222...` is `""""...`) is more likely plain digits sent
-    // on a hex code than hex; blanks alone are padding and decode to nothing.
-    let meaningful = text.chars().all(char::is_whitespace) || text.chars().any(char::is_alphanumeric);
+    // Text with no letter or digit from decimal digits only (`2222...` is `""""...`) is more
+    // likely plain digits sent on a hex code than hex; from hex with a letter in it, it is
+    // hex (an EAN never set, `2D2D...`, is `--...`); blanks alone are padding and decode to
+    // nothing.
+    let meaningful = text.chars().all(char::is_whitespace)
+        || text.chars().any(char::is_alphanumeric)
+        || !b.iter().all(u8::is_ascii_digit);
     (printable && meaningful).then_some(text)
 }
 
@@ -561,6 +565,8 @@ mod tests {
         assert_eq!(decode_hex_text("4B384547303034303436333935353037").as_deref(), Some("K8EG004046395507"));
         assert_eq!(decode_hex_text("0102"), None);
         assert_eq!(decode_hex_text("2222222222222222"), None);
+        // A Belgian EAN never set: dashes, which only hex with a letter makes.
+        assert_eq!(decode_hex_text("2D2D2D2D2D2D").as_deref(), Some("------"));
         assert_eq!(decode_hex_text("20202020").as_deref(), Some("    "));
         assert_eq!(decode_hex_text("ABC"), None);
     }

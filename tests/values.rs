@@ -1385,6 +1385,19 @@ fn sagemcom_xt211_with_peaks() {
     assert_eq!(t.at("0-0:0.0.0")["unknown"], true);
 }
 
+#[test]
+fn an_ean_never_set_shows_as_its_dashes() {
+    // An L+G E360 on the Fluvius network (dsmr3Lib's fixture): `0-0:96.1.2` holds 18 dashes,
+    // hex-encoded; the hex stays in `raw`.
+    let t = constructed(
+        "/LGF5E360",
+        &["0-0:96.1.4(50221)", "0-0:96.1.2(2D2D2D2D2D2D2D2D2D2D2D2D2D2D2D2D2D2D)", "1-0:1.8.1(000123.456*kWh)"],
+    );
+    assert_eq!(t.top("dsmr_version"), "5B");
+    t.text("belgium_ean", "------------------");
+    assert_eq!(t.obj("belgium_ean")["raw"], "2D2D2D2D2D2D2D2D2D2D2D2D2D2D2D2D2D2D");
+}
+
 // ---------------------------------------------------------------------------------------
 // Luxembourg (Smarty)
 // ---------------------------------------------------------------------------------------
