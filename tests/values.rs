@@ -1697,6 +1697,22 @@ fn austria_t210d() {
     t.q("current_electricity_usage", 621.0, "W");
 }
 
+#[test]
+fn austria_t210_d_r() {
+    // The plaintext esphome's dsmr_parser encrypts in its tests: integers in Wh, W, varh
+    // and var, as the meter writes them, and a summer-time clock (`221006155014S`, UTC+2).
+    let t = one("Sagemcom-T210-D-r-EST5-253710000_dsmr5.0-AT_esphome.txt");
+    assert_eq!(t.top("dsmr_version"), "T210D_AT");
+    assert_eq!(t.top("timestamp"), "2022-10-06T13:50:14Z");
+    t.no_unknown_codes();
+    t.q("electricity_imported_total", 6545766.0, "Wh");
+    t.q("electricity_used_tariff_1", 5017120.0, "Wh");
+    t.q("electricity_delivered_tariff_2", 58.0, "Wh");
+    t.q("current_electricity_usage", 286.0, "W");
+    t.q("electricity_reactive_exported_total", 3897726.0, "varh");
+    t.q("current_reactive_exported", 166.0, "var");
+}
+
 // ---------------------------------------------------------------------------------------
 // Synthetic recordings for the formats without a public capture (FACTS §10)
 // ---------------------------------------------------------------------------------------
