@@ -147,4 +147,20 @@ mod tests {
             assert!(!shown.contains(key) && !shown.contains(auth), "{shown}");
         }
     }
+
+    #[test]
+    fn every_argument_of_every_command_says_what_it_is_for() {
+        use clap::CommandFactory;
+        let cli = Cli::command();
+        let mut silent = Vec::new();
+        for command in cli.get_subcommands() {
+            for arg in command.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && arg.get_help().is_none() {
+                    silent.push(format!("{} {}", command.get_name(), arg.get_id()));
+                }
+            }
+        }
+        assert!(silent.is_empty(), "arguments without help: {silent:?}");
+    }
 }

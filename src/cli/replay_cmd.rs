@@ -25,8 +25,10 @@ pub struct ReplayArgs {
     /// `table` or `json`.
     #[arg(long, default_value = "table")]
     pub format: String,
+    /// Telegram format: auto, 2.2, 3, 4, 5, 5B, 5L, 5S, Q3D, EON_HU, ISKRA_IE, T210D_AT, ESO_LT.
     #[arg(long, default_value = "auto", value_parser = |s: &str| s.parse::<VersionChoice>())]
     pub dsmr_version: VersionChoice,
+    /// Time zone of the meter's clock (IANA name).
     #[arg(long, default_value = DEFAULT_TIMEZONE)]
     pub timezone: String,
     /// Smarty decryption key (32 hex digits); also from DSMRD_KEY.
