@@ -2487,6 +2487,23 @@ fn eso_lithuania() {
     let t = one("ESO5-253883680-extended-1ph_ESO_LT_dsmrparser.txt");
     t.q("eso_lt_instantaneous_power_factor_total", 0.616, "");
     t.q("electricity_reactive_exported_total", 280.264, "kvarh");
+    // A meter with firmware 01.19 (dsmr3Lib's fixture) also sends the last period's average
+    // demand, `D = 5`, beside the current one.
+    let t = constructed(
+        "/ESO5\\253876809_C",
+        &[
+            "1-0:1.4.0(00000001.250*kW)",
+            "1-0:1.5.0(00000002.500*kW)",
+            "1-0:4.5.0(00000000.125*kvar)",
+            "1-0:10.5.0(00000003.000*kVA)",
+        ],
+    );
+    assert_eq!(t.top("dsmr_version"), "ESO_LT");
+    t.no_unknown_codes();
+    t.q("eso_lt_demand_register_1_active_energy_import", 1.25, "kW");
+    t.q("eso_lt_last_average_demand_active_import", 2.5, "kW");
+    t.q("eso_lt_last_average_demand_reactive_export", 0.125, "kvar");
+    t.q("eso_lt_last_average_demand_apparent_export", 3.0, "kVA");
 }
 
 #[test]

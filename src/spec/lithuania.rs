@@ -49,6 +49,14 @@ static ROWS: &[Row] = &[
     row((1, 0, 4, 4, 0), "eso_lt_demand_register_4_reactive_energy_export", Number, KVAR, "Demand, reactive export"),
     row((1, 0, 9, 4, 0), "eso_lt_demand_register_5_apparent_energy_import", Number, KVA, "Demand, apparent import"),
     row((1, 0, 10, 4, 0), "eso_lt_demand_register_6_apparent_energy_export", Number, KVA, "Demand, apparent export"),
+    // `D = 5`: the last complete averaging period's value (IEC 62056-61), beside the current
+    // one above, as ESO meters with firmware 01.19 send it.
+    row((1, 0, 1, 5, 0), "eso_lt_last_average_demand_active_import", Number, KW, "Last average demand, active import"),
+    row((1, 0, 2, 5, 0), "eso_lt_last_average_demand_active_export", Number, KW, "Last average demand, active export"),
+    row((1, 0, 3, 5, 0), "eso_lt_last_average_demand_reactive_import", Number, KVAR, "Last average demand, reactive import"),
+    row((1, 0, 4, 5, 0), "eso_lt_last_average_demand_reactive_export", Number, KVAR, "Last average demand, reactive export"),
+    row((1, 0, 9, 5, 0), "eso_lt_last_average_demand_apparent_import", Number, KVA, "Last average demand, apparent import"),
+    row((1, 0, 10, 5, 0), "eso_lt_last_average_demand_apparent_export", Number, KVA, "Last average demand, apparent export"),
     row((1, 0, 32, 33, 0), "eso_lt_duration_of_last_voltage_sag_l1", Number, S, "Duration of the last voltage sag L1"),
     row((1, 0, 52, 33, 0), "eso_lt_duration_of_last_voltage_sag_l2", Number, S, "Duration of the last voltage sag L2"),
     row((1, 0, 72, 33, 0), "eso_lt_duration_of_last_voltage_sag_l3", Number, S, "Duration of the last voltage sag L3"),
