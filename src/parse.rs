@@ -172,27 +172,33 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
             }
             _ => {}
         }
-        // The usual line, in the usual form, in one scan.
+        // The usual lines, in the usual form, each in one scan. A line the quick reader
+        // reads ends where the next starts with a digit (see `plain_end`), so the next one
+        // needs no check for a blank line either.
         if let Some(text) = text {
-            let code = codes.get(&body[pos..]);
-            if let Some(code) = &code {
+            let mut code = codes.get(&body[pos..]);
+            while let Some(c) = &code {
                 // Typed in its slot, which is dropped again if the line is not in the
                 // quick form. `pos` is at the code's first digit, `pos + len` at its `(`.
-                let obis = between_ascii(text, pos, pos + code.len);
-                let slot = out.slot(line_no + 1, obis, code.id(), Some(code.row()));
-                if let Some(next) = quick::value(text, pos, code, slot) {
-                    line_no += 1;
-                    // The version line's clue is its one group, which the quick reader
-                    // keeps as text (or as no value, for `()`).
-                    let group = match (code.clue(), &*slot) {
-                        (Clue::P1Version, Value::Text(t)) => *t,
-                        _ => "",
-                    };
-                    out.clues.see(code.clue(), false, &[group]);
-                    pos = next;
-                    continue;
-                }
-                out.unslot();
+                let obis = between_ascii(text, pos, pos + c.len);
+                let slot = out.slot(line_no + 1, obis, c.id(), Some(c.row()));
+                let Some(next) = quick::value(text, pos, c, slot) else {
+                    out.unslot();
+                    break;
+                };
+                line_no += 1;
+                // The version line's clue is its one group, which the quick reader
+                // keeps as text (or as no value, for `()`).
+                let group = match (c.clue(), &*slot) {
+                    (Clue::P1Version, Value::Text(t)) => *t,
+                    _ => "",
+                };
+                out.clues.see(c.clue(), false, &[group]);
+                pos = next;
+                code = codes.get(&body[pos..]);
+            }
+            if pos == body.len() {
+                break;
             }
             let groups = groups.get_or_insert([""; MAX_GROUPS]);
             if let Some(line) = plain_line(text, pos, spec, code, groups) {
