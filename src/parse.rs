@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use crate::detect::{self, Clue, Clues};
+use crate::detect::{self, Clue, ClueSet, Clues};
 use crate::frame::CrcStatus;
 use crate::lines::{MAX_GROUPS, between_ascii, clip, clip_end, logical_line, plain_line, split_groups};
 use crate::obis::Obis;
@@ -159,6 +159,8 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
     let mut pos = (header_end + 1).min(body.len());
     let mut line_no = 1u32;
     let codes = spec.codes();
+    // The clues of the lines the quick reader reads (but the version line's).
+    let mut seen: ClueSet = 0;
     while pos < body.len() {
         // Blank lines (the one after the header) are only counted.
         match body[pos] {
@@ -189,11 +191,11 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
                 line_no += 1;
                 // The version line's clue is its one group, which the quick reader
                 // keeps as text (or as no value, for `()`).
-                let group = match (c.clue(), &*slot) {
-                    (Clue::P1Version, Value::Text(t)) => *t,
-                    _ => "",
-                };
-                out.clues.see(c.clue(), false, &[group]);
+                if c.clue() == Clue::P1Version {
+                    let group = if let Value::Text(t) = slot { *t } else { "" };
+                    out.clues.see(Clue::P1Version, false, &[group]);
+                }
+                seen |= c.clue().bit();
                 pos = next;
                 code = codes.get(&body[pos..]);
             }
@@ -220,6 +222,7 @@ fn read_lines<'a>(body: &'a [u8], text: Option<&'a str>, header_end: usize, spec
             None => break,
         }
     }
+    out.clues.see_set(seen);
     out
 }
 
