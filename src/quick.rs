@@ -213,7 +213,7 @@ fn usual_entry(text: &str, at: usize) -> Option<(FailureEntry<'_>, usize)> {
 }
 
 /// The duration at `start` when it has the ten digits meters write (`0000003231*s)`), read
-/// as two words instead of digit runs; `None` for any other form (or fewer than 16 bytes
+/// as a word of eight and two single digits instead of digit runs; `None` for any other form (or fewer than 16 bytes
 /// left), which the caller reads with [`digit_run`].
 #[inline(always)]
 fn ten_digit_seconds(b: &[u8], start: usize) -> Option<u64> {
@@ -224,8 +224,11 @@ fn ten_digit_seconds(b: &[u8], start: usize) -> Option<u64> {
     if (hi >> 16) & 0xFF_FFFF != TAIL {
         return None;
     }
-    let last = eight_digits(hi << 48 | 0x3030_3030_3030)?;
-    Some(eight_digits(lo)? * 100 + last)
+    let (tens, ones) = ((hi as u8).wrapping_sub(b'0'), ((hi >> 8) as u8).wrapping_sub(b'0'));
+    if tens > 9 || ones > 9 {
+        return None;
+    }
+    Some(eight_digits(lo)? * 100 + u64::from(tens * 10 + ones))
 }
 
 #[cfg(test)]
@@ -245,6 +248,8 @@ mod tests {
             "0000003231*S)(19",
             "00000/3231*s)(19",
             "0000003:31*s)(1",
+            "00000032/1*s)(19",
+            "000000323:*s)(19",
             "0000003231*s)",
         ] {
             assert_eq!(read(s), None, "{s}");
