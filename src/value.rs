@@ -156,22 +156,21 @@ impl MeterTime {
         let b = s.as_bytes();
         match b.len() {
             12 | 13 => {
-                // Twelve ASCII digits, checked eight and four at a time: each byte is 0x3?
-                // and stays 0x3? when 6 is added.
+                // Twelve ASCII digits, eight and four at a time, less `0` in every byte
+                // (as `digits_in` takes a word): each byte is then at most 9, and stays
+                // below 0x80 when 0x76 is added; the first byte that is no digit does not.
                 let lo = u64::from_le_bytes(b.get(..8)?.try_into().ok()?);
                 let hi = u32::from_le_bytes(b.get(8..12)?.try_into().ok()?);
-                let all_digits = lo & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030
-                    && lo.wrapping_add(0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030
-                    && hi & 0xF0F0_F0F0 == 0x3030_3030
-                    && hi.wrapping_add(0x0606_0606) & 0xF0F0_F0F0 == 0x3030_3030;
+                let x = lo.wrapping_sub(0x3030_3030_3030_3030);
+                let y = hi.wrapping_sub(0x3030_3030);
+                let all_digits = (x | x.wrapping_add(0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080 == 0
+                    && (y | y.wrapping_add(0x7676_7676)) & 0x8080_8080 == 0;
                 if !all_digits {
                     return None;
                 }
                 // Each even byte becomes its pair's value (tens * 10 + ones), in one
                 // multiply for all pairs of a word: no byte exceeds 99, so none carries.
-                let x = lo & 0x0F0F_0F0F_0F0F_0F0F;
                 let pairs = (x.wrapping_mul(10) + (x >> 8)) & 0x00FF_00FF_00FF_00FF;
-                let y = hi & 0x0F0F_0F0F;
                 let tail = (y * 10 + (y >> 8)) & 0x00FF_00FF;
                 // Every field in range at once: each 16-bit lane holds at most 99, so adding
                 // `0x8000 - bound` sets a lane's top bit exactly when the field reaches the
@@ -558,6 +557,24 @@ mod tests {
         // The full year decides leap years: 1900 had no 29 February, 2000 had one.
         assert_eq!(MeterTime::problem("19000229 12:00:00"), "no such day in that month");
         assert_eq!(MeterTime::parse("20000229 12:00:00").map(|t| t.day), Some(29));
+    }
+
+    /// The word-at-a-time reading of `YYMMDDhhmmssX` against a field-by-field one, with
+    /// each byte of a valid time replaced by every ASCII character in turn.
+    #[test]
+    fn meter_times_take_digits_only() {
+        let valid = *b"190320181403W";
+        for at in 0..12 {
+            for c in 0u8..0x80 {
+                let mut b = valid;
+                b[at] = c;
+                let s = std::str::from_utf8(&b).unwrap();
+                let fields: Option<Vec<u8>> = (0..6).map(|k| two_digits(&b, 2 * k)).collect();
+                let expected =
+                    fields.and_then(|f| MeterTime::from_fields(None, [f[0], f[1], f[2], f[3], f[4], f[5]], Some(b'W')));
+                assert_eq!(MeterTime::parse(s), expected, "{s}");
+            }
+        }
     }
 
     #[test]
