@@ -182,10 +182,12 @@ impl MeterTime {
                 let in_range = (pairs + TOO_BIG) & TOPS == 0
                     && (pairs + NOT_ZERO) & MONTH_DAY_TOPS == MONTH_DAY_TOPS
                     && (tail + ((0x8000 - 60) << 16 | (0x8000 - 60))) & 0x8000_8000 == 0;
-                let dst = match b.get(12) {
+                // The flag in either case: ORed with 0x20, a byte is `s` or `w` only when it
+                // is that letter in either case.
+                let dst = match b.get(12).map(|f| f | 0x20) {
                     None => Dst::Unknown,
-                    Some(b'S' | b's') => Dst::Summer,
-                    Some(b'W' | b'w') => Dst::Winter,
+                    Some(b's') => Dst::Summer,
+                    Some(b'w') => Dst::Winter,
                     Some(_) => return None,
                 };
                 let byte = |w: u64, k: u32| (w >> (16 * k)) as u8;
@@ -560,18 +562,18 @@ mod tests {
     }
 
     /// The word-at-a-time reading of `YYMMDDhhmmssX` against a field-by-field one, with
-    /// each byte of a valid time replaced by every ASCII character in turn.
+    /// each byte of a valid time (its flag too) replaced by every ASCII character in turn.
     #[test]
     fn meter_times_take_digits_only() {
         let valid = *b"190320181403W";
-        for at in 0..12 {
+        for at in 0..13 {
             for c in 0u8..0x80 {
                 let mut b = valid;
                 b[at] = c;
                 let s = std::str::from_utf8(&b).unwrap();
                 let fields: Option<Vec<u8>> = (0..6).map(|k| two_digits(&b, 2 * k)).collect();
-                let expected =
-                    fields.and_then(|f| MeterTime::from_fields(None, [f[0], f[1], f[2], f[3], f[4], f[5]], Some(b'W')));
+                let expected = fields
+                    .and_then(|f| MeterTime::from_fields(None, [f[0], f[1], f[2], f[3], f[4], f[5]], Some(b[12])));
                 assert_eq!(MeterTime::parse(s), expected, "{s}");
             }
         }
