@@ -37,7 +37,8 @@ pub struct Clues {
 }
 
 /// What one code tells version detection, decided once per code (the code index keeps it
-/// with each id it knows).
+/// with each id it knows). A clue without a value must also be listed in
+/// [`Clues::see_set`], which notes those the quick reader finds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Clue {
     None,
@@ -273,6 +274,28 @@ pub fn detect(h: &Header, clues: &Clues, crc: CrcStatus) -> Version {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every clue a table's code gives is noted alike one by one and as a bit: none is
+    /// missing from [`Clues::see_set`]'s list.
+    #[test]
+    fn clue_bits_note_what_clues_note() {
+        for version in Version::ALL {
+            for row in version.spec().all_rows() {
+                let b = match row.b {
+                    crate::spec::Channel::Is(b) => b,
+                    crate::spec::Channel::MBus => 1,
+                };
+                let clue = Clue::of(Obis::new(row.a, b, row.c, row.d, row.e));
+                if clue == Clue::P1Version {
+                    continue;
+                }
+                let (mut one, mut bits) = (Clues::default(), Clues::default());
+                one.see(clue, false, &[]);
+                bits.see_set(clue.bit());
+                assert_eq!(format!("{one:?}"), format!("{bits:?}"), "{clue:?}");
+            }
+        }
+    }
 
     #[test]
     fn header_search_ignores_case() {
