@@ -213,8 +213,8 @@ fn usual_entry(text: &str, at: usize) -> Option<(FailureEntry<'_>, usize)> {
 }
 
 /// The duration at `start` when it has the ten digits meters write (`0000003231*s)`), read
-/// as a word of eight and two single digits instead of digit runs; `None` for any other form (or fewer than 16 bytes
-/// left), which the caller reads with [`digit_run`].
+/// as a word of eight and two single digits instead of digit runs; `None` for any other
+/// form (or fewer than 16 bytes left), which the caller reads with [`digit_run`].
 #[inline(always)]
 fn ten_digit_seconds(b: &[u8], start: usize) -> Option<u64> {
     let word = |at: usize| b.get(at..at + 8).and_then(|w| w.try_into().ok()).map(u64::from_le_bytes);
