@@ -55,6 +55,9 @@ pub enum Clue {
     TariffRegister,
 }
 
+// Every clue has its bit in a `ClueSet` (the last one declared has the highest).
+const _: () = assert!((Clue::TariffRegister as u16) < u16::BITS as u16);
+
 impl Clue {
     pub fn of(id: Obis) -> Clue {
         match (id.a, id.b, id.c, id.d, id.e) {
