@@ -38,7 +38,7 @@ pub struct Clues {
 
 /// What one code tells version detection, decided once per code (the code index keeps it
 /// with each id it knows). A clue without a value must also be listed in
-/// [`Clues::see_set`], which notes those the quick reader finds.
+/// `Clues::see_set`, which notes those the quick reader finds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Clue {
     None,
