@@ -77,9 +77,7 @@ impl Clue {
             _ => Clue::None,
         }
     }
-}
 
-impl Clue {
     /// The clue's bit in a [`ClueSet`].
     #[inline(always)]
     pub(crate) fn bit(self) -> u16 {
