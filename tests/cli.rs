@@ -297,7 +297,7 @@ fn record_captures_what_serve_sends_byte_for_byte() {
     let (_server, addr) = serve(&source, "fast");
     let dir = tempfile::tempdir().expect("tempdir");
     // `--duration 0s` records nothing, though the bytes come at once (whether they are
-    // there before the first read is up to timing: tried five times).
+    // there before the first read is up to timing: tried five times), and says so by exit 1.
     let none = dir.path().join("none.txt");
     for _ in 0..5 {
         let status = dsmrd_cmd()
@@ -307,7 +307,7 @@ fn record_captures_what_serve_sends_byte_for_byte() {
             .stderr(Stdio::null())
             .status()
             .expect("record");
-        assert!(status.success());
+        assert_eq!(status.code(), Some(1));
         assert_eq!(std::fs::read(&none).expect("capture").len(), 0);
     }
     let out = dir.path().join("capture.txt");
@@ -383,8 +383,38 @@ fn record_keeps_the_capture_when_the_connection_is_reset() {
     let result = record(addr);
     server.join().expect("server");
     let stderr = String::from_utf8_lossy(&result.stderr);
-    assert!(!result.status.success(), "{stderr}");
+    assert_eq!(result.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("Connection reset") && stderr.contains("nothing was recorded"), "{stderr}");
+}
+
+/// A capture that got no byte fails with exit 1, whatever ended it (the peer closing, the
+/// time limit), so that a script does not keep an empty file as a recording.
+#[test]
+fn record_of_nothing_exits_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("capture.txt");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    // One peer that closes at once, then one that stays silent.
+    let server = std::thread::spawn(move || {
+        drop(listener.accept().expect("accept"));
+        let (silent, _) = listener.accept().expect("accept");
+        std::thread::sleep(Duration::from_secs(3));
+        drop(silent);
+    });
+    for duration in ["20s", "1s"] {
+        let result = dsmrd_cmd()
+            .args(["record", "--from", &format!("tcp:{addr}"), "--out"])
+            .arg(&out)
+            .args(["--duration", duration])
+            .output()
+            .expect("record");
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(1), "{duration}: {stderr}");
+        assert!(stderr.contains(&format!("nothing was recorded from tcp:{addr}")), "{duration}: {stderr}");
+        assert_eq!(std::fs::metadata(&out).expect("capture").len(), 0);
+    }
+    server.join().expect("server");
 }
 
 /// A serial port that is not there: `record` says so and what to do, and writes nothing.

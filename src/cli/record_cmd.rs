@@ -85,7 +85,10 @@ async fn record(args: RecordArgs, limit: Option<Duration>) -> anyhow::Result<Exi
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 // Nothing came: the capture failed.
-                Err(e) if bytes == 0 => anyhow::bail!("{}: {e}; nothing was recorded", args.from),
+                Err(e) if bytes == 0 => {
+                    say!("dsmrd: {}: {e}; nothing was recorded", args.from);
+                    return Ok(ExitCode::from(1));
+                }
                 // A port unplugged, a connection reset: what came so far is kept.
                 Err(e) => {
                     say!("dsmrd: {} went away ({e}); stopped recording.", args.from);
@@ -113,6 +116,11 @@ async fn record(args: RecordArgs, limit: Option<Duration>) -> anyhow::Result<Exi
     }
     out.flush().await?;
     out.sync_all().await?;
+    // An empty capture is a failed one, whatever ended it: a script must not keep it.
+    if bytes == 0 {
+        say!("dsmrd: nothing was recorded from {}; {} is empty", args.from, args.out.display());
+        return Ok(ExitCode::from(1));
+    }
     say!("dsmrd: recorded {bytes} bytes to {} ({telegrams} valid telegrams, {rejected} rejected)", args.out.display());
     Ok(ExitCode::SUCCESS)
 }
