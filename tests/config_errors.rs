@@ -94,6 +94,10 @@ fn broken_configs_get_precise_messages() {
         ("a literal string ending in a quote, then a key with a bad character", "[sources.m]\ntype = \"stdin\"\n[sinks.c]\ntype = \"stdout\"\nformat = \'\'\'x\'\'\'\'\n[sinks.d]\ntype = \"stdout\"\nfo$o = 1\n".into()),
         ("blanks around dots, and a byte-order mark", "\u{feff}[sources.m]\ntype = \"stdin\"\n[ sinks . s ]\ntype = \"stdout\"\nformat . x = !\n".into()),
         ("csv paths through a file or naming a directory", format!("{GOOD_SOURCE}\n[sinks.c]\ntype = \"csv\"\npath = \"Cargo.toml/../x.csv\"\n\n[sinks.d]\ntype = \"csv\"\npath = \"tests/c.csv/.\"\n\n[sinks.e]\ntype = \"csv\"\npath = \".\"\n")),
+        ("a word without quotes that starts like true", format!("{GOOD_SOURCE}\n[sinks.c]\ntype = \"stdout\"\nformat = table # live\n")),
+        ("a word without quotes that starts like false, in an inline table", format!("{GOOD_SOURCE}\n[sinks]\nd = {{ type = \"stdout\", format = fast }}\n")),
+        ("a boolean cut short", format!("{GOOD_SINK}[sources.r]\ntype = \"replay\"\npath = \"Cargo.toml\"\nloop = tru\n")),
+        ("a key without quotes that starts like false (never echoed)", format!("[sources.meter]\ntype = \"stdin\"\ndecryption_key = fa0011223344556677889900aabbccdd\n{GOOD_SINK}")),
         ("several mistakes at once", "[sources.meter]\ntype = \"serial\"\npath = \"/dev/ttyUSB0\"\nbaud = 115200.5\n\n[sinks.file]\ntype = \"csv\"\npath = \"r.csv\"\ninterval = \"1x\"\n\n[sinks.db]\ntype = \"nosql\"\n".into()),
     ];
     let mut report = String::new();

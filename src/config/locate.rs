@@ -371,7 +371,7 @@ fn hide_quoted_value(message: String) -> String {
 /// `(hidden)`: a key as the README allows it to be written, its digits joined or split by
 /// blanks, `:` or `-`. Long numbers (a duration's) have no letters or one unit
 /// letter; a path component (`/etc/<machine-id>/`) is no key and stays.
-fn hide_hex_runs(text: &str) -> String {
+pub(super) fn hide_hex_runs(text: &str) -> String {
     const LONGEST_SHOWN: usize = 15;
     let b = text.as_bytes();
     let mut out = String::with_capacity(text.len());

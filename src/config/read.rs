@@ -159,6 +159,18 @@ impl<'t> Cx<'t> {
             message.push_str("; a value starts on the line of its key and `=`");
         }
         let (key, mut message) = without_secrets(place.key, message);
+        // A word without quotes that starts like `true` or `false` (`pace = fast`, `format =
+        // table`) fails in the toml reader as a misspelt boolean: it is a string left unquoted.
+        if message.starts_with("invalid boolean") {
+            if let Some(word) = bare_word(self.text, span.start) {
+                let name = key.rsplit('.').next().unwrap_or_default();
+                message = if is_secret_key(&key) {
+                    "string values must be quoted".into()
+                } else {
+                    hide_hex_runs(&format!("string values must be quoted: `{name} = \"{word}\"`"))
+                };
+            }
+        }
         // An unquoted key reads as a number, or fails to (`unexpected leading zero`); a
         // quoted one that fails (unclosed, a bad escape, text after it) needs no such hint.
         // The value is the one after the key's own `=`: the last mention of the key before
@@ -654,6 +666,18 @@ impl<'t> Cx<'t> {
 }
 
 /// The entries of `table` whose key is in `keys` (or, with `invert`, is not).
+/// The word of letters, digits, `_` and `-` at `at`, when it ends the value there (a line
+/// end, a blank, a comment, `,` or `}` follows) and is no boolean cut short (`tru`, `f`),
+/// which the toml reader's own message tells best.
+fn bare_word(text: &str, at: usize) -> Option<&str> {
+    let rest = text.get(at..)?;
+    let len = rest.bytes().take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-')).count();
+    let ends = rest[len..].chars().next().is_none_or(|c| c.is_whitespace() || matches!(c, '#' | ',' | '}'));
+    let word = &rest[..len];
+    let boolean = "true".starts_with(word) || "false".starts_with(word);
+    (len > 0 && ends && !boolean).then_some(word)
+}
+
 pub(super) fn select<'i>(table: &DeTable<'i>, keys: &[&str], invert: bool) -> DeTable<'i> {
     let mut sub = DeTable::new();
     for (k, v) in table {
