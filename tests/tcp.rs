@@ -200,6 +200,30 @@ fn a_flapping_link_is_warned_of_once_a_minute() {
     drop(server);
 }
 
+/// A telegram that the close completes (sent to its `!CRC`, without the line end, then the
+/// peer hangs up) proves the link as one read before the close does: the recovery is told,
+/// and the losses count as a flap, not as an outage.
+#[test]
+fn a_telegram_completed_by_the_close_proves_the_link() {
+    let t = telegrams(5);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = std::thread::spawn(move || {
+        for telegram in &t {
+            let (mut s, _) = listener.accept().expect("accept");
+            let _ = s.write_all(&telegram[..telegram.len() - 2]);
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        // Kept until dsmrd stops: it finds no server then.
+        std::thread::sleep(Duration::from_secs(20));
+    });
+    let (rows, logs) = rows_and_log(addr, 5);
+    assert_eq!(rows.len(), 5);
+    assert_eq!(logs.matches("Connection lost; reconnecting").count(), 1, "{logs}");
+    assert_eq!(logs.matches("telegrams arrive again").count(), 1, "{logs}");
+    drop(server);
+}
+
 /// After a flap, connections that bring no telegram (ser2net whose device is missing) are
 /// an outage, warned of at once, not counted as more flaps.
 #[test]

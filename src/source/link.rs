@@ -289,8 +289,17 @@ pub async fn read_until_lost<R: AsyncRead + Unpin>(
     };
     // Closed before the wait: another program (or the same adapter, replugged) can have it.
     drop(reader);
-    // A telegram whose line end the loss took is still read.
+    // A telegram whose line end the loss took is still read, and proves the link as well
+    // as one read before (a peer that sends one telegram to its `!CRC` and hangs up).
+    let before = ingest.telegram_since_connect();
     ingest.lost().await;
+    let mut loss = loss;
+    if !before && ingest.telegram_since_connect() {
+        link.telegrams_arrive();
+        if let Loss::Dropped { brought_telegrams } = &mut loss {
+            *brought_telegrams = true;
+        }
+    }
     let (_, delay) = link.lost(&reason, loss);
     sleep_or_stop(delay, shutdown).await
 }
