@@ -112,7 +112,7 @@ pub async fn run(
     let ended = loop {
         tokio::select! {
             _ = &mut shutdown => {
-                tracing::info!("Shutting down: stopping sources, flushing sinks (at most {}).", format_duration(config.daemon.shutdown_timeout));
+                tracing::info!("Shutting down: stopping sources, flushing sinks (at most {}; a sink stuck in a write is stopped 1s after).", format_duration(config.daemon.shutdown_timeout));
                 break Ended::Stopped;
             }
             _ = &mut all_sources => break Ended::SourcesDone,
