@@ -1,7 +1,7 @@
 //! Bytes in, telegrams out: the framer, Smarty decryption and the parser chained, with the
 //! counters every front end (the `parse` command, the daemon) reports.
 
-use crate::frame::{CrcStatus, DEFAULT_MAX_TELEGRAM, Event, Frame, Framer, Reject};
+use crate::frame::{CrcStatus, DEFAULT_MAX_TELEGRAM, Event, Frame, Framer, Reject, SMARTY_START};
 use crate::parse::{ParseError, parse};
 use crate::smarty::{DecryptError, Keys, decrypt};
 use crate::spec::VersionChoice;
@@ -249,13 +249,16 @@ impl Decoder {
                 *offset += n as u64;
             }
             let Some(event) = event else { continue };
-            let bad_head = matches!(event, Event::Rejected(Reject::BadSmartyHeader { .. }));
+            // A 0xDB that began no encrypted frame, or an encrypted frame cut short by the
+            // start of the next: the framer gives back the bytes to read again.
+            let rescan = matches!(
+                event,
+                Event::Rejected(Reject::BadSmartyHeader { .. } | Reject::Truncated { encrypted: true, next: 1.., .. })
+            );
             let quiet = is_quiet(&event, opts, std::mem::take(speculative));
             let mut cx = Cx { opts, stats, offset: *offset, reported, proven, on: &mut *on };
             let failed = !quiet && handle(event, inner, plain, &mut cx);
-            let again = if bad_head {
-                // The bytes after a 0xDB that began no encrypted frame: they may hold a
-                // real start.
+            let again = if rescan {
                 framer.rescan().to_vec()
             } else if failed {
                 // An encrypted frame that failed authentication may be one cut short whose
@@ -264,7 +267,7 @@ impl Decoder {
                 // it, whole or begun at its end, are read again, so the next frame is not
                 // lost with it.
                 let again = next_frame_start(framer.last_frame()).map(<[u8]>::to_vec).unwrap_or_default();
-                *speculative = !again.is_empty() && again.len() < FRAME_START;
+                *speculative = !again.is_empty() && again.len() < SMARTY_START;
                 again
             } else {
                 continue;
@@ -277,13 +280,25 @@ impl Decoder {
 
     /// The stream ended: complete or report what is buffered.
     pub fn finish(&mut self, mut on: impl FnMut(Decoded<'_>)) {
-        let Decoder { framer, inner, opts, plain, stats, offset, reported, proven, speculative } = self;
-        if let Some(event) = framer.finish() {
-            if is_quiet(&event, opts, std::mem::take(speculative)) {
+        loop {
+            // Without a key, an encrypted frame the end cut short began at a stray 0xDB
+            // whose header looked sane: what it took in after that byte is read again, as
+            // a telegram may be in it.
+            let again = match self.framer.pending_encrypted() {
+                Some(frame) if self.opts.keys.is_none() => frame.get(1..).unwrap_or_default().to_vec(),
+                _ => Vec::new(),
+            };
+            let Decoder { framer, inner, opts, plain, stats, offset, reported, proven, speculative } = self;
+            if let Some(event) = framer.finish() {
+                if !is_quiet(&event, opts, std::mem::take(speculative)) {
+                    let mut cx = Cx { opts, stats, offset: *offset, reported, proven, on: &mut on };
+                    handle(event, inner, plain, &mut cx);
+                }
+            }
+            if again.is_empty() {
                 return;
             }
-            let mut cx = Cx { opts, stats, offset: *offset, reported, proven, on: &mut on };
-            handle(event, inner, plain, &mut cx);
+            self.feed_counted(&again, false, &mut on);
         }
     }
 }
@@ -337,9 +352,6 @@ impl<F: FnMut(Decoded<'_>)> Cx<'_, F> {
     }
 }
 
-/// The length of an encrypted frame's start: tag, title length, system title.
-const FRAME_START: usize = 10;
-
 /// Whether `event` is a 0xDB that began no encrypted frame (a bad header, or one cut short
 /// or oversized by what followed) where none is expected: without a key, or read again
 /// only by chance ([`Decoder::speculative`]). Such a byte is noise, counted with the
@@ -361,7 +373,7 @@ fn is_quiet(event: &Event<'_>, opts: &DecoderOptions, speculative: bool) -> bool
 /// failing that, its last bytes when they are the first of such a start (a frame that lost
 /// fewer than ten bytes ends in the start of the next, whose rest follows in the stream).
 fn next_frame_start(frame: &[u8]) -> Option<&[u8]> {
-    let start = frame.get(..FRAME_START)?;
+    let start = frame.get(..SMARTY_START)?;
     if let Some(at) = memchr::memmem::find(&frame[1..], start) {
         return Some(&frame[1 + at..]);
     }
@@ -410,7 +422,7 @@ fn handle<F: FnMut(Decoded<'_>)>(
                 // whatever its first bytes decrypt to (the caller reads on from there).
                 if let DecryptError::TagMismatch { cut_short, keys_proven, .. } = &mut e {
                     // Said only of a whole start inside it: a few bytes of one at its end may be chance.
-                    *cut_short = next_frame_start(bytes).is_some_and(|rest| rest.len() >= FRAME_START);
+                    *cut_short = next_frame_start(bytes).is_some_and(|rest| rest.len() >= SMARTY_START);
                     *keys_proven = cx.proven.is_some_and(|t| bytes.get(2..10) == Some(&t[..]));
                 }
                 cx.error(DecodeError::Decrypt(e));

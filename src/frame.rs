@@ -37,6 +37,9 @@ pub const DEFAULT_MAX_TELEGRAM: usize = 16 * 1024;
 /// The tag that opens a DLMS general-glo-ciphering APDU (Smarty, Austria).
 pub const SMARTY_TAG: u8 = 0xDB;
 
+/// The length of an encrypted frame's start: tag, title length (8), system title.
+pub const SMARTY_START: usize = 10;
+
 /// How the CRC of a plain telegram turned out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CrcStatus {
@@ -63,10 +66,11 @@ pub enum Reject {
     /// The telegram grew past the size bound before its `!`, or an encrypted frame's header
     /// announced more (`encrypted`).
     Overflow { limit: usize, encrypted: bool },
-    /// A new `/` (or a Smarty frame, or the end of input) arrived before the `!`; or the end
-    /// of input before the length an encrypted frame's header announced (`encrypted`).
-    /// `next` bytes of the telegram that cut it short (its header line, when it began
-    /// within a line) were read before the cut was known.
+    /// A new `/` (or a Smarty frame, or the end of input) arrived before the `!`; or, for an
+    /// encrypted frame (`encrypted`), the end of input or the start of the next frame from
+    /// the same meter before the length its header announced. `next` bytes of the telegram
+    /// or frame that cut it short (a telegram's header line, when it began within a line)
+    /// were read before the cut was known.
     Truncated { len: usize, encrypted: bool, next: usize },
     /// The CRC does not match: the telegram is not trusted.
     CrcMismatch { sent: u16, computed: u16 },
@@ -118,9 +122,13 @@ impl fmt::Display for Reject {
                 f,
                 "telegram truncated after {len} bytes: a new telegram or the end of input came before its end marker `!`"
             ),
-            Reject::Truncated { len, encrypted: true, .. } => write!(
+            Reject::Truncated { len, encrypted: true, next: 0 } => write!(
                 f,
                 "encrypted frame cut short after {len} bytes: the input ended before the length its header announces"
+            ),
+            Reject::Truncated { len, encrypted: true, .. } => write!(
+                f,
+                "encrypted frame cut short after {len} bytes: a frame from the same meter starts inside it, before the length its header announces"
             ),
             Reject::CrcMismatch { sent, computed } => write!(
                 f,
@@ -212,8 +220,9 @@ pub struct Framer {
     bang: usize,
     /// A completed frame sits in `buf` and must be cleared on the next call.
     pending_clear: bool,
-    /// What sits in `buf` is a header that proved bad, for [`Framer::rescan`].
-    bad_head: bool,
+    /// Where the bytes to read again start in `buf` (0: none), for [`Framer::rescan`]: after
+    /// a header that proved bad, or the start of the frame that cut an encrypted one short.
+    rescan_from: usize,
     stats: FramerStats,
 }
 
@@ -235,7 +244,7 @@ impl Framer {
             crc_seen: false,
             bang: 0,
             pending_clear: false,
-            bad_head: false,
+            rescan_from: 0,
             stats: FramerStats::default(),
         }
     }
@@ -270,7 +279,7 @@ impl Framer {
         if self.pending_clear {
             self.buf.clear();
             self.pending_clear = false;
-            self.bad_head = false;
+            self.rescan_from = 0;
         }
         let mut i = 0;
         while i < input.len() {
@@ -455,7 +464,7 @@ impl Framer {
                             // and the hunt counts them. The 0xDB is skipped here.
                             self.state = State::Hunt;
                             self.pending_clear = true;
-                            self.bad_head = true;
+                            self.rescan_from = 1;
                             self.stats.rejected += 1;
                             count_skipped(&mut self.stats, &[SMARTY_TAG]);
                             let read = self.buf.len() - 1;
@@ -472,8 +481,23 @@ impl Framer {
                 State::SmartyBody { total } => {
                     let want = total - self.buf.len();
                     let take = want.min(input.len() - i);
+                    let before = self.buf.len();
                     self.buf.extend_from_slice(&input[i..i + take]);
                     i += take;
+                    // The start of a frame from the same meter (tag, title length, system
+                    // title: 80 bits no ciphertext repeats by chance) inside this one: this
+                    // one was cut short. It is dropped now, not when its length is filled
+                    // from the frames after it, and the new one is read from its start.
+                    let from = before.saturating_sub(SMARTY_START - 1).max(1);
+                    if let Some(at) = memchr::memmem::find(&self.buf[from..], &self.buf[..SMARTY_START]) {
+                        let at = from + at;
+                        self.state = State::Hunt;
+                        self.pending_clear = true;
+                        self.rescan_from = at;
+                        self.stats.rejected += 1;
+                        let next = self.buf.len() - at;
+                        return (i, Some(Event::Rejected(Reject::Truncated { len: at, encrypted: true, next })));
+                    }
                     if self.buf.len() == total {
                         self.state = State::Hunt;
                         self.pending_clear = true;
@@ -489,13 +513,22 @@ impl Framer {
     /// The frame the last call to [`Framer::feed`] completed, until the next call (empty
     /// when it completed none).
     pub fn last_frame(&self) -> &[u8] {
-        if self.pending_clear && !self.bad_head { &self.buf } else { &[] }
+        if self.pending_clear && self.rescan_from == 0 { &self.buf } else { &[] }
     }
 
-    /// After [`Reject::BadSmartyHeader`], until the next call: the bytes read after the
-    /// 0xDB, which may hold a real start and are to be fed again (they count as consumed).
+    /// Until the next call, the bytes to be fed again (they count as consumed): after
+    /// [`Reject::BadSmartyHeader`], those read after the 0xDB, which may hold a real start;
+    /// after an encrypted frame found cut short ([`Reject::Truncated`] with `next`), the
+    /// start of the frame that cut it and what followed.
     pub fn rescan(&self) -> &[u8] {
-        if self.pending_clear && self.bad_head { &self.buf[1..] } else { &[] }
+        if self.pending_clear && self.rescan_from > 0 { &self.buf[self.rescan_from..] } else { &[] }
+    }
+
+    /// The bytes of an encrypted frame whose header or body is being collected, which the
+    /// end of input would cut short.
+    pub fn pending_encrypted(&self) -> Option<&[u8]> {
+        let collecting = !self.pending_clear && matches!(self.state, State::SmartyHead | State::SmartyBody { .. });
+        collecting.then_some(&self.buf[..])
     }
 
     /// Signal the end of input: a telegram that reached its `!` is completed, anything else
@@ -504,7 +537,7 @@ impl Framer {
         if self.pending_clear {
             self.buf.clear();
             self.pending_clear = false;
-            self.bad_head = false;
+            self.rescan_from = 0;
         }
         match self.state {
             State::Hunt => None,
@@ -1085,5 +1118,30 @@ mod tests {
         let got = frames(&mut Framer::new(1024), &huge);
         assert_eq!(got, vec![Err(Reject::Overflow { limit: 1024, encrypted: true })]);
         assert!(got[0].clone().unwrap_err().to_string().contains("stray 0xDB"));
+    }
+
+    #[test]
+    fn an_encrypted_frame_is_cut_short_where_the_next_from_its_meter_starts() {
+        let mut frame = vec![0xDB, 0x08];
+        frame.extend_from_slice(b"SYSTEMID");
+        frame.extend_from_slice(&[0x82, 0x00, 0x40, 0x30]);
+        frame.extend((0..0x3F).map(|i: u8| i.wrapping_mul(37)));
+        let input = [&frame[..30], &frame, &frame].concat();
+        // Whole, the next frame's 47 bytes up to the cut one's length are read before the
+        // start among them is found.
+        let cut = Err(Reject::Truncated { len: 30, encrypted: true, next: 47 });
+        let expected = vec![cut, Ok(frame.clone()), Ok(frame.clone())];
+        assert_eq!(frames(&mut Framer::default(), &input), expected);
+        // In chunks of any size: the next start may come split over them.
+        for size in 1..=12 {
+            let mut framer = Framer::default();
+            let mut got = Vec::new();
+            for chunk in input.chunks(size) {
+                feed_all(&mut framer, chunk, &mut got);
+            }
+            assert_eq!(got.len(), 3, "chunks of {size}: {got:?}");
+            assert!(matches!(got[0], Err(Reject::Truncated { len: 30, encrypted: true, .. })), "chunks of {size}");
+            assert_eq!(got[1..], expected[1..], "chunks of {size}");
+        }
     }
 }

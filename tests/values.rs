@@ -2895,24 +2895,69 @@ fn a_value_continued_over_several_lines_is_joined() {
 #[test]
 fn an_encrypted_frame_cut_short_does_not_take_the_next_one_with_it() {
     // The first frame breaks off after 200 bytes; its length field then runs into the
-    // next, complete frame. That one fails authentication, and the search starts again
-    // right after its tag byte, so the complete frame is still found and decrypted.
+    // next, complete frame. The start of that one (tag, title length, system title) tells
+    // that the first was cut short, and the next is read from there, found and decrypted.
     let frame = recording("Sagemcom-Smarty-Lux5-encrypted_smarty-LU_openhab.bin");
     let stream = [&frame[..200], &frame[..]].concat();
     let keys = Keys::from_hex("D491470F47126332B07D1923B3504188", None).expect("key");
     let d = decode_bytes(&stream, true, AMSTERDAM, Some(keys));
     assert_eq!(d.telegrams.len(), 1, "{:?}", d.errors);
     assert_eq!(d.telegrams[0]["encrypted"], true);
+    assert_eq!(d.errors.len(), 1, "{:?}", d.errors);
     assert!(
-        matches!(d.errors[0], DecodeError::Decrypt(dsmrd::smarty::DecryptError::TagMismatch { .. })),
+        matches!(d.errors[0], DecodeError::Frame(Reject::Truncated { len: 200, encrypted: true, .. })),
         "{:?}",
         d.errors
     );
     assert!(
-        d.errors[0].to_string().contains("it was cut short: a frame from the same meter starts inside it"),
+        d.errors[0].to_string().contains("cut short after 200 bytes: a frame from the same meter starts inside it"),
         "{}",
         d.errors[0]
     );
+}
+
+/// A frame cut short and followed by a smaller one from the same meter, which does not fill
+/// the length the first announced: the cut is seen when the next frame's start comes, so
+/// that frame is read at once, not held back until later frames fill the cut one's length,
+/// nor lost when the input ends there.
+#[test]
+fn an_encrypted_frame_cut_short_by_a_smaller_one_is_told_at_once() {
+    let (key, auth) = ([7u8; 16], dsmrd::smarty::SMARTY_AUTH_KEY);
+    let keys = || Some(Keys::from_hex(&"07".repeat(16), None).expect("key"));
+    let header = "/Lux5\\253663629_D";
+    let mut lines = vec!["1-3:0.2.8(42)", "0-0:1.0.0(200706104157S)"];
+    lines.extend(["1-0:1.8.0(000025.653*kWh)"; 12]);
+    let big = smarty_frame(&telegram(header, &lines), key, auth);
+    let small = smarty_frame(&telegram(header, &lines[..3]), key, auth);
+    assert!(100 + small.len() < big.len());
+    let stream = [&big[..100], &small].concat();
+    let d = decode_bytes(&stream, true, AMSTERDAM, keys());
+    assert_eq!(d.telegrams.len(), 1, "{:?}", d.errors);
+    assert_eq!(d.telegrams[0]["timestamp"], "2020-07-06T08:41:57Z");
+    assert_eq!(d.errors.len(), 1, "{:?}", d.errors);
+    assert!(
+        d.errors[0].to_string().contains("cut short after 100 bytes: a frame from the same meter"),
+        "{}",
+        d.errors[0]
+    );
+    // Fed as a live stream: the small frame comes out of `feed`, before the input ends.
+    let mut decoder = Decoder::new(DecoderOptions { keys: keys(), ..DecoderOptions::default() });
+    let mut read = 0;
+    decoder.feed(&stream, |d| read += usize::from(matches!(d, Decoded::Telegram(_))));
+    assert_eq!(read, 1);
+}
+
+/// Without a key, a 0xDB whose header looks sane swallows what follows until the length it
+/// announces; when the input ends first, what it took in is read again, so the telegram
+/// after it is not lost.
+#[test]
+fn a_stray_encrypted_header_at_the_end_does_not_take_the_telegram_after_it() {
+    let frame = recording("Sagemcom-Smarty-Lux5-encrypted_smarty-LU_openhab.bin");
+    let t = telegram("/ISK5\\2M550T-1012", &["1-3:0.2.8(50)", "0-0:1.0.0(190320181403W)", "1-0:1.8.1(000576.239*kWh)"]);
+    let d = decode_bytes(&[&frame[..18], &t].concat(), true, AMSTERDAM, None);
+    assert_eq!(d.telegrams.len(), 1, "{:?}", d.errors);
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    assert_eq!(d.telegrams[0]["timestamp"], "2019-03-20T17:14:03Z");
 }
 
 #[test]
@@ -2930,8 +2975,12 @@ fn an_encrypted_frame_that_lost_a_few_bytes_does_not_take_the_next_one_with_it()
         assert_eq!(d.telegrams.len(), 3, "{lost} bytes lost: {:?}", d.errors);
         assert_eq!(d.errors.len(), 1, "{lost} bytes lost: {:?}", d.errors);
         let message = d.errors[0].to_string();
+        // (From 10 bytes lost, the next frame's whole start is inside the damaged one, which
+        // is then known to be cut short before it is complete.)
         assert!(
-            message.contains("changed or cut short on the line") || message.contains("it was cut short"),
+            message.contains("changed or cut short on the line")
+                || message.contains("it was cut short")
+                || message.contains("a frame from the same meter starts inside it"),
             "{lost} bytes lost: {message}"
         );
         assert!(!message.contains("authentication key is wrong"), "{message}");
@@ -3386,4 +3435,13 @@ fn an_mbus_channel_without_its_device_type_line_has_no_medium_and_keeps_the_tabl
     assert_eq!(reading["value"], 1234.567);
     assert_eq!(reading["unit"], "m3");
     assert_eq!(reading["timestamp"], "2021-01-27T14:15:00Z");
+}
+
+/// The DSMR 2.2 telegram DSMRParser.Net calls mangled, with the values its test asserts.
+#[test]
+fn the_v2_2_telegram_called_mangled_reads_as_its_source_expects() {
+    let t = one("synthetic-V2_2-mangled_dsmr2.2_robthree.txt");
+    assert_eq!(t.top("header"), "/Test\\V2_2-Telegram_Mangled");
+    t.q("actual_treshold_electricity", 999.0, "kW");
+    t.q("gas_meter_reading", 22806.137, "m3");
 }
