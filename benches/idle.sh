@@ -7,12 +7,24 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 cargo build --release --quiet --bin dsmrd
+bin=${CARGO_TARGET_DIR:-$PWD/target}/release/dsmrd
 dir=$(mktemp -d)
-port=$((20000 + RANDOM % 20000))
+# The server takes a free port and says which.
+"$bin" serve recordings/Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt \
+    --listen 127.0.0.1:0 --pace realtime 2>"$dir/serve.log" &
+serve=$!
+trap 'kill $serve 2>/dev/null; rm -rf "$dir"' EXIT
+addr=
+for _ in $(seq 100); do
+    addr=$(sed -n 's/^dsmrd: serving .* on \(127\.0\.0\.1:[0-9]*\)$/\1/p' "$dir/serve.log")
+    [ -n "$addr" ] && break
+    sleep 0.1
+done
+[ -n "$addr" ] || { cat "$dir/serve.log"; exit 1; }
 cat > "$dir/idle.toml" <<TOML
 [sources.meter]
 type = "tcp"
-address = "127.0.0.1:$port"
+address = "$addr"
 
 [sinks.file]
 type = "csv"
@@ -21,11 +33,7 @@ path = "$dir/idle.csv"
 [sinks.console]
 type = "stdout"
 TOML
-./target/release/dsmrd serve recordings/Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt \
-    --listen "127.0.0.1:$port" --pace realtime 2>/dev/null &
-serve=$!
-sleep 0.5
-./target/release/dsmrd run --config "$dir/idle.toml" >/dev/null 2>"$dir/run.log" &
+"$bin" run --config "$dir/idle.toml" >/dev/null 2>"$dir/run.log" &
 run=$!
 trap 'kill $run $serve 2>/dev/null; rm -rf "$dir"' EXIT
 sleep 5

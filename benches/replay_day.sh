@@ -5,10 +5,14 @@
 # Usage: benches/replay_day.sh [TELEGRAMS]   (from the repository root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet --bin dsmrd --example synth_day
+# Built one after the other: built with the example, the binary would get the
+# dev-dependencies' features, and would not be the one `cargo build --release` makes.
+cargo build --release --quiet --example synth_day
+cargo build --release --quiet --bin dsmrd
+release=${CARGO_TARGET_DIR:-$PWD/target}/release
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-./target/release/examples/synth_day "$dir/day.txt" "${1:-86400}"
+"$release/examples/synth_day" "$dir/day.txt" "${1:-86400}"
 cat > "$dir/day.toml" <<TOML
 [sources.meter]
 type = "replay"
@@ -22,6 +26,6 @@ TOML
 for run in 1 2 3; do
     rm -f "$dir/day.csv"
     /usr/bin/time -f "run $run: %e s wall, %U s user, %S s sys, max RSS %M KB" \
-        ./target/release/dsmrd --log-level warn run --config "$dir/day.toml"
+        "$release/dsmrd" --log-level warn run --config "$dir/day.toml"
 done
 echo "rows: $(($(wc -l < "$dir/day.csv") - 1)), input $(du -h "$dir/day.txt" | cut -f1)"
