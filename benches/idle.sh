@@ -5,6 +5,7 @@
 # Usage: benches/idle.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/served_address.sh
 secs=${1:-60}
 cargo build --release --quiet --bin dsmrd
 bin=${CARGO_TARGET_DIR:-$PWD/target}/release/dsmrd
@@ -14,13 +15,7 @@ dir=$(mktemp -d)
     --listen 127.0.0.1:0 --pace realtime 2>"$dir/serve.log" &
 serve=$!
 trap 'kill $serve 2>/dev/null; rm -rf "$dir"' EXIT
-addr=
-for _ in $(seq 100); do
-    addr=$(sed -n 's/^dsmrd: serving .* on \(127\.0\.0\.1:[0-9]*\)$/\1/p' "$dir/serve.log")
-    [ -n "$addr" ] && break
-    sleep 0.1
-done
-[ -n "$addr" ] || { cat "$dir/serve.log"; exit 1; }
+addr=$(served_address "$dir/serve.log")
 cat > "$dir/idle.toml" <<TOML
 [sources.meter]
 type = "tcp"

@@ -7,6 +7,7 @@
 # Usage: benches/soak_tcp.sh [MINUTES] [PACE]   (defaults: 60 minutes, 200× real time)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/served_address.sh
 minutes=${1:-60}
 pace=${2:-200}
 cargo build --release --quiet --bin dsmrd
@@ -16,15 +17,9 @@ dir=$(mktemp -d)
 # A free port: the one a first server is given, which each restart then takes again.
 "$bin" serve "$recording" --listen 127.0.0.1:0 2>"$dir/serve.log" &
 first=$!
-addr=
-for _ in $(seq 100); do
-    addr=$(sed -n 's/^dsmrd: serving .* on \(127\.0\.0\.1:[0-9]*\)$/\1/p' "$dir/serve.log")
-    [ -n "$addr" ] && break
-    sleep 0.1
-done
+addr=$(served_address "$dir/serve.log") || { kill $first; exit 1; }
 kill $first
 wait $first 2>/dev/null || true
-[ -n "$addr" ] || { cat "$dir/serve.log"; exit 1; }
 cat > "$dir/soak.toml" <<TOML
 [sources.meter]
 type = "tcp"
