@@ -665,7 +665,6 @@ impl<'t> Cx<'t> {
     }
 }
 
-/// The entries of `table` whose key is in `keys` (or, with `invert`, is not).
 /// The word of letters, digits, `_` and `-` at `at`, when it ends the value there (a line
 /// end, a blank, a comment, `,` or `}` follows) and is no boolean cut short (`tru`, `f`),
 /// which the toml reader's own message tells best.
@@ -678,6 +677,7 @@ fn bare_word(text: &str, at: usize) -> Option<&str> {
     (len > 0 && ends && !boolean).then_some(word)
 }
 
+/// The entries of `table` whose key is in `keys` (or, with `invert`, is not).
 pub(super) fn select<'i>(table: &DeTable<'i>, keys: &[&str], invert: bool) -> DeTable<'i> {
     let mut sub = DeTable::new();
     for (k, v) in table {
