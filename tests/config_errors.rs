@@ -98,6 +98,7 @@ fn broken_configs_get_precise_messages() {
         ("a word without quotes that starts like false, in an inline table", format!("{GOOD_SOURCE}\n[sinks]\nd = {{ type = \"stdout\", format = fast }}\n")),
         ("a boolean cut short", format!("{GOOD_SINK}[sources.r]\ntype = \"replay\"\npath = \"Cargo.toml\"\nloop = tru\n")),
         ("a key without quotes that starts like false (never echoed)", format!("[sources.meter]\ntype = \"stdin\"\ndecryption_key = fa0011223344556677889900aabbccdd\n{GOOD_SINK}")),
+        ("a secret key with a doubled = is not told to be quoted (it is)", format!("[sources.meter]\ntype = \"stdin\"\nauthentication_key == \"00112233445566778899AABBCCDDEEFF\"\n{GOOD_SINK}")),
         ("several mistakes at once", "[sources.meter]\ntype = \"serial\"\npath = \"/dev/ttyUSB0\"\nbaud = 115200.5\n\n[sinks.file]\ntype = \"csv\"\npath = \"r.csv\"\ninterval = \"1x\"\n\n[sinks.db]\ntype = \"nosql\"\n".into()),
     ];
     let mut report = String::new();

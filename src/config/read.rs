@@ -181,7 +181,8 @@ impl<'t> Cx<'t> {
             .rfind(name)
             .filter(|_| !name.is_empty())
             .and_then(|at| self.text.get(at + name.len()..)?.split_once('='))
-            .map(|(_, v)| v);
+            // A doubled `=` (`key == "…"`) is its own mistake, which toml names.
+            .map(|(_, v)| v.trim_start().trim_start_matches('='));
         let quoted = value.is_some_and(|v| v.trim_start().starts_with(['"', '\'']));
         let nested = value.is_some_and(|v| v.trim_start().starts_with(['[', '{']));
         if is_secret_key(&key) && !quoted && !message.contains("quote") && !message.contains("expected `=`") {
