@@ -159,12 +159,13 @@ impl<'t> Cx<'t> {
             message.push_str("; a value starts on the line of its key and `=`");
         }
         let (key, mut message) = without_secrets(place.key, message);
+        let name = key.rsplit('.').next().unwrap_or_default();
+        let secret = is_secret_key(&key);
         // A word without quotes that starts like `true` or `false` (`pace = fast`, `format =
         // table`) fails in the toml reader as a misspelt boolean: it is a string left unquoted.
         if message.starts_with("invalid boolean") {
             if let Some(word) = bare_word(self.text, span.start) {
-                let name = key.rsplit('.').next().unwrap_or_default();
-                message = if is_secret_key(&key) {
+                message = if secret {
                     "string values must be quoted".into()
                 } else {
                     hide_hex_runs(&format!("string values must be quoted: `{name} = \"{word}\"`"))
@@ -175,7 +176,6 @@ impl<'t> Cx<'t> {
         // quoted one that fails (unclosed, a bad escape, text after it) needs no such hint.
         // The value is the one after the key's own `=`: the last mention of the key before
         // the error (a value may run over lines, or sit in an inline table after others).
-        let name = key.rsplit('.').next().unwrap_or_default();
         let before = self.text.get(..span.end.max(span.start)).unwrap_or_default();
         let value = before
             .rfind(name)
@@ -185,7 +185,7 @@ impl<'t> Cx<'t> {
             .map(|(_, v)| v.trim_start().trim_start_matches('='));
         let quoted = value.is_some_and(|v| v.trim_start().starts_with(['"', '\'']));
         let nested = value.is_some_and(|v| v.trim_start().starts_with(['[', '{']));
-        if is_secret_key(&key) && !quoted && !message.contains("quote") && !message.contains("expected `=`") {
+        if secret && !quoted && !message.contains("quote") && !message.contains("expected `=`") {
             message.push_str(if nested {
                 "; write the key as one string in quotes, not in a list or table"
             } else {
