@@ -249,16 +249,12 @@ impl Decoder {
                 *offset += n as u64;
             }
             let Some(event) = event else { continue };
-            // A 0xDB that began no encrypted frame, or an encrypted frame cut short by the
-            // start of the next: the framer gives back the bytes to read again.
-            let rescan = matches!(
-                event,
-                Event::Rejected(Reject::BadSmartyHeader { .. } | Reject::Truncated { encrypted: true, next: 1.., .. })
-            );
             let quiet = is_quiet(&event, opts, std::mem::take(speculative));
             let mut cx = Cx { opts, stats, offset: *offset, reported, proven, on: &mut *on };
             let failed = !quiet && handle(event, inner, plain, &mut cx);
-            let again = if rescan {
+            let again = if !framer.rescan().is_empty() {
+                // A 0xDB that began no encrypted frame, or an encrypted frame cut short by
+                // the start of the next: the framer gives back the bytes to read again.
                 framer.rescan().to_vec()
             } else if failed {
                 // An encrypted frame that failed authentication may be one cut short whose
