@@ -308,5 +308,30 @@ mod tests {
         assert!(Header::read("/ESY5Q3DA1004").q3d);
         assert!(Header::read("Q3D").q3d);
         assert!(!Header::read("Q3").q3d);
+        // The three-letter flags, in either case.
+        for (header, fluvius, easymeter) in
+            [("FLU5\\253769484_A", true, false), ("flu5", true, false), ("esy5", false, true)]
+        {
+            let h = Header::read(header);
+            assert_eq!((h.fluvius, h.easymeter), (fluvius, easymeter), "{header}");
+        }
+        assert!(!Header::read("FL").fluvius);
+    }
+
+    /// `Q3D` and `MIE5` are found past the first eight bytes: in a later whole word of the
+    /// word-at-a-time scan, and in the bytes left over after the last whole word.
+    #[test]
+    fn header_search_reads_every_word() {
+        // Second word (bytes 8..16).
+        assert!(Header::read("ABCDEFGHIJKLMIE5XYZ").iskra_ie);
+        assert!(Header::read("ABCDEFGHIJKLQ3DXYZ").q3d);
+        // Left over after one whole word, upper and lower case.
+        assert!(Header::read("ABCDEFGHIJQ3D").q3d);
+        assert!(Header::read("abcdefghijq3d").q3d);
+        assert!(Header::read("ABCDEFGHIJmie5").iskra_ie);
+        // A `Q` or `M` past the first word that starts no flag.
+        assert!(!Header::read("xxxxxxxxxxQ3").q3d);
+        assert!(!Header::read("xxxxxxxxMIE4").iskra_ie);
+        assert!(!Header::read("MIE5").q3d);
     }
 }

@@ -3445,3 +3445,46 @@ fn the_v2_2_telegram_called_mangled_reads_as_its_source_expects() {
     t.q("actual_treshold_electricity", 999.0, "kW");
     t.q("gas_meter_reading", 22806.137, "m3");
 }
+
+/// `auto` on telegrams that differ in one line: each clue decides the version on its own,
+/// where no header flag or version line says it first.
+#[test]
+fn each_detection_clue_decides_on_its_own() {
+    const HEADER: &str = "/XYZ5\\2TEST";
+    const ID: &str = "0-0:96.1.1(4530303433303037303532383730333138)";
+    const TIME: &str = "0-0:1.0.0(190320181403W)";
+    const POWER: &str = "1-0:1.7.0(00.193*kW)";
+    const TARIFF: &str = "1-0:1.8.1(000576.239*kWh)";
+    let version = |header: &str, lines: &[&str]| constructed(header, lines).top("dsmr_version");
+    // Without a clue: DSMR 5.
+    assert_eq!(version(HEADER, &[ID, POWER]), "5");
+    assert_eq!(version(HEADER, &[POWER]), "5");
+    // A time with neither meter id nor tariff registers: the Swedish layout; a meter id or
+    // a tariff register says it is not.
+    assert_eq!(version(HEADER, &[TIME, POWER]), "5S");
+    assert_eq!(version(HEADER, &[TIME, ID, POWER]), "5");
+    assert_eq!(version(HEADER, &[TIME, TARIFF, POWER]), "5");
+    // A total register without meter id or tariffs, even without a time: Swedish too.
+    assert_eq!(version(HEADER, &[POWER, "1-0:1.8.0(00001234.567*kWh)"]), "5S");
+    // The two-line gas profile of DSMR 3 (a telegram with a CRC, so not 2.2).
+    let gas = "0-1:24.3.0(130810180000)(00)(60)(1)(0-1:24.2.1)(m3)\r\n(00947.680)";
+    let t = constructed(HEADER, &[ID, TARIFF, gas]);
+    assert_eq!(t.top("dsmr_version"), "3");
+    t.q("electricity_used_tariff_1", 576.239, "kWh");
+    assert_eq!(version(HEADER, &[ID, TARIFF]), "5");
+    // Belgian gas, or a demand register, without any other Belgian sign.
+    let t = constructed(HEADER, &[ID, TARIFF, "0-1:24.2.3(190320181003W)(00304.089*m3)"]);
+    assert_eq!(t.top("dsmr_version"), "5B");
+    t.reading("gas_meter_reading", 304.089, "m3", "2019-03-20T17:10:03Z");
+    let t = constructed(HEADER, &[ID, TARIFF, "1-0:1.4.0(02.351*kW)"]);
+    assert_eq!(t.top("dsmr_version"), "5B");
+    t.q("belgium_current_average_demand", 2.351, "kW");
+    // An F group (`*255`) with `Q3D` in the header: EasyMeter Q3D; either alone is not.
+    let q3d = "/ABC5Q3DA1004 V3.04";
+    let total = "1-0:1.8.0*255(00001234.5678*kWh)";
+    let t = constructed(q3d, &[total, "1-0:16.7.0*255(000123.45*W)"]);
+    assert_eq!(t.top("dsmr_version"), "Q3D");
+    t.q("electricity_imported_total", 1234.5678, "kWh");
+    assert_ne!(version(q3d, &["1-0:1.8.0(00001234.5678*kWh)", POWER]), "Q3D");
+    assert_ne!(version(HEADER, &[total, POWER]), "Q3D");
+}
