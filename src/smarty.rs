@@ -250,5 +250,23 @@ mod tests {
         f.extend(std::iter::repeat_n(0u8, 0x20));
         f[13] = 0x30;
         assert_eq!(decrypt(&f, None), Err(DecryptError::NoKey));
+        // Another tag or title length.
+        for (at, byte) in [(0, 0xDC), (1, 9)] {
+            let mut other = f.clone();
+            other[at] = byte;
+            assert_eq!(decrypt(&other, None), Err(DecryptError::Malformed("it does not start with 0xDB 0x08")));
+        }
+        // The shortest frame: security byte, frame counter and tag, nothing to decrypt (a
+        // short-form length); one byte less is too short.
+        let frame = |len: u8| {
+            let mut f = vec![0xDB, 0x08];
+            f.extend_from_slice(b"SYSTEMID");
+            f.extend_from_slice(&[len, 0x30]);
+            f.extend(std::iter::repeat_n(0u8, usize::from(len) - 1));
+            f
+        };
+        assert_eq!(decrypt(&frame(17), None), Err(DecryptError::NoKey));
+        assert_eq!(decrypt(&frame(16), None), Err(DecryptError::Malformed("too short for a frame counter and a tag")));
+        assert_eq!(decrypt(&frame(2), None), Err(DecryptError::Malformed("too short for a frame counter and a tag")));
     }
 }

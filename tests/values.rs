@@ -2692,6 +2692,17 @@ fn real_values_dated_by_a_clock_never_set_are_marked() {
     assert_eq!((&gas["value"], &gas["unset_clock"], gas.get("placeholder")), (&json!(12.345), &json!(true), None));
     // The meter's own clock is set.
     assert_eq!(t.0.get("unset_clock"), None);
+    // The same in the two-line gas profile of DSMR 2.2 and 3.
+    let legacy = |reading: &str| {
+        let gas = format!("0-1:24.3.0(000101000000)(00)(60)(1)(0-1:24.2.1)(m3)\r\n({reading})");
+        constructed("/ISk5\\2MT382-1003", &["0-0:96.1.1(4B384547303034303436333935353037)", &gas])
+    };
+    let t = legacy("00012.345");
+    let gas = t.obj("gas_meter_reading");
+    assert_eq!((&gas["value"], &gas["unset_clock"], gas.get("placeholder")), (&json!(12.345), &json!(true), None));
+    let t = legacy("00000.000");
+    let gas = t.obj("gas_meter_reading");
+    assert_eq!((gas.get("unset_clock"), &gas["placeholder"]), (None, &json!(true)));
 }
 
 /// A meter whose own clock was never set (after a move): the telegram's time is shown as
@@ -3257,8 +3268,14 @@ fn a_holley_meter_is_read_with_the_hungarian_table() {
 }
 
 /// A Smarty frame around `plain`, as a meter builds it: AES-128-GCM, IV = system title ‖
-/// frame counter, AAD = 0x30 ‖ authentication key, 12-byte tag.
+/// frame counter, AAD = 0x30 ‖ authentication key, 12-byte tag; its length as `0x82 hi lo`.
 fn smarty_frame(plain: &[u8], key: [u8; 16], auth: [u8; 16]) -> Vec<u8> {
+    smarty_frame_with_length(plain, key, auth, 2)
+}
+
+/// [`smarty_frame`] with the BER length in `length_bytes` bytes after `0x80 + length_bytes`
+/// (`0x81 n`, `0x82 hi lo`), or in the short form (one byte below 0x80) for 0.
+fn smarty_frame_with_length(plain: &[u8], key: [u8; 16], auth: [u8; 16], length_bytes: usize) -> Vec<u8> {
     use aes_gcm::aead::AeadInPlace;
     use aes_gcm::aead::consts::U12;
     use aes_gcm::aead::generic_array::GenericArray;
@@ -3274,7 +3291,12 @@ fn smarty_frame(plain: &[u8], key: [u8; 16], auth: [u8; 16]) -> Vec<u8> {
     let len = 1 + 4 + body.len() + 12;
     let mut frame = vec![0xDB, 0x08];
     frame.extend_from_slice(&title);
-    frame.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8, 0x30]);
+    match length_bytes {
+        0 => frame.push(u8::try_from(len).ok().filter(|&n| n < 0x80).expect("short form")),
+        1 => frame.extend_from_slice(&[0x81, u8::try_from(len).expect("one byte")]),
+        _ => frame.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]),
+    }
+    frame.push(0x30);
     frame.extend_from_slice(&counter);
     frame.extend_from_slice(&body);
     frame.extend_from_slice(&tag);
@@ -3487,4 +3509,35 @@ fn each_detection_clue_decides_on_its_own() {
     t.q("electricity_imported_total", 1234.5678, "kWh");
     assert_ne!(version(q3d, &["1-0:1.8.0(00001234.5678*kWh)", POWER]), "Q3D");
     assert_ne!(version(HEADER, &[total, POWER]), "Q3D");
+}
+
+/// Meters write the frame's length in the shortest BER form that holds it: one byte below
+/// 128, `0x81 n` below 256. Small frames in those forms, back to back with a long-form one,
+/// are each sized, decrypted and read.
+#[test]
+fn smarty_frames_with_short_and_one_byte_lengths_are_read() {
+    let (key, auth) = ([7u8; 16], dsmrd::smarty::SMARTY_AUTH_KEY);
+    let keys = Some(Keys::from_hex(&"07".repeat(16), None).expect("key"));
+    let header = "/Lux5\\253663629_D";
+    let short = telegram(header, &["1-0:1.8.0(000025.653*kWh)"]);
+    let medium = telegram(
+        header,
+        &["1-3:0.2.8(42)", "0-0:1.0.0(200706104157S)", "1-0:1.8.0(000026.001*kWh)", "1-0:2.8.0(000000.500*kWh)"],
+    );
+    let long = telegram(header, &["1-3:0.2.8(42)", "0-0:1.0.0(200706104158S)", "1-0:1.8.0(000027.250*kWh)"]);
+    let frames = [
+        smarty_frame_with_length(&short, key, auth, 0),
+        smarty_frame_with_length(&medium, key, auth, 1),
+        smarty_frame_with_length(&long, key, auth, 2),
+    ];
+    // Each form is the one meant: 17 bytes around the telegram in one, two or three bytes.
+    assert!(frames[0][10] < 0x80);
+    assert_eq!((frames[1][10], usize::from(frames[1][11])), (0x81, medium.len() + 17));
+    assert_eq!(frames[2][10], 0x82);
+    let d = decode_bytes(&frames.concat(), true, AMSTERDAM, keys);
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    let values: Vec<J> =
+        d.telegrams.iter().map(|t| T(t.clone()).obj("electricity_imported_total")["value"].clone()).collect();
+    assert_eq!(values, [json!(25.653), json!(26.001), json!(27.25)]);
+    assert_eq!(T(d.telegrams[1].clone()).obj("electricity_exported_total")["value"], 0.5);
 }
