@@ -199,4 +199,21 @@ mod tests {
             }
         }
     }
+
+    /// The kept offsets are a year's: a zone whose normal time moved (Moscow kept UTC+4
+    /// all of 2013, UTC+3 in 2015) gets each year's own, back and forth.
+    #[test]
+    fn kept_year_offsets_follow_the_year() {
+        let tz = zone("Europe/Moscow").unwrap();
+        let mut kept = None;
+        for (raw, utc) in [
+            ("130101120000W", "2013-01-01T08:00:00Z"),
+            ("150101120000W", "2015-01-01T09:00:00Z"),
+            ("150102120000W", "2015-01-02T09:00:00Z"),
+            ("130102120000W", "2013-01-02T08:00:00Z"),
+        ] {
+            let t = MeterTime::parse(raw).unwrap();
+            assert_eq!(to_utc_in(t, &tz, true, &mut kept).map(rfc3339).as_deref(), Some(utc), "{raw}");
+        }
+    }
 }
