@@ -547,6 +547,45 @@ mod tests {
         assert_eq!(r.number("current_electricity_usage"), Some(0.433));
     }
 
+    /// The caches are keyed by everything that decides the value: a text's raw form and
+    /// whether it is hex, a time and whether the meter keeps normal time all year, a
+    /// name's identity; each value read again from the cache is the one first computed.
+    #[test]
+    fn the_caches_never_give_one_value_for_another() {
+        let tz = crate::time::zone("Europe/Amsterdam").unwrap();
+        let mut cache = Cache::default();
+        let text = |v: FieldValue| match v {
+            FieldValue::Text(t) => t.to_string(),
+            FieldValue::Number(n) => panic!("a number: {n}"),
+        };
+        for _ in 0..2 {
+            assert_eq!(text(cache.text("4142", false)), "4142");
+            assert_eq!(text(cache.text("4142", true)), "AB");
+            assert_eq!(text(cache.text("4143", false)), "4143");
+            assert_eq!(text(cache.text("414", false)), "414");
+            assert_eq!(text(cache.text("41424", false)), "41424");
+        }
+        // A `W` in July: the zone's summer time for a Dutch meter, normal time for a
+        // Swedish one.
+        let july = MeterTime::parse("240701120000W").unwrap();
+        for _ in 0..2 {
+            assert_eq!(cache.utc(july, false, &tz).map(rfc3339).as_deref(), Some("2024-07-01T10:00:00Z"));
+            assert_eq!(cache.utc(july, true, &tz).map(rfc3339).as_deref(), Some("2024-07-01T11:00:00Z"));
+        }
+        // More times than the cache holds, each converted right, then the first again.
+        for minute in 0..(2 * CACHE_SIZE as u32) {
+            let m = MeterTime::parse(&format!("2407011200{minute:02}W")).unwrap();
+            let utc = format!("2024-07-01T10:00:{minute:02}Z");
+            assert_eq!(cache.utc(m, false, &tz).map(rfc3339), Some(utc));
+        }
+        assert_eq!(cache.utc(july, true, &tz).map(rfc3339).as_deref(), Some("2024-07-01T11:00:00Z"));
+        let names: [&'static str; 3] = ["short_power_failure_count", "instantaneous_power_factor", "text_message"];
+        for _ in 0..2 {
+            let kinds: Vec<FieldKind> = names.iter().map(|n| cache.kind_by_name(&Cow::Borrowed(*n))).collect();
+            assert_eq!(kinds, [FieldKind::Counter, FieldKind::Gauge, FieldKind::Info]);
+        }
+    }
+
     #[test]
     fn units_tell_the_kind_in_any_case_and_unknown_ones_leave_it_to_the_name() {
         assert_eq!(unit_info("kWh"), (Cow::Borrowed("kWh"), Some(FieldKind::Counter)));
