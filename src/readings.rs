@@ -587,6 +587,60 @@ mod tests {
     }
 
     #[test]
+    fn snapshots_peaks_ids_and_unknown_lines_become_fields_and_points() {
+        let reading = |header: &str, lines: &[&str]| {
+            let body = format!("{header}\r\n\r\n{}\r\n!", lines.join("\r\n"));
+            let bytes = telegram(&body);
+            let t = parse(&bytes, crate::frame::CrcStatus::Absent, VersionChoice::Auto).unwrap();
+            let cx = ReadingContext::new("meter", crate::time::zone("Europe/Budapest").unwrap());
+            to_reading(&t, &cx, Timestamp::UNIX_EPOCH)
+        };
+        let r = reading(
+            "/SAG5SAG-METER",
+            &[
+                // An id of spaces says nothing: the next id is the meter's.
+                "0-0:42.0.0(20202020)",
+                "0-0:96.1.0(3132333435)",
+                "0-0:1.0.0(230715120000S)",
+                "0-0:96.14.0(0001)",
+                "0-0:98.1.0(230701000000S)(000040.777*kWh)(000008.950*kWh)",
+                "0-0:96.99.9()",
+                "0-0:96.99.8(abc)",
+            ],
+        );
+        assert_eq!(r.meter_id.as_deref(), Some("12345"));
+        let tariff = r.field("electricity_active_tariff").expect("tariff");
+        assert_eq!((&tariff.value, tariff.kind), (&FieldValue::Text("0001".into()), FieldKind::Info));
+        assert_eq!(r.field("obis_0_0_96_99_8").map(|f| f.value.clone()), Some(FieldValue::Text("abc".into())));
+        assert!(r.field("obis_0_0_96_99_9").is_none(), "{:?}", r.fields);
+        let points: Vec<String> = r.series.iter().map(|p| format!("{} {} {}", p.name, p.time, p.value)).collect();
+        assert!(!r.fields.iter().any(|f| f.name.starts_with("last_month")), "a snapshot is points, not a field");
+        assert_eq!(
+            points,
+            ["last_month_data_1 2023-06-30T22:00:00Z 40.777", "last_month_data_2 2023-06-30T22:00:00Z 8.95"]
+        );
+        // A Belgian peak history: each month's peak and export peak, but no export peak an
+        // unset clock dates.
+        let r = reading(
+            "/FLU5\\253769484_A",
+            &[
+                "0-0:96.1.4(50217)",
+                "0-0:1.0.0(250716100010S)",
+                "0-0:98.1.0(2)(0-0:0.1.0)(1-0:1.6.0)(1-0:1.6.0)(1-0:2.6.0)(1-0:2.6.0)(250601000000S)(14)(250504084500S)(02.452*kW)(250529150000S)(01.111*kW)(250701000000S)(15)(250604084500S)(01.452*kW)(000101150000W)(01.633*kW)",
+            ],
+        );
+        let points: Vec<String> = r.series.iter().map(|p| format!("{} {} {}", p.name, p.time, p.value)).collect();
+        assert_eq!(
+            points,
+            [
+                "belgium_maximum_demand_13_months 2025-05-04T06:45:00Z 2.452",
+                "belgium_maximum_demand_13_months 2025-06-04T06:45:00Z 1.452",
+                "belgium_maximum_demand_13_months_export 2025-05-29T13:00:00Z 1.111",
+            ]
+        );
+    }
+
+    #[test]
     fn units_tell_the_kind_in_any_case_and_unknown_ones_leave_it_to_the_name() {
         assert_eq!(unit_info("kWh"), (Cow::Borrowed("kWh"), Some(FieldKind::Counter)));
         assert_eq!(unit_info("kwh"), (Cow::Owned("kwh".to_string()), Some(FieldKind::Counter)));
@@ -596,5 +650,11 @@ mod tests {
         assert_eq!(kind_by_name("voltage_sag_l1_count"), FieldKind::Counter);
         assert_eq!(kind_by_name("instantaneous_voltage_l1"), FieldKind::Gauge);
         assert_eq!(kind_by_name("text_message"), FieldKind::Info);
+        assert_eq!(kind_by_name("hourly_gas_meter_reading"), FieldKind::Counter);
+        assert_eq!(kind_by_name("electricity_imported_total"), FieldKind::Counter);
+        // The units meters write are matched without an allocation.
+        for (unit, _) in UNITS {
+            assert!(matches!(unit_info(unit).0, Cow::Borrowed(_)), "{unit}");
+        }
     }
 }
