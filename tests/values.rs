@@ -3541,3 +3541,25 @@ fn smarty_frames_with_short_and_one_byte_lengths_are_read() {
     assert_eq!(values, [json!(25.653), json!(26.001), json!(27.25)]);
     assert_eq!(T(d.telegrams[1].clone()).obj("electricity_exported_total")["value"], 0.5);
 }
+
+/// The M-Bus device types EN 13757-3 gives, as each device's medium: electricity 2, gas 3,
+/// heat 4 (and 12, 13 at the inlet), warm water 6 and 21, water 7 (22, 23), cooling 10, 11.
+#[test]
+fn mbus_device_types_name_their_medium() {
+    for (code, medium) in [
+        ("002", "electricity"),
+        ("003", "gas"),
+        ("004", "heat"),
+        ("012", "heat"),
+        ("006", "hot_water"),
+        ("021", "hot_water"),
+        ("007", "water"),
+        ("023", "water"),
+        ("010", "cooling"),
+        ("011", "cooling"),
+        ("001", "mbus"),
+    ] {
+        let t = constructed("/ISK5\\2M550T-1012", &["1-3:0.2.8(50)", &format!("0-1:24.1.0({code})")]);
+        assert_eq!(t.mbus(1)["medium"], medium, "device type {code}");
+    }
+}
