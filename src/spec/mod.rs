@@ -234,11 +234,6 @@ impl Version {
         }
     }
 
-    /// Whether the format carries a CRC (versions without one end in a bare `!`).
-    pub fn has_crc(self) -> bool {
-        !matches!(self, Version::V2_2 | Version::V3 | Version::Q3d)
-    }
-
     /// Whether the meter's clock never switches to summer time (Sweden).
     pub fn always_normal_time(self) -> bool {
         matches!(self, Version::Sweden)
@@ -435,6 +430,29 @@ impl Spec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// DSMR 2.2 and 3 meters and the EasyMeter Q3D send at 9600 baud 7E1, later ones at
+    /// 115200 8N1 (FACTS.md §1 and its Q3D row); `auto` assumes a later one.
+    #[test]
+    fn serial_defaults_follow_the_version() {
+        for v in Version::ALL {
+            let old = matches!(v, Version::V2_2 | Version::V3 | Version::Q3d);
+            let expected = if old { (9600, 7, true) } else { (115_200, 8, false) };
+            assert_eq!(v.serial_defaults(), expected, "{v}");
+            assert_eq!(VersionChoice::Fixed(v).serial_defaults(), expected, "{v}");
+        }
+        assert_eq!(VersionChoice::Auto.serial_defaults(), (115_200, 8, false));
+    }
+
+    #[test]
+    fn versions_and_rows_print_as_the_specs_write_them() {
+        assert_eq!(Version::Belgium.to_string(), "5B");
+        assert_eq!(format!("{}", Version::V2_2), "2.2");
+        let rows = Version::V5.spec().all_rows();
+        let code_of = |name: &str| rows.iter().find(|r| r.name == name).map(|r| r.code());
+        assert_eq!(code_of("hourly_gas_meter_reading").as_deref(), Some("0-n:24.2.1"));
+        assert_eq!(code_of("electricity_used_tariff_1").as_deref(), Some("1-0:1.8.1"));
+    }
 
     #[test]
     fn variants_inherit_and_override() {
