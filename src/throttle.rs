@@ -189,6 +189,10 @@ mod tests {
         assert_eq!(mean(&[-0.5, 0.25]), Some(-0.125));
         // A value that is no decimal of nine places or fewer: the float mean.
         assert_eq!(mean(&[1.0 / 3.0, 1.0 / 3.0]), Some(1.0 / 3.0));
+        // Such a value after decimals: the float mean from there on, the decimals' sum not
+        // kept with the value rounded into it.
+        assert_eq!(mean(&[0.193, 1e-10]), Some((0.193 + 1e-10) / 2.0));
+        assert_eq!(mean(&[0.5, 0.25, 1.0 / 3.0]), Some((0.5 + 0.25 + 1.0 / 3.0) / 3.0));
         assert_eq!(mean(&[]), None);
         // A float sum would say otherwise.
         assert_ne!([0.193f64; 6].iter().sum::<f64>() / 6.0, 0.193);
@@ -234,11 +238,14 @@ mod tests {
             .collect();
         assert_eq!(got, vec![("house".into(), 1240, Some(2.0)), ("garage".into(), 1245, Some(20.0))]);
         // The open windows, one per source, close at the end, or are counted when given up.
+        assert_eq!(t.open(), 2);
         assert_eq!(t.finish().count(), 2);
+        assert_eq!(t.open(), 0);
         outs.clear();
         outs.extend(t.push(from("house", 2000, 1.0)));
         assert!(outs.is_empty());
+        assert_eq!(t.open(), 1);
         assert_eq!(t.give_up(), 1);
-        assert_eq!(t.give_up(), 0);
+        assert_eq!((t.open(), t.give_up()), (0, 0));
     }
 }

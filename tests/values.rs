@@ -3563,3 +3563,17 @@ fn mbus_device_types_name_their_medium() {
         assert_eq!(t.mbus(1)["medium"], medium, "device type {code}");
     }
 }
+
+/// A DSMR 5 code sent on an M-Bus channel the table has no row for is unknown, not the
+/// meter's own code of that name (only `1-1:` falls back to `1-0:`, as ESO meters send).
+#[test]
+fn a_meter_code_on_an_mbus_channel_is_not_taken_for_the_meters_own() {
+    let t = constructed(
+        "/ISK5\\2M550T-1012",
+        &["1-3:0.2.8(50)", "0-0:96.14.0(0002)", "0-1:96.14.0(0001)", "1-2:1.8.1(000001.000*kWh)"],
+    );
+    assert_eq!(t.at("0-0:96.14.0")["name"], "electricity_active_tariff");
+    let unknown = t.at("0-1:96.14.0");
+    assert_eq!((&unknown["name"], &unknown["unknown"], &unknown["raw"]), (&J::Null, &json!(true), &json!(["0001"])));
+    assert_eq!(t.at("1-2:1.8.1")["name"], J::Null);
+}
