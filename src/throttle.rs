@@ -192,6 +192,7 @@ mod tests {
         // Such a value after decimals: the float mean from there on, the decimals' sum not
         // kept with the value rounded into it.
         assert_eq!(mean(&[0.193, 1e-10]), Some((0.193 + 1e-10) / 2.0));
+        assert_eq!(mean(&[1e-10, 0.5]), Some((1e-10 + 0.5) / 2.0));
         assert_eq!(mean(&[0.5, 0.25, 1.0 / 3.0]), Some((0.5 + 0.25 + 1.0 / 3.0) / 3.0));
         assert_eq!(mean(&[]), None);
         // A float sum would say otherwise.
