@@ -577,12 +577,11 @@ fn timed<'a>(g: &[&'a str], unit: Option<&'static str>) -> Result<Value<'a>, Str
                 (Stamp { time: first, raw: t }, quantity(v, unit)?)
             }
         }
-        // `(0)`: an M-Bus channel with no device, as an MCS301 sends it.
-        [only] if Decimal::parse(only).is_some_and(|d| d.mantissa == 0) => return Ok(Value::Empty),
         // A capture time without its value: no reading (as with the placeholders above).
         [only] if is_time_shaped(only) => return Ok(Value::Empty),
         // A reading without its capture time (an Icelandic heat meter's `(0366.475*m3)`):
-        // the value is kept, and taken at the telegram's time; a zero, unit or not, is none.
+        // the value is kept, and taken at the telegram's time; a zero, unit or not, is none
+        // (`(0)`: an M-Bus channel with no device, as an MCS301 sends it).
         [only] => {
             let q = quantity(only, unit).map_err(|e| format!("expected a timestamp and a value: {e}"))?;
             return Ok(if q.value.mantissa == 0 { Value::Empty } else { Value::Number(q) });
@@ -720,7 +719,6 @@ fn name_mbus_readings(objects: &mut [Object<'_>]) {
 pub fn mbus_name(code: (u8, u8, u8), medium: Medium) -> Option<&'static str> {
     Some(match (code, medium) {
         ((24, 2, 1), Medium::Gas) => "hourly_gas_meter_reading",
-        ((24, 2, _) | (24, 3, 0), Medium::Gas) => "gas_meter_reading",
         ((24, 2, _) | (24, 3, 0), m) => reading_name(m),
         ((96, 1, 0 | 1), m) => id_name(m),
         ((24, 4, 0), m) => valve_name(m),

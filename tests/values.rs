@@ -3577,3 +3577,113 @@ fn a_meter_code_on_an_mbus_channel_is_not_taken_for_the_meters_own() {
     assert_eq!((&unknown["name"], &unknown["unknown"], &unknown["raw"]), (&J::Null, &json!(true), &json!(["0001"])));
     assert_eq!(t.at("1-2:1.8.1")["name"], J::Null);
 }
+
+/// A header that is no text, with no data line after it, is noise, whether its CRC matched
+/// (its bytes then read as Latin-1) or was not sent; a text header without data is a
+/// telegram without data; either header with a data line is a telegram.
+#[test]
+fn a_header_that_is_no_text_and_no_data_is_noise() {
+    use dsmrd::parse::ParseError;
+    for crc in [CrcStatus::Absent, CrcStatus::Valid(0)] {
+        let r = parse(b"/ISK5\xFF2M550T\r\n\r\n!", crc, VersionChoice::Auto);
+        assert!(matches!(r, Err(ParseError::BadHeader)), "{crc:?}: {r:?}");
+        let r = parse(b"/ISK5\\2M550T\r\n\r\n!", crc, VersionChoice::Auto);
+        assert!(matches!(&r, Err(ParseError::NoData { header }) if header == "ISK5\\2M550T"), "{crc:?}: {r:?}");
+        let t = parse(b"/ISK5\xFF2M550T\r\n\r\n1-0:1.8.1(000001.500*kWh)\r\n!", crc, VersionChoice::Auto)
+            .unwrap_or_else(|e| panic!("{crc:?}: {e:?}"));
+        assert_eq!(t.objects.len(), 1, "{crc:?}");
+    }
+}
+
+/// A carriage return at a line's start (a stray byte, or a meter's odd line end) neither
+/// loses the line nor moves the next one's number.
+#[test]
+fn a_carriage_return_at_a_line_start_is_skipped() {
+    let t = constructed(
+        "/ISK5\\2M550T-1012",
+        &["1-3:0.2.8(50)", "\r1-0:1.8.1(000001.000*kWh)", "\r", "1-0:1.8.2(abc*kWh)"],
+    );
+    t.q("electricity_used_tariff_1", 1.0, "kWh");
+    assert_eq!(t.0["errors"][0]["line"], 6, "{}", t.0["errors"]);
+}
+
+/// Only erased flash (0xFF, or 0x00 among it) reads as an empty value; other bytes that
+/// are no text are a line error, as they would be anywhere else.
+#[test]
+fn only_erased_bytes_read_as_an_empty_value() {
+    let mut s = b"/SAG5SAG-METER\r\n\r\n0-0:96.13.0(\xFF\x00\xFF)\r\n0-0:96.13.1(\xC3\xC3)\r\n".to_vec();
+    s.extend_from_slice(b"1-0:1.8.0(000173.640*kWh)\r\n!");
+    let crc = crc16(&s);
+    s.extend_from_slice(format!("{crc:04X}\r\n").as_bytes());
+    let d = decode_bytes(&s, true, AMSTERDAM, None);
+    let t = T(d.telegrams.into_iter().next().expect("a telegram"));
+    assert_eq!(t.at("0-0:96.13.0")["value"], J::Null);
+    t.q("electricity_imported_total", 173.640, "kWh");
+    assert_eq!(
+        t.0["errors"],
+        json!([{"line": 4, "text": "0-0:96.13.1(", "error": "line is not text after `0-0:96.13.1(` (bytes lost or changed?)"}])
+    );
+}
+
+/// A capture time that is no time is reported only next to a real reading: a zero, or a
+/// number without unit, is a device's placeholder (marked so), whatever its time says.
+#[test]
+fn an_unreadable_capture_time_is_reported_only_with_a_real_reading() {
+    let t = constructed(
+        "/ISK5\\2M550T-1012",
+        &[
+            "1-3:0.2.8(50)",
+            "0-1:24.1.0(003)",
+            "0-1:24.2.1(991399000000W)(00000.000*m3)",
+            "0-2:24.1.0(003)",
+            "0-2:24.2.1(991399000000W)(00012.500)",
+            "0-3:24.1.0(003)",
+            "0-3:24.2.1(991399000000W)(00012.500*m3)",
+        ],
+    );
+    assert_eq!(t.at("0-1:24.2.1")["placeholder"], true);
+    assert_eq!(t.at("0-2:24.2.1")["placeholder"], true);
+    assert_eq!(t.at("0-3:24.2.1").get("placeholder"), None);
+    assert_eq!(
+        t.0["errors"],
+        json!([{
+            "line": 9,
+            "text": "0-3:24.2.1(991399000000W)(00012.500*m3)",
+            "error": "timestamp `991399000000W` of 0-3:24.2.1 is not a valid time (no such month); no time given, the text kept in `raw_timestamp`"
+        }])
+    );
+}
+
+/// A clock never set shows month 00 or day 00, not always both: either alone is no error.
+#[test]
+fn a_clock_with_only_its_month_or_its_day_zero_is_unset_not_broken() {
+    let t = constructed(
+        "/ISK5\\2M550T-1012",
+        &["1-3:0.2.8(50)", "0-0:1.0.0(250012101010W)", "0-1:24.2.1(251200101010W)(00012.500*m3)"],
+    );
+    assert_eq!(t.0["errors"], json!([]));
+    assert_eq!(t.at("0-0:1.0.0")["value"], J::Null);
+    assert_eq!((&t.at("0-1:24.2.1")["timestamp"], t.at("0-1:24.2.1")["value"].as_f64()), (&J::Null, Some(12.5)));
+}
+
+/// A unit written straight after the number is read only when it is a unit: other letters
+/// there make the value no number.
+#[test]
+fn letters_after_a_number_are_a_unit_only_when_they_are_one() {
+    let t =
+        constructed("/ISK5\\2M550T-1012", &["1-3:0.2.8(50)", "1-0:1.8.1(000123.456abc)", "1-0:1.8.2(000123.456kWh)"]);
+    t.q("electricity_used_tariff_2", 123.456, "kWh");
+    assert_eq!(
+        t.0["errors"],
+        json!([{"line": 4, "text": "1-0:1.8.1(000123.456abc)", "error": "expected a number, got `000123.456abc`"}])
+    );
+}
+
+/// An M-Bus reading without time or unit: a zero is no reading, any other number is one.
+#[test]
+fn an_mbus_reading_without_time_or_unit_is_kept_unless_zero() {
+    let t = constructed("/ISK5\\2M550T-1012", &["1-3:0.2.8(50)", "0-1:24.2.1(12.5)", "0-2:24.2.1(0)"]);
+    assert_eq!(t.0["errors"], json!([]));
+    assert_eq!(t.at("0-1:24.2.1")["value"].as_f64(), Some(12.5));
+    assert_eq!(t.at("0-2:24.2.1")["value"], J::Null);
+}
