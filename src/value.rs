@@ -561,6 +561,42 @@ mod tests {
         assert_eq!(MeterTime::parse("20000229 12:00:00").map(|t| t.day), Some(29));
     }
 
+    /// The last valid value of every field reads, the next one does not, in each form; and
+    /// each field out of range is the one the message names.
+    #[test]
+    fn meter_time_fields_stop_at_their_bounds() {
+        for (valid, invalid, why) in [
+            ("991231235959W", "991231245959W", "no such hour"),
+            ("991231235959W", "991231236059W", "no such minute"),
+            ("991231235959W", "991231235960W", "no such second"),
+            ("99-12-31 23:59:59S", "99-12-31 24:59:59S", "no such hour"),
+            ("99-12-31 23:59:59S", "99-12-31 23:60:59S", "no such minute"),
+            ("99-12-31 23:59:59S", "99-12-31 23:59:60S", "no such second"),
+            ("20241231 23:59:59", "20241231 24:00:00", "no such hour"),
+            ("99-12-31 23:59:59S", "99-12-31 23:59:59X", "the daylight-saving flag is neither S nor W"),
+        ] {
+            let t = MeterTime::parse(valid).unwrap_or_else(|| panic!("{valid}"));
+            assert_eq!((t.day, t.hour, t.minute, t.second), (31, 23, 59, 59), "{valid}");
+            assert_eq!(MeterTime::parse(invalid), None, "{invalid}");
+            assert_eq!(MeterTime::problem(invalid), why, "{invalid}");
+        }
+        // COSEM octets: hour 0x17, minute and second 0x3B read; 0x18 and 0x3C do not.
+        let t = MeterTime::parse("07EA0C1F02173B3B00007880").expect("23:59:59");
+        assert_eq!((t.month, t.day, t.hour, t.minute, t.second), (12, 31, 23, 59, 59));
+        for invalid in ["07EA0C1F02183B3B00007880", "07EA0C1F02173C3B00007880", "07EA0C1F02173B3C00007880"] {
+            assert_eq!(MeterTime::parse(invalid), None, "{invalid}");
+            assert_eq!(MeterTime::problem(invalid), "not a COSEM date-time", "{invalid}");
+        }
+        // 29 February in leap years only, in both forms.
+        assert_eq!(MeterTime::parse("240229120000W").map(|t| t.day), Some(29));
+        assert_eq!(MeterTime::parse("230229120000W"), None);
+        assert_eq!(MeterTime::problem("230229120000W"), "no such day in that month");
+        assert_eq!(MeterTime::parse("20240229 12:00:00").map(|t| t.day), Some(29));
+        assert_eq!(MeterTime::parse("21000229 12:00:00"), None);
+        // Asked of a valid time, it has no field to blame.
+        assert_eq!(MeterTime::problem("991231235959W"), "not a valid time");
+    }
+
     /// The word-at-a-time reading of `YYMMDDhhmmssX` against a field-by-field one, with
     /// each byte of a valid time (its flag too) replaced by every ASCII character in turn.
     #[test]
