@@ -447,3 +447,94 @@ fn inner_event<F: FnMut(Decoded<'_>)>(ev: Event<'_>, cx: &mut Cx<'_, F>) {
         Event::Rejected(r) => cx.error(DecodeError::Frame(r)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMARTY: &[u8] = include_bytes!("../recordings/Sagemcom-Smarty-Lux5-encrypted_smarty-LU_openhab.bin");
+    const SMARTY_KEY: &str = "D491470F47126332B07D1923B3504188";
+
+    /// The codes of the errors one stream gives, decoded with these options.
+    fn codes(stream: &[u8], opts: DecoderOptions) -> Vec<&'static str> {
+        let mut decoder = Decoder::new(opts);
+        let mut out = Vec::new();
+        let mut on = |d: Decoded<'_>| {
+            if let Decoded::Error { error, .. } = d {
+                out.push(error.code());
+            }
+        };
+        decoder.feed(stream, &mut on);
+        decoder.finish(&mut on);
+        out
+    }
+
+    #[test]
+    fn each_error_has_its_own_code() {
+        let with_key = |key: &str| DecoderOptions { keys: Keys::from_hex(key, None).ok(), ..DecoderOptions::default() };
+        assert_eq!(codes(SMARTY, DecoderOptions::default()), ["decrypt_no_key"]);
+        assert_eq!(codes(SMARTY, with_key("00112233445566778899AABBCCDDEEFF")), ["decrypt_auth_failed"]);
+        assert_eq!(codes(SMARTY, with_key(SMARTY_KEY)), Vec::<&str>::new());
+        // The framer lets through no frame too short for its tag: those codes by hand.
+        for e in [DecryptError::Malformed("too short"), DecryptError::UnsupportedSecurity(0x20)] {
+            assert_eq!(DecodeError::Decrypt(e).code(), "decrypt_malformed");
+        }
+        assert_eq!(codes(b"/ISK5\\2M550T\r\n\r\n!", DecoderOptions::default()), ["parse"]);
+        assert_eq!(
+            codes(b"/ISK5\\2M550T\r\n\r\n1-0:1.8.1(1)\r\n!0000\r\n", DecoderOptions::default()),
+            ["crc_mismatch"]
+        );
+    }
+
+    fn hint(all: u64, high: u64, nul: u64, telegrams: u64) -> Option<String> {
+        let stats = DecodeStats {
+            telegrams,
+            skipped_bytes: all,
+            skipped_high_bytes: high,
+            skipped_nul_bytes: nul,
+            ..DecodeStats::default()
+        };
+        stats.line_settings_hint(SettingsSetBy::Config)
+    }
+
+    /// The hint comes only after 256 bytes without a telegram, for a quarter of the bytes
+    /// with the high bit set or NUL, or for 64 KiB of text that holds no telegram.
+    #[test]
+    fn the_line_settings_hint_keeps_to_its_bounds() {
+        let high = hint(256, 64, 0, 0).expect("a quarter with the high bit");
+        assert!(high.starts_with("64 of the 256 bytes received have the high bit set"), "{high}");
+        assert!(high.contains("data_bits = 7, parity = \"even\""), "{high}");
+        assert_eq!(hint(255, 255, 0, 0), None);
+        assert_eq!(hint(256, 256, 0, 1), None);
+        assert_eq!(hint(256, 63, 0, 0), None);
+        let nul = hint(256, 0, 64, 0).expect("a quarter NUL");
+        assert!(nul.starts_with("64 of the 256 bytes received are NUL"), "{nul}");
+        assert_eq!(hint(256, 0, 63, 0), None);
+        let text = hint(64 * 1024, 0, 0, 0).expect("64 KiB of text");
+        assert!(text.starts_with("65536 bytes received and no telegram found in them"), "{text}");
+        assert_eq!(hint(64 * 1024 - 1, 0, 0, 0), None);
+        assert_eq!(hint(1 << 20, 0, 0, 1), None);
+    }
+
+    /// What a source asks when its stream stops: is a telegram half read, and does it lack
+    /// only its line end?
+    #[test]
+    fn a_telegram_half_read_is_told_apart_from_one_that_lacks_its_line_end() {
+        let telegram = b"/ISK5\\2M550T\r\n\r\n1-0:1.8.1(1)\r\n!";
+        let crc = format!("{:04X}", crate::frame::crc16(telegram));
+        let mut decoder = Decoder::new(DecoderOptions::default());
+        let mut read = 0;
+        let mut state = |d: &mut Decoder, bytes: &[u8]| {
+            d.feed(bytes, |t| read += usize::from(matches!(t, Decoded::Telegram(_))));
+            (d.in_telegram(), d.only_line_end_missing())
+        };
+        assert_eq!(state(&mut decoder, b"noise"), (false, false));
+        assert_eq!(state(&mut decoder, &telegram[..10]), (true, false));
+        assert_eq!(state(&mut decoder, &telegram[10..]), (true, false));
+        assert_eq!(state(&mut decoder, &crc.as_bytes()[..3]), (true, false));
+        assert_eq!(state(&mut decoder, &crc.as_bytes()[3..]), (true, true));
+        assert_eq!(state(&mut decoder, b"\r"), (true, true));
+        assert_eq!(state(&mut decoder, b"\n"), (false, false));
+        assert_eq!(read, 1);
+    }
+}
