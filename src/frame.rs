@@ -195,7 +195,7 @@ enum State {
     /// or `!` after it, the `/` began a header line and a new telegram; otherwise it is text.
     Slash { at: usize },
     /// After `!`: up to four CRC digits, an optional NUL, then CR LF.
-    Crc { digits: u8, value: u16 },
+    Crc { digits: u8 },
     /// After the CRC digits (and optional NUL): waiting for the LF that ends the line.
     Eol,
     /// Collecting a Smarty header; `need` is the length known so far.
@@ -270,7 +270,7 @@ impl Framer {
     /// its four CRC digits are in, or its CR came (after a CRC or none). A telegram cut
     /// inside its CRC field is not: whether it had one, and which, is unknown.
     pub fn only_line_end_missing(&self) -> bool {
-        matches!(self.state, State::Crc { digits: 4, .. } | State::Eol)
+        matches!(self.state, State::Crc { digits: 4 } | State::Eol)
     }
 
     /// Feed bytes. Returns how many bytes of `input` were consumed and at most one event;
@@ -349,7 +349,7 @@ impl Framer {
                             self.bang = self.buf.len();
                             self.buf.push(b);
                             i += 1;
-                            self.state = State::Crc { digits: 0, value: 0 };
+                            self.state = State::Crc { digits: 0 };
                         }
                         b'/' if self.buf.last() != Some(&b'\n') => {
                             // Within a line: text, unless a header line follows.
@@ -398,19 +398,14 @@ impl Framer {
                         return (i, Some(cut));
                     }
                 }
-                State::Crc { digits, value } => {
+                State::Crc { digits } => {
                     let b = input[i];
-                    let nibble = match b {
-                        b'0'..=b'9' => Some(b - b'0'),
-                        b'A'..=b'F' => Some(b - b'A' + 10),
-                        b'a'..=b'f' => Some(b - b'a' + 10),
-                        _ => None,
-                    };
-                    match nibble {
-                        Some(n) if digits < 4 => {
+                    // The digits are read as a number once the field ends (`complete_plain`).
+                    match b {
+                        _ if b.is_ascii_hexdigit() && digits < 4 => {
                             self.buf.push(b);
                             i += 1;
-                            self.state = State::Crc { digits: digits + 1, value: (value << 4) | u16::from(n) };
+                            self.state = State::Crc { digits: digits + 1 };
                         }
                         _ if b == 0 || b == b'\r' => {
                             // A NUL after the CRC is a known bridge quirk; CR precedes LF.
@@ -791,6 +786,58 @@ mod tests {
     fn with_crc(body: &str) -> String {
         let crc = crc16(body.as_bytes());
         format!("{body}{crc:04X}\r\n")
+    }
+
+    /// The framer's count of rejected frames is the number of rejections it gave, over every
+    /// recording (the broken ones give several kinds) and over a stream of each kind.
+    #[test]
+    fn every_rejection_is_counted_once() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("recordings");
+        let mut streams: Vec<Vec<u8>> = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("recordings") {
+            streams.push(std::fs::read(entry.expect("entry").path()).expect("recording"));
+        }
+        let good = with_crc("/ISK5\\2M550T\r\n\r\n1-0:1.8.1(000001.000*kWh)\r\n!");
+        let body = "/ISK5\\2M550T\r\n\r\n1-0:1.8.1(000001.000*kWh)\r\n";
+        streams.push(format!("{body}{good}{body}!12G4\r\n{body}!0000\r\n{body}!\r\n{good}").into_bytes());
+        // A stray 0xDB, then an encrypted frame cut short by the next from its meter.
+        let smarty = &streams.iter().find(|s| s.first() == Some(&SMARTY_TAG)).expect("a Smarty recording").clone();
+        streams.push([&[SMARTY_TAG, 0x05][..], &smarty[..200], smarty].concat());
+        let (mut rejections, mut kinds) = (0, std::collections::BTreeSet::new());
+        for stream in &streams {
+            let mut framer = Framer::new(4096);
+            let out = frames(&mut framer, stream);
+            let rejected: Vec<&Reject> = out.iter().filter_map(|r| r.as_ref().err()).collect();
+            assert_eq!(framer.stats().rejected, rejected.len() as u64, "{rejected:?}");
+            rejections += rejected.len();
+            kinds.extend(rejected.iter().map(|r| r.code()));
+        }
+        assert!(rejections >= 10, "{rejections}");
+        for kind in ["truncated", "crc_mismatch", "crc_malformed", "crc_missing", "overflow", "bad_smarty_header"] {
+            assert!(kinds.contains(kind), "no {kind} in {kinds:?}");
+        }
+    }
+
+    /// Extra CRs and NULs a bridge adds after the CRC belong to the telegram's line end: both
+    /// telegrams are read, whole or byte by byte, and no byte is skipped.
+    #[test]
+    fn extra_carriage_returns_and_nuls_end_the_line() {
+        let body = "/ISK5\\2M550T\r\n\r\n1-0:1.8.1(000001.000*kWh)\r\n!";
+        let crc = format!("{:04X}", crc16(body.as_bytes()));
+        let next = with_crc(body);
+        for end in ["\r\n", "\r\r\n", "\0\r\n", "\r\0\n", "\0\0\r\r\n"] {
+            let stream = format!("{body}{crc}{end}{next}");
+            for chunk in [stream.len(), 1] {
+                let mut framer = Framer::new(4096);
+                let mut out = Vec::new();
+                for piece in stream.as_bytes().chunks(chunk) {
+                    feed_all(&mut framer, piece, &mut out);
+                }
+                assert_eq!(out.len(), 2, "{end:?} in chunks of {chunk}: {out:?}");
+                assert!(out.iter().all(Result::is_ok), "{end:?}: {out:?}");
+                assert_eq!(framer.stats().skipped_bytes, 0, "{end:?} in chunks of {chunk}");
+            }
+        }
     }
 
     #[test]
