@@ -840,6 +840,24 @@ mod tests {
         }
     }
 
+    /// `last_frame` holds the frame the last call completed, and nothing after a call that
+    /// completed none, rejected one, or read a 0xDB that began no frame.
+    #[test]
+    fn the_last_frame_is_only_a_completed_one() {
+        let telegram = with_crc("/ISK5\\2M550T\r\n\r\n1-0:1.8.1(000001.000*kWh)\r\n!");
+        let mut framer = Framer::new(4096);
+        let (n, ev) = framer.feed(&telegram.as_bytes()[..20]);
+        assert_eq!((n, ev.is_none()), (20, true));
+        assert_eq!(framer.last_frame(), b"");
+        let (_, ev) = framer.feed(&telegram.as_bytes()[20..]);
+        assert!(matches!(ev, Some(Event::Frame(Frame::Plain { .. }))));
+        assert_eq!(framer.last_frame(), telegram.trim_end().as_bytes());
+        let (_, ev) = framer.feed(&[SMARTY_TAG, 0x05, 0x00]);
+        assert!(matches!(ev, Some(Event::Rejected(Reject::BadSmartyHeader { .. }))), "{ev:?}");
+        assert_eq!(framer.last_frame(), b"");
+        assert_eq!(framer.rescan(), [0x05]);
+    }
+
     #[test]
     fn crc_check_value() {
         assert_eq!(crc16(b"123456789"), 0xBB3D);
