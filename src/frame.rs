@@ -703,6 +703,7 @@ fn parse_hex_u16(digits: &[u8]) -> u16 {
     })
 }
 
+#[derive(Debug, PartialEq, Eq)]
 enum HeadStatus {
     Need,
     Bad,
@@ -856,6 +857,20 @@ mod tests {
         assert!(matches!(ev, Some(Event::Rejected(Reject::BadSmartyHeader { .. }))), "{ev:?}");
         assert_eq!(framer.last_frame(), b"");
         assert_eq!(framer.rescan(), [0x05]);
+    }
+
+    /// The shortest frame: a security control byte, a frame counter and a tag (17 bytes
+    /// after the length), in each length form; one byte less is no frame.
+    #[test]
+    fn the_shortest_smarty_frame_holds_a_counter_and_a_tag() {
+        let title = [SMARTY_TAG, 8, 1, 2, 3, 4, 5, 6, 7, 8];
+        for (length, header) in [(&[17u8][..], 11), (&[0x81, 17][..], 12), (&[0x82, 0, 17][..], 13)] {
+            let head = [&title[..], length, &[0x30]].concat();
+            assert_eq!(smarty_frame_len(&head), HeadStatus::Total(header + 17), "{length:?}");
+            let mut short = head.clone();
+            short[header - 1] = 16;
+            assert_eq!(smarty_frame_len(&short), HeadStatus::Bad, "{length:?}");
+        }
     }
 
     #[test]
