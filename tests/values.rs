@@ -3603,10 +3603,15 @@ fn a_header_that_is_no_text_and_no_data_is_noise() {
 fn a_carriage_return_at_a_line_start_is_skipped() {
     let t = constructed(
         "/ISK5\\2M550T-1012",
-        &["1-3:0.2.8(50)", "\r1-0:1.8.1(000001.000*kWh)", "\r", "1-0:1.8.2(abc*kWh)"],
+        &["1-3:0.2.8(50)", "\r1-0:1.8.1(000001.000*kWh)", "\r", "1-0:1.8.2(abc*kWh)", "", "1-0:2.8.1(000003.000*kWh)"],
     );
     t.q("electricity_used_tariff_1", 1.0, "kWh");
-    assert_eq!(t.0["errors"][0]["line"], 6, "{}", t.0["errors"]);
+    t.q("electricity_delivered_tariff_1", 3.0, "kWh");
+    // A blank line after a broken one is not part of its text.
+    assert_eq!(
+        t.0["errors"],
+        json!([{"line": 6, "text": "1-0:1.8.2(abc*kWh)", "error": "expected a number, got `abc*kWh`"}])
+    );
 }
 
 /// Only erased flash (0xFF, or 0x00 among it) reads as an empty value; other bytes that
@@ -3688,4 +3693,17 @@ fn an_mbus_reading_without_time_or_unit_is_kept_unless_zero() {
     assert_eq!(t.0["errors"], json!([]));
     assert_eq!(t.at("0-1:24.2.1")["value"].as_f64(), Some(12.5));
     assert_eq!(t.at("0-2:24.2.1")["value"], J::Null);
+}
+
+/// A line with text after its last group is not left open: the line after it, even one that
+/// is no data line, is read (and reported) on its own.
+#[test]
+fn a_line_with_text_after_its_group_does_not_take_the_next_line() {
+    let t = constructed(
+        "/ISK5\\2M550T-1012",
+        &["1-3:0.2.8(50)", "1-0:1.8.1(000001.000*kWh)x", "garbage line", "1-0:1.8.2(000002.000*kWh)"],
+    );
+    let lines: Vec<u64> = t.0["errors"].as_array().expect("errors").iter().filter_map(|e| e["line"].as_u64()).collect();
+    assert_eq!(lines, [4, 5], "{}", t.0["errors"]);
+    t.q("electricity_used_tariff_2", 2.0, "kWh");
 }
