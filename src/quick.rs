@@ -235,6 +235,98 @@ fn ten_digit_seconds(b: &[u8], start: usize) -> Option<u64> {
 mod tests {
     use super::*;
 
+    /// What the one-pass reader makes of the line at `pos`: where the next line starts
+    /// and the value, or `None` when it leaves the line to the general readers.
+    fn read_at(text: &str, pos: usize) -> Option<(usize, Value<'_>)> {
+        let code = crate::spec::Version::V5.spec().codes().get(&text.as_bytes()[pos..])?;
+        let mut out = Value::Empty;
+        value(text, pos, &code, &mut out).map(|next| (next, out))
+    }
+
+    /// Every data line of a usual DSMR 5 telegram is read here, in one pass to the start of
+    /// the next line. (Were any left to the general readers, the values would be the same,
+    /// only slower: no other test would see it.)
+    #[test]
+    fn the_usual_lines_are_read_in_one_pass() {
+        // The body, as the parser gives it: up to the `!`.
+        let telegram = include_str!("../recordings/Iskra-AM550-M550E-1012_dsmr5.0_dsmr5rs.txt");
+        let text = &telegram[..telegram.find('!').expect("end")];
+        let end = text.len();
+        let mut pos = text.find("\r\n\r\n").expect("header") + 4;
+        let mut values = Vec::new();
+        while pos < end {
+            let line_end = pos + text[pos..].find("\r\n").expect("line end");
+            let (next, value) = read_at(text, pos).unwrap_or_else(|| panic!("left: {}", &text[pos..line_end]));
+            assert_eq!(next, line_end + 2, "{}", &text[pos..line_end]);
+            values.push((&text[pos..pos + text[pos..].find('(').expect("(")], value));
+            pos = next;
+        }
+        assert_eq!(values.len(), 23);
+        let find = |code: &str| &values.iter().find(|(c, _)| *c == code).expect(code).1;
+        let number = |code: &str| match find(code) {
+            Value::Number(q) => (q.value.to_f64(), q.unit),
+            other => panic!("{code}: {other:?}"),
+        };
+        assert_eq!(number("1-0:1.8.1"), (576.239, Some("kWh")));
+        assert_eq!(number("1-0:1.7.0"), (0.193, Some("kW")));
+        assert_eq!(number("1-0:31.7.0"), (1.0, Some("A")));
+        assert_eq!(number("0-0:96.7.21"), (9.0, None));
+        assert!(matches!(find("0-0:96.13.0"), Value::Empty));
+        assert!(matches!(find("0-0:96.1.1"), Value::Hex("4530303433303037303532383730333138")));
+        let Value::Time(clock) = find("0-0:1.0.0") else { panic!("clock") };
+        assert_eq!(
+            (clock.raw, clock.time.map(|t| (t.year, t.month, t.day, t.hour))),
+            ("190320181403W", Some((2019, 3, 20, 18)))
+        );
+        let Value::Timed { time, value } = find("0-1:24.2.1") else { panic!("gas") };
+        assert_eq!((time.raw, value.value.to_f64(), value.unit), ("190320181003W", 304.089, Some("m3")));
+        let Value::EventLog { buffer_type, entries } = find("1-0:99.97.0") else { panic!("log") };
+        assert_eq!(*buffer_type, "0-0:96.7.19");
+        let entries: Vec<(&str, f64)> = entries.iter().map(|e| (e.end.raw, e.duration.value.to_f64())).collect();
+        assert_eq!(
+            entries,
+            [
+                ("190201235231W", 3231.0),
+                ("190212214204W", 1489.0),
+                ("190212215426W", 315.0),
+                ("190310230314W", 295.0),
+                ("190316085447W", 230.0),
+                ("190316123141W", 516.0)
+            ]
+        );
+    }
+
+    /// A unit glued to the number (`00.193kW`, as some Fluvius meters write it) is read here
+    /// too, when it is the table's.
+    #[test]
+    fn a_unit_without_star_is_read_in_one_pass() {
+        for (line, value, unit, next) in
+            [("1-0:1.8.1(000576.239kWh)\r\n1", 576.239, "kWh", 26), ("1-0:21.7.0(00.193kW)", 0.193, "kW", 20)]
+        {
+            match read_at(line, 0) {
+                Some((at, Value::Number(q))) => assert_eq!((q.value.to_f64(), q.unit, at), (value, Some(unit), next)),
+                other => panic!("{line}: {other:?}"),
+            }
+        }
+        assert!(read_at("1-0:1.8.1(000576.239kW)\r\n1", 0).is_none());
+    }
+
+    /// Lines in another form than the usual one are left to the general readers.
+    #[test]
+    fn other_forms_are_left_to_the_general_readers() {
+        for line in [
+            "1-0:1.8.1(000576.239 kWh)\r\n1",
+            "1-0:1.8.1(000576.239*Wh)\r\n1",
+            "1-0:1.8.1((000576.239*kWh))\r\n1",
+            "1-0:1.8.1(000576.239*kWh) \r\n1",
+            "1-0:1.8.1(000576.239*kWh)\r\n(",
+            "0-1:24.2.1(632525252525W)(00000.000)\r\n1",
+            "0-0:1.0.0(191320181403W)\r\n1",
+        ] {
+            assert!(read_at(line, 0).is_none(), "{line}");
+        }
+    }
+
     #[test]
     fn ten_digit_seconds_reads_only_its_form() {
         let read = |s: &str| ten_digit_seconds(s.as_bytes(), 0);
