@@ -258,6 +258,37 @@ pub(crate) fn clip_end(s: &str) -> &str {
 mod tests {
     use super::*;
 
+    /// The plain form is read in one scan, to the start of the next line; anything else is
+    /// left to [`logical_line`]. (Left there, the values would be the same, only slower: no
+    /// other test would see it.)
+    #[test]
+    fn plain_lines_are_read_in_one_scan() {
+        let spec = crate::spec::Version::V5.spec();
+        let read = |text: &'static str| {
+            let mut groups = [""; MAX_GROUPS];
+            plain_line(text, 0, spec, None, &mut groups).map(|l| {
+                (&text[l.start..l.obis_end], groups[..l.groups].to_vec(), l.end, l.next, l.row.map(|r| r.name))
+            })
+        };
+        assert_eq!(
+            read("1-0:1.8.1(000576.239*kWh)\r\n1"),
+            Some(("1-0:1.8.1", vec!["000576.239*kWh"], 25, 27, Some("electricity_used_tariff_1")))
+        );
+        assert_eq!(read("9-9:9.9.9(1)(ab)()\n0"), Some(("9-9:9.9.9", vec!["1", "ab", ""], 18, 19, None)));
+        assert_eq!(read("0-1:24.2.1(190320181003W)(00304.089*m3)").map(|l| (l.1.len(), l.2, l.3)), Some((2, 39, 39)));
+        for other in [
+            "1-0:1.8.1(000576.239*kWh) \r\n1",
+            "1-0:1.8.1((000576.239*kWh))\r\n1",
+            "1-0:1.8.1(000576.239*kWh\r\n1",
+            "1-0:1.8.1(000576.239*kWh)\r\n(",
+            "1-0:1.8.1(000576.239*kWh)\r\n\r\n",
+            "1-0:1.8.1(000576.239*kWh)\r1",
+            "1-0:1.8.1 (000576.239*kWh)\r\n1",
+        ] {
+            assert!(read(other).is_none(), "{other:?}");
+        }
+    }
+
     #[test]
     fn find_paren_finds_the_first_closing_parenthesis() {
         for text in ["", ")", "abc", "1234567)", "12345678)", "4530303433303037303532383730333138)x)", "a)b)"] {
