@@ -311,6 +311,18 @@ mod tests {
         assert!(read_at("1-0:1.8.1(000576.239kW)\r\n1", 0).is_none());
     }
 
+    /// A failure log of ten or more entries (a two-digit count) is read here too.
+    #[test]
+    fn a_long_failure_log_is_read_in_one_pass() {
+        let entries: String = (0..12).map(|k| format!("(1902{:02}235231W)(00000032{k:02}*s)", k + 1)).collect();
+        let line: &'static str = format!("1-0:99.97.0(12)(0-0:96.7.19){entries}\r\n1").leak();
+        let Some((next, Value::EventLog { entries, .. })) = read_at(line, 0) else { panic!("{line}") };
+        assert_eq!(next, line.len() - 1);
+        let read: Vec<(&str, f64)> = entries.iter().map(|e| (e.end.raw, e.duration.value.to_f64())).collect();
+        assert_eq!(read.len(), 12);
+        assert_eq!((read[0], read[11]), (("190201235231W", 3200.0), ("190212235231W", 3211.0)));
+    }
+
     /// Lines in another form than the usual one are left to the general readers.
     #[test]
     fn other_forms_are_left_to_the_general_readers() {
