@@ -193,6 +193,16 @@ fn constructed(header: &str, lines: &[&str]) -> T {
     T(d.telegrams.into_iter().next().unwrap())
 }
 
+/// Decode one telegram given as raw bytes from `/` through `!` (which may hold bytes that are
+/// no text), with its CRC appended, in Amsterdam time.
+fn constructed_bytes(body: &[u8]) -> T {
+    let crc = crc16(body);
+    let d = decode_bytes(&[body, format!("{crc:04X}\r\n").as_bytes()].concat(), true, AMSTERDAM, None);
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    assert_eq!(d.telegrams.len(), 1);
+    T(d.telegrams.into_iter().next().unwrap())
+}
+
 // ---------------------------------------------------------------------------------------
 // DSMR 2.2 / 3.0 (NL)
 // ---------------------------------------------------------------------------------------
@@ -2528,11 +2538,7 @@ fn erased_text_is_empty_and_other_bytes_are_reported_with_their_line() {
     let mut s = b"/SAG5SAG-METER\r\n\r\n0-0:1.0.0(230724150730S)\r\n0-0:96.13.0(".to_vec();
     s.extend(std::iter::repeat_n(0xFF, 1024));
     s.extend_from_slice(b")\r\n1-0:1.8.0(000173.640*kWh)\r\n0-0:96.13.1(ab\xC3(cd)\r\n1-0:2.8.0(000627.177*kWh)\r\n!");
-    let crc = crc16(&s);
-    s.extend_from_slice(format!("{crc:04X}\r\n").as_bytes());
-    let d = decode_bytes(&s, true, AMSTERDAM, None);
-    assert!(d.errors.is_empty(), "{:?}", d.errors);
-    let t = T(d.telegrams.into_iter().next().unwrap());
+    let t = constructed_bytes(&s);
     assert_eq!(t.at("0-0:96.13.0"), &json!({"obis": "0-0:96.13.0", "name": "text_message", "value": null}));
     t.q("electricity_imported_total", 173.640, "kWh");
     t.q("electricity_exported_total", 627.177, "kWh");
@@ -3036,11 +3042,7 @@ fn a_snippet_without_crc_or_version_line_but_with_dsmr4_codes_is_not_read_as_dsm
 #[test]
 fn a_header_byte_that_is_no_utf8_is_read_as_latin1_when_the_crc_vouches_for_it() {
     // dsmr-reader's Fluvius tests send `/FLU5` 0xAB `769484_A` (Python's "\253").
-    let mut s = b"/FLU5\xAB769484_A\r\n\r\n0-0:96.1.4(50213)\r\n1-0:1.8.1(000260.129*kWh)\r\n!".to_vec();
-    let crc = crc16(&s);
-    s.extend_from_slice(format!("{crc:04X}\r\n").as_bytes());
-    let d = decode_bytes(&s, true, AMSTERDAM, None);
-    let t = T(d.telegrams.into_iter().next().expect("telegram"));
+    let t = constructed_bytes(b"/FLU5\xAB769484_A\r\n\r\n0-0:96.1.4(50213)\r\n1-0:1.8.1(000260.129*kWh)\r\n!");
     assert_eq!(t.top("header"), "/FLU5\u{AB}769484_A");
     assert_eq!(t.top("dsmr_version"), "5B");
     assert_eq!(t.0["errors"], json!([]));
@@ -3618,12 +3620,9 @@ fn a_carriage_return_at_a_line_start_is_skipped() {
 /// are no text are a line error, as they would be anywhere else.
 #[test]
 fn only_erased_bytes_read_as_an_empty_value() {
-    let mut s = b"/SAG5SAG-METER\r\n\r\n0-0:96.13.0(\xFF\x00\xFF)\r\n0-0:96.13.1(\xC3\xC3)\r\n".to_vec();
-    s.extend_from_slice(b"1-0:1.8.0(000173.640*kWh)\r\n!");
-    let crc = crc16(&s);
-    s.extend_from_slice(format!("{crc:04X}\r\n").as_bytes());
-    let d = decode_bytes(&s, true, AMSTERDAM, None);
-    let t = T(d.telegrams.into_iter().next().expect("a telegram"));
+    let t = constructed_bytes(
+        b"/SAG5SAG-METER\r\n\r\n0-0:96.13.0(\xFF\x00\xFF)\r\n0-0:96.13.1(\xC3\xC3)\r\n1-0:1.8.0(000173.640*kWh)\r\n!",
+    );
     assert_eq!(t.at("0-0:96.13.0")["value"], J::Null);
     t.q("electricity_imported_total", 173.640, "kWh");
     assert_eq!(
