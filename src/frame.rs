@@ -402,7 +402,7 @@ impl Framer {
                     let b = input[i];
                     // The digits are read as a number once the field ends (`complete_plain`).
                     match b {
-                        _ if b.is_ascii_hexdigit() && digits < 4 => {
+                        b'0'..=b'9' | b'A'..=b'F' | b'a'..=b'f' if digits < 4 => {
                             self.buf.push(b);
                             i += 1;
                             self.state = State::Crc { digits: digits + 1 };
@@ -802,8 +802,8 @@ mod tests {
         let body = "/ISK5\\2M550T\r\n\r\n1-0:1.8.1(000001.000*kWh)\r\n";
         streams.push(format!("{body}{good}{body}!12G4\r\n{body}!0000\r\n{body}!\r\n{good}").into_bytes());
         // A stray 0xDB, then an encrypted frame cut short by the next from its meter.
-        let smarty = &streams.iter().find(|s| s.first() == Some(&SMARTY_TAG)).expect("a Smarty recording").clone();
-        streams.push([&[SMARTY_TAG, 0x05][..], &smarty[..200], smarty].concat());
+        let smarty = streams.iter().find(|s| s.first() == Some(&SMARTY_TAG)).expect("a Smarty recording").clone();
+        streams.push([&[SMARTY_TAG, 0x05][..], &smarty[..200], &smarty].concat());
         let (mut rejections, mut kinds) = (0, std::collections::BTreeSet::new());
         for stream in &streams {
             let mut framer = Framer::new(4096);
