@@ -3706,3 +3706,27 @@ fn a_line_with_text_after_its_group_does_not_take_the_next_line() {
     assert_eq!(lines, [4, 5], "{}", t.0["errors"]);
     t.q("electricity_used_tariff_2", 2.0, "kWh");
 }
+
+/// A count that reads as a word (`ON`) is kept as text; other text where a number belongs
+/// is a line error. An M-Bus line the table does not know stays unknown, whatever the
+/// device on its channel: only known lines take the device's name.
+#[test]
+fn words_stay_text_and_unknown_mbus_lines_stay_unknown() {
+    let t = constructed(
+        "/ISK5\\2M550T-1012",
+        &[
+            "1-3:0.2.8(50)",
+            "0-0:96.7.21(ON)",
+            "0-0:96.7.9(12-3)",
+            "0-1:24.1.0(003)",
+            "0-1:24.2.7(190320181003W)(00304.089*m3)",
+        ],
+    );
+    assert_eq!(t.at("0-0:96.7.21")["value"], "ON");
+    assert_eq!(
+        t.0["errors"],
+        json!([{"line": 5, "text": "0-0:96.7.9(12-3)", "error": "expected a number, got `12-3`"}])
+    );
+    let unknown = t.at("0-1:24.2.7");
+    assert_eq!((&unknown["name"], &unknown["unknown"]), (&J::Null, &json!(true)));
+}
