@@ -798,8 +798,8 @@ mod tests {
         for entry in std::fs::read_dir(dir).expect("recordings") {
             streams.push(std::fs::read(entry.expect("entry").path()).expect("recording"));
         }
-        let good = with_crc("/ISK5\\2M550T\r\n\r\n1-0:1.8.1(000001.000*kWh)\r\n!");
         let body = "/ISK5\\2M550T\r\n\r\n1-0:1.8.1(000001.000*kWh)\r\n";
+        let good = with_crc(&format!("{body}!"));
         streams.push(format!("{body}{good}{body}!12G4\r\n{body}!0000\r\n{body}!\r\n{good}").into_bytes());
         // A stray 0xDB, then an encrypted frame cut short by the next from its meter.
         let smarty = streams.iter().find(|s| s.first() == Some(&SMARTY_TAG)).expect("a Smarty recording").clone();

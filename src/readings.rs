@@ -595,6 +595,9 @@ mod tests {
             let cx = ReadingContext::new("meter", crate::time::zone("Europe/Budapest").unwrap());
             to_reading(&t, &cx, Timestamp::UNIX_EPOCH)
         };
+        let points_of = |r: &Reading| -> Vec<String> {
+            r.series.iter().map(|p| format!("{} {} {}", p.name, p.time, p.value)).collect()
+        };
         let r = reading(
             "/SAG5SAG-METER",
             &[
@@ -613,7 +616,7 @@ mod tests {
         assert_eq!((&tariff.value, tariff.kind), (&FieldValue::Text("0001".into()), FieldKind::Info));
         assert_eq!(r.field("obis_0_0_96_99_8").map(|f| f.value.clone()), Some(FieldValue::Text("abc".into())));
         assert!(r.field("obis_0_0_96_99_9").is_none(), "{:?}", r.fields);
-        let points: Vec<String> = r.series.iter().map(|p| format!("{} {} {}", p.name, p.time, p.value)).collect();
+        let points = points_of(&r);
         assert!(!r.fields.iter().any(|f| f.name.starts_with("last_month")), "a snapshot is points, not a field");
         assert_eq!(
             points,
@@ -629,7 +632,7 @@ mod tests {
                 "0-0:98.1.0(2)(0-0:0.1.0)(1-0:1.6.0)(1-0:1.6.0)(1-0:2.6.0)(1-0:2.6.0)(250601000000S)(14)(250504084500S)(02.452*kW)(250529150000S)(01.111*kW)(250701000000S)(15)(250604084500S)(01.452*kW)(000101150000W)(01.633*kW)",
             ],
         );
-        let points: Vec<String> = r.series.iter().map(|p| format!("{} {} {}", p.name, p.time, p.value)).collect();
+        let points = points_of(&r);
         assert_eq!(
             points,
             [
