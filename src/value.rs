@@ -559,6 +559,19 @@ mod tests {
         // The full year decides leap years: 1900 had no 29 February, 2000 had one.
         assert_eq!(MeterTime::problem("19000229 12:00:00"), "no such day in that month");
         assert_eq!(MeterTime::parse("20000229 12:00:00").map(|t| t.day), Some(29));
+        // Every separator of the full-year forms in its place: one replaced is no time.
+        for s in [
+            "20240111x09:35:00",
+            "20240111 09x35:00",
+            "20240111 09:35x00",
+            "2024x01-11 09:35:00",
+            "2024-01x11 09:35:00",
+            "2024-01-11x09:35:00",
+            "2024-01-11 09x35:00",
+            "2024-01-11 09:35x00",
+        ] {
+            assert_eq!(MeterTime::parse(s), None, "{s}");
+        }
     }
 
     /// The last valid value of every field reads, the next one does not, in each form; and
@@ -624,6 +637,11 @@ mod tests {
         assert_eq!(decode_hex_text("2D2D2D2D2D2D").as_deref(), Some("------"));
         assert_eq!(decode_hex_text("20202020").as_deref(), Some("    "));
         assert_eq!(decode_hex_text("ABC"), None);
+        // Line breaks and tabs are text; other control characters are not.
+        assert_eq!(decode_hex_text("410D0A4209").as_deref(), Some("A\r\nB\t"));
+        for hex in ["410142", "41004142", "411B42"] {
+            assert_eq!(decode_hex_text(hex), None, "{hex}");
+        }
     }
 
     /// The plain, digit-at-a-time reading [`Decimal::parse_prefix`] must agree with.

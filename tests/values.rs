@@ -2742,6 +2742,20 @@ fn a_unit_that_is_no_unit_is_a_line_error() {
         json!([{"line": 4, "text": "1-0:32.7.0(230.1*V,x)",
                 "error": "`V,x` is no unit (expected value*unit, got `230.1*V,x`)"}])
     );
+    // Nor is a unit that starts with a digit or a sign: it would be a second number.
+    let t = constructed(
+        "/ISK5\\2M550T-1012",
+        &["1-0:1.8.1(000001.500*-1)", "1-0:1.8.2(000002.500*+kWh)", "1-0:2.8.1(000003.500*1kWh)"],
+    );
+    let errors: Vec<&J> = t.0["errors"].as_array().expect("errors").iter().map(|e| &e["error"]).collect();
+    assert_eq!(
+        errors,
+        [
+            "`-1` is no unit (expected value*unit, got `000001.500*-1`)",
+            "`+kWh` is no unit (expected value*unit, got `000002.500*+kWh`)",
+            "`1kWh` is no unit (expected value*unit, got `000003.500*1kWh`)"
+        ]
+    );
 }
 
 #[test]
@@ -3614,6 +3628,19 @@ fn a_carriage_return_at_a_line_start_is_skipped() {
         t.0["errors"],
         json!([{"line": 6, "text": "1-0:1.8.2(abc*kWh)", "error": "expected a number, got `abc*kWh`"}])
     );
+}
+
+/// A telegram stored with bare LF line ends (as git, editors and terminals leave captures):
+/// its blank lines are skipped and counted, so a broken line keeps the number an editor
+/// shows for it.
+#[test]
+fn bare_line_feeds_keep_line_numbers() {
+    let t = constructed_bytes(
+        b"/ISK5\\2M550T-1012\n\n1-3:0.2.8(50)\n1-0:1.8.2(abc*kWh)\n\n1-0:1.8.1(000576.239*kWh)\n1-0:2.8.1(x)\n!",
+    );
+    t.q("electricity_used_tariff_1", 576.239, "kWh");
+    let lines: Vec<&J> = t.0["errors"].as_array().expect("errors").iter().map(|e| &e["line"]).collect();
+    assert_eq!(lines, [&json!(4), &json!(7)], "{}", t.0["errors"]);
 }
 
 /// Only erased flash (0xFF, or 0x00 among it) reads as an empty value; other bytes that
