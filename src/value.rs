@@ -516,6 +516,8 @@ mod tests {
         assert_eq!(Decimal::parse("-063").unwrap().to_string(), "-63");
         assert_eq!(Decimal::parse("00052185.7825309").unwrap().to_f64(), 52185.7825309);
         assert_eq!(Decimal::parse("0.05").unwrap().to_string(), "0.05");
+        assert_eq!(Decimal::parse("-00.123").unwrap().to_string(), "-0.123");
+        assert_eq!(Decimal::parse("-12.50").unwrap().to_string(), "-12.50");
         assert_eq!(Decimal::parse(""), None);
         assert_eq!(Decimal::parse("12a"), None);
         assert_eq!(Decimal::parse("."), None);

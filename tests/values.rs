@@ -1869,9 +1869,12 @@ fn units_without_star_and_in_any_case() {
             "1-0:31.7.0(001.23A)",
             "1-0:32.7.0(230.1V)",
             "1-0:1.7.0(01.234*kW )",
+            // Glued to a unit the table does not name.
+            "1-0:2.7.0(00012W)",
         ],
     );
     assert_eq!(t.0["errors"], json!([]));
+    t.q("current_electricity_delivery", 12.0, "W");
     assert_eq!(t.top("timestamp"), "2023-06-15T10:00:00Z");
     assert_eq!(
         t.obj("electricity_used_tariff_1"),
@@ -1935,6 +1938,11 @@ fn empty_groups() {
         let t = constructed("/ISK5\\2M550T-1012", &["1-3:0.2.8(50)", log]);
         assert_eq!(t.0["errors"], json!([]), "{log}");
         assert_eq!(t.failures(), vec![], "{log}");
+    }
+    // A count that is no number is reported, with or without entries after it.
+    for log in ["1-0:99.97.0(x)", "1-0:99.97.0(x)(0-0:96.7.19)"] {
+        let t = constructed("/ISK5\\2M550T-1012", &["1-3:0.2.8(50)", log]);
+        assert_eq!(t.0["errors"][0]["error"], "expected an entry count, got `x`", "{log}");
     }
 }
 
@@ -2609,6 +2617,13 @@ fn a_full_year_time_or_a_legacy_gas_time_that_is_no_time_is_reported() {
         t.0["errors"][0]["error"],
         "timestamp `240230120000` of 0-1:24.3.0 is not a valid time (no such day in that month); no time given, the text kept in `raw_timestamp`"
     );
+    // Unless the reading is a zero, which a meter with no gas meter sends as a placeholder.
+    let t = constructed(
+        "/ISk5\\2MT382-1000",
+        &["1-0:1.8.1(00001.001*kWh)", "0-1:24.3.0(240230120000)(00)(60)(1)(0-1:24.2.1)(m3)\r\n(00000.000)"],
+    );
+    assert_eq!(t.obj("gas_meter_reading")["placeholder"], json!(true));
+    assert_eq!(t.0["errors"], json!([]));
 }
 
 #[test]
