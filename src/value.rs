@@ -639,6 +639,8 @@ mod tests {
         assert_eq!(decode_hex_text("2D2D2D2D2D2D").as_deref(), Some("------"));
         assert_eq!(decode_hex_text("20202020").as_deref(), Some("    "));
         assert_eq!(decode_hex_text("ABC"), None);
+        // Hex digits in lower case, as some meters send them.
+        assert_eq!(decode_hex_text("4b384547").as_deref(), Some("K8EG"));
         // Line breaks and tabs are text; other control characters are not.
         assert_eq!(decode_hex_text("410D0A4209").as_deref(), Some("A\r\nB\t"));
         for hex in ["410142", "41004142", "411B42"] {
