@@ -99,6 +99,13 @@ fn broken_configs_get_precise_messages() {
         ("a boolean cut short", format!("{GOOD_SINK}[sources.r]\ntype = \"replay\"\npath = \"Cargo.toml\"\nloop = tru\n")),
         ("a key without quotes that starts like false (never echoed)", format!("[sources.meter]\ntype = \"stdin\"\ndecryption_key = fa0011223344556677889900aabbccdd\n{GOOD_SINK}")),
         ("a secret key with a doubled = is not told to be quoted (it is)", format!("[sources.meter]\ntype = \"stdin\"\nauthentication_key == \"00112233445566778899AABBCCDDEEFF\"\n{GOOD_SINK}")),
+        ("comments holding quotes, brackets and = before a syntax error", "[sources.m]\ntype = \"stdin\"\n# the meter's port, [\"old\"] = 1\n[sinks.c]\ntype = \"stdout\"\n# don't \"quote\" [this]\nqueue = 5\nformat = \"json\" x\n".into()),
+        ("an escaped quote, and quotes that end a literal string, before a syntax error", "[sources.m]\ntype = \"stdin\"\n[sinks.c]\ntype = \"stdout\"\nt = \"a\\\"b[c]\"\ns = '''x'''''\nformat = \"json\" x\n".into()),
+        ("a syntax error after an array on one line", "[sources.m]\ntype = \"stdin\"\n[sinks.c]\ntype = \"csv\"\npath = \"a.csv\"\nfields = [\"a\", [\"b\"]]\nqueue = 5 x\n".into()),
+        ("a syntax error inside an array over lines", "[sources.m]\ntype = \"stdin\"\n[sinks.c]\ntype = \"csv\"\npath = \"a.csv\"\nfields = [\n  \"a\",\n  oops,\n]\n".into()),
+        ("sections given as arrays of no tables", "sources = []\nsinks = [1, 2]\n".into()),
+        ("a key without its value, then a comment", format!("{GOOD_SOURCE}\n[sinks.c]\ntype = \"stdout\"\nformat # json or table\n")),
+        ("a quoted sink name holding a dot and an @", format!("{GOOD_SOURCE}\n[sinks.\"me.x@home\"]\ntype = \"stdout\"\nbogus = 1\n")),
         ("several mistakes at once", "[sources.meter]\ntype = \"serial\"\npath = \"/dev/ttyUSB0\"\nbaud = 115200.5\n\n[sinks.file]\ntype = \"csv\"\npath = \"r.csv\"\ninterval = \"1x\"\n\n[sinks.db]\ntype = \"nosql\"\n".into()),
     ];
     let mut report = String::new();

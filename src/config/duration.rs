@@ -89,5 +89,10 @@ mod tests {
             assert_eq!(parse_duration(&format_duration(d)), Ok(d), "{text} shown as {}", format_duration(d));
         }
         assert_eq!(format_duration(Duration::from_micros(1500)), "1.5ms");
+        // From 1 ms to a year.
+        assert_eq!(parse_duration("365d"), Ok(Duration::from_secs(365 * 86_400)));
+        assert_eq!(parse_duration("366d"), Err("`366d` is longer than a year".into()));
+        assert_eq!(parse_duration("1ms"), Ok(Duration::from_millis(1)));
+        assert_eq!(parse_duration("0.5ms"), Err("`0.5ms` is shorter than 1ms; write \"0s\" for none".into()));
     }
 }

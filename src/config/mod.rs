@@ -441,6 +441,11 @@ mod tests {
             load_error(&text),
             "FILE:3:21: sources.meter.timezone: the file is not UTF-8 text here (byte 0xFC); save it as UTF-8"
         );
+        // In a comment after a key (and an `=` in it): the key alone.
+        assert_eq!(
+            load_error(b"[sinks.c]\nformat # a=b caf\xe9\n"),
+            "FILE:2:17: sinks.c.format: the file is not UTF-8 text here (byte 0xE9); save it as UTF-8"
+        );
         // In a comment before any table: line and column alone.
         assert_eq!(
             load_error(b"# caf\xe9 meter\n[sources.meter]\ntype = \"stdin\"\n"),
