@@ -537,4 +537,36 @@ mod tests {
         assert_eq!(state(&mut decoder, b"\n"), (false, false));
         assert_eq!(read, 1);
     }
+
+    /// After a reconnect the half telegram buffered is dropped unreported; the counters stay.
+    #[test]
+    fn a_reset_drops_the_partial_telegram_only() {
+        let telegram = b"/ISK5\\2M550T\r\n\r\n1-0:1.8.1(1)\r\n!";
+        let whole = [&telegram[..], format!("{:04X}\r\n", crate::frame::crc16(telegram)).as_bytes()].concat();
+        let mut decoder = Decoder::new(DecoderOptions::default());
+        let mut seen = Vec::new();
+        decoder.feed(&whole, |d| seen.push(matches!(d, Decoded::Telegram(_))));
+        decoder.feed(&whole[..20], |d| seen.push(matches!(d, Decoded::Telegram(_))));
+        assert!(decoder.in_telegram());
+        decoder.reset();
+        assert!(!decoder.in_telegram());
+        decoder.feed(&whole, |d| seen.push(matches!(d, Decoded::Telegram(_))));
+        decoder.finish(|d| seen.push(matches!(d, Decoded::Telegram(_))));
+        assert_eq!(seen, [true, true], "two telegrams, no error");
+        assert_eq!(decoder.stats().telegrams, 2);
+    }
+
+    /// A frame that fails authentication makes the bytes after it no less a stream that
+    /// should hold frames: a bad frame header there is reported, as anywhere with a key.
+    #[test]
+    fn a_bad_frame_header_after_a_failed_frame_is_reported() {
+        let opts = DecoderOptions {
+            keys: Keys::from_hex("00112233445566778899AABBCCDDEEFF", None).ok(),
+            ..DecoderOptions::default()
+        };
+        let stream = [SMARTY, &[0xDB, 0x05, b'x', b'y']].concat();
+        let alone = codes(&[0xDB, 0x05, b'x', b'y'], opts.clone());
+        assert_eq!(alone.len(), 1, "{alone:?}");
+        assert_eq!(codes(&stream, opts), ["decrypt_auth_failed", alone[0]]);
+    }
 }
