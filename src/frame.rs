@@ -789,7 +789,7 @@ mod tests {
         format!("{body}{crc:04X}\r\n")
     }
 
-    /// The framer's count of rejected frames is the number of rejections it gave, over every
+    /// The framer's counts of frames and of rejections are the numbers it gave, over every
     /// recording (the broken ones give several kinds) and over a stream of each kind.
     #[test]
     fn every_rejection_is_counted_once() {
@@ -810,12 +810,38 @@ mod tests {
             let out = frames(&mut framer, stream);
             let rejected: Vec<&Reject> = out.iter().filter_map(|r| r.as_ref().err()).collect();
             assert_eq!(framer.stats().rejected, rejected.len() as u64, "{rejected:?}");
+            assert_eq!(framer.stats().frames, (out.len() - rejected.len()) as u64, "frames yielded");
             rejections += rejected.len();
             kinds.extend(rejected.iter().map(|r| r.code()));
         }
         assert!(rejections >= 10, "{rejections}");
         for kind in ["truncated", "crc_mismatch", "crc_malformed", "crc_missing", "overflow", "bad_smarty_header"] {
             assert!(kinds.contains(kind), "no {kind} in {kinds:?}");
+        }
+    }
+
+    /// The bound is on the text before the `!`: a telegram with exactly that many bytes
+    /// there passes, one with a byte more is rejected, however the stream is cut.
+    #[test]
+    fn the_size_bound_is_exact() {
+        let body = "/ABC5 x\r\n\r\n1-0:1.8.1(000001.000*kWh)\r\n1-0:1.8.2(000002.000*kWh)\r\n!";
+        let t = with_crc(body);
+        let before_bang = body.len() - 1;
+        for chunk in [1, 7, t.len()] {
+            let read = |max: usize| {
+                let mut framer = Framer::new(max);
+                let mut out = Vec::new();
+                for piece in t.as_bytes().chunks(chunk) {
+                    feed_all(&mut framer, piece, &mut out);
+                }
+                out
+            };
+            assert_eq!(read(before_bang), [Ok(t.trim_end().as_bytes().to_vec())], "chunks of {chunk}");
+            assert_eq!(
+                read(before_bang - 1),
+                [Err(Reject::Overflow { limit: before_bang - 1, encrypted: false })],
+                "chunks of {chunk}"
+            );
         }
     }
 
@@ -949,6 +975,13 @@ mod tests {
         let got = frames(&mut framer, &[b"/\xBF]\x80".as_slice(), t.as_bytes()].concat());
         assert_eq!(got, vec![Ok(t.trim_end().as_bytes().to_vec())]);
         assert_eq!((framer.stats().skipped_bytes, framer.stats().skipped_high_bytes), (4, 2));
+        // Text after a `/` with neither a meter identification nor a data line (a line that
+        // starts with a digit and holds a `(`) is noise too: skipped, not reported.
+        let noise = "/-- x\r\n12 34\r\n(x)\r\n";
+        let mut framer = Framer::default();
+        let got = frames(&mut framer, &[noise.as_bytes(), t.as_bytes()].concat());
+        assert_eq!(got, vec![Ok(t.trim_end().as_bytes().to_vec())]);
+        assert_eq!(framer.stats().skipped_bytes, noise.len() as u64);
         // A telegram cut within its header line, then the next one.
         let got = frames(&mut Framer::default(), format!("/ISK5\\2M5{t}").as_bytes());
         let whole = Ok(t.trim_end().as_bytes().to_vec());
