@@ -517,6 +517,8 @@ mod tests {
         assert_eq!(Decimal::parse("00052185.7825309").unwrap().to_f64(), 52185.7825309);
         assert_eq!(Decimal::parse("0.05").unwrap().to_string(), "0.05");
         assert_eq!(Decimal::parse("-00.123").unwrap().to_string(), "-0.123");
+        // A scale past the table of powers of ten (no parsed value has one; a made one may).
+        assert_eq!(Decimal { mantissa: 15, scale: 22 }.to_f64(), 1.5e-21);
         assert_eq!(Decimal::parse("-12.50").unwrap().to_string(), "-12.50");
         assert_eq!(Decimal::parse(""), None);
         assert_eq!(Decimal::parse("12a"), None);
@@ -641,6 +643,7 @@ mod tests {
         assert_eq!(decode_hex_text("ABC"), None);
         // Hex digits in lower case, as some meters send them.
         assert_eq!(decode_hex_text("4b384547").as_deref(), Some("K8EG"));
+        assert_eq!(decode_hex_text("4d6f6e3a2a").as_deref(), Some("Mon:*"));
         // Line breaks and tabs are text; other control characters are not.
         assert_eq!(decode_hex_text("410D0A4209").as_deref(), Some("A\r\nB\t"));
         for hex in ["410142", "41004142", "411B42"] {
