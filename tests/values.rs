@@ -1939,6 +1939,11 @@ fn empty_groups() {
         assert_eq!(t.0["errors"], json!([]), "{log}");
         assert_eq!(t.failures(), vec![], "{log}");
     }
+    // A count with no buffer type after it: an empty log, and the next line is its own.
+    let t = constructed("/ISK5\\2M550T-1012", &["1-3:0.2.8(50)", "1-0:99.97.0(0)", "1-0:32.32.0(00006)"]);
+    assert_eq!(t.0["errors"], json!([]));
+    assert_eq!(t.failures(), vec![]);
+    t.q("voltage_sag_l1_count", 6.0, "");
     // A count that is no number is reported, with or without entries after it.
     for log in ["1-0:99.97.0(x)", "1-0:99.97.0(x)(0-0:96.7.19)"] {
         let t = constructed("/ISK5\\2M550T-1012", &["1-3:0.2.8(50)", log]);
@@ -3643,6 +3648,23 @@ fn a_carriage_return_at_a_line_start_is_skipped() {
         t.0["errors"],
         json!([{"line": 6, "text": "1-0:1.8.2(abc*kWh)", "error": "expected a number, got `abc*kWh`"}])
     );
+}
+
+/// A blank line after a broken line (here in a telegram without CRC, read line by line) is
+/// no part of the text reported; a text value over lines keeps its blank line.
+#[test]
+fn a_blank_line_after_a_broken_one_is_not_its_text() {
+    let d = decode_bytes(
+        b"/ISK5\\2M550T-1012\r\n\r\n1-0:1.8.1(abc)\r\n\r\n1-0:1.8.2(000001.000*kWh)\r\n0-0:96.13.0(41\r\n\r\n42)\r\n\r\n!\r\n",
+        true,
+        AMSTERDAM,
+        None,
+    );
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    let t = T(d.telegrams.into_iter().next().expect("telegram"));
+    assert_eq!(t.0["errors"], json!([{"line": 3, "text": "1-0:1.8.1(abc)", "error": "expected a number, got `abc`"}]));
+    t.q("electricity_used_tariff_2", 1.0, "kWh");
+    assert_eq!((&t.at("0-0:96.13.0")["value"], &t.at("0-0:96.13.0")["raw"]), (&json!("AB"), &json!("41\r\n\r\n42")));
 }
 
 /// A telegram stored with bare LF line ends (as git, editors and terminals leave captures):
