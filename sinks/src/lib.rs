@@ -117,11 +117,6 @@ pub fn push_rfc3339(out: &mut String, ts: jiff::Timestamp) {
     out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
 }
 
-/// Mask a secret for display: keeps nothing but its length class.
-pub fn mask(secret: &str) -> &'static str {
-    if secret.is_empty() { "(empty)" } else { "****" }
-}
-
 #[cfg(test)]
 mod tests {
     #[test]

@@ -545,6 +545,86 @@ mod tests {
         assert_eq!(read(&path), "time,source,meter_id,a\n2019-03-24T14:05:41Z,meter,E0044007131650618,1\n");
         assert_eq!(read(&dir.path().join("readings.20250101T000000Z-1.csv")), old);
         assert_eq!(read(&dir.path().join("readings.20250101T000000Z.csv")), "earlier\n");
+        // And another one in the same second takes the next number.
+        drop(w);
+        fs::write(&path, "when,what\n2019-01-02,2\n").unwrap();
+        let mut w = writer(&path, "");
+        deliver(&mut w, &[reading("2019-03-24T14:05:51Z", vec![num("a", 2.0)])]);
+        assert_eq!(read(&dir.path().join("readings.20250101T000000Z-2.csv")), "when,what\n2019-01-02,2\n");
+        assert_eq!(read(&dir.path().join("readings.20250101T000000Z-1.csv")), old);
+    }
+
+    /// The columns are matched to a reading's fields by name, also when a reading has as
+    /// many fields as the one before under other names or in another order, whether the
+    /// names are the tables' own or made at run time (`hourly_gas_meter_reading_2`).
+    #[test]
+    fn fields_go_to_their_columns_when_only_names_or_order_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("readings.csv");
+        let mut w = writer(&path, "");
+        let owned =
+            |name: &str, value: f64| Field { name: std::borrow::Cow::Owned(name.to_string()), ..num("", value) };
+        let batches = [
+            reading("2019-03-24T14:05:41Z", vec![num("a", 1.0), num("b", 2.0), owned("c_2", 3.0), owned("d_2", 4.0)]),
+            // The tables' names change places, then the others, then both are new.
+            reading("2019-03-24T14:05:51Z", vec![num("b", 5.0), num("a", 6.0), owned("c_2", 7.0), owned("d_2", 8.0)]),
+            reading(
+                "2019-03-24T14:06:01Z",
+                vec![num("b", 9.0), num("a", 10.0), owned("d_2", 11.0), owned("c_2", 12.0)],
+            ),
+            reading(
+                "2019-03-24T14:06:11Z",
+                vec![num("b", 13.0), num("x", 14.0), owned("d_2", 15.0), owned("y_2", 16.0)],
+            ),
+        ];
+        for r in &batches {
+            deliver(&mut w, std::slice::from_ref(r));
+        }
+        assert_eq!(
+            read(&path),
+            "time,source,meter_id,a,b,c_2,d_2\n\
+             2019-03-24T14:05:41Z,meter,E0044007131650618,1,2,3,4\n\
+             2019-03-24T14:05:51Z,meter,E0044007131650618,6,5,7,8\n\
+             2019-03-24T14:06:01Z,meter,E0044007131650618,10,9,12,11\n\
+             2019-03-24T14:06:11Z,meter,E0044007131650618,,13,,15\n"
+        );
+    }
+
+    /// A batch that failed is taken back from every file it wrote to: across a rotation,
+    /// from the day it began in and from the new day's file, header included.
+    #[test]
+    fn a_failed_batch_across_a_rotation_is_taken_back_from_both_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("readings.csv");
+        let mut w = writer(&path, r#","rotate":"daily""#);
+        deliver(&mut w, &[reading("2019-03-24T23:59:50Z", vec![num("a", 1.0)])]);
+        let failed = [
+            reading("2019-03-24T23:59:59Z", vec![num("a", 2.0)]),
+            reading("2019-03-25T00:00:09Z", vec![num("a", 3.0)]),
+            reading("2019-03-25T00:00:19Z", vec![num("a", 4.0)]),
+        ];
+        w.write(&failed).unwrap();
+        w.flush_buffer().unwrap();
+        let (day1, day2) = (dir.path().join("readings-2019-03-24.csv"), dir.path().join("readings-2019-03-25.csv"));
+        assert_eq!(read(&day2).lines().count(), 3, "the rows reached the file");
+        // As a failed sync does.
+        w.roll_back();
+        assert_eq!(read(&day1), "time,source,meter_id,a\n2019-03-24T23:59:50Z,meter,E0044007131650618,1\n");
+        assert_eq!(read(&day2), "");
+        // The retry writes the batch once.
+        deliver(&mut w, &failed);
+        assert_eq!(
+            read(&day1),
+            "time,source,meter_id,a\n\
+             2019-03-24T23:59:50Z,meter,E0044007131650618,1\n\
+             2019-03-24T23:59:59Z,meter,E0044007131650618,2\n"
+        );
+        assert_eq!(
+            read(&day2),
+            "time,source,meter_id,a\n\
+             2019-03-25T00:00:09Z,meter,E0044007131650618,3\n\
+             2019-03-25T00:00:19Z,meter,E0044007131650618,4\n"
+        );
     }
 
     #[test]
@@ -624,6 +704,23 @@ mod tests {
             appended_to(&path, "time,source,meter_id,text_message,a\n2019-03-2", fields),
             "time,source,meter_id,text_message,a\n2019-03-24T14:05:51Z,meter,E0044007131650618,,2\n"
         );
+    }
+
+    /// What is cut is returned (the warning logs it, so that the row can be put back), and
+    /// a file whose last 64 KiB hold no row start is cut at its last line break.
+    #[test]
+    fn the_cut_row_is_returned_and_a_long_tail_is_cut_at_its_last_line_break() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("readings.csv");
+        let rows = "time,source,meter_id,a\n2019-03-24T14:05:31Z,meter,X,230.4\n";
+        fs::write(&path, format!("{rows}2019-03-24T14:05:41Z,meter,X,23")).unwrap();
+        assert_eq!(cut_partial_line(&path).unwrap(), b"2019-03-24T14:05:41Z,meter,X,23");
+        assert_eq!(read(&path), rows);
+        // A quoted text over more than 64 KiB of lines, none of which starts as a row.
+        let long = format!("{rows}2019-03-24T14:05:41Z,meter,X,\"{}", "text\n".repeat(20_000));
+        fs::write(&path, format!("{long}cut")).unwrap();
+        assert_eq!(cut_partial_line(&path).unwrap(), b"cut");
+        assert_eq!(read(&path), long);
     }
 
     #[test]
