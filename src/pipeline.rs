@@ -275,11 +275,6 @@ impl Fanout {
             }
         }
     }
-
-    /// Readings waiting in all queues (for tests and stats).
-    pub fn queued(&self) -> usize {
-        self.queues.iter().map(|q| q.lock().items.len()).sum()
-    }
 }
 
 fn push_or_drop(q: &SinkQueue, r: Reading) {

@@ -334,3 +334,30 @@ async fn a_sink_down_through_shutdown_is_retried_each_second_then_gives_up() {
     assert_eq!(*sink.attempts.lock().expect("lock"), 6 + 6);
     assert_eq!(counters.snapshot().1, 3);
 }
+
+/// A sink that came back starts its next outage's backoff from 1 s again, not from where
+/// the last outage left it.
+#[tokio::test(start_paused = true)]
+async fn the_backoff_starts_over_after_a_delivery() {
+    let sink = Probe::default();
+    *sink.down.lock().expect("lock") = true;
+    let cfg = SinkPipeline { max_backoff: Duration::from_secs(60), ..SinkPipeline::default() };
+    let (fanout, tasks) = pipeline::start(vec![("flaky".into(), Box::new(sink.clone()), cfg)]);
+    let attempts = || *sink.attempts.lock().expect("lock");
+    fanout.publish(reading(0), false).await;
+    // Failed at 0, 1, 3, 7 and 15 s; the next try is due at 31 s, and succeeds.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert_eq!(attempts(), 5);
+    *sink.down.lock().expect("lock") = false;
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert_eq!((values(&sink), attempts()), (vec![0.0], 6));
+    // Down again at 32 s: tried then, and again at 33, 35 and 39 s.
+    *sink.down.lock().expect("lock") = true;
+    fanout.publish(reading(1), false).await;
+    tokio::time::sleep(Duration::from_millis(7_500)).await;
+    assert_eq!(attempts(), 6 + 4);
+    *sink.down.lock().expect("lock") = false;
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    assert_eq!(values(&sink), vec![0.0, 1.0]);
+    pipeline::shutdown(tasks, Duration::from_secs(5)).await;
+}
