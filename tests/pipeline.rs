@@ -361,3 +361,35 @@ async fn the_backoff_starts_over_after_a_delivery() {
     assert_eq!(values(&sink), vec![0.0, 1.0]);
     pipeline::shutdown(tasks, Duration::from_secs(5)).await;
 }
+
+/// Its destination gone for good (a closed stdout).
+struct Gone;
+
+#[async_trait::async_trait]
+impl Sink for Gone {
+    async fn send(&mut self, _batch: &[Reading]) -> Result<(), SinkError> {
+        Err(SinkError::Closed("standard output is closed (broken pipe)".into()))
+    }
+}
+
+/// A sink whose destination is gone is switched off: what it held when it found out and
+/// what arrives after are counted as dropped, each reading once, and the others go on.
+#[tokio::test(start_paused = true)]
+async fn a_gone_sink_counts_what_it_held_and_what_comes_after_as_dropped() {
+    let healthy = Probe::default();
+    let (fanout, tasks) = pipeline::start(vec![
+        ("gone".into(), Box::new(Gone), SinkPipeline::default()),
+        ("healthy".into(), Box::new(healthy.clone()), SinkPipeline::default()),
+    ]);
+    let counters = tasks[0].counters.clone();
+    fanout.publish_all((0..3).map(reading).collect(), false).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for n in 3..5 {
+        fanout.publish(reading(n), false).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    pipeline::shutdown(tasks, Duration::from_secs(5)).await;
+    assert_eq!(counters.snapshot(), (0, 5, 0));
+    assert!(counters.closed.load(std::sync::atomic::Ordering::Relaxed));
+    assert_eq!(values(&healthy), [0.0, 1.0, 2.0, 3.0, 4.0]);
+}
