@@ -978,15 +978,4 @@ mod tests {
         deliver(&mut w, &[reading("2019-03-24T14:05:47Z", vec![num("a", 7.0)])]);
         assert_eq!(read(&path), "time,source,meter_id,a\n2019-03-24T14:05:47Z,meter,E0044007131650618,7\n");
     }
-
-    /// A file that cannot be synced (`/dev/null`, a pipe: EINVAL) has nothing more to make
-    /// durable; writing to it is no error.
-    #[test]
-    fn a_path_that_cannot_be_synced_is_written_without_error() {
-        let mut w = writer(Path::new("/dev/null"), "");
-        for s in ["2019-03-24T14:05:41Z", "2019-03-24T14:05:51Z"] {
-            deliver(&mut w, &[reading(s, vec![num("a", 1.0)])]);
-        }
-        assert!(w.flush_buffer().is_ok());
-    }
 }
