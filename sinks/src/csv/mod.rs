@@ -818,16 +818,14 @@ mod tests {
             r#"{"path":"r.csv","fields":[]}"#,
             r#"{"path":"r.csv","fields":["a","a"]}"#,
             r#"{"path":"r.csv","fields":["time"]}"#,
-            r#"{"path":"r.csv","fields":["a",""]}"#,
-            r#"{"path":"r.csv","fields":["a\nb"]}"#,
-            r#"{"path":"r.csv","fields":["a\r"]}"#,
             r#"{"path":"r.csv","colour":true}"#,
         ] {
-            let err = serde_json::from_str::<Config>(bad).err().map(|e| e.to_string());
-            assert!(err.is_some(), "{bad} was accepted");
-            if bad.contains(r#""a\"#) || bad.contains(r#",""]"#) {
-                assert!(err.is_some_and(|e| e.contains("is not a field name")), "{bad}");
-            }
+            assert!(serde_json::from_str::<Config>(bad).is_err(), "{bad} was accepted");
+        }
+        for bad in [r#"["a",""]"#, r#"["a\nb"]"#, r#"["a\r"]"#] {
+            let json = format!(r#"{{"path":"r.csv","fields":{bad}}}"#);
+            let err = serde_json::from_str::<Config>(&json).err().map(|e| e.to_string());
+            assert!(err.as_deref().is_some_and(|e| e.contains("is not a field name")), "{bad}: {err:?}");
         }
     }
 
