@@ -257,13 +257,12 @@ impl Decoder {
                 // the start of the next: the framer gives back the bytes to read again.
                 framer.rescan().to_vec()
             } else if failed {
-                // An encrypted frame that failed authentication may be one cut short whose
-                // length field ran into the next frame from the same meter: the bytes from
-                // where that frame's start (tag, title length, system title) appears inside
-                // it, whole or begun at its end, are read again, so the next frame is not
-                // lost with it.
-                let again = next_frame_start(framer.last_frame()).map(<[u8]>::to_vec).unwrap_or_default();
-                *speculative = !again.is_empty() && again.len() < SMARTY_START;
+                // An encrypted frame that failed authentication may be one that lost a few
+                // bytes, so that its length field ran into the next frame from the same
+                // meter: the first bytes of that frame's start at its end are read again, so
+                // the next frame is not lost with it.
+                let again = partial_start_at_end(framer.last_frame()).map(<[u8]>::to_vec).unwrap_or_default();
+                *speculative = !again.is_empty();
                 again
             } else {
                 continue;
@@ -331,7 +330,7 @@ impl<F: FnMut(Decoded<'_>)> Cx<'_, F> {
                 if self.opts.check_crc
                     && !encrypted
                     && crc == CrcStatus::Absent
-                    && (bytes.len() < 2 || bytes[bytes.len() - 2] != b'\n' || t.last_line_broken())
+                    && (!bytes.ends_with(b"\n!") || t.last_line_broken())
                     && t.declares_crc() =>
             {
                 self.error(DecodeError::Frame(Reject::CrcMissingDeclared));
@@ -364,19 +363,13 @@ fn is_quiet(event: &Event<'_>, opts: &DecoderOptions, speculative: bool) -> bool
     not_a_frame && (speculative || opts.keys.is_none())
 }
 
-/// The bytes of an encrypted frame from the first place after its own start where a frame
-/// from the same meter starts again (its tag, title length and system title), if any; or,
-/// failing that, its last bytes when they are the first of such a start (a frame that lost
-/// fewer than ten bytes ends in the start of the next, whose rest follows in the stream).
-fn next_frame_start(frame: &[u8]) -> Option<&[u8]> {
+/// The last bytes of an encrypted frame when they are the first of a frame start from the
+/// same meter (its tag, title length and system title): a frame that lost fewer than ten
+/// bytes ends in the start of the next, whose rest follows in the stream. (A whole start
+/// inside a frame is found by the framer, which cuts the frame there.)
+fn partial_start_at_end(frame: &[u8]) -> Option<&[u8]> {
     let start = frame.get(..SMARTY_START)?;
-    if let Some(at) = memchr::memmem::find(&frame[1..], start) {
-        return Some(&frame[1 + at..]);
-    }
-    (1..start.len().min(frame.len() - 1))
-        .rev()
-        .find(|&k| frame.ends_with(&start[..k]))
-        .map(|k| &frame[frame.len() - k..])
+    (1..start.len()).rev().find(|&k| frame.ends_with(&start[..k])).map(|k| &frame[frame.len() - k..])
 }
 
 /// Handle one framer event; true when it was an encrypted frame that failed authentication.
@@ -414,11 +407,7 @@ fn handle<F: FnMut(Decoded<'_>)>(
             }
             Err(mut e) => {
                 let failed = matches!(e, DecryptError::TagMismatch { .. });
-                // A frame from the same meter starting inside this one: it was cut short,
-                // whatever its first bytes decrypt to (the caller reads on from there).
-                if let DecryptError::TagMismatch { cut_short, keys_proven, .. } = &mut e {
-                    // Said only of a whole start inside it: a few bytes of one at its end may be chance.
-                    *cut_short = next_frame_start(bytes).is_some_and(|rest| rest.len() >= SMARTY_START);
+                if let DecryptError::TagMismatch { keys_proven, .. } = &mut e {
                     *keys_proven = cx.proven.is_some_and(|t| bytes.get(2..10) == Some(&t[..]));
                 }
                 cx.error(DecodeError::Decrypt(e));

@@ -94,17 +94,13 @@ pub enum DecryptError {
     Malformed(&'static str),
     #[error("encrypted frame uses security control 0x{0:02X}; only 0x30 (authenticated and encrypted) is supported")]
     UnsupportedSecurity(u8),
-    #[error("encrypted frame from system title {system_title} failed authentication (GCM tag mismatch): {}", match (*.cut_short, *.keys_proven, *.key_decrypts) {
-        (true, _, _) => "it was cut short: a frame from the same meter starts inside it, and is read from there",
-        (false, true, _) => "earlier frames from this meter authenticated with the same keys, so this one was changed or cut short on the line (a ser2net port in telnet mode or with XON/XOFF alters binary frames)",
-        (false, false, true) => "the decryption key is right (the frame decrypts to a telegram), so either the authentication key is wrong for this meter (give its own: --auth-key, authentication_key) or the frame was changed on the line after its start",
-        (false, false, false) => "the decryption key (or authentication key) is wrong for this meter, or, if other frames decrypt, this one was cut short or changed on the line",
+    #[error("encrypted frame from system title {system_title} failed authentication (GCM tag mismatch): {}", match (*.keys_proven, *.key_decrypts) {
+        (true, _) => "earlier frames from this meter authenticated with the same keys, so this one was changed or cut short on the line (a ser2net port in telnet mode or with XON/XOFF alters binary frames)",
+        (false, true) => "the decryption key is right (the frame decrypts to a telegram), so either the authentication key is wrong for this meter (give its own: --auth-key, authentication_key) or the frame was changed on the line after its start",
+        (false, false) => "the decryption key (or authentication key) is wrong for this meter, or, if other frames decrypt, this one was cut short or changed on the line",
     })]
     TagMismatch {
         system_title: String,
-        /// Whether a frame from the same meter starts inside this one (set by the decoder,
-        /// which reads on from there).
-        cut_short: bool,
         /// Whether an earlier frame from the same meter authenticated with these keys (set
         /// by the decoder): then the keys are right and the frame was damaged.
         keys_proven: bool,
@@ -173,7 +169,6 @@ pub fn decrypt(frame: &[u8], keys: Option<&Keys>) -> Result<Decrypted, DecryptEr
     }
     Err(DecryptError::TagMismatch {
         system_title: printable_title(&title),
-        cut_short: false,
         keys_proven: false,
         key_decrypts: starts_a_telegram(keys, &iv, ciphertext),
     })

@@ -3794,3 +3794,44 @@ fn words_stay_text_and_unknown_mbus_lines_stay_unknown() {
     let unknown = t.at("0-1:24.2.7");
     assert_eq!((&unknown["name"], &unknown["unknown"]), (&J::Null, &json!(true)));
 }
+
+/// A frame whose last ten bytes are the start of the next frame from its meter (it lost as
+/// many bytes as the next one's start holds) is cut there; when the input ends right after
+/// that start, the frame begun is reported as cut short too: a whole start is no chance.
+#[test]
+fn a_frame_ending_in_the_whole_start_of_the_next_is_cut_there() {
+    let frame = recording("Sagemcom-Smarty-Lux5-encrypted_smarty-LU_openhab.bin");
+    let keys = || Some(Keys::from_hex("D491470F47126332B07D1923B3504188", None).expect("key"));
+    let n = frame.len();
+    let damaged = [&frame[..n - 10], &frame[..10]].concat();
+    let cut = |d: &DecodeError| matches!(d, DecodeError::Frame(Reject::Truncated { encrypted: true, .. }));
+    let d = decode_bytes(&[&frame[..], &damaged, &frame[10..]].concat(), true, AMSTERDAM, keys());
+    assert_eq!(d.telegrams.len(), 2, "{:?}", d.errors);
+    assert_eq!(d.errors.len(), 1, "{:?}", d.errors);
+    assert!(matches!(d.errors[0], DecodeError::Frame(Reject::Truncated { len, next: 10, .. }) if len == n - 10));
+    let d = decode_bytes(&[&frame[..], &damaged].concat(), true, AMSTERDAM, keys());
+    assert_eq!(d.telegrams.len(), 1, "{:?}", d.errors);
+    assert_eq!(d.errors.len(), 2, "{:?}", d.errors);
+    assert!(cut(&d.errors[0]) && cut(&d.errors[1]), "{:?}", d.errors);
+    assert!(matches!(d.errors[1], DecodeError::Frame(Reject::Truncated { len: 10, .. })), "{:?}", d.errors);
+}
+
+/// With a key, an encrypted frame that the end of input cuts short, wherever, is one error:
+/// its bytes are ciphertext, not read again for telegrams (the 0xDB bytes inside this one
+/// would each begin a frame of their own).
+#[test]
+fn an_encrypted_frame_cut_by_the_end_of_input_is_one_error_with_a_key() {
+    let frame = recording("Sagemcom-Smarty-Lux5-encrypted_smarty-LU_openhab.bin");
+    assert!(frame[1..].contains(&0xDB));
+    let keys = || Some(Keys::from_hex("D491470F47126332B07D1923B3504188", None).expect("key"));
+    for cut in 1..frame.len() {
+        let d = decode_bytes(&[&frame[..], &frame[..cut]].concat(), true, AMSTERDAM, keys());
+        assert_eq!(d.telegrams.len(), 1, "cut at {cut}: {:?}", d.errors);
+        assert_eq!(d.errors.len(), 1, "cut at {cut}: {:?}", d.errors);
+        assert!(
+            matches!(d.errors[0], DecodeError::Frame(Reject::Truncated { encrypted: true, .. })),
+            "cut at {cut}: {:?}",
+            d.errors
+        );
+    }
+}
