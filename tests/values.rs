@@ -3353,6 +3353,10 @@ fn an_authenticated_frame_that_holds_no_telegram_is_said_to() {
         "{}",
         d.errors[0]
     );
+    // So is the shortest frame, whose ciphertext is empty: its header is sane.
+    let d = decode_bytes(&smarty_frame(b"", key, auth), true, AMSTERDAM, keys());
+    assert_eq!(d.errors.len(), 1, "{:?}", d.errors);
+    assert!(d.errors[0].to_string().contains("holds no telegram"), "{}", d.errors[0]);
     // The same frame around a telegram is read.
     let t = telegram("/Lux5\\253663629_D", &["1-3:0.2.8(42)", "0-0:1.0.0(200706104157S)", "1-0:1.8.0(000025.653*kWh)"]);
     let d = decode_bytes(&smarty_frame(&t, key, auth), true, AMSTERDAM, keys());
