@@ -127,8 +127,7 @@ pub async fn run(
     if ended != Ended::SourcesDone {
         all_sources.await;
     }
-    let sink_counters: Vec<(String, Arc<pipeline::SinkCounters>)> =
-        tasks.iter().map(|t| (t.name.clone(), t.counters.clone())).collect();
+    let sink_counters = task_counters(&tasks);
     let flush = pipeline::shutdown(tasks, config.daemon.shutdown_timeout);
     if ended == Ended::Stopped {
         flush.await;
@@ -158,6 +157,7 @@ async fn futures_join_all(handles: Vec<tokio::task::JoinHandle<()>>) {
     }
 }
 
+/// Each sink task's name and counters, kept apart: they are read after the shutdown has taken the tasks.
 fn task_counters(tasks: &[SinkTask]) -> Vec<(String, Arc<pipeline::SinkCounters>)> {
     tasks.iter().map(|t| (t.name.clone(), t.counters.clone())).collect()
 }
