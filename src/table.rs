@@ -95,6 +95,11 @@ fn filler(e: &FailureEntry<'_>) -> &'static str {
     if e.is_placeholder() { " (placeholder)" } else { unset(&e.end) }
 }
 
+/// `n` and the word for that many: "1 entry", "2 entries".
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn value_text(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> String) -> String {
     match &o.value {
         Value::Empty => "-".into(),
@@ -108,7 +113,12 @@ fn value_text(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> String) -> String {
         Value::EventLog { entries, .. } => {
             let list: Vec<String> =
                 entries.iter().map(|e| format!("{} until {}{}", q(&e.duration), time(&e.end), filler(e))).collect();
-            format!("{} entries{}{}", entries.len(), if list.is_empty() { "" } else { ": " }, list.join("; "))
+            format!(
+                "{}{}{}",
+                count(entries.len(), "entry", "entries"),
+                if list.is_empty() { "" } else { ": " },
+                list.join("; ")
+            )
         }
         Value::PeakHistory(peaks) => {
             let list: Vec<String> = peaks
@@ -127,7 +137,12 @@ fn value_text(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> String) -> String {
                     ),
                 })
                 .collect();
-            format!("{} months: {}", peaks.len(), list.join("; "))
+            format!(
+                "{}{}{}",
+                count(peaks.len(), "month", "months"),
+                if list.is_empty() { "" } else { ": " },
+                list.join("; ")
+            )
         }
         Value::Snapshot { time: t, values } => {
             format!("at {}: {}", time(t), values.iter().map(q).collect::<Vec<_>>().join(", "))
@@ -142,7 +157,7 @@ fn value_text(o: &Object<'_>, time: &impl Fn(&Stamp<'_>) -> String) -> String {
                     format!("{}: {}", time(t), pairs.join(", "))
                 })
                 .collect();
-            format!("{} records; {}", records.len(), list.join("; "))
+            format!("{}; {}", count(records.len(), "record", "records"), list.join("; "))
         }
         Value::Raw(groups) => groups.iter().map(|g| format!("({g})")).collect::<String>(),
     }
@@ -192,5 +207,25 @@ mod tests {
         assert!(line("0-3:24.2.1").ends_with("(time from a clock never set: not stored)"), "{text}");
         assert!(line("1-0:99.97.0").contains("(placeholder); "), "{text}");
         assert!(line("1-0:99.97.0").ends_with("(clock never set)"), "{text}");
+    }
+
+    #[test]
+    fn a_billing_profile_lists_its_records_with_their_capture_codes() {
+        let body = b"/LG_E660_Fluvius_3N400V\r\n\r\n0-0:96.1.4(50250)\r\n\
+            0-0:98.1.1(2)(0-0:0.1.0)(1-0:1.8.0)(250601000000S)(14)(0002600.50*kWh)(250701000000S)(15)(0002631.00*kWh)\r\n\
+            0-0:98.1.0(0)(0-0:0.1.0)(1-0:1.6.0)(1-0:1.6.0)\r\n!";
+        let t = crate::parse::parse(body, CrcStatus::Absent, crate::spec::VersionChoice::Auto).expect("parses");
+        let cx = JsonContext { tz: crate::time::zone("Europe/Brussels").expect("zone") };
+        let text = telegram_table(&t, 7, &cx);
+        let line = |code: &str| text.lines().find(|l| l.trim_start().starts_with(code)).unwrap_or_default().to_string();
+        assert!(text.starts_with("telegram 7  /LG_E660_Fluvius_3N400V  version 5B  -  no CRC\n"), "{text}");
+        assert!(
+            line("0-0:98.1.1").ends_with(
+                "2 records; 2025-05-31T22:00:00Z: 0-0:0.1.0 14, 1-0:1.8.0 2600.50 kWh; \
+                 2025-06-30T22:00:00Z: 0-0:0.1.0 15, 1-0:1.8.0 2631.00 kWh"
+            ),
+            "{text}"
+        );
+        assert!(line("0-0:98.1.0").ends_with("belgium_maximum_demand_13_months           0 months"), "{text}");
     }
 }

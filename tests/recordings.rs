@@ -100,6 +100,38 @@ fn every_recording_matches_its_snapshot() {
     });
 }
 
+/// The `--format table` form of the first telegram of every recording (read as its JSON
+/// snapshot reads it, or with the CRC check off when no telegram passes it), in one snapshot:
+/// every kind of value, mark and note the table writes, over real telegrams.
+#[test]
+fn every_recording_reads_as_a_table() {
+    let cx = JsonContext { tz: zone(DEFAULT_TIMEZONE).expect("zone") };
+    let mut out = String::new();
+    for path in recordings() {
+        let name = file_name(&path);
+        let bytes = fs::read(&path).expect("readable recording");
+        let mut first = None;
+        for check_crc in [true, false] {
+            let mut decoder = Decoder::new(DecoderOptions { check_crc, ..options_for(&name) });
+            let mut on = |d: Decoded<'_>| {
+                if let (Decoded::Telegram(t), None) = (d, &first) {
+                    first = Some(dsmrd::table::telegram_table(&t, 1, &cx));
+                }
+            };
+            decoder.feed(&bytes, &mut on);
+            decoder.finish(&mut on);
+            if first.is_some() {
+                break;
+            }
+        }
+        out.push_str(&format!("== {name}\n{}\n", first.as_deref().unwrap_or("(no telegram)\n")));
+    }
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_snapshot_path("snapshots/recordings");
+    settings.bind(|| insta::assert_snapshot!("tables", out));
+}
+
 #[test]
 fn every_recording_has_a_snapshot_and_a_readme_row() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
