@@ -840,3 +840,25 @@ fn parse_reads_a_device_that_is_no_terminal_as_a_file() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("/dev/null: 0 telegrams") && !stderr.contains("serial port"), "{stderr}");
 }
+
+/// `--max-telegram-bytes` bounds a telegram by its bytes before the end marker `!` (770 in
+/// this recording): one byte fewer and it is refused as too long (the input then held no
+/// telegram), at 770 it is read; under 64 the flag itself is refused.
+#[test]
+fn parse_bounds_a_telegram_by_max_telegram_bytes() {
+    let file = recording("Iskra-AM550-M550E-1012_dsmr5.0_dsmr5rs.txt");
+    let run = |max: &str| {
+        dsmrd_cmd().args(["parse", "--format", "none", "--max-telegram-bytes", max]).arg(&file).output().expect("run")
+    };
+    let small = run("769");
+    assert_eq!(small.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&small.stderr);
+    assert!(stderr.contains("longer than 769 bytes"), "{stderr}");
+    assert!(stderr.contains("0 telegrams, 0 CRC failures, 1 other errors"), "{stderr}");
+    let fits = run("770");
+    assert_eq!(fits.status.code(), Some(0), "{}", String::from_utf8_lossy(&fits.stderr));
+    let tiny = run("63");
+    assert_eq!(tiny.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&tiny.stderr).contains("must be at least 64"));
+    assert_eq!(run("64").status.code(), Some(1));
+}
