@@ -862,3 +862,42 @@ fn parse_bounds_a_telegram_by_max_telegram_bytes() {
     assert!(String::from_utf8_lossy(&tiny.stderr).contains("must be at least 64"));
     assert_eq!(run("64").status.code(), Some(1));
 }
+
+/// `dsmrd fields`: one line per field with its code, unit, meaning and versions; with
+/// `--dsmr-version`, that version's table alone, each line naming only it, and every field
+/// of the full list that names it.
+#[test]
+fn fields_lists_every_name_and_narrows_to_one_version() {
+    let fields = |args: &[&str]| {
+        let out = dsmrd_cmd().arg("fields").args(args).output().expect("run");
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    let all = fields(&[]);
+    let line = all.lines().find(|l| l.starts_with("electricity_used_tariff_1 ")).expect("tariff 1");
+    assert!(
+        line.contains(" 1-0:1.8.1 ")
+            && line.contains(" kWh ")
+            && line.ends_with("[2.2,4,5,5B,5L,5S,EON_HU,ISKRA_IE,ESO_LT]"),
+        "{line}"
+    );
+    assert!(
+        all.lines()
+            .any(|l| l.starts_with("electricity_used_tariff_1 ") && l.contains(" Wh ") && l.ends_with("[T210D_AT]"))
+    );
+    // M-Bus lines under each device's name.
+    assert!(all.lines().any(|l| l.starts_with("water_meter_reading ") && l.contains("0-n:24.2.1")), "{all}");
+    let belgian = fields(&["--dsmr-version", "5B"]);
+    let names = |text: &str| {
+        text.lines().map(|l| l.split_whitespace().next().unwrap_or_default().to_string()).collect::<Vec<_>>()
+    };
+    assert!(belgian.lines().all(|l| l.ends_with("[5B]")), "{belgian}");
+    assert!(belgian.lines().any(|l| l.starts_with("belgium_maximum_demand_13_months ")));
+    assert!(!belgian.contains("cosem_logical_device_name "), "a Hungarian name in the Belgian table");
+    assert!(all.contains("cosem_logical_device_name "));
+    let in_all: Vec<String> = names(&all.lines().filter(|l| l.contains("5B")).collect::<Vec<_>>().join("\n"));
+    assert_eq!(names(&belgian), in_all);
+    let markdown = fields(&["--dsmr-version", "5B", "--markdown"]);
+    assert_eq!(markdown.lines().count(), belgian.lines().count() + 2);
+    assert!(markdown.contains("| `belgium_maximum_demand_13_months` | `0-0:98.1.0` |"), "{markdown}");
+}
