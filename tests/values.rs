@@ -2053,9 +2053,13 @@ fn unknown_codes_are_kept() {
             "1-0:0.2.0()",
             "1-1:0.2.8(24408DB2)",
             "1-0:0.2.1(02.21)",
+            "2-0:1.8.1(000123.456*kWh)",
         ],
     );
     assert_eq!(t.0["errors"], json!([]));
+    // A known code but for its A group is another code.
+    assert_eq!(t.at("2-0:1.8.1")["unknown"], true);
+    assert_eq!(t.at("2-0:1.8.1")["name"], J::Null);
     assert_eq!(
         t.at("1-0:99.1.0"),
         &json!({"obis": "1-0:99.1.0", "name": null, "value": 12, "raw": ["12", "34*kWh"], "unknown": true})
