@@ -130,6 +130,10 @@ mod tests {
         for bad in ["", "1-0:1.8", "(00001.001)", "1-0:1.8.1x", "1-0:1.8.999", "1-0::1.8.1", "hello", "1-0:1.8.1-"] {
             assert_eq!(Obis::parse(bad), None, "{bad}");
         }
+        // Each separator in its place only: `-`, `:`, then `.` or `:` twice.
+        for bad in ["1:0:1.8.1", "1-0-1.8.1", "1-0.1.8.1", "1-0:1-8.1", "1-0:1x8.1", "1-0:1.8-1", "1-0:1.8x1"] {
+            assert_eq!(Obis::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]
