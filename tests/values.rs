@@ -3660,6 +3660,22 @@ fn a_carriage_return_at_a_line_start_is_skipped() {
 
 /// A blank line after a broken line (here in a telegram without CRC, read line by line) is
 /// no part of the text reported; a text value over lines keeps its blank line.
+/// A capture printed with a blank line after every line (a logger whose `print` adds a
+/// line end to one already read) reads as the meter sent it: the DSMR 2.2 gas value on
+/// the line after its header is joined to it across the blank line.
+#[test]
+fn a_capture_with_a_blank_line_after_every_line_reads_the_same() {
+    let text = String::from_utf8(recording("Iskra-MT382-1003-issue54a_dsmr2.2_dsmrtools.txt")).expect("text");
+    let spaced = text.replace("\r\n", "\r\n\r\n").replacen("\r\n\r\n!", "\r\n!", 1);
+    assert!(spaced.contains("(m3)\r\n\r\n(13368.864)"));
+    let d = decode_bytes(spaced.as_bytes(), true, AMSTERDAM, None);
+    assert_eq!((d.telegrams.len(), d.errors.len()), (1, 0), "{:?}", d.errors);
+    let t = T(d.telegrams.into_iter().next().expect("telegram"));
+    assert_eq!(t.0["errors"], json!([]));
+    t.reading("gas_meter_reading", 13368.864, "m3", "2021-11-22T20:00:00Z");
+    t.q("electricity_used_tariff_1", 16719.94, "kWh");
+}
+
 #[test]
 fn a_blank_line_after_a_broken_one_is_not_its_text() {
     let d = decode_bytes(
