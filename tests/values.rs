@@ -3400,6 +3400,34 @@ fn a_dsmr5_telegram_cut_short_by_a_changed_byte_is_rejected_even_first_in_a_stre
     assert_eq!(d.errors, vec![DecodeError::Frame(dsmrd::frame::Reject::CrcMissingDeclared)]);
 }
 
+/// A telegram whose version says it ends in a CRC, with none, and whose last line is
+/// broken although the `!` starts a line of its own (the line's `)` and the CRC digits
+/// lost): rejected as cut short. The same with the broken line before an intact last one
+/// is a telegram with that line reported; with no version line saying a CRC is due, so is
+/// the first.
+#[test]
+fn a_telegram_without_its_crc_whose_last_line_is_broken_is_rejected() {
+    let lines = ["1-0:1.8.1(000576.239*kWh)", "1-0:32.7.0(236.1*V"];
+    let body = |version: &str, lines: &[&str]| {
+        let mut text = format!("/ISK5\\2M550E-1012\r\n\r\n{version}");
+        for l in lines {
+            text.push_str(l);
+            text.push_str("\r\n");
+        }
+        text.push_str("!\r\n");
+        text
+    };
+    let d = decode_bytes(body("1-3:0.2.8(50)\r\n", &lines).as_bytes(), true, AMSTERDAM, None);
+    assert_eq!((d.telegrams.len(), d.errors.clone()), (0, vec![DecodeError::Frame(Reject::CrcMissingDeclared)]));
+    let d = decode_bytes(body("1-3:0.2.8(50)\r\n", &[lines[1], lines[0]]).as_bytes(), true, AMSTERDAM, None);
+    assert_eq!((d.telegrams.len(), d.errors.len()), (1, 0), "{:?}", d.errors);
+    assert_eq!(d.telegrams[0]["errors"][0]["text"], "1-0:32.7.0(236.1*V");
+    // (A tariff `42` is no version, though it reads like one.)
+    let d = decode_bytes(body("0-0:96.14.0(42)\r\n", &lines).as_bytes(), true, AMSTERDAM, None);
+    assert_eq!((d.telegrams.len(), d.errors.len()), (1, 0), "{:?}", d.errors);
+    assert_eq!(d.telegrams[0]["errors"][0]["text"], "1-0:32.7.0(236.1*V");
+}
+
 #[test]
 fn an_emucs_telegram_cut_short_by_a_changed_byte_is_rejected_but_a_broken_line_before_its_end_is_not() {
     // e-MUCS types its version line `0-0:96.1.4(50217)` as hex: it says a CRC is due too.
