@@ -51,6 +51,32 @@ fn replay_config(
     (dir, config, csv)
 }
 
+/// A capture whose last telegram lacks only its final line end (stopped right after the
+/// CRC) replays every telegram: the last is read when the file ends, without an error.
+#[test]
+fn a_replay_reads_a_last_telegram_that_lacks_its_line_end() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bytes = std::fs::read(recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt")).expect("read");
+    let capture = dir.path().join("cut.txt");
+    std::fs::write(&capture, bytes.strip_suffix(b"\r\n").expect("ends in a line end")).expect("write");
+    let (csv, config) = (dir.path().join("readings.csv"), dir.path().join("dsmrd.toml"));
+    let text = format!(
+        "[sources.meter]\ntype = \"replay\"\npath = {capture:?}\npace = \"fast\"\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n"
+    );
+    std::fs::write(&config, text).expect("config");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dsmrd"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run dsmrd");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let t1 = csv_column(&csv, "electricity_used_tariff_1");
+    assert_eq!(t1.len(), 566);
+    assert_eq!(t1.last().map(String::as_str), Some("3432.921"));
+    assert!(!log.contains("WARN") && !log.contains("ERROR"), "{log}");
+}
+
 /// A listed field that this meter gives under a longer name: its column stays empty, and
 /// the log says which name to list instead, once.
 #[test]
