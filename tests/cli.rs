@@ -453,6 +453,24 @@ fn replay_prints_a_table_with_the_telegram_time() {
         text.lines().any(|l| l.contains("electricity_used_tariff_1") && l.contains("3432.829") && l.contains("kWh")),
         "{text}"
     );
+    // The meter's local time read in the zone given (winter time in London is UTC), and
+    // the table of the version given (DSMR 2.2 has no version line: a code of its own).
+    let out = dsmrd_cmd()
+        .args(["--log-level", "warn", "replay", "--timezone", "Europe/London", "--dsmr-version", "2.2"])
+        .args(["--format", "json"])
+        .arg(recording("Iskra-AM550-M550T-1012_dsmr5.0_dsmrtools.txt"))
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\"obis_1_3_0_2_8\":50") && !text.contains("p1_message_header"), "{text}");
+    assert!(text.contains("\"electricity_used_tariff_1\":3432.829"), "{text}");
+    let out = dsmrd_cmd()
+        .args(["--log-level", "warn", "replay", "--timezone", "Europe/London"])
+        .arg(recording("Iskra-AM550-M550T-1012_dsmr5.0_dsmrtools.txt"))
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("2019-03-24T15:05:41Z  replay  E0044007131650618\n"));
 
     // An encrypted recording with a meter's own authentication key (here the spec example's,
     // ffeedd...): read with it, and a failure with any other.
