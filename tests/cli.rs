@@ -356,7 +356,14 @@ fn resetting_server(bytes: Vec<u8>) -> (std::thread::JoinHandle<()>, std::net::S
 /// A reset before any byte came is a failed capture.
 #[test]
 fn record_keeps_the_capture_when_the_connection_is_reset() {
-    let bytes = std::fs::read(recording("Iskra-AM550-M550T-1012-recording-mini_dsmr5.0_dsmrtools.txt")).expect("rec");
+    // Two good telegrams, counted apart from two rejected: one cut short (the short capture
+    // ends inside a telegram, which the next one's start cuts) and one whose CRC does not
+    // match.
+    let bytes = [
+        std::fs::read(recording("Iskra-AM550-M550T-1012-recording-mini_dsmr5.0_dsmrtools.txt")).expect("rec"),
+        std::fs::read(recording("Kaifa-KFM5-crcinvalid_dsmr4.2_smeterd.txt")).expect("rec"),
+    ]
+    .concat();
     let (server, addr) = resetting_server(bytes.clone());
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("capture.txt");
@@ -374,7 +381,8 @@ fn record_keeps_the_capture_when_the_connection_is_reset() {
     assert!(result.status.success(), "{stderr}");
     assert!(stderr.contains(&format!("tcp:{addr} went away (Connection reset")), "{stderr}");
     assert!(
-        stderr.contains(&format!("recorded {} bytes", bytes.len())) && stderr.contains("(2 valid telegrams"),
+        stderr.contains(&format!("recorded {} bytes", bytes.len()))
+            && stderr.contains("(2 valid telegrams, 2 rejected)"),
         "{stderr}"
     );
     assert!(std::fs::read(&out).expect("capture") == bytes, "the capture differs from what was sent");
