@@ -259,5 +259,10 @@ fn an_outage_right_after_a_flap_is_still_warned_of() {
     );
     assert!(!warned[0].contains("also lost") && !warned[0].contains("also_lost"), "{logs}");
     assert_eq!(logs.matches("telegrams arrive again").count(), 2, "{logs}");
+    // Each comeback says how many connections it took: the losses count as attempts.
+    for line in logs.lines().filter(|l| l.contains("telegrams arrive again")) {
+        let attempts = line.split("attempts=").nth(1).and_then(|a| a.split(|c: char| !c.is_ascii_digit()).next());
+        assert!(attempts.and_then(|a| a.parse::<u32>().ok()).is_some_and(|a| a >= 1), "{line}");
+    }
     drop(server);
 }
