@@ -927,3 +927,32 @@ fn fields_lists_every_name_and_narrows_to_one_version() {
     assert_eq!(markdown.lines().count(), belgian.lines().count() + 2);
     assert!(markdown.contains("| `belgium_maximum_demand_13_months` | `0-0:98.1.0` |"), "{markdown}");
 }
+
+/// A replay reads its file again on every loop, so a FIFO (or any file that is no regular
+/// file) is refused at once, with the way to read one, instead of waiting on it.
+#[test]
+fn replay_and_serve_refuse_a_fifo() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("p1.fifo");
+    let path = std::ffi::CString::new(fifo.to_str().expect("utf-8")).expect("path");
+    // SAFETY: a valid NUL-terminated path; mkfifo only creates the node.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0, "mkfifo");
+    for command in ["replay", "serve"] {
+        let mut child = dsmrd_cmd()
+            .arg(command)
+            .arg(&fifo)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run");
+        let status = exit_within(&mut child, Duration::from_secs(10));
+        if status.is_none() {
+            let _ = child.kill();
+        }
+        let mut stderr = String::new();
+        let _ = std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr);
+        assert_eq!(status.and_then(|s| s.code()), Some(2), "{command}: {stderr}");
+        assert!(stderr.contains("p1.fifo is no regular file (a replay reads a file again on every loop"), "{stderr}");
+    }
+}
