@@ -446,6 +446,11 @@ mod tests {
             load_error(b"[sinks.c]\nformat # a=b caf\xe9\n"),
             "FILE:2:17: sinks.c.format: the file is not UTF-8 text here (byte 0xE9); save it as UTF-8"
         );
+        // In a comment line that holds an `=`: no key.
+        assert_eq!(
+            load_error(b"[sinks.c]\ntype = \"stdout\"\n# note = caf\xe9\n"),
+            "FILE:3:13: the file is not UTF-8 text here (byte 0xE9); save it as UTF-8"
+        );
         // In a comment before any table: line and column alone.
         assert_eq!(
             load_error(b"# caf\xe9 meter\n[sources.meter]\ntype = \"stdin\"\n"),
