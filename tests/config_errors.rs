@@ -72,6 +72,7 @@ fn broken_configs_get_precise_messages() {
         ("csv keys on a stdout sink are only unknown", format!("{GOOD_SOURCE}\n[sinks.o]\ntype = \"stdout\"\npath = \"/nonexistent/x.csv\"\nfields = [\"electricity_used_tarif_1\"]\n")),
         ("the same csv file by another name", format!("{GOOD_SOURCE}\n[sinks.a]\ntype = \"csv\"\npath = \"tests/../same.csv\"\n\n[sinks.b]\ntype = \"csv\"\npath = \"same.csv\"\n")),
         ("table given twice", format!("{GOOD_SOURCE}{GOOD_SINK}{GOOD_SINK}")),
+        ("table given twice right after a key", "[sinks.c]\ntype = \"stdout\"\n[sinks.c]\ntype = \"stdout\"\n".into()),
         ("key given twice", format!("[sources.m]\ntype = \"stdin\"\ntype = \"tcp\"\n{GOOD_SINK}")),
         ("dotted key given twice", format!("sources.m.type = \"stdin\"\nsources.m.type = \"tcp\"\n{GOOD_SINK}")),
         ("quoted key with = given twice", format!("[sources.m]\ntype = \"stdin\"\n\"a=b\" = 1\n\"a=b\" = 2\n{GOOD_SINK}")),
