@@ -266,3 +266,30 @@ fn an_outage_right_after_a_flap_is_still_warned_of() {
     }
     drop(server);
 }
+
+/// A bridge that is not listening yet when dsmrd starts (ser2net starting after it, as at
+/// boot): the refused connection is warned of and retried, and once the bridge listens,
+/// its telegrams arrive.
+#[test]
+fn a_bridge_that_listens_only_later_is_connected_to_when_it_does() {
+    let t = telegrams(2);
+    let addr = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+    // Nothing listens on `addr` now; the port is bound again after dsmrd's first attempts.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (csv, log, mut proc) = run_tcp_to_csv(dir.path(), addr, "max_backoff = \"1s\"\n");
+    let logs = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(wait_for(Duration::from_secs(10), || logs().contains("Cannot connect")), "{}", logs());
+    let listener = TcpListener::bind(addr).expect("bind again");
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().expect("accept");
+        for telegram in &t {
+            s.write_all(telegram).expect("write");
+        }
+        std::thread::sleep(Duration::from_secs(5));
+    });
+    let rows = wait_for(Duration::from_secs(15), || csv_column(&csv, "time").len() >= 2);
+    let status = proc.terminate(Duration::from_secs(10));
+    assert!(rows && status.is_some_and(|s| s.success()), "{status:?}\n{}", logs());
+    assert_eq!(csv_column(&csv, "electricity_used_tariff_1").len(), 2);
+    drop(server);
+}
