@@ -460,6 +460,13 @@ mod tests {
         );
         // A word's last letter that may be a key's first digit goes with the key.
         assert_eq!(hide("s.m.x", "keyD 49 14 70 F4 71 26 33 2B 07 D1 92 3B 35 04 18 8").1, "key(hidden)");
+        // After a blank it is no word's, even with a whole key after it; after a word's `_`
+        // it is the word's then.
+        assert_eq!(hide("s.m.x", "key D 49 14 70 F4 71 26 33 2B 07 D1 92 3B 35 04 18 8A").1, "key (hidden)");
+        assert_eq!(
+            hide("s.m.x", "my_key_D 49 14 70 F4 71 26 33 2B 07 D1 92 3B 35 04 18 8A x").1,
+            "my_key_D (hidden) x"
+        );
         // Not secret: a long number, a unit letter, a short hex word, a path component,
         // other text (non-ASCII too).
         for text in [
