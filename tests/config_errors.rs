@@ -101,6 +101,7 @@ fn broken_configs_get_precise_messages() {
         ("a key without quotes that starts like false (never echoed)", format!("[sources.meter]\ntype = \"stdin\"\ndecryption_key = fa0011223344556677889900aabbccdd\n{GOOD_SINK}")),
         ("a secret key with a doubled = is not told to be quoted (it is)", format!("[sources.meter]\ntype = \"stdin\"\nauthentication_key == \"00112233445566778899AABBCCDDEEFF\"\n{GOOD_SINK}")),
         ("comments holding quotes, brackets and = before a syntax error", "[sources.m]\ntype = \"stdin\"\n# the meter's port, [\"old\"] = 1\n[sinks.c]\ntype = \"stdout\"\n# don't \"quote\" [this]\nqueue = 5\nformat = \"json\" x\n".into()),
+        ("a multi-line string closed before a syntax error", "[sinks.c]\ntype = \"stdout\"\nt = \"\"\"a=[b]\n\"\"\"\nformat = \"json\" x\n".into()),
         ("an escaped quote, and quotes that end a literal string, before a syntax error", "[sources.m]\ntype = \"stdin\"\n[sinks.c]\ntype = \"stdout\"\nt = \"a\\\"b[c]\"\ns = '''x'''''\nformat = \"json\" x\n".into()),
         ("a syntax error after an array on one line", "[sources.m]\ntype = \"stdin\"\n[sinks.c]\ntype = \"csv\"\npath = \"a.csv\"\nfields = [\"a\", [\"b\"]]\nqueue = 5 x\n".into()),
         ("a syntax error inside an array over lines", "[sources.m]\ntype = \"stdin\"\n[sinks.c]\ntype = \"csv\"\npath = \"a.csv\"\nfields = [\n  \"a\",\n  oops,\n]\n".into()),
