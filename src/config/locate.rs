@@ -474,6 +474,7 @@ mod tests {
             "99999999999999999d",
             "face cafe",
             "recording `/var/lib/0123456789abcdef0123456789abcdef/r.txt` does not exist",
+            "recording `/var/lib/0123456789abcdef0123456789abcdef` does not exist",
             "für Zähler: `ä`",
         ] {
             assert_eq!(hide("s.m.path", text).1, text);
