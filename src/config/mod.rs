@@ -457,4 +457,18 @@ mod tests {
             "FILE:1:6: the file is not UTF-8 text here (byte 0xE9); save it as UTF-8"
         );
     }
+
+    /// `max_telegram_bytes` is taken from 64 up (the framer's own floor), refused below.
+    #[test]
+    fn the_telegram_bound_is_taken_from_64() {
+        let config = |max: u32| {
+            let text =
+                format!("[sources.m]\ntype = \"stdin\"\nmax_telegram_bytes = {max}\n\n[sinks.c]\ntype = \"stdout\"\n");
+            super::parse(&text, std::path::Path::new("c.toml"), &|_| None)
+        };
+        let ok = config(64).expect("64 is taken");
+        assert_eq!(ok.sources[0].decode.max_telegram_bytes, 64);
+        let err = config(63).map(|_| ()).expect_err("63 is refused").to_string();
+        assert!(err.contains("max_telegram_bytes: must be at least 64"), "{err}");
+    }
 }
