@@ -37,6 +37,10 @@ fn every_recording_the_readme_names_exists() {
     let mut named = 0;
     // `recordings/NAME` in commands, and the file names of the supported-meters table.
     for (at, _) in text.match_indices("recordings/") {
+        // (`tests/snapshots/recordings/` holds the snapshots, not recordings.)
+        if text[..at].ends_with("snapshots/") {
+            continue;
+        }
         let name: String = text[at + "recordings/".len()..].chars().take_while(|&c| is_name_char(c)).collect();
         if name.contains('.') {
             assert!(dir.join(&name).is_file(), "README.md names recordings/{name}, which is not there");
