@@ -41,14 +41,25 @@ fn replay_config(
     csv_keys: &str,
 ) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let csv = dir.path().join("readings.csv");
-    let config = dir.path().join("dsmrd.toml");
+    let (config, csv) = replay_config_in(dir.path(), source, &recording(name), csv_keys);
+    (dir, config, csv)
+}
+
+/// [`replay_config`] of the capture at `path`, its files in `dir`: (the configuration, the
+/// CSV file).
+fn replay_config_in(
+    dir: &std::path::Path,
+    source: &str,
+    path: &std::path::Path,
+    csv_keys: &str,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let csv = dir.join("readings.csv");
+    let config = dir.join("dsmrd.toml");
     let text = format!(
-        "[sources.{source}]\ntype = \"replay\"\npath = {:?}\npace = \"fast\"\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n{csv_keys}",
-        recording(name)
+        "[sources.{source}]\ntype = \"replay\"\npath = {path:?}\npace = \"fast\"\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n{csv_keys}"
     );
     std::fs::write(&config, text).expect("config");
-    (dir, config, csv)
+    (config, csv)
 }
 
 /// A capture whose last telegram lacks only its final line end (stopped right after the
@@ -59,11 +70,7 @@ fn a_replay_reads_a_last_telegram_that_lacks_its_line_end() {
     let bytes = std::fs::read(recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt")).expect("read");
     let capture = dir.path().join("cut.txt");
     std::fs::write(&capture, bytes.strip_suffix(b"\r\n").expect("ends in a line end")).expect("write");
-    let (csv, config) = (dir.path().join("readings.csv"), dir.path().join("dsmrd.toml"));
-    let text = format!(
-        "[sources.meter]\ntype = \"replay\"\npath = {capture:?}\npace = \"fast\"\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n"
-    );
-    std::fs::write(&config, text).expect("config");
+    let (config, csv) = replay_config_in(dir.path(), "meter", &capture, "");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_dsmrd"))
         .args(["run", "--config"])
         .arg(&config)
