@@ -629,6 +629,24 @@ fn an_unknown_log_level_is_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("possible values: error, warn, info, debug, trace, off"));
 }
 
+/// `replay --format` takes `table` or `json` and names them when given another word, one
+/// with a control character included (it once reached a TOML parser and got its message).
+#[test]
+fn replay_names_its_formats_when_given_another() {
+    for word in ["csv", "ta\u{1b}ble"] {
+        let out = dsmrd_cmd()
+            .args(["replay", "--format", word])
+            .arg(recording("MCS5-unknown_dsmr5.0_dsmr5rs.txt"))
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("possible values: table, json"), "{stderr}");
+        assert!(!stderr.contains("TOML"), "{stderr}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
 /// `cat capture | dsmrd run` into a CSV file and a stdout that is read only after a pause:
 /// a pipe waits for the sinks as a replay does, so neither sink loses a reading (as a live
 /// source, stdin dropped thousands, from the CSV sink's queue too).

@@ -23,7 +23,7 @@ pub struct ReplayArgs {
     #[arg(long = "loop")]
     pub looped: bool,
     /// `table` or `json`.
-    #[arg(long, default_value = "table")]
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
     pub format: String,
     /// Telegram format: auto, 2.2, 3, 4, 5, 5B, 5L, 5S, Q3D, EON_HU, ISKRA_IE, T210D_AT, ESO_LT.
     #[arg(long, default_value = "auto", value_parser = |s: &str| s.parse::<VersionChoice>())]
@@ -57,8 +57,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             .map_err(super::key_error)?,
         ..DecodeSettings::default()
     };
-    let sink_table = format!("format = {:?}", args.format);
-    let table: toml::Table = sink_table.parse()?;
+    let table = toml::Table::from_iter([("format".to_string(), toml::Value::String(args.format))]);
     let sink = dsmrd_sinks::SinkConfig::deserialize("stdout", table)
         .ok_or_else(|| anyhow::anyhow!("no stdout sink"))?
         .map_err(|e| anyhow::anyhow!("--format: {}", e.message()))?;
