@@ -361,6 +361,43 @@ fn parse_reads_a_serial_port_live_until_ctrl_c() {
     parse_a_pty_until("interrupt");
 }
 
+/// `dsmrd parse PORT 2>&-`-like: a stderr nobody reads takes none of the port's messages
+/// (the one that says the port is read comes first) and stops nothing: the telegram is
+/// printed, and unplugging the port ends the run with success.
+#[test]
+fn parse_of_a_port_with_a_closed_stderr_reads_on() {
+    if !require_tool("socat") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut pty = socat(dir.path());
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out_path = dir.path().join("out.json");
+    let mut parse = Command::new(env!("CARGO_BIN_EXE_dsmrd"))
+        .args(["parse", "--format", "json"])
+        .arg(dir.path().join("ttyDSMR"))
+        .stdout(std::fs::File::create(&out_path).expect("out"))
+        .stderr(writer)
+        .spawn()
+        .expect("start dsmrd parse");
+    let json = || std::fs::read_to_string(&out_path).unwrap_or_default();
+    let one = std::fs::read(recording("Iskra-AM550-M550T-1012_dsmr5.0_dsmrtools.txt")).expect("rec");
+    // Sent until it is printed: bytes that come before the port is set raw may be lost.
+    let printed = (0..20).any(|_| {
+        send(dir.path(), &one);
+        wait_for(Duration::from_millis(500), || json().contains(r#""obis":"1-0:1.8.1""#))
+    });
+    let _ = pty.terminate(Duration::from_secs(5));
+    let status = exit_within(&mut parse, Duration::from_secs(10));
+    if status.is_none() {
+        let _ = parse.kill();
+        let _ = parse.wait();
+    }
+    assert!(printed, "{status:?}: {}", json());
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "{}", json());
+}
+
 /// `dsmrd parse PORT | head -n 1`: once the reader has its line and is gone, parse ends with
 /// its summary, although the port stays silent and no write fails to tell it.
 #[test]

@@ -113,7 +113,7 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
                 }
                 let silent = silent_since.elapsed() >= SILENT_PORT;
                 if silent && decoder.stats().telegrams == 0 && !silence_told {
-                    eprintln!(
+                    say!(
                         "dsmrd: no data from {} for {}s; is the cable in the meter's P1 port? (still reading)",
                         printer.name,
                         SILENT_PORT.as_secs()
@@ -124,7 +124,7 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
             }
             // A port unplugged ends its input, as the end of a file does.
             Err(e) if stop.is_some() => {
-                eprintln!("dsmrd: {} went away ({e}); stopped reading.", printer.name);
+                say!("dsmrd: {} went away ({e}); stopped reading.", printer.name);
                 break;
             }
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", printer.name)),
@@ -142,7 +142,7 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
         // Ctrl-C, says it again).
         if stop.is_some() && !hinted {
             if let Some(hint) = decoder.stats().line_settings_hint(SettingsSetBy::ParseFlag) {
-                eprintln!("dsmrd: {}: {hint}", printer.name);
+                say!("dsmrd: {}: {hint}", printer.name);
                 hinted = true;
             }
         }

@@ -72,7 +72,7 @@ pub fn open(path: &Path, version: VersionChoice) -> anyhow::Result<Box<dyn io::R
         .open()
         .map_err(|e| anyhow::anyhow!("cannot open {name}: {}", open_problem(&e, name)))?;
     let line = if parity == Parity::Even { "7E1" } else { "8N1" };
-    eprintln!("dsmrd: reading the serial port {name} at {baud} baud {line}; Ctrl-C stops.");
+    say!("dsmrd: reading the serial port {name} at {baud} baud {line}; Ctrl-C stops.");
     Ok(Box::new(port))
 }
 
