@@ -10,7 +10,12 @@ fn errors(text: &str) -> String {
     };
     match dsmrd::config::parse(text, Path::new("dsmrd.toml"), &env) {
         Ok(_) => "OK".to_string(),
-        Err(e) => e.to_string(),
+        // A relative path not found is said to be read from the working directory, which
+        // differs from machine to machine.
+        Err(e) => match std::env::current_dir() {
+            Ok(dir) => e.to_string().replace(&format!("`{}`", dir.display()), "`<cwd>`"),
+            Err(_) => e.to_string(),
+        },
     }
 }
 
@@ -45,6 +50,7 @@ fn broken_configs_get_precise_messages() {
         ("serial path that is a file", format!("[sources.meter]\ntype = \"serial\"\npath = \"Cargo.toml\"\nread_timeout = \"500ms\"\n{GOOD_SINK}")),
         ("baud rate zero", format!("[sources.meter]\ntype = \"serial\"\npath = \"/dev/ttyUSB0\"\nbaud = 0\n{GOOD_SINK}")),
         ("missing recording", format!("[sources.meter]\ntype = \"replay\"\npath = \"no/such/file.txt\"\n{GOOD_SINK}")),
+        ("missing recording at an absolute path", format!("[sources.meter]\ntype = \"replay\"\npath = \"/no/such/file.txt\"\n{GOOD_SINK}")),
         ("recording that is a directory", format!("[sources.meter]\ntype = \"replay\"\npath = \"/\"\n{GOOD_SINK}")),
         ("bad replay pace", format!("[sources.meter]\ntype = \"stdin\"\n{GOOD_SINK}[sources.old]\ntype = \"replay\"\npath = \"Cargo.toml\"\npace = \"slow\"\n")),
         ("missing environment variable", format!("[sources.meter]\ntype = \"stdin\"\ndecryption_key = \"${{LUX_KEY}}\"\n{GOOD_SINK}")),
@@ -64,6 +70,7 @@ fn broken_configs_get_precise_messages() {
         ("every mistake in one table, after an unknown key and a wrong type", "[sources.meter]\ntype = \"serial\"\npath = \"/dev/ttyUSB0\"\nbaudrate = 115200\nstop_bits = \"one\"\ndata_bits = \"seven\"\n\n[sinks.file]\ntype = \"csv\"\npath = \"r.csv\"\ninterval = \"10 parsecs\"\nqueue = \"big\"\nbogus = 1\n\n[sinks.c]\ntype = \"stdout\"\nformat = 5\n".into()),
         ("missing variable in a required key, said once", format!("[sources.meter]\ntype = \"replay\"\npath = \"${{REC_DIR}}/x.txt\"\n{GOOD_SINK}")),
         ("csv file in a directory that does not exist", format!("{GOOD_SOURCE}\n[sinks.file]\ntype = \"csv\"\npath = \"no/such/dir/r.csv\"\n")),
+        ("csv file in an absolute directory that does not exist", format!("{GOOD_SOURCE}\n[sinks.file]\ntype = \"csv\"\npath = \"/no/such/dir/r.csv\"\n")),
         ("syntax error in a sink names its table", format!("{GOOD_SOURCE}\n[sinks.c]\ntype = stdout\n")),
         ("unknown types with other mistakes in their tables, all said", "[sources.m]\ntype = \"serail\"\ntimezone = \"Mars/X\"\ncheck_crc = \"no\"\n\n[sinks.s]\ntype = \"influx\"\ninterval = \"10 sec\"\nqueue = -1\n\n[sinks.t]\ntype = 5\non_full = \"never\"\n".into()),
         ("unset variable as the type, said once", format!("[sources.n]\ntype = \"${{NOPE}}\"\n{GOOD_SINK}")),

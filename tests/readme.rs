@@ -1,5 +1,6 @@
 //! README.md must stay true: its field table is what `dsmrd fields --markdown` prints, CI
-//! runs the test command it gives, and every recording it names is in `recordings/`.
+//! runs the test command it gives, every recording it names is in `recordings/`, and the
+//! configurations it ships load.
 
 use std::fs;
 use std::path::Path;
@@ -54,4 +55,21 @@ fn every_recording_the_readme_names_exists() {
         }
     }
     assert!(named > 20, "README.md names the recordings that test each meter ({named} found)");
+}
+
+/// The example configuration and the README's minimal one load as they are (run from the
+/// repository's root, where the example's recording is).
+#[test]
+fn the_shipped_configurations_load() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let example = dsmrd::config::load(&root.join("dsmrd.example.toml")).expect("dsmrd.example.toml loads");
+    assert_eq!(example.sources.len(), 1);
+    assert_eq!(example.sinks.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["console", "file"]);
+    let text = readme();
+    let minimal =
+        text.split("```toml\n").nth(1).and_then(|block| block.split("```").next()).expect("README.md has a TOML block");
+    assert!(minimal.contains("[sources.meter]"), "the first TOML block is the minimal configuration: {minimal}");
+    let config = dsmrd::config::parse(minimal, Path::new("README.md"), &|_| None);
+    let config = config.unwrap_or_else(|e| panic!("README's minimal configuration: {e}"));
+    assert_eq!(config.sinks.len(), 2);
 }

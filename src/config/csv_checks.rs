@@ -67,7 +67,9 @@ pub(super) fn csv_checks(
     };
     if let Some(problem) = problem {
         let dir = written.parent().unwrap_or(&written);
-        cx.at(span.clone(), &key, format!("directory `{}` {problem}", dir.display()));
+        let missing = problem.starts_with("does not exist");
+        let note = if missing { relative_note(&written) } else { String::new() };
+        cx.at(span.clone(), &key, format!("directory `{}` {problem}{note}", dir.display()));
     }
     match files.iter().find(|(f, _)| *f == file) {
         Some((_, other)) => {

@@ -292,6 +292,18 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     parse(text, path, &|name| std::env::var(name).ok())
 }
 
+/// For a relative path that was not found: where it was looked for. dsmrd reads such paths
+/// from its working directory, not from the configuration file's; under a service manager
+/// that is often `/`.
+pub(crate) fn relative_note(path: &Path) -> String {
+    match std::env::current_dir() {
+        Ok(dir) if path.is_relative() => {
+            format!(" (a relative path is read from the working directory, `{}`)", dir.display())
+        }
+        _ => String::new(),
+    }
+}
+
 /// Where a file stops being UTF-8 text: its line, column and, when the line is a
 /// `key = value` entry, that key under the last table header before it. The bytes are
 /// not shown (they may be part of a key).

@@ -527,10 +527,11 @@ impl<'t> Cx<'t> {
                 let raw: ReplayToml = self.part(t, span.clone(), path, SOURCE_COMMON, true)?;
                 let file = PathBuf::from(raw.path.get_ref());
                 if let Some(problem) = crate::source::replay::recording_problem(&file) {
+                    let note = if file.exists() { String::new() } else { relative_note(&file) };
                     self.at(
                         raw.path.span(),
                         &format!("{path}.path"),
-                        format!("recording `{}` {problem}", file.display()),
+                        format!("recording `{}` {problem}{note}", file.display()),
                     );
                 }
                 let pace = match &raw.pace {
