@@ -832,7 +832,8 @@ fn a_second_stop_while_the_sinks_flush_after_the_input_ended_exits_at_once() {
     let config = dir.path().join("c.toml");
     let rec = recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt");
     let text = format!(
-        "[sources.r]\ntype = \"replay\"\npath = {rec:?}\n\n[sinks.out]\ntype = \"stdout\"\nformat = \"json\"\nqueue = 5000\n\n[daemon]\nshutdown_timeout = \"60s\"\n"
+        "[sources.r]\ntype = \"replay\"\npath = {rec:?}\n\n[sinks.out]\ntype = \"stdout\"\nformat = \"json\"\nqueue = 5000\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\nqueue = 5000\n\n[daemon]\nshutdown_timeout = \"60s\"\n",
+        csv = dir.path().join("r.csv")
     );
     std::fs::write(&config, text).expect("config");
     let (reader, writer) = std::io::pipe().expect("pipe");
@@ -861,6 +862,9 @@ fn a_second_stop_while_the_sinks_flush_after_the_input_ended_exits_at_once() {
         .and_then(|l| l.split("undelivered=").nth(1)?.split_whitespace().next()?.parse().ok())
         .unwrap_or_else(|| panic!("no undelivered count: {log}"));
     assert!((1..=566).contains(&undelivered), "{log}");
+    // The CSV sink, which had delivered everything, is not named.
+    assert_eq!(csv_column(&dir.path().join("r.csv"), "time").len(), 566, "{log}");
+    assert!(!log.lines().any(|l| l.contains("Exiting without waiting") && l.contains("sink=file")), "{log}");
 }
 
 /// A stream that starts mid-telegram forgives that one cut-off telegram, not the ones after
@@ -944,6 +948,12 @@ fn fields_lists_every_name_and_narrows_to_one_version() {
     let markdown = fields(&["--dsmr-version", "5B", "--markdown"]);
     assert_eq!(markdown.lines().count(), belgian.lines().count() + 2);
     assert!(markdown.contains("| `belgium_maximum_demand_13_months` | `0-0:98.1.0` |"), "{markdown}");
+    // `dsmrd fields | head -n 1`, the reader gone before the table is written: no error.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = dsmrd_cmd().arg("fields").stdout(writer).stderr(Stdio::piped()).output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// A replay reads its file again on every loop, so a FIFO (or any file that is no regular
