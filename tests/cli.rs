@@ -64,6 +64,8 @@ fn parse_hints_at_a_7e1_line_read_as_8n1() {
     let high = with_parity.iter().filter(|&&b| b >= 0x80).count();
     assert!(stderr.contains(&format!("{high} of the {} bytes received have the high bit set", text.len())), "{stderr}");
     assert!(stderr.contains("9600 baud 7E1 (data_bits = 7, parity = \"even\""), "{stderr}");
+    // Said once, in the summary: a capture is not a port, whose hint comes as soon as it shows.
+    assert_eq!(stderr.matches("high bit set").count(), 1, "{stderr}");
     let out = parse_stdin(&text);
     assert_eq!(out.status.code(), Some(0));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("high bit"));
@@ -271,6 +273,18 @@ fn parse_exit_codes() {
     let missing = dsmrd_cmd().args(["parse", "no/such/capture.txt"]).output().expect("run");
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot open no/such/capture.txt"));
+
+    // A directory opens but cannot be read: said at once, not retried.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = dsmrd_cmd().arg("parse").arg(dir.path()).stderr(Stdio::piped()).spawn().expect("run");
+    let status = exit_within(&mut child, Duration::from_secs(10));
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    let mut stderr = String::new();
+    let _ = std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr);
+    assert_eq!(status.and_then(|s| s.code()), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot read") && stderr.contains("Is a directory"), "{stderr}");
 }
 
 #[test]

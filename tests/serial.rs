@@ -331,6 +331,9 @@ fn parse_a_pty_until(end: &str) {
     let stderr = || std::fs::read_to_string(dir.path().join("err.txt")).unwrap_or_default();
     // Bytes that come before the port is set raw are read with the settings they met.
     assert!(wait_for(Duration::from_secs(10), || stderr().contains("reading the serial port")), "{}", stderr());
+    // A second of silence (four read ticks) is no silent cable yet: that is said after 30 s.
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(!stderr().contains("no data from"), "{}", stderr());
     let one = std::fs::read(recording("Iskra-AM550-M550T-1012_dsmr5.0_dsmrtools.txt")).expect("rec");
     send(dir.path(), &one);
     // Printed while the port is still there: read live, not at the end.
