@@ -643,6 +643,44 @@ fn an_unknown_log_level_is_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("possible values: error, warn, info, debug, trace, off"));
 }
 
+/// `dsmrd parse capture 2>&1`: a telegram's line error comes after the telegrams before it
+/// and before its own, in stream order, though stdout is buffered; the summary's rate is
+/// the telegrams over the time.
+#[test]
+fn parse_keeps_stream_order_between_output_and_errors() {
+    let good = std::fs::read_to_string(recording("Iskra-MT382-1003-issue54a_dsmr2.2_dsmrtools.txt")).expect("read");
+    let broken = good.replace("1-0:1.8.2(19403.220*kWh)", "1-0:1.8.2(19403.2x0*kWh)");
+    assert_ne!(good, broken);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let capture = dir.path().join("c.txt");
+    std::fs::write(&capture, format!("{good}{broken}")).expect("capture");
+    let both = dir.path().join("both.txt");
+    let file = std::fs::File::create(&both).expect("out");
+    let status = dsmrd_cmd()
+        .args(["parse", "--format", "json"])
+        .arg(&capture)
+        .stdout(file.try_clone().expect("clone"))
+        .stderr(file)
+        .status()
+        .expect("run");
+    assert_eq!(status.code(), Some(0));
+    let text = std::fs::read_to_string(&both).expect("read");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines[0].starts_with('{') && lines[0].contains("19403.22"), "{text}");
+    assert!(lines[1].contains("telegram 2, line 5: `1-0:1.8.2(19403.2x0*kWh)`: expected a number"), "{text}");
+    assert!(lines[2].starts_with('{') && !lines[2].contains("19403.22"), "{text}");
+    // `2 telegrams, ... S s, R telegrams/s`: R is 2 / S, within the rounding of S.
+    let summary = lines[3];
+    let number_before = |unit: &str| -> f64 {
+        let head = summary.split(unit).next().unwrap_or_default();
+        head.rsplit(' ').find(|w| !w.is_empty()).and_then(|w| w.parse().ok()).unwrap_or(f64::NAN)
+    };
+    let (secs, rate) = (number_before(" s, "), number_before(" telegrams/s"));
+    assert!(summary.contains(": 2 telegrams, 0 CRC failures, 0 other errors, 1 line errors"), "{summary}");
+    assert!(rate >= 1.0 && (rate * secs - 2.0).abs() <= rate * 0.0005 + 0.5, "{summary}");
+}
+
 /// `replay --format` takes `table` or `json` and names them when given another word, one
 /// with a control character included (it once reached a TOML parser and got its message).
 #[test]
