@@ -610,7 +610,70 @@ fn a_stop_inside_a_telegrams_crc_reports_nothing_and_a_whole_crc_is_read() {
     }
 }
 
-/// A replay into a CSV sink that cannot write (`/dev/full`: every write fails with ENOSPC)
+/// `dsmrd run` from stdin into CSV, sent `signal` once the sink is ready and a telegram has
+/// been written: its exit status within 10 s (`None`: still running then) and its log.
+fn run_then_signal(signal: &str, under_nohup: bool) -> (Option<std::process::ExitStatus>, String, Vec<String>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("r.csv");
+    let config = dir.path().join("c.toml");
+    let text = format!("[sources.meter]\ntype = \"stdin\"\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n");
+    std::fs::write(&config, text).expect("config");
+    let log = dir.path().join("log");
+    let mut cmd = if under_nohup {
+        let mut c = Command::new("nohup");
+        c.arg(env!("CARGO_BIN_EXE_dsmrd"));
+        c
+    } else {
+        dsmrd_cmd()
+    };
+    let mut child = cmd
+        .args(["run", "--config"])
+        .arg(&config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("run");
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(wait_for(Duration::from_secs(30), || read_log().contains("Sink ready")), "{}", read_log());
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(&std::fs::read(recording("Iskra-AM550-M550E-1012_dsmr5.0_dsmr5rs.txt")).expect("rec"))
+        .expect("write");
+    stdin.flush().expect("flush");
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = Command::new("kill").arg(format!("-{signal}")).arg(child.id().to_string()).status();
+    let status = exit_within(&mut child, Duration::from_secs(if under_nohup { 2 } else { 10 }));
+    // The log as the signal left it (a run still going is stopped below).
+    let logged = read_log();
+    if status.is_none() {
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let _ = exit_within(&mut child, Duration::from_secs(10));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    drop(stdin);
+    (status, logged, csv_column(&csv, "electricity_used_tariff_1"))
+}
+
+/// A closed terminal (SIGHUP) stops the service as SIGTERM does, flushing its sinks; under
+/// `nohup` SIGHUP stays ignored and the service runs on.
+#[test]
+fn a_hangup_stops_the_service_unless_under_nohup() {
+    let (status, log, rows) = run_then_signal("HUP", false);
+    assert!(status.is_some_and(|s| s.success()), "{status:?}: {log}");
+    assert!(log.contains("Shutting down: stopping sources, flushing sinks"), "{log}");
+    assert_eq!(rows, ["576.239"], "{log}");
+    if !require_tool("nohup") {
+        return;
+    }
+    let (status, log, rows) = run_then_signal("HUP", true);
+    assert_eq!(status, None, "a hangup under nohup ended the service: {log}");
+    assert!(!log.contains("Shutting down"), "{log}");
+    assert_eq!(rows, ["576.239"], "{log}");
+}
+
+/// A replay into a CSV sink that cannot write (its file may not grow past 64 bytes)
 /// ends with the recording, gives up at the shutdown timeout, and exits 1 naming the sink
 /// and the count, so a CI job that replays a capture into a file does not pass on an empty
 /// file.
@@ -621,13 +684,33 @@ fn a_run_whose_input_ended_with_readings_lost_exits_1() {
     let rec = recording("Iskra-AM550-M550T-1012-recording-mini_dsmr5.0_dsmrtools.txt");
     let text = format!(
         "[sources.r]\ntype = \"replay\"\npath = {rec:?}\npace = \"fast\"\n\n\
-         [sinks.full]\ntype = \"csv\"\npath = \"/dev/full\"\n\n[daemon]\nshutdown_timeout = \"1s\"\n"
+         [sinks.full]\ntype = \"csv\"\npath = {csv:?}\n\n[daemon]\nshutdown_timeout = \"1s\"\n",
+        csv = dir.path().join("r.csv")
     );
     std::fs::write(&config, text).expect("config");
-    let out = dsmrd_cmd().args(["run", "--config"]).arg(&config).output().expect("run");
+    // A full disk, made by a file size limit (no device file is written to): every write
+    // past 64 bytes fails with EFBIG, which the ignored SIGXFSZ lets through as an error.
+    let mut cmd = dsmrd_cmd();
+    cmd.args(["run", "--config"]).arg(&config);
+    // SAFETY: between fork and exec the closure calls only setrlimit and signal, which are
+    // async-signal-safe, and touches no memory of the parent's other threads.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            let limit = libc::rlimit { rlim_cur: 64, rlim_max: 64 };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0
+                || libc::signal(libc::SIGXFSZ, libc::SIG_IGN) == libc::SIG_ERR
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().expect("run");
     let log = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{log}");
     assert!(log.contains("readings were not delivered: sink full lost 2"), "{log}");
+    assert!(log.contains("Some readings were not delivered (see the sink counters above)."), "{log}");
+    assert!(std::fs::metadata(dir.path().join("r.csv")).is_ok_and(|m| m.len() <= 64));
 }
 
 /// A log level that is no level is refused: tracing would read `verbose` as a target name
