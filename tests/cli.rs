@@ -894,6 +894,49 @@ fn serve_sends_each_telegram_whole_after_its_gap() {
     }
 }
 
+/// `serve --loop` of a recording that is moved away: the client it was playing to is told
+/// nothing false (no "client disconnected"), the log names the file, and the connection ends.
+#[test]
+fn serve_says_when_its_looped_recording_has_gone() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let copy = dir.path().join("copy.txt");
+    std::fs::copy(recording("Iskra-AM550-M550T-1012-recording-mini_dsmr5.0_dsmrtools.txt"), &copy).expect("copy");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let log = dir.path().join("log");
+    let _server =
+        dsmrd(&["serve", copy.to_str().expect("utf-8"), "--listen", &addr, "--pace", "1000", "--loop"], Some(&log));
+    assert!(wait_for(Duration::from_secs(10), || std::net::TcpStream::connect(&addr).is_ok()), "serve did not listen");
+    let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let mut buf = [0u8; 4096];
+    assert!(stream.read(&mut buf).expect("first bytes") > 0);
+    std::fs::remove_file(&copy).expect("remove");
+    // Read on until the server closes the connection.
+    let mut closed = false;
+    for _ in 0..100_000 {
+        match stream.read(&mut buf) {
+            Ok(0) => {
+                closed = true;
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(closed, "{}", read_log());
+    assert!(wait_for(Duration::from_secs(5), || read_log().contains("cannot open the recording")), "{}", read_log());
+    let logged = read_log();
+    let me = stream.local_addr().expect("addr").to_string();
+    let mine: Vec<&str> = logged.lines().filter(|l| l.contains(&me)).collect();
+    assert_eq!(mine.len(), 1, "{logged}");
+    assert!(
+        mine[0].ends_with("copy.txt; stopped serving this client: No such file or directory (os error 2)"),
+        "{logged}"
+    );
+}
+
 /// A looping replay of a recording with no valid telegram (one with a bad CRC) waits
 /// between passes instead of spinning: fast, a second; paced, the 10 s default spacing.
 #[test]

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use anyhow::Context;
 use clap::Args;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -58,7 +59,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 match play(&file, stream, pace, looped).await {
                     Ok(()) => say!("dsmrd: {peer}: recording played"),
                     Err(e) if client_left(&e) => say!("dsmrd: {peer}: client disconnected"),
-                    Err(e) => say!("dsmrd: {peer}: {e}"),
+                    Err(e) => say!("dsmrd: {peer}: {e:#}"),
                 }
             });
         }
@@ -79,7 +80,10 @@ async fn play(path: &std::path::Path, mut stream: TcpStream, pace: Pace, looped:
     // Kept over passes: a loop starting over waits as long as a telegram gap.
     let mut pacer = Pacer::default();
     loop {
-        let mut file = tokio::fs::File::open(path).await?;
+        // Opened again on every pass: a recording moved away while looped is said by name.
+        let mut file = tokio::fs::File::open(path)
+            .await
+            .with_context(|| format!("cannot open the recording {}; stopped serving this client", path.display()))?;
         let mut framer = Framer::default().with_crc_check(false);
         let mut buf = vec![0u8; 64 * 1024];
         // Bytes read but not sent yet: the start of a telegram that goes on in the next read.
