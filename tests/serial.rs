@@ -364,6 +364,43 @@ fn parse_reads_a_serial_port_live_until_ctrl_c() {
     parse_a_pty_until("interrupt");
 }
 
+/// `dsmrd record --from serial:PORT`, as recordings are made: it says when it reads, keeps
+/// the bytes exactly, counts the telegram, and ends at Ctrl-C; a line whose bytes have the
+/// high bit set (a 7E1 meter read at 8N1) is said at once, with the flag that fixes it.
+#[test]
+fn record_captures_a_serial_port_byte_for_byte() {
+    if !require_tool("socat") {
+        return;
+    }
+    let telegram = std::fs::read(recording("Iskra-AM550-M550T-1012_dsmr5.0_dsmrtools.txt")).expect("rec");
+    for (bytes, words) in [
+        (telegram.clone(), "(1 valid telegrams, 0 rejected)"),
+        (seven_e_one_read_as_eight_n_one(), "have the high bit set and no telegram was found"),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let _pty = socat(dir.path());
+        let out = dir.path().join("capture.txt");
+        let from = format!("serial:{}", dir.path().join("ttyDSMR").display());
+        let args = ["record".into(), "--from".into(), from.into(), "--out".into(), out.clone().into_os_string()];
+        let mut record = Run::start(dir.path(), &args, Stdio::null());
+        let reading = wait_for(Duration::from_secs(10), || record.stderr().contains("; Ctrl-C stops."));
+        assert!(reading, "{}", record.stderr());
+        assert!(record.stderr().contains("dsmrd: recording serial:"), "{}", record.stderr());
+        send(dir.path(), &bytes);
+        // The hint comes while recording, before the end.
+        let said = wait_for(Duration::from_secs(5), || record.stderr().contains(words) || words.contains("valid"));
+        assert!(said, "{}", record.stderr());
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = Command::new("kill").arg("-INT").arg(record.child.id().to_string()).status();
+        let status = record.exit_within(Duration::from_secs(10));
+        let stderr = record.stderr();
+        assert!(status.is_some_and(|s| s.success()), "{status:?}: {stderr}");
+        assert_eq!(std::fs::read(&out).expect("capture"), bytes, "{stderr}");
+        assert!(stderr.contains(words), "{stderr}");
+        assert_eq!(stderr.matches("--seven-e-one").count(), usize::from(!words.contains("valid")), "{stderr}");
+    }
+}
+
 /// `dsmrd parse PORT 2>&-`-like: a stderr nobody reads takes none of the port's messages
 /// (the one that says the port is read comes first) and stops nothing: the telegram is
 /// printed, and unplugging the port ends the run with success.

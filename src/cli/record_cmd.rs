@@ -58,6 +58,11 @@ async fn record(args: RecordArgs, limit: Option<Duration>) -> anyhow::Result<Exi
     let mut out = tokio::fs::File::create(&args.out)
         .await
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", args.out.display()))?;
+    let until = match limit {
+        Some(d) => format!(" for {}", crate::config::format_duration(d)),
+        None => String::new(),
+    };
+    say!("dsmrd: recording {} to {}{until}; Ctrl-C stops.", args.from, args.out.display());
     let mut decoder = Decoder::new(DecoderOptions::default());
     let (mut telegrams, mut rejected, mut bytes, mut hinted) = (0u64, 0u64, 0u64, false);
     let deadline = limit.map(|d| tokio::time::Instant::now() + d);
