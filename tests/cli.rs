@@ -285,6 +285,16 @@ fn parse_exit_codes() {
     let _ = std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr);
     assert_eq!(status.and_then(|s| s.code()), Some(2), "{stderr}");
     assert!(stderr.contains("cannot read") && stderr.contains("Is a directory"), "{stderr}");
+
+    // Output into a file on a full disk: an error, said (a closed pipe is none).
+    let mut cmd = dsmrd_cmd();
+    cmd.args(["parse", "--format", "json"]).arg(recording("Kaifa-KFM5_dsmr4.2_athombv.txt"));
+    cmd.stdout(std::fs::File::create(dir.path().join("out.json")).expect("file"));
+    limit_file_size(&mut cmd, 64);
+    let out = cmd.output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("dsmrd: cannot write output: File too large"), "{stderr}");
 }
 
 #[test]
@@ -692,19 +702,7 @@ fn a_run_whose_input_ended_with_readings_lost_exits_1() {
     // past 64 bytes fails with EFBIG, which the ignored SIGXFSZ lets through as an error.
     let mut cmd = dsmrd_cmd();
     cmd.args(["run", "--config"]).arg(&config);
-    // SAFETY: between fork and exec the closure calls only setrlimit and signal, which are
-    // async-signal-safe, and touches no memory of the parent's other threads.
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
-            let limit = libc::rlimit { rlim_cur: 64, rlim_max: 64 };
-            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0
-                || libc::signal(libc::SIGXFSZ, libc::SIG_IGN) == libc::SIG_ERR
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    limit_file_size(&mut cmd, 64);
     let out = cmd.output().expect("run");
     let log = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{log}");
@@ -1132,6 +1130,15 @@ fn fields_lists_every_name_and_narrows_to_one_version() {
     let out = dsmrd_cmd().arg("fields").stdout(writer).stderr(Stdio::piped()).output().expect("run");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Into a file on a full disk: an error, said.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = dsmrd_cmd();
+    cmd.arg("fields").stdout(std::fs::File::create(dir.path().join("fields.txt")).expect("file"));
+    limit_file_size(&mut cmd, 64);
+    let out = cmd.output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("dsmrd: cannot write the field table: File too large"), "{stderr}");
 }
 
 /// A replay reads its file again on every loop, so a FIFO (or any file that is no regular

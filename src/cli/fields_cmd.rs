@@ -79,7 +79,9 @@ pub fn run(args: FieldsArgs) -> anyhow::Result<ExitCode> {
     };
     let text = if args.markdown { markdown(only) } else { plain(only) };
     match io::stdout().lock().write_all(text.as_bytes()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("cannot write the field table"))
+        }
         _ => Ok(ExitCode::SUCCESS),
     }
 }

@@ -132,3 +132,21 @@ pub fn reading(n: i64) -> dsmrd_sinks::Reading {
         series: vec![],
     }
 }
+
+/// Make every file `cmd`'s process writes stop growing at `bytes` (a full disk, without a
+/// device file): writes past it fail with EFBIG, SIGXFSZ being ignored so that they return.
+pub fn limit_file_size(cmd: &mut Command, bytes: u64) {
+    // SAFETY: between fork and exec the closure calls only setrlimit and signal, which are
+    // async-signal-safe, and touches no memory of the parent's other threads.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(cmd, move || {
+            let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0
+                || libc::signal(libc::SIGXFSZ, libc::SIG_IGN) == libc::SIG_ERR
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
