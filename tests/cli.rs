@@ -683,6 +683,47 @@ fn a_hangup_stops_the_service_unless_under_nohup() {
     assert_eq!(rows, ["576.239"], "{log}");
 }
 
+/// A CSV file on a disk that fills up while a recording is replayed into it, and is freed
+/// again while the sink retries: every reading ends up in the file, once, each row whole
+/// (the failed batch is taken back from the file and written again).
+#[test]
+fn a_csv_file_on_a_disk_that_fills_up_and_is_freed_loses_no_reading() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("c.toml");
+    let csv = dir.path().join("r.csv");
+    let rec = recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt");
+    let text = format!(
+        "[sources.r]\ntype = \"replay\"\npath = {rec:?}\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n\n\
+         [daemon]\nshutdown_timeout = \"60s\"\n"
+    );
+    std::fs::write(&config, text).expect("config");
+    let log = dir.path().join("log");
+    let mut cmd = dsmrd_cmd();
+    cmd.args(["run", "--config"]).arg(&config).stdout(Stdio::null());
+    cmd.stderr(std::fs::File::create(&log).expect("log"));
+    limit_file_size(&mut cmd, 50_000);
+    let mut child = cmd.spawn().expect("run");
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    // Full: a write failed at the limit.
+    let full = wait_for(Duration::from_secs(20), || read_log().contains("File too large"));
+    assert!(full, "{}", read_log());
+    assert!(lift_file_size_limit(child.id()), "prlimit");
+    let status = exit_within(&mut child, Duration::from_secs(30));
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    let logged = read_log();
+    assert!(status.is_some_and(|s| s.success()), "{status:?}: {logged}");
+    let text = std::fs::read_to_string(&csv).expect("csv");
+    let commas = text.lines().next().expect("header").matches(',').count();
+    assert!(text.ends_with('\n') && text.lines().all(|l| l.matches(',').count() == commas), "rows not whole");
+    let times = csv_column(&csv, "time");
+    assert_eq!(times.len(), 566, "{logged}");
+    assert!(times.windows(2).all(|w| w[0] < w[1]), "rows twice or out of order");
+    assert!(logged.contains("Sink recovered; the readings it held are delivered."), "{logged}");
+    assert!(logged.contains("sink=file delivered=566 dropped=0"), "{logged}");
+}
+
 /// A replay into a CSV sink that cannot write (its file may not grow past 64 bytes)
 /// ends with the recording, gives up at the shutdown timeout, and exits 1 naming the sink
 /// and the count, so a CI job that replays a capture into a file does not pass on an empty

@@ -135,12 +135,13 @@ pub fn reading(n: i64) -> dsmrd_sinks::Reading {
 
 /// Make every file `cmd`'s process writes stop growing at `bytes` (a full disk, without a
 /// device file): writes past it fail with EFBIG, SIGXFSZ being ignored so that they return.
+/// Only the soft limit is set: [`lift_file_size_limit`] frees the disk again.
 pub fn limit_file_size(cmd: &mut Command, bytes: u64) {
     // SAFETY: between fork and exec the closure calls only setrlimit and signal, which are
     // async-signal-safe, and touches no memory of the parent's other threads.
     unsafe {
         std::os::unix::process::CommandExt::pre_exec(cmd, move || {
-            let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
+            let limit = libc::rlimit { rlim_cur: bytes, rlim_max: libc::RLIM_INFINITY };
             if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0
                 || libc::signal(libc::SIGXFSZ, libc::SIG_IGN) == libc::SIG_ERR
             {
@@ -149,4 +150,13 @@ pub fn limit_file_size(cmd: &mut Command, bytes: u64) {
             Ok(())
         });
     }
+}
+
+/// Lift the file size limit of the running process `pid` (started with [`limit_file_size`]).
+pub fn lift_file_size_limit(pid: u32) -> bool {
+    let unlimited = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
+    let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
+    // SAFETY: prlimit reads the one `rlimit` given, which lives on this stack for the call,
+    // and writes nothing (the old-limit pointer is null).
+    unsafe { libc::prlimit(pid, libc::RLIMIT_FSIZE, &unlimited, std::ptr::null_mut()) == 0 }
 }
