@@ -803,6 +803,29 @@ fn parse_keeps_stream_order_between_output_and_errors() {
     assert!(rate >= 1.0 && (rate * secs - 2.0).abs() <= rate * 0.0005 + 0.5, "{summary}");
 }
 
+/// `parse --dsmr-version` reads every telegram as that version (named in the output), and
+/// an unknown one is refused with the list of those known.
+#[test]
+fn parse_reads_as_the_version_it_is_given() {
+    let version_of = |v: &str| {
+        let out = dsmrd_cmd()
+            .args(["parse", "--dsmr-version", v])
+            .arg(recording("Iskra-AM550-M550E-1012_dsmr5.0_dsmr5rs.txt"))
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+        json["dsmr_version"].as_str().unwrap_or_default().to_string()
+    };
+    assert_eq!(version_of("auto"), "5");
+    assert_eq!(version_of("4"), "4");
+    assert_eq!(version_of("5B"), "5B");
+    let out = dsmrd_cmd().args(["parse", "--dsmr-version", "6", "x.txt"]).output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("unknown DSMR version `6`; expected auto or one of 2.2, 3, 4, 5, 5B, 5L, 5S"), "{stderr}");
+}
+
 /// `replay --format` takes `table` or `json` and names them when given another word, one
 /// with a control character included (it once reached a TOML parser and got its message).
 #[test]
