@@ -999,6 +999,43 @@ fn serve_says_when_its_looped_recording_has_gone() {
     );
 }
 
+/// A client of `serve` that hangs up is said to have left (not logged as an error), and
+/// the recording, not looped, ends the connection once played.
+#[test]
+fn serve_tells_a_client_that_left_from_a_recording_played_out() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rec = recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let log = dir.path().join("log");
+    let _server = dsmrd(&["serve", rec.to_str().expect("utf-8"), "--listen", &addr, "--pace", "1000"], Some(&log));
+    assert!(wait_for(Duration::from_secs(10), || std::net::TcpStream::connect(&addr).is_ok()), "serve did not listen");
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    // One client reads a little and hangs up; another reads the whole recording.
+    let mut leaving = std::net::TcpStream::connect(&addr).expect("connect");
+    let left = leaving.local_addr().expect("addr").to_string();
+    let mut buf = [0u8; 4096];
+    assert!(leaving.read(&mut buf).expect("read") > 0);
+    drop(leaving);
+    let mut staying = std::net::TcpStream::connect(&addr).expect("connect");
+    staying.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+    let stayed = staying.local_addr().expect("addr").to_string();
+    let bytes = std::fs::read(&rec).expect("rec");
+    // Read to the end, or to more than the recording holds (a serve that does not stop).
+    let mut all = Vec::new();
+    while all.len() <= bytes.len() {
+        match staying.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => all.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+    assert!(all == bytes, "{} bytes read of {}, then the end", all.len(), bytes.len());
+    let said = |peer: &str, words: &str| read_log().lines().any(|l| l.contains(peer) && l.ends_with(words));
+    assert!(wait_for(Duration::from_secs(5), || said(&left, ": client disconnected")), "{}", read_log());
+    assert!(wait_for(Duration::from_secs(5), || said(&stayed, ": recording played")), "{}", read_log());
+}
+
 /// A looping replay of a recording with no valid telegram (one with a bad CRC) waits
 /// between passes instead of spinning: fast, a second; paced, the 10 s default spacing.
 #[test]
