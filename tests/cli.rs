@@ -26,6 +26,15 @@ fn parse_stdin(bytes: &[u8]) -> std::process::Output {
     child.wait_with_output().expect("wait")
 }
 
+/// `dsmrd ARGS` with its stdout into a file that may not grow past 64 bytes (a full disk).
+fn output_into_a_full_file(args: &[&str]) -> std::process::Output {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = dsmrd_cmd();
+    cmd.args(args).stdout(std::fs::File::create(dir.path().join("out")).expect("file"));
+    limit_file_size(&mut cmd, 64);
+    cmd.output().expect("run")
+}
+
 /// `dsmrd run` with a stdin source and a CSV sink writing `r.csv` in `dir`: the CSV file
 /// and the running process, its stdin and stderr piped.
 fn run_stdin_to_csv(dir: &std::path::Path) -> (std::path::PathBuf, std::process::Child) {
@@ -287,11 +296,8 @@ fn parse_exit_codes() {
     assert!(stderr.contains("cannot read") && stderr.contains("Is a directory"), "{stderr}");
 
     // Output into a file on a full disk: an error, said (a closed pipe is none).
-    let mut cmd = dsmrd_cmd();
-    cmd.args(["parse", "--format", "json"]).arg(recording("Kaifa-KFM5_dsmr4.2_athombv.txt"));
-    cmd.stdout(std::fs::File::create(dir.path().join("out.json")).expect("file"));
-    limit_file_size(&mut cmd, 64);
-    let out = cmd.output().expect("run");
+    let kaifa = recording("Kaifa-KFM5_dsmr4.2_athombv.txt");
+    let out = output_into_a_full_file(&["parse", "--format", "json", kaifa.to_str().expect("utf-8")]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("dsmrd: cannot write output: File too large"), "{stderr}");
@@ -1232,11 +1238,7 @@ fn fields_lists_every_name_and_narrows_to_one_version() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
     // Into a file on a full disk: an error, said.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut cmd = dsmrd_cmd();
-    cmd.arg("fields").stdout(std::fs::File::create(dir.path().join("fields.txt")).expect("file"));
-    limit_file_size(&mut cmd, 64);
-    let out = cmd.output().expect("run");
+    let out = output_into_a_full_file(&["fields"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("dsmrd: cannot write the field table: File too large"), "{stderr}");
