@@ -35,13 +35,20 @@ fn output_into_a_full_file(args: &[&str]) -> std::process::Output {
     cmd.output().expect("run")
 }
 
-/// `dsmrd run` with a stdin source and a CSV sink writing `r.csv` in `dir`: the CSV file
-/// and the running process, its stdin and stderr piped.
-fn run_stdin_to_csv(dir: &std::path::Path) -> (std::path::PathBuf, std::process::Child) {
+/// A configuration `c.toml` in `dir` that reads stdin into the CSV file `r.csv` there:
+/// the paths of both.
+fn stdin_to_csv_config(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let csv = dir.join("r.csv");
     let config = dir.join("c.toml");
     let text = format!("[sources.meter]\ntype = \"stdin\"\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n");
     std::fs::write(&config, text).expect("config");
+    (csv, config)
+}
+
+/// `dsmrd run` with a stdin source and a CSV sink writing `r.csv` in `dir`: the CSV file
+/// and the running process, its stdin and stderr piped.
+fn run_stdin_to_csv(dir: &std::path::Path) -> (std::path::PathBuf, std::process::Child) {
+    let (csv, config) = stdin_to_csv_config(dir);
     let child = dsmrd_cmd()
         .args(["run", "--config"])
         .arg(&config)
@@ -596,10 +603,7 @@ fn a_stop_inside_a_telegrams_crc_reports_nothing_and_a_whole_crc_is_read() {
     let bang = telegram.iter().rposition(|&b| b == b'!').expect("end marker");
     for (keep, rows) in [(2, 0), (4, 1)] {
         let dir = tempfile::tempdir().expect("tempdir");
-        let csv = dir.path().join("r.csv");
-        let config = dir.path().join("c.toml");
-        let text = format!("[sources.meter]\ntype = \"stdin\"\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n");
-        std::fs::write(&config, text).expect("config");
+        let (csv, config) = stdin_to_csv_config(dir.path());
         let log = dir.path().join("log");
         let mut child = dsmrd_cmd()
             .args(["run", "--config"])
@@ -630,10 +634,7 @@ fn a_stop_inside_a_telegrams_crc_reports_nothing_and_a_whole_crc_is_read() {
 /// been written: its exit status within 10 s (`None`: still running then) and its log.
 fn run_then_signal(signal: &str, under_nohup: bool) -> (Option<std::process::ExitStatus>, String, Vec<String>) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let csv = dir.path().join("r.csv");
-    let config = dir.path().join("c.toml");
-    let text = format!("[sources.meter]\ntype = \"stdin\"\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n");
-    std::fs::write(&config, text).expect("config");
+    let (csv, config) = stdin_to_csv_config(dir.path());
     let log = dir.path().join("log");
     let mut cmd = if under_nohup {
         let mut c = Command::new("nohup");
