@@ -59,17 +59,15 @@ pub(super) fn csv_checks(
     // A directory that cannot be looked at (another user's) is left to run time.
     let problem = match file.0.parent().map(std::fs::metadata) {
         Some(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
-            Some("does not exist; dsmrd creates the file, not its directory")
+            Some(format!("does not exist; dsmrd creates the file, not its directory{}", relative_note(&written)))
         }
-        Some(Ok(m)) if !m.is_dir() => Some("is a file, not a directory"),
-        Some(Err(e)) if e.kind() == std::io::ErrorKind::NotADirectory => Some("goes through a file"),
+        Some(Ok(m)) if !m.is_dir() => Some("is a file, not a directory".into()),
+        Some(Err(e)) if e.kind() == std::io::ErrorKind::NotADirectory => Some("goes through a file".into()),
         _ => None,
     };
     if let Some(problem) = problem {
         let dir = written.parent().unwrap_or(&written);
-        let missing = problem.starts_with("does not exist");
-        let note = if missing { relative_note(&written) } else { String::new() };
-        cx.at(span.clone(), &key, format!("directory `{}` {problem}{note}", dir.display()));
+        cx.at(span.clone(), &key, format!("directory `{}` {problem}", dir.display()));
     }
     match files.iter().find(|(f, _)| *f == file) {
         Some((_, other)) => {
