@@ -295,7 +295,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
 /// For a relative path that was not found: where it was looked for. dsmrd reads such paths
 /// from its working directory, not from the configuration file's; under a service manager
 /// that is often `/`.
-pub(crate) fn relative_note(path: &Path) -> String {
+fn relative_note(path: &Path) -> String {
     match std::env::current_dir() {
         Ok(dir) if path.is_relative() => {
             format!(" (a relative path is read from the working directory, `{}`)", dir.display())
