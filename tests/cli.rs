@@ -602,39 +602,24 @@ fn a_stop_inside_a_telegrams_crc_reports_nothing_and_a_whole_crc_is_read() {
     let telegram = std::fs::read(recording("Iskra-AM550-M550E-1012_dsmr5.0_dsmr5rs.txt")).expect("read");
     let bang = telegram.iter().rposition(|&b| b == b'!').expect("end marker");
     for (keep, rows) in [(2, 0), (4, 1)] {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (csv, config) = stdin_to_csv_config(dir.path());
-        let log = dir.path().join("log");
-        let mut child = dsmrd_cmd()
-            .args(["run", "--config"])
-            .arg(&config)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log"))
-            .spawn()
-            .expect("run");
-        // Stopped only once it runs (a slow machine, or one emulated, takes a while to start).
-        let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
-        assert!(wait_for(Duration::from_secs(30), || read_log().contains("Sink ready")), "{}", read_log());
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(&telegram[..=bang + keep]).expect("write");
-        stdin.flush().expect("flush");
-        std::thread::sleep(Duration::from_millis(500));
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-        let status = child.wait().expect("wait");
-        drop(stdin);
-        let logs = read_log();
-        assert!(status.success(), "{logs}");
+        let (status, logs, dir) = run_then_signal(&telegram[..=bang + keep], "TERM", false);
+        assert!(status.is_some_and(|s| s.success()), "{status:?}: {logs}");
         assert!(!logs.contains("rejected"), "{keep} CRC digits: {logs}");
-        assert_eq!(csv_lines(&csv).len().saturating_sub(1), rows, "{keep} CRC digits: {logs}");
+        assert_eq!(csv_lines(&dir.path().join("r.csv")).len().saturating_sub(1), rows, "{keep} CRC digits: {logs}");
     }
 }
 
-/// `dsmrd run` from stdin into CSV, sent `signal` once the sink is ready and a telegram has
-/// been written: its exit status within 10 s (`None`: still running then) and its log.
-fn run_then_signal(signal: &str, under_nohup: bool) -> (Option<std::process::ExitStatus>, String, Vec<String>) {
+/// `dsmrd run` from stdin into CSV (`r.csv` in the directory returned), sent `bytes` once
+/// its sink is ready (a slow machine, or one emulated, takes a while to start) and then
+/// `signal` half a second later: its exit status within 10 s (2 s under `nohup`; `None`:
+/// still running then, and stopped) and its log as the signal left it.
+fn run_then_signal(
+    bytes: &[u8],
+    signal: &str,
+    under_nohup: bool,
+) -> (Option<std::process::ExitStatus>, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (csv, config) = stdin_to_csv_config(dir.path());
+    let (_, config) = stdin_to_csv_config(dir.path());
     let log = dir.path().join("log");
     let mut cmd = if under_nohup {
         let mut c = Command::new("nohup");
@@ -654,9 +639,7 @@ fn run_then_signal(signal: &str, under_nohup: bool) -> (Option<std::process::Exi
     let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
     assert!(wait_for(Duration::from_secs(30), || read_log().contains("Sink ready")), "{}", read_log());
     let mut stdin = child.stdin.take().expect("stdin");
-    stdin
-        .write_all(&std::fs::read(recording("Iskra-AM550-M550E-1012_dsmr5.0_dsmr5rs.txt")).expect("rec"))
-        .expect("write");
+    stdin.write_all(bytes).expect("write");
     stdin.flush().expect("flush");
     std::thread::sleep(Duration::from_millis(500));
     let _ = Command::new("kill").arg(format!("-{signal}")).arg(child.id().to_string()).status();
@@ -670,24 +653,26 @@ fn run_then_signal(signal: &str, under_nohup: bool) -> (Option<std::process::Exi
         let _ = child.wait();
     }
     drop(stdin);
-    (status, logged, csv_column(&csv, "electricity_used_tariff_1"))
+    (status, logged, dir)
 }
 
 /// A closed terminal (SIGHUP) stops the service as SIGTERM does, flushing its sinks; under
 /// `nohup` SIGHUP stays ignored and the service runs on.
 #[test]
 fn a_hangup_stops_the_service_unless_under_nohup() {
-    let (status, log, rows) = run_then_signal("HUP", false);
+    let telegram = std::fs::read(recording("Iskra-AM550-M550E-1012_dsmr5.0_dsmr5rs.txt")).expect("rec");
+    let tariff_1 = |dir: &tempfile::TempDir| csv_column(&dir.path().join("r.csv"), "electricity_used_tariff_1");
+    let (status, log, dir) = run_then_signal(&telegram, "HUP", false);
     assert!(status.is_some_and(|s| s.success()), "{status:?}: {log}");
     assert!(log.contains("Shutting down: stopping sources, flushing sinks"), "{log}");
-    assert_eq!(rows, ["576.239"], "{log}");
+    assert_eq!(tariff_1(&dir), ["576.239"], "{log}");
     if !require_tool("nohup") {
         return;
     }
-    let (status, log, rows) = run_then_signal("HUP", true);
+    let (status, log, dir) = run_then_signal(&telegram, "HUP", true);
     assert_eq!(status, None, "a hangup under nohup ended the service: {log}");
     assert!(!log.contains("Shutting down"), "{log}");
-    assert_eq!(rows, ["576.239"], "{log}");
+    assert_eq!(tariff_1(&dir), ["576.239"], "{log}");
 }
 
 /// A CSV file on a disk that fills up while a recording is replayed into it, and is freed
