@@ -13,7 +13,7 @@ use crate::spec::{Medium, Row, Shape, Spec, Version, VersionChoice};
 use crate::telegram::{
     Demand, FailureEntry, GasProfile, LineError, Object, Peak, Profile, Quantity, Stamp, Telegram, Value, is_mbus_code,
 };
-use crate::value::{Decimal, MeterTime};
+use crate::value::{Decimal, MeterTime, is_unit_shaped};
 
 /// Why a frame could not be read as a telegram at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -487,16 +487,10 @@ fn quantity<'a>(s: &'a str, expected_unit: Option<&'static str>) -> Result<Quant
 }
 
 /// The unit in `text`, which follows a `*` in the group `group`, trimmed, if it can be one
-/// (`kWh`, `m3`, `kVArh`, `GJ`, `m3/h`, `°C`): no blanks, no `*`, `,` or parentheses, and
-/// no leading digit or sign (so that `65.0*A,-65.0*A` is not read as the number 65.0 in the
-/// unit `A,-65.0*A`).
+/// (see [`is_unit_shaped`]; an empty unit is read as none).
 fn unit_after_star<'a>(text: &'a str, group: &str) -> Result<&'a str, String> {
     let unit = trim(text);
-    let is_unit = !unit.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+')
-        && unit
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '/' | '%' | '.' | '^' | '_' | '-' | '°' | '³' | '²'));
-    if !is_unit {
+    if !unit.is_empty() && !is_unit_shaped(unit) {
         return Err(format!("`{}` is no unit (expected value*unit, got `{}`)", clip(unit), clip(group)));
     }
     Ok(unit)

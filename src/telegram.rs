@@ -172,7 +172,13 @@ impl Value<'_> {
     /// status byte as Hager meters send it, is no ampere; `999A`, `005A` are amperes).
     pub fn raw_quantity(first: &str) -> Option<Quantity<'_>> {
         let (num, unit) = match first.split_once('*') {
-            Some((n, u)) => (n, Some(u.trim()).filter(|u| !u.is_empty())),
+            // Only a unit-shaped text after the `*`: `100.0*A,-100.0*A` (two thresholds in
+            // one group) is text, not 100 in the unit `A,-100.0*A`.
+            Some((n, u)) => match u.trim() {
+                "" => (n, None),
+                u if crate::value::is_unit_shaped(u) => (n, Some(u)),
+                _ => return None,
+            },
             None => {
                 let split = first.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(first.len());
                 let unit = &first[split..];
@@ -439,5 +445,11 @@ mod tests {
         assert_eq!(q("1A"), None);
         assert_eq!(q("190320181403W"), None);
         assert_eq!(q("24408DB2"), None);
+        // Text after the `*` that is no unit: the group stays text.
+        assert_eq!(q("100.0*A,-100.0*A"), None);
+        assert_eq!(q("1.5*kW*x"), None);
+        assert_eq!(q("1.5*kW h"), None);
+        assert_eq!(q("1.5*"), Some((1.5, None)));
+        assert_eq!(q("3*m3/h"), Some((3.0, Some("m3/h"))));
     }
 }

@@ -458,6 +458,15 @@ pub fn is_known_unit(unit: &str) -> bool {
     KNOWN_UNITS.iter().any(|k| k.eq_ignore_ascii_case(unit))
 }
 
+/// Whether `unit`, written after a `*`, has the shape of a unit (`kWh`, `m3`, `kVArh`, `GJ`,
+/// `m3/h`, `°C`): not empty, no blanks, no `*`, `,` or parentheses, and no leading digit or
+/// sign, so that `65.0*A,-65.0*A` is not read as 65.0 in the unit `A,-65.0*A`.
+pub fn is_unit_shaped(unit: &str) -> bool {
+    !unit.is_empty()
+        && !unit.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+')
+        && unit.chars().all(|c| c.is_alphanumeric() || matches!(c, '/' | '%' | '.' | '^' | '_' | '-' | '°' | '³' | '²'))
+}
+
 /// Decode a hex-encoded octet string (equipment ids, text messages) into text, when it
 /// is an even number of hex digits that decode to printable text. Trailing NULs are
 /// dropped.
