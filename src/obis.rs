@@ -130,10 +130,24 @@ mod tests {
         for bad in ["", "1-0:1.8", "(00001.001)", "1-0:1.8.1x", "1-0:1.8.999", "1-0::1.8.1", "hello", "1-0:1.8.1-"] {
             assert_eq!(Obis::parse(bad), None, "{bad}");
         }
+        // A whole line is no id (its code alone is), and no group has four digits, even
+        // with leading zeros.
+        for bad in ["1-0:1.8.1(000004.426*kWh)", "1-0:1.8.1 ", "0001-0:1.8.1", "1-0000:1.8.1", "1-0:0001.8.1"] {
+            assert_eq!(Obis::parse(bad), None, "{bad}");
+        }
+        for bad in ["1-0:1.0001.1", "1-0:1.8.0001", "1-0:1.8.1*0255"] {
+            assert_eq!(Obis::parse(bad), None, "{bad}");
+        }
         // Each separator in its place only: `-`, `:`, then `.` or `:` twice.
         for bad in ["1:0:1.8.1", "1-0-1.8.1", "1-0.1.8.1", "1-0:1-8.1", "1-0:1x8.1", "1-0:1.8-1", "1-0:1.8x1"] {
             assert_eq!(Obis::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn shows_as_the_usual_five_groups() {
+        assert_eq!(Obis::new(0, 1, 24, 2, 1).to_string(), "0-1:24.2.1");
+        assert_eq!(Obis::parse("1-0:1.8.0*255").map(|o| o.to_string()).as_deref(), Some("1-0:1.8.0"));
     }
 
     #[test]

@@ -207,6 +207,21 @@ mod tests {
         assert!(line("0-3:24.2.1").ends_with("(time from a clock never set: not stored)"), "{text}");
         assert!(line("1-0:99.97.0").contains("(placeholder); "), "{text}");
         assert!(line("1-0:99.97.0").ends_with("(clock never set)"), "{text}");
+
+        // A month without a peak in the Belgian history: no time, or a clock never set.
+        let body = b"/FLU5\\253769484_A\r\n\r\n0-0:96.1.4(50217)\r\n\
+            0-0:98.1.0(3)(1-0:1.6.0)(1-0:1.6.0)(241101000000W)(632525252525W)(00.000*kW)\
+            (241201000000W)(241115184500W)(03.701*kW)(250101000000W)(000101000000W)(00.000*kW)\r\n!";
+        let t = crate::parse::parse(body, CrcStatus::Absent, crate::spec::VersionChoice::Auto).expect("parses");
+        let text = telegram_table(&t, 1, &cx);
+        let peaks = text.lines().find(|l| l.trim_start().starts_with("0-0:98.1.0")).unwrap_or_default();
+        assert!(
+            peaks.ends_with(
+                "0.000 kW at (invalid: 632525252525W) (placeholder); 3.701 kW at 2024-11-15T17:45:00Z; \
+                 0.000 kW at 1999-12-31T23:00:00Z (placeholder)"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -73,7 +73,7 @@ impl Peak<'_> {
     /// Whether this is the filler of a month without a peak: a zero at no time
     /// (`(632525252525W)(00.000*kW)`, as Fluvius meters send it). Sinks store no point for it.
     pub fn is_placeholder(&self) -> bool {
-        (self.time.time.is_none() || self.time.is_unset()) && self.demand.value.mantissa == 0
+        self.time.is_unset() && self.demand.value.mantissa == 0
     }
 }
 

@@ -2232,17 +2232,20 @@ fn an_empty_month_in_the_belgian_peak_history_is_a_placeholder() {
         &[
             "0-0:96.1.4(50217)",
             "0-0:1.0.0(250101120000W)",
-            "0-0:98.1.0(2)(1-0:1.6.0)(1-0:1.6.0)(241101000000W)(632525252525W)(00.000*kW)\
-             (241201000000W)(241115184500W)(03.701*kW)",
+            "0-0:98.1.0(3)(1-0:1.6.0)(1-0:1.6.0)(241101000000W)(632525252525W)(00.000*kW)\
+             (241201000000W)(241115184500W)(03.701*kW)(250101000000W)(000101000000W)(00.000*kW)",
         ],
     );
     let entries = &t.obj("belgium_maximum_demand_13_months")["entries"];
+    // So is a zero at the time of a clock never set.
     assert_eq!(
         entries,
         &json!([
             {"timestamp": null, "raw_timestamp": "632525252525W", "recorded_at": "2024-10-31T23:00:00Z",
              "value": 0.0, "unit": "kW", "placeholder": true},
             {"timestamp": "2024-11-15T17:45:00Z", "recorded_at": "2024-11-30T23:00:00Z", "value": 3.701, "unit": "kW"},
+            {"timestamp": "1999-12-31T23:00:00Z", "recorded_at": "2024-12-31T23:00:00Z",
+             "value": 0.0, "unit": "kW", "placeholder": true},
         ])
     );
 }
