@@ -411,7 +411,6 @@ impl<'a> Telegram<'a> {
                     d.medium = d.device_type.map(Medium::from_device_type);
                 }
                 (96, 1, 0 | 1, Value::Hex(raw)) => d.equipment_id = Some(Value::hex_text(raw)),
-                (96, 1, 0 | 1, Value::Text(t)) => d.equipment_id = Some((*t).to_string()),
                 _ => {}
             }
             d.objects.push(o);

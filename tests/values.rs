@@ -2315,6 +2315,12 @@ fn an_icelandic_iskra_with_a_heat_meter() {
     assert_eq!(t.0["errors"], json!([]));
     assert_eq!(t.top("dsmr_version"), "ISKRA_IE");
     assert_eq!((&t.at("0-2:24.2.1")["value"], &t.at("0-3:24.2.1")["value"]), (&J::Null, &J::Null));
+    // A date or time of day that is not six digits makes no time (and no panic).
+    for (time, date) in [("222114", "2402121"), ("2221145", "240212"), ("22211", "240212"), ("222114", "24021x")] {
+        let t = constructed("/ISk5\\2MIE5E-200", &[&format!("1-0:0.9.1({time})"), &format!("1-0:0.9.2({date})")]);
+        assert_eq!(t.top("timestamp"), J::Null, "{time} {date}");
+        t.text("local_date", date);
+    }
     // Its clock comes as time of day and date, local time without a flag (the zone decides:
     // Amsterdam here, UTC+1 in February; Icelanders give `--timezone Atlantic/Reykjavik`).
     assert_eq!(t.top("timestamp"), "2024-02-12T21:21:14Z");
