@@ -71,7 +71,8 @@ pub struct Peak<'a> {
 
 impl Peak<'_> {
     /// Whether this is the filler of a month without a peak: a zero at no time
-    /// (`(632525252525W)(00.000*kW)`, as Fluvius meters send it). Sinks store no point for it.
+    /// (`(632525252525W)(00.000*kW)`, as Fluvius meters send it) or at the time of a clock
+    /// never set. Sinks store no point for it.
     pub fn is_placeholder(&self) -> bool {
         self.time.is_unset() && self.demand.value.mantissa == 0
     }
