@@ -45,6 +45,19 @@ fn stdin_to_csv_config(dir: &std::path::Path) -> (std::path::PathBuf, std::path:
     (csv, config)
 }
 
+/// A configuration `c.toml` in `dir` that replays the 566-telegram Iskra recording into
+/// the CSV file `r.csv` there, followed by `more` (other sections): the paths of both.
+fn replay_to_csv_config(dir: &std::path::Path, more: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let csv = dir.join("r.csv");
+    let config = dir.join("c.toml");
+    let rec = recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt");
+    let text = format!(
+        "[sources.r]\ntype = \"replay\"\npath = {rec:?}\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n\n{more}"
+    );
+    std::fs::write(&config, text).expect("config");
+    (csv, config)
+}
+
 /// `dsmrd run` with a stdin source and a CSV sink writing `r.csv` in `dir`: the CSV file
 /// and the running process, its stdin and stderr piped.
 fn run_stdin_to_csv(dir: &std::path::Path) -> (std::path::PathBuf, std::process::Child) {
@@ -681,14 +694,7 @@ fn a_hangup_stops_the_service_unless_under_nohup() {
 #[test]
 fn a_csv_file_on_a_disk_that_fills_up_and_is_freed_loses_no_reading() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("c.toml");
-    let csv = dir.path().join("r.csv");
-    let rec = recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt");
-    let text = format!(
-        "[sources.r]\ntype = \"replay\"\npath = {rec:?}\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n\n\
-         [daemon]\nshutdown_timeout = \"60s\"\n"
-    );
-    std::fs::write(&config, text).expect("config");
+    let (csv, config) = replay_to_csv_config(dir.path(), "[daemon]\nshutdown_timeout = \"60s\"\n");
     let log = dir.path().join("log");
     let mut cmd = dsmrd_cmd();
     cmd.args(["run", "--config"]).arg(&config).stdout(Stdio::null());
@@ -893,14 +899,7 @@ fn a_run_whose_input_held_no_telegram_exits_1() {
 #[test]
 fn a_closed_stdout_is_no_lost_reading() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let csv = dir.path().join("r.csv");
-    let config = dir.path().join("c.toml");
-    let rec = recording("Iskra-AM550-M550T-1012-recording_dsmr5.0_dsmrtools.txt");
-    let text = format!(
-        "[sources.r]\ntype = \"replay\"\npath = {rec:?}\n\n[sinks.file]\ntype = \"csv\"\npath = {csv:?}\n\n\
-         [sinks.out]\ntype = \"stdout\"\nformat = \"json\"\n"
-    );
-    std::fs::write(&config, text).expect("config");
+    let (csv, config) = replay_to_csv_config(dir.path(), "[sinks.out]\ntype = \"stdout\"\nformat = \"json\"\n");
     let mut child = dsmrd_cmd()
         .args(["run", "--config"])
         .arg(&config)

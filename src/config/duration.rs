@@ -83,6 +83,9 @@ mod tests {
         assert!(parse_duration("10").is_err());
         assert!(parse_duration("ten seconds").is_err());
         assert_eq!(format_duration(Duration::from_secs(90)), "90s");
+        assert_eq!(format_duration(Duration::from_secs(120)), "2m");
+        assert_eq!(format_duration(Duration::from_secs(7200)), "2h");
+        assert_eq!(format_duration(Duration::from_millis(2500)), "2500ms");
         // What is shown reads back as the same duration.
         for text in ["1.5ms", "0.25s", "1h30m", "2500ms", "1d"] {
             let d = parse_duration(text).expect(text);
