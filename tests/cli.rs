@@ -607,6 +607,19 @@ fn a_flood_of_bad_telegrams_is_logged_as_a_summary() {
     assert_eq!(tariff_1, vec!["3432.829".to_string()]);
 }
 
+/// A telegram with one line that is no value (DSMR 2.2, so no CRC to catch it): the line
+/// is counted in the source's counters and the rest of the telegram is delivered.
+#[test]
+fn a_broken_line_is_counted_and_the_rest_delivered() {
+    let good = std::fs::read_to_string(recording("Iskra-ME382-1003_dsmr2.2_smeterd.txt")).expect("rec");
+    let broken = good.replace("(00490.342*kWh)", "(0049x.342*kWh)");
+    assert_ne!(broken, good);
+    let (log, tariff_1) = copies_then_good_into_csv(broken.as_bytes(), 1, b"");
+    assert!(log.contains("line_errors=1 "), "{log}");
+    assert!(log.contains("telegrams=1 "), "{log}");
+    assert_eq!(tariff_1, ["608.4"]);
+}
+
 /// `socat ... | dsmrd run` stopped while a telegram is in its CRC: the digits that came
 /// are no error of the meter's (nothing is reported), and a telegram whose CRC is whole
 /// but whose line end has not come yet is still read.

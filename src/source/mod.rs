@@ -327,3 +327,22 @@ pub async fn run(cfg: SourceConfig, fanout: Fanout, counters: Arc<SourceCounters
         SourceKind::Stdin => stdin::run(ingest, shutdown).await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejections_are_logged_one_by_one_again_in_a_new_minute() {
+        let mut log = ErrorLog::new();
+        let error = DecodeError::Frame(Reject::CrcMismatch { sent: 1, computed: 2 });
+        for _ in 0..ERRORS_PER_MINUTE + 2 {
+            log.report("meter", &error);
+        }
+        assert_eq!((log.logged, log.suppressed), (ERRORS_PER_MINUTE, 2));
+        // A minute later the two held back are summed up and the next one is logged.
+        log.window_start = Instant::now().checked_sub(Duration::from_secs(61)).expect("a minute of uptime");
+        log.report("meter", &error);
+        assert_eq!((log.logged, log.suppressed), (1, 0));
+    }
+}
