@@ -95,5 +95,11 @@ mod tests {
         assert_eq!(expand("x${KEY}y", &env), Ok("xabcy".into()));
         assert_eq!(expand("$${KEY}", &env), Ok("${KEY}".into()));
         assert!(expand("${NOPE}", &env).unwrap_err().contains("NOPE"));
+        // A name that is empty or holds other characters is no reference (not a variable
+        // that is not set).
+        for bad in ["${}", "${KEY-1}"] {
+            let inner = &bad[2..bad.len() - 1];
+            assert_eq!(expand(bad, &env), Err(format!("`${{{inner}}}` is not a valid environment variable reference")));
+        }
     }
 }

@@ -467,6 +467,9 @@ mod tests {
             hide("s.m.x", "my_key_D 49 14 70 F4 71 26 33 2B 07 D1 92 3B 35 04 18 8A x").1,
             "my_key_D (hidden) x"
         );
+        // Up to 15 hex digits are shown (an id, a short hash); from 16 on they may be a key.
+        assert_eq!(hide("s.m.x", "`abcdef012345678`").1, "`abcdef012345678`");
+        assert_eq!(hide("s.m.x", "`abcdef0123456789`").1, "`(hidden)`");
         // Not secret: a long number, a unit letter, a short hex word, a path component,
         // other text (non-ASCII too).
         for text in [
