@@ -109,6 +109,7 @@ fn broken_configs_get_precise_messages() {
         ("replay paces as numbers and words, in and out of range", format!("{GOOD_SINK}[sources.a]\ntype = \"replay\"\npath = \"Cargo.toml\"\npace = 10\n[sources.b]\ntype = \"replay\"\npath = \"Cargo.toml\"\npace = \"0.5\"\n[sources.c]\ntype = \"replay\"\npath = \"Cargo.toml\"\npace = \"0\"\n[sources.d]\ntype = \"replay\"\npath = \"Cargo.toml\"\npace = 2000000\n")),
         ("an error on the first line after a byte-order mark", format!("\u{feff}sources.m.timezone = 5\nsources.m.type = \"stdin\"\n{GOOD_SINK}")),
         ("data bits 9, and 7 taken", format!("[sources.a]\ntype = \"serial\"\npath = \"/dev/ttyUSB0\"\ndata_bits = 9\n[sources.b]\ntype = \"serial\"\npath = \"/dev/ttyUSB1\"\ndata_bits = 7\n{GOOD_SINK}")),
+        ("a recording under a file", format!("[sources.meter]\ntype = \"replay\"\npath = \"Cargo.toml/r.txt\"\n{GOOD_SINK}")),
         ("csv paths through a file or naming a directory", format!("{GOOD_SOURCE}\n[sinks.c]\ntype = \"csv\"\npath = \"Cargo.toml/../x.csv\"\n\n[sinks.d]\ntype = \"csv\"\npath = \"tests/c.csv/.\"\n\n[sinks.e]\ntype = \"csv\"\npath = \".\"\n")),
         ("a word without quotes that starts like true", format!("{GOOD_SOURCE}\n[sinks.c]\ntype = \"stdout\"\nformat = table # live\n")),
         ("a word without quotes that starts like false, in an inline table", format!("{GOOD_SOURCE}\n[sinks]\nd = {{ type = \"stdout\", format = fast }}\n")),

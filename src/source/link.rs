@@ -340,6 +340,8 @@ mod tests {
         let mut link = tcp();
         let waits: Vec<u64> = (0..7).map(|_| link.open_failed("refused").1.as_millis() as u64).collect();
         assert_eq!(waits, [250, 500, 1000, 2000, 4000, 4000, 4000]);
+        // Each failed attempt is counted, for the comeback's `attempts=`.
+        assert_eq!(link.attempts, 7);
         // Telegrams reset the delay; a connection without them does not.
         assert_eq!(session(&mut link, false).1, Duration::from_secs(4));
         assert_eq!(session(&mut link, true).1, Duration::from_millis(250));
